@@ -1,0 +1,75 @@
+"""Feature scaling that travels inside the model file.
+
+A scaler is fitted on training data only and stored as plain JSON numbers in the model file, so the same
+transform is applied at inference (``Autoencoder.encode`` etc. apply it automatically).
+
+Examples
+--------
+>>> import numpy as np
+>>> s = Scaler("minmax").fit(np.array([[0.0, 10.0], [2.0, 30.0]]))
+>>> s.transform(np.array([[1.0, 20.0]])).tolist()
+[[0.5, 0.5]]
+>>> Scaler.from_dict(s.to_dict()).inverse_transform(np.array([[0.5, 0.5]])).tolist()
+[[1.0, 20.0]]
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import AekitError
+
+KINDS = ("minmax", "standard")
+
+
+class Scaler:
+    """Per-feature min-max (to [0, 1]) or standard (zero mean, unit variance) scaling.
+
+    Statistics are taken over axis 0 (samples); any trailing shape is kept. Constant features are left
+    unscaled (their range or deviation is treated as 1) rather than divided by zero.
+    """
+
+    def __init__(self, kind: str = "minmax"):
+        if kind not in KINDS:
+            raise AekitError(f"scaler: unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+        self.kind = kind
+        self.offset_: np.ndarray | None = None
+        self.scale_: np.ndarray | None = None
+
+    def fit(self, x: np.ndarray) -> "Scaler":
+        x = np.asarray(x, dtype=np.float64)
+        if self.kind == "minmax":
+            lo, hi = x.min(axis=0), x.max(axis=0)
+            offset, scale = lo, hi - lo
+        else:
+            offset, scale = x.mean(axis=0), x.std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        self.offset_, self.scale_ = offset.astype(np.float32), scale.astype(np.float32)
+        return self
+
+    def _check(self) -> None:
+        if self.offset_ is None:
+            raise AekitError("scaler: not fitted; call fit() on training data first")
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        self._check()
+        return ((np.asarray(x, dtype=np.float32) - self.offset_) / self.scale_).astype(np.float32)
+
+    def inverse_transform(self, x: np.ndarray) -> np.ndarray:
+        self._check()
+        return (np.asarray(x, dtype=np.float32) * self.scale_ + self.offset_).astype(np.float32)
+
+    def to_dict(self) -> dict:
+        self._check()
+        return {"kind": self.kind, "shape": list(self.offset_.shape),
+                "offset": self.offset_.ravel().tolist(), "scale": self.scale_.ravel().tolist()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Scaler":
+        try:
+            s = cls(d["kind"])
+            shape = tuple(d["shape"])
+            s.offset_ = np.asarray(d["offset"], dtype=np.float32).reshape(shape)
+            s.scale_ = np.asarray(d["scale"], dtype=np.float32).reshape(shape)
+        except (KeyError, TypeError, ValueError) as e:
+            raise AekitError(f"scaler: malformed scaler state in model file ({e})") from None
+        return s
