@@ -1,0 +1,98 @@
+"""Getting user arrays into the model's layout and back.
+
+A model declares its ``input_shape`` (images as (C, H, W)); arrays may come as (N, C, H, W), (N, H, W, C)
+or (N, H, W), as uint8 (scaled to [0, 1]) or float. The layout is decided by the model's input_shape,
+and an array that fits none is refused with a message naming the shapes.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .errors import AekitError
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a user array maps to the model's layout, so outputs can be returned in the user's layout."""
+
+    kind: str  # 'same' | 'channels_last' | 'no_channel' | 'flatten'
+    sample_shape: tuple  # the user's per-sample shape
+
+    def restore(self, y: np.ndarray) -> np.ndarray:
+        """Model-layout outputs (N, *input_shape) back to the user's layout."""
+        if self.kind == "channels_last":
+            return np.moveaxis(y, 1, -1)
+        if self.kind in ("no_channel", "flatten"):
+            return y.reshape(len(y), *self.sample_shape)
+        return y
+
+
+def infer_layout(sample_shape: tuple, input_shape: tuple, name: str = "x") -> Layout:
+    sample_shape, input_shape = tuple(sample_shape), tuple(input_shape)
+    if sample_shape == input_shape:
+        return Layout("same", sample_shape)
+    if len(input_shape) == 3:
+        c, h, w = input_shape
+        if sample_shape == (h, w, c):
+            return Layout("channels_last", sample_shape)
+        if c == 1 and sample_shape == (h, w):
+            return Layout("no_channel", sample_shape)
+    if len(input_shape) == 1 and math.prod(sample_shape) == input_shape[0]:
+        return Layout("flatten", sample_shape)  # e.g. (28, 28) images into a (784,) dense model
+    if len(input_shape) == 2 and input_shape[1] == 1 and sample_shape == input_shape[:1]:
+        return Layout("no_channel", sample_shape)  # a univariate series (N, T) into (T, 1)
+    accepted = [f"(N, {', '.join(map(str, input_shape))})"]
+    if len(input_shape) == 3:
+        c, h, w = input_shape
+        accepted.append(f"(N, {h}, {w}, {c})")
+        if c == 1:
+            accepted.append(f"(N, {h}, {w})")
+    raise AekitError(f"{name}: array of shape (N, {', '.join(map(str, sample_shape))}) does not fit the model's "
+                     f"input shape {input_shape}; expected {' or '.join(accepted)}")
+
+
+def to_float(x: np.ndarray) -> np.ndarray:
+    """uint8 -> float32 in [0, 1]; other numeric dtypes -> float32."""
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / 255.0
+    if x.dtype == np.bool_ or np.issubdtype(x.dtype, np.number):
+        return x.astype(np.float32, copy=False)
+    raise AekitError(f"array dtype {x.dtype} is not numeric; expected uint8 or float")
+
+
+def as_array(x, name: str = "x") -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    try:
+        x = np.asarray(x)
+    except (ValueError, TypeError) as e:
+        raise AekitError(f"{name}: cannot be read as an array ({e})") from None
+    if x.ndim < 2:
+        raise AekitError(f"{name}: expected a batch of samples (N, ...), got an array of shape {x.shape}")
+    if len(x) == 0:
+        raise AekitError(f"{name}: the array holds no samples")
+    return x
+
+
+def to_model(x, input_shape: tuple, name: str = "x") -> tuple[np.ndarray, Layout]:
+    """A float32 array (N, *input_shape) and the layout to restore outputs with."""
+    x = as_array(x, name)
+    layout = infer_layout(x.shape[1:], input_shape, name)
+    y = to_float(x)
+    if layout.kind == "channels_last":
+        y = np.moveaxis(y, -1, 1)
+    elif layout.kind != "same":
+        y = y.reshape(len(y), *input_shape)
+    if not np.isfinite(y).all():
+        raise AekitError(f"{name}: the array contains NaN or infinite values")
+    return np.ascontiguousarray(y), layout
+
+
+def batches(n: int, batch_size: int):
+    """Slices covering range(n) in order."""
+    for i in range(0, n, batch_size):
+        yield slice(i, min(i + batch_size, n))

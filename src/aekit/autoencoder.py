@@ -1,0 +1,334 @@
+"""The public model object: :class:`Autoencoder`, and :func:`build` / :func:`load`.
+
+An ``Autoencoder`` pairs a registered family's config with its PyTorch module and what training left
+behind (history, training config, preprocessing state). All array methods take and return numpy arrays,
+run without gradients, and work in batches so the whole array is never on the device at once.
+"""
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from safetensors.torch import save as st_save
+
+from . import io
+from .arrays import batches, to_model
+from .config import TrainConfig, from_dict, to_dict
+from .errors import AekitError, FormatError
+from .losses import LossSpec, kl_divergence, reconstruction
+from .preprocessing import Scaler
+from .registry import get_family
+from .training.callbacks import CheckpointSaver, EarlyStopping, ProgressBar, TensorBoard
+from .training.checkpoint import restore_checkpoint
+from .training.loop import ArraySource, History, StreamSource, is_stream, new_state
+from .training.loop import fit_loop as _fit_loop
+from .training.pretrain import greedy_pretrain
+
+FILE_KIND = "aekit-model"
+
+
+class Autoencoder:
+    """A built autoencoder of a registered family.
+
+    Use :func:`aekit.build` to make one and :func:`aekit.load` to read one from a file.
+
+    Attributes
+    ----------
+    family : str
+        The registered family name.
+    config : ModelConfig
+        The family's config dataclass (input shape, latent size, ...).
+    module : AEModule
+        The PyTorch module (encoder, head, decoder).
+    history : History
+        Per-epoch logs of the last :meth:`fit`.
+    train_config : TrainConfig or None
+        The options of the last :meth:`fit`.
+    preprocessing : dict
+        JSON state applied to inputs (e.g. ``{'scaler': ...}``), saved in the model file.
+
+    Examples
+    --------
+    >>> import numpy as np, aekit
+    >>> ae = aekit.build("dense", input_shape=(64,), hidden=[32], latent_dim=8, seed=0)
+    >>> x = np.random.default_rng(0).random((100, 64), dtype=np.float32)
+    >>> h = ae.fit(x, epochs=2, batch_size=32, verbose=0, seed=0)
+    >>> ae.encode(x).shape, ae.reconstruct(x).shape, ae.reconstruction_error(x).shape
+    ((100, 8), (100, 64), (100,))
+    """
+
+    def __init__(self, family: str, config, module: Optional[torch.nn.Module] = None, *,
+                 train_config: Optional[TrainConfig] = None, history: Optional[History] = None,
+                 preprocessing: Optional[dict] = None):
+        self.family = family
+        self.config = config
+        self.module = module if module is not None else get_family(family).builder(config)
+        self.train_config = train_config
+        self.history = history if history is not None else History()
+        self.preprocessing = dict(preprocessing or {})
+        self.device = next(self.module.parameters()).device
+
+    # --- properties --------------------------------------------------------------------------------------
+    @property
+    def input_shape(self) -> tuple:
+        return tuple(self.config.input_shape)
+
+    @property
+    def variational(self) -> bool:
+        return self.module.variational
+
+    @property
+    def code_size(self) -> int:
+        """Length of the code vector ``encode`` returns."""
+        if self.config.latent_dim:
+            return int(self.config.latent_dim)
+        return int(self.encode(np.zeros((1, *self.input_shape), np.float32)).shape[1])
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.module.parameters())
+
+    def summary(self) -> list[tuple[str, str, int]]:
+        """(name, class, parameter count) for each leaf layer, encoder first."""
+        rows = []
+        for name, m in self.module.named_modules():
+            if not list(m.children()):
+                rows.append((name, type(m).__name__, sum(p.numel() for p in m.parameters(recurse=False))))
+        return rows
+
+    def __repr__(self) -> str:
+        return f"Autoencoder(family={self.family!r}, input_shape={self.input_shape}, params={self.n_params():,})"
+
+    def to(self, device: str | torch.device) -> "Autoencoder":
+        self.module.to(device)
+        self.device = torch.device(device)
+        return self
+
+    # --- training ----------------------------------------------------------------------------------------
+    def fit(self, x, y=None, *, validation_data=None, epochs: int = 10, batch_size: int = 256,
+            callbacks: Optional[list] = None, **training_options) -> History:
+        """Train on ``x`` (targets ``y``, default ``x``) and return the :class:`History`.
+
+        ``x`` is an array (N, ...) in any layout the model accepts, or a stream from
+        ``aekit.datasets`` (``ImageStream``, ``ArrayStream``) for data that does not fit in memory.
+        ``validation_data`` is an array, or a pair ``(x_val, y_val)``. ``training_options`` are the fields of
+        :class:`aekit.config.TrainConfig` (optimizer, lr, seed, patience, checkpoint, resume, log_dir, ...).
+        """
+        cfg = from_dict(TrainConfig, {"epochs": epochs, "batch_size": batch_size, **training_options},
+                        owner="fit")
+        spec = LossSpec.from_config(self.config, self.variational)
+        source, val_source, x_train = self._sources(x, y, validation_data, cfg)
+        state = new_state(self.module, cfg, spec)
+        cbs = []
+        if cfg.verbose:
+            cbs.append(ProgressBar(cfg.verbose))
+        if cfg.patience:
+            monitor = "val_loss" if val_source is not None else "loss"
+            cbs.append(EarlyStopping(monitor, cfg.patience, cfg.min_delta, cfg.restore_best_weights))
+        if cfg.log_dir:
+            cbs.append(TensorBoard(cfg.log_dir))
+        if cfg.checkpoint:
+            self.train_config = cfg
+            cbs.append(CheckpointSaver(cfg.checkpoint, self._header))
+        cbs.extend(callbacks or [])
+        resumed = cfg.resume and Path(cfg.checkpoint).exists()
+        if resumed:
+            restore_checkpoint(cfg.checkpoint, state)
+        elif getattr(self.config, "pretrain_epochs", 0) and x_train is not None:
+            greedy_pretrain(self.module, x_train, spec, cfg, self.config.pretrain_epochs)
+        self.history = _fit_loop(state, source, val_source=val_source, corruption=self.config.corruption,
+                                 callbacks=cbs)
+        self.train_config, self.device = cfg, state.device
+        self.module.eval()
+        return self.history
+
+    def _sources(self, x, y, validation_data, cfg: TrainConfig):
+        """Training and validation sources; fits the scaler on the training part only."""
+        if is_stream(x):
+            if cfg.scale:
+                raise AekitError("fit: scale= needs in-memory data; scale the stream's data beforehand")
+            val = None
+            if validation_data is not None:
+                val = (StreamSource(validation_data, self.input_shape) if is_stream(validation_data)
+                       else self._array_source(validation_data, "validation_data"))
+            return StreamSource(x, self.input_shape), val, None
+        xa, _ = to_model(x, self.input_shape, "x")
+        ya = to_model(y, self.input_shape, "y")[0] if y is not None else None
+        if ya is not None and len(ya) != len(xa):
+            raise AekitError(f"y: {len(ya)} samples but x has {len(xa)}")
+        val = validation_data
+        if val is None and cfg.validation_split:
+            cut = len(xa) - max(1, int(round(len(xa) * cfg.validation_split)))
+            val = (xa[cut:], ya[cut:] if ya is not None else xa[cut:])
+            xa, ya = xa[:cut], (ya[:cut] if ya is not None else None)
+        if cfg.scale:
+            self.preprocessing["scaler"] = Scaler(cfg.scale).fit(xa).to_dict()
+        else:
+            self.preprocessing.pop("scaler", None)
+        xa, ya = self._scale(xa), (self._scale(ya) if ya is not None else None)
+        xt = torch.from_numpy(xa)
+        source = ArraySource(xt, torch.from_numpy(ya) if ya is not None else None)
+        val_source = self._array_source(val, "validation_data") if val is not None else None
+        return source, val_source, xt
+
+    def _array_source(self, val, name: str) -> ArraySource:
+        if isinstance(val, tuple) and len(val) == 2:
+            vx = self._prepare(val[0], name)[0]
+            vy = self._prepare(val[1], name)[0]
+            return ArraySource(torch.from_numpy(vx), torch.from_numpy(vy))
+        return ArraySource(torch.from_numpy(self._prepare(val, name)[0]))
+
+    # --- inference ---------------------------------------------------------------------------------------
+    def _scaler(self) -> Optional[Scaler]:
+        s = self.preprocessing.get("scaler")
+        return Scaler.from_dict(s) if s else None
+
+    def _scale(self, a: np.ndarray) -> np.ndarray:
+        s = self._scaler()
+        return s.transform(a) if s else a
+
+    def _unscale(self, a: np.ndarray) -> np.ndarray:
+        s = self._scaler()
+        return s.inverse_transform(a) if s else a
+
+    def _prepare(self, x, name: str = "x"):
+        arr, layout = to_model(x, self.input_shape, name)
+        return self._scale(arr), layout
+
+    def _map(self, arr: np.ndarray, fn, batch_size: int) -> np.ndarray:
+        """Apply ``fn`` to ``arr`` batch by batch on the model's device, without gradients."""
+        self.module.eval()
+        out = []
+        with torch.inference_mode():
+            for sl in batches(len(arr), batch_size):
+                out.append(fn(torch.from_numpy(arr[sl]).to(self.device)).float().cpu().numpy())
+        return np.concatenate(out) if out else np.empty((0,), np.float32)
+
+    def encode(self, x, batch_size: int = 1024) -> np.ndarray:
+        """Codes (N, code_size); the posterior mean for variational models."""
+        arr, _ = self._prepare(x)
+        return self._map(arr, lambda b: self.module.encode(b)[0], batch_size)
+
+    def decode(self, z, batch_size: int = 1024) -> np.ndarray:
+        """Outputs (N, *input_shape) for codes (N, code_size)."""
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim != 2:
+            raise AekitError(f"z: expected codes of shape (N, code_size), got {z.shape}")
+        try:
+            return self._unscale(self._map(z, self.module.decode, batch_size))
+        except RuntimeError:
+            raise AekitError(f"z: codes of width {z.shape[1]} do not fit this model's code size "
+                             f"{self.code_size}") from None
+
+    def reconstruct(self, x, batch_size: int = 1024) -> np.ndarray:
+        """Reconstructions, returned in the layout ``x`` came in (float32)."""
+        arr, layout = self._prepare(x)
+        return layout.restore(self._unscale(self._map(arr, lambda b: self.module(b).x_hat, batch_size)))
+
+    def reconstruction_error(self, x, metric: str = "mse", batch_size: int = 1024) -> np.ndarray:
+        """One error per sample (N,): 'mse' or 'bce' (means over features, in the model's scaled space), or
+        'elbo' (variational models: the negative ELBO in nats, reconstruction sum + KL at the posterior mean)."""
+        if metric not in ("mse", "bce", "elbo"):
+            raise AekitError(f"metric={metric!r}; expected 'mse', 'bce' or 'elbo'")
+        if metric == "elbo" and not self.variational:
+            raise AekitError(f"metric='elbo' needs a variational model; {self.family!r} is not")
+        arr, _ = self._prepare(x)
+        rec_kind = self.config.reconstruction_loss if metric == "elbo" else metric
+
+        def err(b: torch.Tensor) -> torch.Tensor:
+            out = self.module(b)
+            if metric != "elbo":
+                return reconstruction(out, b, rec_kind, "mean")
+            return reconstruction(out, b, rec_kind, "sum") + kl_divergence(out.mu, out.logvar)
+
+        return self._map(arr, err, batch_size)
+
+    def sample(self, n: int, seed: Optional[int] = None, batch_size: int = 1024) -> np.ndarray:
+        """``n`` samples (n, *input_shape) decoded from the prior N(0, I) (variational models only)."""
+        if not self.variational:
+            raise AekitError(f"sample() needs a variational family (vae, conv_vae); this model is {self.family!r}")
+        gen = torch.Generator()
+        gen.manual_seed(seed) if seed is not None else gen.seed()
+        z = torch.randn(int(n), self.config.latent_dim, generator=gen).numpy()
+        return self.decode(z, batch_size)
+
+    # --- files -------------------------------------------------------------------------------------------
+    def _header(self) -> dict:
+        from . import __version__
+
+        return {"kind": FILE_KIND, "aekit_version": __version__, "family": self.family,
+                "config": to_dict(self.config),
+                "train_config": to_dict(self.train_config) if self.train_config else None,
+                "history": self.history.to_dict(), "preprocessing": self.preprocessing,
+                "n_params": self.n_params(),
+                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model file (atomically); see :mod:`aekit.io` for the format."""
+        return io.write_file(path, self._header(), self.module.state_dict())
+
+    def fingerprint(self) -> str:
+        """sha256 of the family, config and weights: identifies this exact model (e.g. in .aekz files)."""
+        h = hashlib.sha256(self.family.encode())
+        h.update(repr(sorted(to_dict(self.config).items())).encode())
+        h.update(st_save({k: v.detach().cpu().contiguous() for k, v in self.module.state_dict().items()}))
+        return h.hexdigest()
+
+    def export_onnx(self, path: str | os.PathLike, part: str = "full", **kwargs) -> Path:
+        """Export the encoder, decoder or full model to ONNX with a dynamic batch size (see
+        :func:`aekit.export.export_onnx`)."""
+        from .export import export_onnx
+
+        return export_onnx(self, path, part=part, **kwargs)
+
+
+def build(name: str, *, input_shape, seed: Optional[int] = None, **options) -> Autoencoder:
+    """Build a registered family from ``input_shape`` and its options (see ``aekit models``).
+
+    Unknown names and unknown options raise :class:`aekit.AekitError` listing the valid ones. ``seed``
+    makes the initial weights reproducible.
+
+    Examples
+    --------
+    >>> import aekit
+    >>> aekit.build("conv", input_shape=(1, 28, 28)).code_size
+    128
+    """
+    family = get_family(name)
+    cfg = from_dict(family.config_cls, {"input_shape": tuple(input_shape), **options}, owner=name)
+    if seed is None:
+        return Autoencoder(name, cfg, family.builder(cfg))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return Autoencoder(name, cfg, family.builder(cfg))
+
+
+def load(path: str | os.PathLike) -> Autoencoder:
+    """Read a model file (or a training checkpoint) written by :meth:`Autoencoder.save`.
+
+    The model is rebuilt through the registry from the stored config and the weights are loaded from the
+    safetensors payload; nothing is unpickled or executed.
+    """
+    header, tensors = io.read_file(path)
+    if header.get("kind") != FILE_KIND or "family" not in header:
+        raise FormatError(f"{path}: an aekit file, but not a model file")
+    try:
+        family = get_family(header["family"])
+        cfg = from_dict(family.config_cls, header["config"])
+        train_cfg = from_dict(TrainConfig, header["train_config"]) if header.get("train_config") else None
+    except AekitError as e:
+        raise FormatError(f"{path}: cannot rebuild the model ({e})") from None
+    module = family.builder(cfg)
+    try:
+        module.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("__")})
+    except RuntimeError as e:
+        raise FormatError(f"{path}: weights do not match the {header['family']!r} config "
+                          f"({str(e).splitlines()[0]})") from None
+    module.eval()
+    return Autoencoder(header["family"], cfg, module, train_config=train_cfg,
+                       history=History.from_dict(header.get("history")),
+                       preprocessing=header.get("preprocessing"))

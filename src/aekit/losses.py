@@ -1,0 +1,78 @@
+"""Loss terms as pure functions of tensors. Per-sample terms return shape (B,).
+
+Plain autoencoders report the reconstruction term as a mean over features (Keras' convention, so MNIST BCE
+reads about 0.1); variational ones as a sum over features, so that reconstruction + KL is the negative
+ELBO in nats per sample.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from .config import SparsityConfig
+from .models.base import Output
+
+
+def reconstruction(out: Output, target: torch.Tensor, kind: str, reduction: str = "mean") -> torch.Tensor:
+    """Per-sample reconstruction loss (B,): 'bce' from logits (numerically stable) or 'mse'."""
+    if kind == "bce":
+        per = F.binary_cross_entropy_with_logits(out.logits, target, reduction="none")
+    else:
+        per = (out.x_hat - target) ** 2
+    per = per.flatten(1)  # (B, D)
+    return per.sum(1) if reduction == "sum" else per.mean(1)
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) per sample (B,)."""
+    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
+
+
+def squash(z: torch.Tensor, already_unit: bool) -> torch.Tensor:
+    """The code in (0, 1), as the KL sparsity penalty and the 'mean code activation' metric read it."""
+    return z if already_unit else torch.sigmoid(z)
+
+
+def sparsity_penalty(z: torch.Tensor, cfg: SparsityConfig, code_in_unit: bool = False) -> torch.Tensor:
+    """L1: weight * mean_b sum_j |z_bj|. KL: weight * sum_j KL(rho || rho_hat_j), rho_hat_j the batch mean."""
+    if cfg.kind == "l1":
+        return cfg.weight * z.abs().sum(1).mean()
+    rho_hat = squash(z, code_in_unit).mean(0).clamp(1e-6, 1 - 1e-6)  # (latent,)
+    rho = torch.full_like(rho_hat, cfg.rho)
+    kl = rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
+    return cfg.weight * kl.sum()
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """What the training objective of one model is made of (derived from its config)."""
+
+    reconstruction: str  # 'bce' | 'mse'
+    variational: bool = False
+    beta: float = 1.0
+    sparsity: Optional[SparsityConfig] = None
+    code_in_unit: bool = False
+
+    @classmethod
+    def from_config(cls, cfg, variational: bool) -> "LossSpec":
+        return cls(cfg.reconstruction_loss, variational, float(getattr(cfg, "beta", 1.0)), cfg.sparsity,
+                   getattr(cfg, "latent_activation", None) == "sigmoid")
+
+
+def objective(out: Output, target: torch.Tensor, spec: LossSpec) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The scalar loss to minimise and its named terms (batch means), e.g. {'reconstruction', 'kl'}."""
+    rec = reconstruction(out, target, spec.reconstruction, "sum" if spec.variational else "mean").mean()
+    terms = {"reconstruction": rec}
+    total = rec
+    if spec.variational:
+        kl = kl_divergence(out.mu, out.logvar).mean()
+        terms["kl"] = kl
+        total = total + spec.beta * kl
+    if spec.sparsity is not None:
+        sp = sparsity_penalty(out.z, spec.sparsity, spec.code_in_unit)
+        terms["sparsity"] = sp
+        total = total + sp
+    return total, terms

@@ -1,0 +1,107 @@
+"""Convolutional families: ``conv`` and ``conv_vae``.
+
+The Keras blog's 16-8-8 model is the default ``filters=[16, 8, 8]`` with max-pooling and the feature map
+as the code (``latent_dim=None``, 8x4x4=128 values for MNIST); the 32-32 denoiser is ``filters=[32, 32]``.
+``mode='strided'`` uses stride-2 convolutions and transposed convolutions instead. Any H, W and channel
+count works, and the output always has exactly the input's shape.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+from torch import nn
+
+from ..config import ACTIVATIONS, ModelConfig, _check_choice
+from ..errors import AekitError
+from ..nn.blocks import activation, conv_down, conv_up, halve
+from ..nn.heads import GaussianHead, LatentHead
+from ..registry import register_model
+from .base import AEModule
+
+
+def to_chw(shape: tuple) -> tuple:
+    """Normalise an image input_shape to (C, H, W): (H, W) -> (1, H, W); (H, W, C) with C in 1/3/4 and H
+    not -> (C, H, W)."""
+    if len(shape) == 2:
+        return (1, *shape)
+    if len(shape) == 3 and shape[-1] in (1, 3, 4) and shape[0] not in (1, 3, 4):
+        return (shape[2], shape[0], shape[1])
+    return tuple(shape)
+
+
+@dataclass
+class ConvConfig(ModelConfig):
+    latent_dim: Optional[int] = None  # None: the last feature map is the code
+    filters: list = field(default_factory=lambda: [16, 8, 8])
+    kernel_size: int = 3
+    mode: str = "pool"  # 'pool' (conv + max-pool / conv + upsample) or 'strided' (stride-2 / transposed)
+    activation: str = "relu"
+    latent_activation: Optional[str] = None
+    batch_norm: bool = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        owner = type(self).__name__
+        self.input_shape = to_chw(self.input_shape)
+        if len(self.input_shape) != 3:
+            raise AekitError(f"{owner}: input_shape={self.input_shape!r}; expected (C, H, W), (H, W, C) or (H, W)")
+        self.filters = [int(f) for f in self.filters]
+        if not self.filters or any(f <= 0 for f in self.filters):
+            raise AekitError(f"{owner}: filters={self.filters!r}; expected a non-empty list of positive counts")
+        if self.kernel_size % 2 == 0 or self.kernel_size < 1:
+            raise AekitError(f"{owner}: kernel_size={self.kernel_size!r}; expected an odd size")
+        _check_choice(owner, "mode", self.mode, ("pool", "strided"))
+        _check_choice(owner, "activation", self.activation, ACTIVATIONS)
+
+
+@dataclass
+class ConvVAEConfig(ConvConfig):
+    variational = True
+    latent_dim: Optional[int] = 2
+    filters: list = field(default_factory=lambda: [32, 64])
+    mode: str = "strided"
+    beta: float = 1.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.latent_dim is None:
+            raise AekitError("ConvVAEConfig: latent_dim is required for a variational model")
+
+
+def build_conv_module(cfg: ConvConfig, variational: bool = False) -> AEModule:
+    c, h, w = cfg.input_shape
+    sizes = [(h, w)]
+    for _ in cfg.filters:
+        sizes.append(halve(sizes[-1]))
+    chans = [c, *cfg.filters]
+    k, act, bn = cfg.kernel_size, cfg.activation, cfg.batch_norm
+    # (B, C, H, W) -> ... -> (B, filters[-1], h', w') with h' = ceil(H / 2^len(filters))
+    encoder = nn.Sequential(*[conv_down(a, b, act, cfg.mode, k, bn) for a, b in zip(chans[:-1], chans[1:])])
+    map_shape = (cfg.filters[-1], *sizes[-1])
+    n_map = math.prod(map_shape)
+    if variational:
+        head = GaussianHead(n_map, cfg.latent_dim)
+    else:
+        head = LatentHead(n_map, cfg.latent_dim, cfg.latent_activation)
+    stem: list[nn.Module] = []
+    if cfg.latent_dim:  # a dense bottleneck: (B, latent) -> (B, n_map)
+        stem = [nn.Linear(cfg.latent_dim, n_map), activation(act)]
+    rev = list(reversed(cfg.filters))  # e.g. [8, 8, 16]
+    ups = [conv_up(a, b, act, cfg.mode, size, k, bn)
+           for a, b, size in zip([rev[0], *rev[:-1]], rev, reversed(sizes[:-1]))]
+    # (B, latent | n_map) -> (B, filters[-1], h', w') -> up stages back to (H, W) -> (B, C, H, W) logits
+    decoder = nn.Sequential(*stem, nn.Unflatten(1, map_shape), *ups,
+                            nn.Conv2d(cfg.filters[0], c, k, padding=k // 2))
+    return AEModule(encoder, head, decoder, cfg.output_activation, cfg.latent_activation)
+
+
+@register_model("conv", ConvConfig, "convolutional autoencoder (pooling or strided), any H, W and channels")
+def build_conv(cfg: ConvConfig) -> AEModule:
+    return build_conv_module(cfg)
+
+
+@register_model("conv_vae", ConvVAEConfig, "convolutional variational autoencoder")
+def build_conv_vae(cfg: ConvVAEConfig) -> AEModule:
+    return build_conv_module(cfg, variational=True)

@@ -1,0 +1,1 @@
+"""Building blocks: the only place layers are stacked (blocks) and the code heads (heads)."""

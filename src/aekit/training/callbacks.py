@@ -1,0 +1,116 @@
+"""Callbacks: named hooks into the training loop (see ``loop.py`` for the events)."""
+from __future__ import annotations
+
+import copy
+import sys
+import time
+
+from .tensorboard import EventWriter
+
+
+class Callback:
+    """Base class; override the events you need. ``state`` is the loop's :class:`LoopState`."""
+
+    def on_train_begin(self, state) -> None: ...
+
+    def on_epoch_begin(self, state) -> None: ...
+
+    def on_batch_end(self, state, step: int, sums: dict, seen: int) -> None: ...
+
+    def on_epoch_end(self, state, logs: dict) -> None: ...
+
+    def on_train_end(self, state) -> None: ...
+
+
+def _fmt(logs: dict) -> str:
+    return " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
+
+
+class ProgressBar(Callback):
+    """A Keras-style progress bar on stderr (verbose=1), or one line per epoch (verbose=2 or no TTY)."""
+
+    def __init__(self, verbose: int = 1, stream=None, interval: float = 0.2):
+        self.verbose, self.stream, self.interval = verbose, stream or sys.stderr, interval
+        self.tty = verbose == 1 and hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def on_epoch_begin(self, state) -> None:
+        self.t0 = self.last = time.perf_counter()
+
+    def on_batch_end(self, state, step, sums, seen) -> None:
+        now = time.perf_counter()
+        if not self.tty or now - self.last < self.interval:
+            return
+        self.last = now
+        total = state.steps_per_epoch
+        done = int(30 * (step + 1) / max(total, 1))
+        bar = "=" * max(done - 1, 0) + (">" if done < 30 else "=") + "." * (30 - done)
+        loss = float(sums["loss"]) / max(seen, 1)
+        self.stream.write(f"\rEpoch {state.epoch + 1}/{state.cfg.epochs} {step + 1}/{total} [{bar}] "
+                          f"- {now - self.t0:.0f}s - loss: {loss:.4g}")
+        self.stream.flush()
+
+    def on_epoch_end(self, state, logs) -> None:
+        dt = time.perf_counter() - self.t0
+        lead = "\r" if self.tty else ""
+        self.stream.write(f"{lead}Epoch {state.epoch}/{state.cfg.epochs} - {dt:.1f}s - {_fmt(logs)}\x1b[K\n"
+                          if self.tty else f"Epoch {state.epoch}/{state.cfg.epochs} - {dt:.1f}s - {_fmt(logs)}\n")
+        self.stream.flush()
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs; with
+    ``restore_best_weights`` the best epoch's weights are put back at the end of training."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
+                 restore_best_weights: bool = True):
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.restore = restore_best_weights
+        self.best, self.best_epoch, self.best_weights, self.wait = float("inf"), -1, None, 0
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, state, logs) -> None:
+        value = logs.get(self.monitor, logs.get("loss"))
+        if value < self.best - self.min_delta:
+            self.best, self.best_epoch, self.wait = value, state.epoch, 0
+            if self.restore:
+                self.best_weights = copy.deepcopy(state.module.state_dict())
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                state.stop, self.stopped_epoch = True, state.epoch
+
+    def on_train_end(self, state) -> None:
+        if self.restore and self.best_weights is not None and self.best_epoch != state.epoch:
+            state.module.load_state_dict(self.best_weights)
+
+
+class TensorBoard(Callback):
+    """Per-epoch scalars (every history key) as TensorBoard event files in ``log_dir``."""
+
+    def __init__(self, log_dir: str):
+        self.log_dir = log_dir
+        self.writer = None
+
+    def on_train_begin(self, state) -> None:
+        self.writer = EventWriter(self.log_dir)
+
+    def on_epoch_end(self, state, logs) -> None:
+        for k, v in logs.items():
+            self.writer.add_scalar(f"epoch_{k}", v, state.epoch)
+        self.writer.flush()
+
+    def on_train_end(self, state) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+class CheckpointSaver(Callback):
+    """Writes a resumable checkpoint (see ``checkpoint.py``) at the end of every epoch."""
+
+    def __init__(self, path: str, make_header):
+        self.path, self.make_header = path, make_header
+
+    def on_epoch_end(self, state, logs) -> None:
+        from .checkpoint import save_checkpoint
+
+        save_checkpoint(self.path, state, self.make_header())

@@ -1,0 +1,219 @@
+"""One readable training loop for every family, extended by callbacks.
+
+Events, in order: ``on_train_begin``, then per epoch ``on_epoch_begin``, ``on_batch_end`` (per step),
+``on_epoch_end`` (after validation, with the epoch's logs), and ``on_train_end``. Callbacks may set
+``state.stop = True`` to end training (early stopping).
+
+Fast path: data that fits in memory is one float32 tensor; each epoch draws one permutation and batches
+are gathered by slicing it, never through per-sample ``Dataset.__getitem__`` calls.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Optional
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..arrays import to_model
+from ..config import CorruptionConfig, TrainConfig
+from ..corruption import corrupt
+from ..losses import LossSpec, objective
+
+_LR = {"adam": 1e-3, "adamw": 1e-3, "adadelta": 1.0, "rmsprop": 1e-3, "sgd": 1e-2}
+
+
+class History:
+    """Per-epoch logs like Keras' ``History``: ``history['loss']``, ``history['val_loss']``, ... and
+    ``epoch`` (0-based epoch numbers)."""
+
+    def __init__(self, history: Optional[dict] = None, epoch: Optional[list] = None):
+        self.history: dict[str, list[float]] = {k: list(v) for k, v in (history or {}).items()}
+        self.epoch: list[int] = list(epoch or [])
+
+    def append(self, epoch: int, logs: dict[str, float]) -> None:
+        self.epoch.append(epoch)
+        for k, v in logs.items():
+            self.history.setdefault(k, []).append(float(v))
+
+    def to_dict(self) -> dict:
+        return {"history": self.history, "epoch": self.epoch}
+
+    @classmethod
+    def from_dict(cls, d: Optional[dict]) -> "History":
+        d = d or {}
+        return cls(d.get("history"), d.get("epoch"))
+
+    def __repr__(self) -> str:
+        return f"History(epochs={len(self.epoch)}, keys={sorted(self.history)})"
+
+
+class ArraySource:
+    """In-memory data: ``x`` (N, ...) float32 inputs and optional targets ``y`` (default: ``x``)."""
+
+    def __init__(self, x: torch.Tensor, y: Optional[torch.Tensor] = None):
+        self.x, self.y = x, y
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def iter_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator, drop_single: bool = False):
+        n = len(self.x)
+        order = torch.randperm(n, generator=generator) if shuffle else None
+        for i in range(0, n, batch_size):
+            if drop_single and n - i == 1 and n > 1:
+                break  # a batch of one breaks BatchNorm in training
+            idx = order[i:i + batch_size] if order is not None else slice(i, i + batch_size)
+            xb = self.x[idx]
+            yield xb, (self.y[idx] if self.y is not None else xb)
+
+
+class StreamSource:
+    """A bounded-memory stream (``aekit.datasets.ImageStream`` / ``ArrayStream``): anything with
+    ``__len__`` and ``iter_batches(batch_size, shuffle=, seed=)`` yielding numpy batches in a user layout."""
+
+    def __init__(self, stream, input_shape: tuple):
+        self.stream, self.input_shape = stream, input_shape
+
+    def __len__(self) -> int:
+        return len(self.stream)
+
+    def iter_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator, drop_single: bool = False):
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+        for b in self.stream.iter_batches(batch_size, shuffle=shuffle, seed=seed):
+            if drop_single and len(b) == 1:
+                continue
+            xb = torch.from_numpy(to_model(np.asarray(b), self.input_shape, "stream batch")[0])
+            yield xb, xb
+
+
+def is_stream(x) -> bool:
+    return hasattr(x, "iter_batches") and not isinstance(x, (np.ndarray, torch.Tensor))
+
+
+@dataclass
+class LoopState:
+    """What callbacks see: the module, optimizer, config and progress. The loop owns it."""
+
+    module: nn.Module
+    optimizer: torch.optim.Optimizer
+    cfg: TrainConfig
+    spec: LossSpec
+    device: torch.device
+    shuffle_gen: torch.Generator
+    noise_gen: torch.Generator
+    history: History = field(default_factory=History)
+    epoch: int = 0  # epochs completed
+    steps_per_epoch: int = 0
+    stop: bool = False
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def make_optimizer(params: Iterable[torch.Tensor], cfg: TrainConfig) -> torch.optim.Optimizer:
+    lr = cfg.lr if cfg.lr is not None else _LR[cfg.optimizer]
+    wd = cfg.weight_decay
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+    if cfg.optimizer == "adadelta":
+        return torch.optim.Adadelta(params, lr=lr, weight_decay=wd)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd, momentum=cfg.momentum if cfg.momentum < 1 else 0)
+    return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=wd)
+
+
+def new_state(module: nn.Module, cfg: TrainConfig, spec: LossSpec) -> LoopState:
+    device = pick_device(cfg.device)
+    module.to(device)
+    seed = cfg.seed if cfg.seed is not None else int(torch.seed() % (2**31))
+    torch.manual_seed(seed)  # dropout and the VAE's reparameterisation draw from the global generator
+    shuffle_gen = torch.Generator().manual_seed(seed)
+    noise_gen = torch.Generator(device=device).manual_seed(seed + 1)
+    return LoopState(module, make_optimizer(module.parameters(), cfg), cfg, spec, device, shuffle_gen, noise_gen)
+
+
+def _autocast(state: LoopState):
+    if state.cfg.amp and state.device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def evaluate(module: nn.Module, source, spec: LossSpec, batch_size: int, device: torch.device) -> dict[str, float]:
+    """Mean loss and loss terms over ``source`` in evaluation mode (no corruption, no gradients)."""
+    was_training = module.training
+    module.eval()
+    sums: dict[str, torch.Tensor] = {}
+    n = 0
+    with torch.inference_mode():
+        for xb, yb in source.iter_batches(batch_size, False, torch.Generator()):
+            xb, yb = xb.to(device), yb.to(device)
+            loss, terms = objective(module(xb), yb, spec)
+            for k, v in {"loss": loss, **terms}.items():
+                sums[k] = sums.get(k, 0) + v.float() * len(xb)
+            n += len(xb)
+    module.train(was_training)
+    return {k: float(v) / max(n, 1) for k, v in sums.items()}
+
+
+def _train_epoch(state: LoopState, source, corruption: Optional[CorruptionConfig], callbacks) -> dict[str, float]:
+    module, opt, cfg = state.module, state.optimizer, state.cfg
+    module.train()
+    sums: dict[str, torch.Tensor] = {}
+    n = 0
+    batches = source.iter_batches(cfg.batch_size, cfg.shuffle, state.shuffle_gen, drop_single=True)
+    for step, (xb, yb) in enumerate(batches):
+        xb = xb.to(state.device, non_blocking=True)
+        yb = xb if yb is None else yb.to(state.device, non_blocking=True)
+        inp = corrupt(xb, corruption, state.noise_gen) if corruption is not None else xb
+        with _autocast(state):
+            loss, terms = objective(module(inp), yb, state.spec)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.clip_grad_norm:
+            nn.utils.clip_grad_norm_(module.parameters(), cfg.clip_grad_norm)
+        opt.step()
+        b = len(xb)
+        # keep running sums on the device; .item() once per epoch (and when the progress bar redraws)
+        for k, v in (("loss", loss), *terms.items()):
+            sums[k] = sums.get(k, 0) + v.detach().float() * b
+        n += b
+        for cb in callbacks:
+            cb.on_batch_end(state, step, sums, n)
+    return {k: float(v) / max(n, 1) for k, v in sums.items()}
+
+
+def fit_loop(state: LoopState, source, *, val_source=None, corruption: Optional[CorruptionConfig] = None,
+             callbacks: Iterable = ()) -> History:
+    """Train ``state.module`` from epoch ``state.epoch`` to ``state.cfg.epochs``; returns the history."""
+    callbacks = list(callbacks)
+    cfg = state.cfg
+    state.steps_per_epoch = -(-len(source) // cfg.batch_size)
+    for cb in callbacks:
+        cb.on_train_begin(state)
+    while state.epoch < cfg.epochs and not state.stop:
+        for cb in callbacks:
+            cb.on_epoch_begin(state)
+        logs = _train_epoch(state, source, corruption, callbacks)
+        if val_source is not None:
+            logs.update({f"val_{k}": v for k, v in
+                         evaluate(state.module, val_source, state.spec, cfg.batch_size, state.device).items()})
+        state.history.append(state.epoch, logs)
+        state.epoch += 1
+        for cb in callbacks:
+            cb.on_epoch_end(state, logs)
+    for cb in callbacks:
+        cb.on_train_end(state)
+    return state.history
+

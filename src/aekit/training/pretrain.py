@@ -1,0 +1,62 @@
+"""Greedy layer-wise pretraining for the ``stacked`` family (Hinton & Salakhutdinov 2006, Bengio 2007).
+
+Each encoder layer and its mirrored decoder layer are first trained as a shallow autoencoder on the codes
+of the layers below (outermost pair on the data itself, with the model's own loss; inner pairs with MSE on
+the hidden activations); then the whole stack is fine-tuned end to end by the normal loop. Every pair is
+trained by the same :func:`fit_loop` as any model.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import nn
+
+from ..losses import LossSpec
+from ..models.base import Output
+from ..models.dense import dense_layer_pairs
+from .loop import ArraySource, fit_loop, new_state
+
+
+class _PairAE(nn.Module):
+    """One encoder layer and its decoder layer as a shallow autoencoder on flat (B, D) inputs."""
+
+    def __init__(self, enc: nn.Module, dec: nn.Module, sigmoid_out: bool):
+        super().__init__()
+        self.enc, self.dec, self.sigmoid_out = enc, dec, sigmoid_out
+
+    def forward(self, x: torch.Tensor) -> Output:
+        h = self.enc(x)
+        z = h[0] if isinstance(h, tuple) else h  # the latent head returns (z, mu, logvar)
+        logits = self.dec(z)
+        return Output(torch.sigmoid(logits) if self.sigmoid_out else logits, logits, z)
+
+
+@torch.no_grad()
+def _codes(layer: nn.Module, x: torch.Tensor, batch_size: int, device) -> torch.Tensor:
+    layer.eval()
+    out = [layer(x[i:i + batch_size].to(device)) for i in range(0, len(x), batch_size)]
+    return torch.cat([o[0] if isinstance(o, tuple) else o for o in out]).cpu()
+
+
+def greedy_pretrain(module, x: torch.Tensor, spec: LossSpec, cfg, epochs: int) -> list[list[float]]:
+    """Pretrain each layer pair of a dense ``module`` on ``x`` (N, ...) for ``epochs``; returns each
+    pair's per-epoch training losses."""
+    pair_cfg = dataclasses.replace(cfg, epochs=epochs, checkpoint=None, resume=False, log_dir=None,
+                                   patience=None, validation_split=0.0, verbose=0)
+    h = x.flatten(1)  # (N, D)
+    losses = []
+    pairs = dense_layer_pairs(module)
+    for i, (enc, dec) in enumerate(pairs):
+        outer = i == 0
+        pair_spec = spec if outer else LossSpec("mse")
+        # The outermost decoder layer is the bare output Linear (flat: the model's Unflatten is not part of the
+        # pair), whose output goes through the model's output activation; inner decoder layers end in their
+        # own activation already.
+        pair = _PairAE(enc, dec, outer and module.output_activation == "sigmoid")
+        state = new_state(pair, pair_cfg, dataclasses.replace(pair_spec, variational=False, sparsity=None))
+        hist = fit_loop(state, ArraySource(h))
+        losses.append(hist.history["loss"])
+        if i + 1 < len(pairs):
+            h = _codes(enc, h, cfg.batch_size, state.device)
+    return losses
