@@ -1,0 +1,86 @@
+"""``aekit`` entry point: global options, subcommand discovery, and the error contract.
+
+Every subcommand lives in a module ``aekit/cli/cmd_<name>.py`` that defines ``NAME``, ``HELP`` (one line),
+``EXAMPLES`` (shown in ``--help``), ``add_arguments(parser)`` and ``run(args) -> int``; ``run`` calls one
+library function and prints through :func:`aekit.cli.common.emit`. A user mistake raises
+:class:`aekit.AekitError`, which is printed as one line ``aekit: error: ...`` with exit status 2 (no
+traceback unless ``--debug``).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from ..errors import AekitError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are the one-line ``aekit: error: ...`` of every other user mistake."""
+
+    def error(self, message: str):
+        sys.stderr.write(f"aekit: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(2)
+
+
+def _add_common(p: argparse.ArgumentParser, suppress: bool) -> None:
+    d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
+    g = p.add_argument_group("global options")
+    g.add_argument("--quiet", "-q", action="store_true", default=d(False), help="print nothing but errors")
+    g.add_argument("--json", action="store_true", default=d(False), help="machine-readable output on stdout")
+    g.add_argument("--device", default=d("auto"), help="cpu, cuda, cuda:1, mps or auto (default: auto)")
+    g.add_argument("--seed", type=int, default=d(None), help="random seed for reproducible runs")
+    g.add_argument("--debug", action="store_true", default=d(False), help="show tracebacks")
+
+
+def commands() -> dict:
+    """name -> command module, discovered from the ``cmd_*`` modules of this package."""
+    from . import __path__ as pkg_path
+
+    found = {}
+    for info in pkgutil.iter_modules(pkg_path):
+        if info.name.startswith("cmd_"):
+            mod = importlib.import_module(f"{__package__}.{info.name}")
+            found[mod.NAME] = mod
+    return dict(sorted(found.items()))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = _Parser(prog="aekit", description="aekit: the autoencoder toolkit. "
+                     "Run 'aekit COMMAND --help' for a command's options and examples.",
+                     epilog="Start with: aekit demo --quick")
+    parser.add_argument("--version", action="version", version=f"aekit {__version__}")
+    _add_common(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, mod in commands().items():
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP, epilog=f"examples:\n{mod.EXAMPLES}",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        mod.add_arguments(p)
+        _add_common(p, suppress=True)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except AekitError as e:
+        if args.debug:
+            raise
+        sys.stderr.write(f"aekit: error: {e}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("aekit: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
