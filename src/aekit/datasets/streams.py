@@ -1,0 +1,275 @@
+"""Streams: data sets read batch by batch, so memory does not grow with their size.
+
+The contract with the training loop (``aekit.training``): a stream has
+
+* ``len(stream)``: the number of samples;
+* ``stream.sample_shape``: the shape of one sample as yielded, e.g. ``(H, W, C)`` or ``(F,)``;
+* ``stream.iter_batches(batch_size, *, shuffle=False, seed=None)``: yields numpy arrays of shape
+  ``(b, *sample_shape)`` and dtype uint8 (pictures; the core scales them to [0, 1]) or float32.
+
+Shuffling permutes indices only; each batch reads just its own items.
+
+Examples
+--------
+>>> from aekit.datasets import ImageStream
+>>> stream = ImageStream("cats/train", size=(48, 48))                   # doctest: +SKIP
+>>> for batch in stream.iter_batches(128, shuffle=True, seed=0):        # doctest: +SKIP
+...     batch.shape          # (128, 48, 48, 3) uint8, the last one shorter
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..errors import AekitError
+from .arrays import array_layout, load_array
+from .images import check_image_options, default_workers, folder_labels, list_files, report_skipped, try_decode
+
+
+def _batches(n: int, batch_size, shuffle: bool, seed):
+    batch_size = int(batch_size)
+    if batch_size < 1:
+        raise AekitError(f"iter_batches: batch_size must be >= 1, got {batch_size}")
+    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+    for s in range(0, n, batch_size):
+        yield order[s:s + batch_size]
+
+
+def _prefetched(fn, index_batches, workers: int):
+    """Yield ``fn(idx)`` for each batch in order, computing up to ``workers`` batches ahead in threads."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending = deque()
+        try:
+            for idx in index_batches:
+                pending.append(pool.submit(fn, idx))
+                if len(pending) > workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:  # the consumer stopped early: do not decode batches nobody will read
+                f.cancel()
+
+
+class ImageStream:
+    """The pictures of a folder, decoded batch by batch (bounded memory).
+
+    Parameters
+    ----------
+    folder, size, color, fit, strict, labels
+        As in :func:`aekit.datasets.load_images`.
+    workers : int, optional
+        Batches decoded ahead in background threads (default: the number of cores, at most 8);
+        memory holds at most ``workers + 1`` batches.
+    verify : bool
+        Open every file's header now (cheap) so that non-pictures are skipped before training starts and
+        ``len()`` is exact. Files that are damaged after a valid header are found while streaming: they
+        are skipped with a warning (that batch is shorter) or, with ``strict=True``, raise.
+
+    Attributes
+    ----------
+    sample_shape : tuple
+        ``(H, W, C)``.
+    paths : list of str
+        Relative paths of the streamed files.
+    y, class_names
+        Labels from sub-folder names as in :class:`aekit.datasets.ImageSet` (y aligned with ``paths``).
+
+    Examples
+    --------
+    >>> s = ImageStream("photos/", size=32, color="gray")               # doctest: +SKIP
+    >>> len(s), s.sample_shape                                           # doctest: +SKIP
+    (5000, (32, 32, 1))
+    """
+
+    def __init__(self, folder, size=(64, 64), color: str = "rgb", fit: str = "crop", strict: bool = False,
+                 labels="auto", workers=None, verify: bool = True):
+        where = "ImageStream"
+        self.size = check_image_options(size, color, fit, where)
+        self.color, self.fit, self.strict = color, fit, strict
+        self.root = Path(folder).expanduser()
+        self.workers = default_workers(workers)
+        rels = [f[0] for f in list_files(self.root, where)]
+        y, self.class_names = folder_labels(rels, labels, self.root, where)
+        if verify:
+            bad = []
+            for r in rels:
+                try:
+                    with Image.open(self.root / r):
+                        pass
+                except Exception as e:  # noqa: BLE001 - Pillow raises many types for non-pictures
+                    bad.append((r, str(e).splitlines()[0] if str(e) else type(e).__name__))
+            if len(bad) == len(rels):
+                rel, reason = bad[0]
+                raise AekitError(f"{where}: {self.root}: none of the {len(rels)} files is a readable image "
+                                 f"(e.g. {rel}: {reason})")
+            report_skipped(self.root, bad, len(rels), strict, where)
+            skipped = {b[0] for b in bad}
+            keep = [i for i, r in enumerate(rels) if r not in skipped]
+            rels = [rels[i] for i in keep]
+            y = None if y is None else y[keep]
+        self.paths, self.y = rels, y
+        self.sample_shape = (*self.size, 3 if color == "rgb" else 1)
+        self._bad: set = set()
+
+    def __len__(self) -> int:
+        return len(self.paths) - len(self._bad)
+
+    def __repr__(self) -> str:
+        return f"ImageStream({str(self.root)!r}, {len(self)} pictures, sample_shape={self.sample_shape})"
+
+    def _decode_batch(self, idx) -> np.ndarray:
+        out = np.empty((len(idx), *self.sample_shape), dtype=np.uint8)
+        k = 0
+        for i in idx:
+            rel = self.paths[i]
+            if rel in self._bad:
+                continue
+            a, reason = try_decode(self.root / rel, self.size, self.color, self.fit)
+            if a is None:
+                if self.strict:
+                    raise AekitError(f"ImageStream: {self.root / rel}: not a readable image ({reason})")
+                self._bad.add(rel)
+                warnings.warn(f"ImageStream: skipped {self.root / rel}: not a readable image ({reason})",
+                              stacklevel=2)
+                continue
+            out[k] = a
+            k += 1
+        return out[:k]
+
+    def iter_batches(self, batch_size: int, *, shuffle: bool = False, seed=None):
+        """Yield uint8 batches ``(b, H, W, C)``; ``shuffle`` permutes the file order with ``seed``."""
+        for batch in _prefetched(self._decode_batch, _batches(len(self.paths), batch_size, shuffle, seed),
+                                 self.workers):
+            if len(batch):
+                yield batch
+
+
+class ArrayStream:
+    """Rows of a ``.npy`` / ``.npz`` file (or of an array / memmap) read batch by batch.
+
+    For a ``.npy`` file or an uncompressed ``.npz`` member, each batch is read straight from the file
+    (no memory map, whose pages would stay counted in the process's memory). A ``np.savez_compressed``
+    member cannot be read in pieces: it is loaded whole, with a warning.
+
+    Parameters
+    ----------
+    source : path-like or numpy.ndarray
+        File, or an array already in memory or memory-mapped; axis 0 indexes samples.
+    key : str, optional
+        The array of an ``.npz`` (optional when it holds one).
+
+    Attributes
+    ----------
+    sample_shape : tuple
+        ``source.shape[1:]``.
+
+    Batches are uint8 when the data is uint8, float32 otherwise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = ArrayStream(np.arange(12, dtype=np.float64).reshape(6, 2))
+    >>> len(s), s.sample_shape
+    (6, (2,))
+    >>> [b.shape for b in s.iter_batches(4)]
+    [(4, 2), (2, 2)]
+    """
+
+    def __init__(self, source, key=None):
+        self._array = None
+        self._layout = None
+        if isinstance(source, np.ndarray):
+            self._array, self.name = source, "array"
+            shape, dtype = source.shape, source.dtype
+        else:
+            path = Path(source).expanduser()
+            self.name = str(path)
+            if path.suffix.lower() not in (".npy", ".npz"):
+                raise AekitError(f"{path}: ArrayStream reads .npy or .npz files, not {path.suffix or 'this file'}")
+            if not path.is_file():
+                raise AekitError(f"{path}: no such file")
+            layout = array_layout(path, key)
+            if layout is None:
+                warnings.warn(f"{path}: compressed .npz members cannot be streamed; reading {key or 'it'} whole "
+                              f"(save with np.save or np.savez to stream it)", stacklevel=2)
+                self._array = load_array(path, key)
+                shape, dtype = self._array.shape, self._array.dtype
+            elif layout.fortran_order or not hasattr(os, "pread"):
+                self._array = load_array(path, key, mmap=True)
+                shape, dtype = layout.shape, layout.dtype
+            else:
+                self._layout = layout
+                shape, dtype = layout.shape, layout.dtype
+        if len(shape) < 2:
+            raise AekitError(f"{self.name}: expected samples x features (2 or more dimensions), got shape {shape}")
+        if not (np.issubdtype(dtype, np.number) or dtype == np.bool_):
+            raise AekitError(f"{self.name}: expected numbers, got dtype {dtype}")
+        self._n = int(shape[0])
+        self.sample_shape = tuple(int(s) for s in shape[1:])
+        self._dtype = np.dtype(dtype)
+        self._row_bytes = int(np.prod(self.sample_shape, dtype=np.int64)) * self._dtype.itemsize
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __repr__(self) -> str:
+        return f"ArrayStream({self.name!r}, {self._n} samples, sample_shape={self.sample_shape})"
+
+    def _cast(self, a: np.ndarray) -> np.ndarray:
+        return a if a.dtype == np.uint8 else a.astype(np.float32)
+
+    def _read(self, fd: int, idx: np.ndarray) -> np.ndarray:
+        lay, rb = self._layout, self._row_bytes
+        buf = bytearray(len(idx) * rb)
+        view = memoryview(buf)
+        order = np.argsort(idx, kind="stable")
+        sidx = idx[order]
+        # Coalesce runs of consecutive rows into one read each (a whole batch when not shuffled).
+        breaks = np.flatnonzero(np.diff(sidx) != 1) + 1
+        pos = 0
+        for run in np.split(sidx, breaks):
+            want = len(run) * rb
+            _read_exact(fd, view[pos:pos + want], lay.offset + int(run[0]) * rb, self.name)
+            pos += want
+        rows = np.frombuffer(buf, dtype=self._dtype).reshape(len(idx), *self.sample_shape)
+        out = np.empty_like(rows)
+        out[order] = rows  # back to the requested (possibly shuffled) order
+        return out
+
+    def iter_batches(self, batch_size: int, *, shuffle: bool = False, seed=None):
+        """Yield batches ``(b, *sample_shape)``; ``shuffle`` permutes row indices with ``seed``."""
+        if self._layout is None:
+            for idx in _batches(self._n, batch_size, shuffle, seed):
+                a = self._array[np.sort(idx)] if shuffle else self._array[idx[0]:idx[-1] + 1]
+                if shuffle:  # sorted reads are kinder to memmaps; restore the permuted order
+                    a = a[np.argsort(np.argsort(idx))]
+                yield self._cast(np.asarray(a))
+            return
+        fd = os.open(self._layout.path, os.O_RDONLY)
+        try:
+            for idx in _batches(self._n, batch_size, shuffle, seed):
+                yield self._cast(self._read(fd, idx))
+        finally:
+            os.close(fd)
+
+
+def _read_exact(fd: int, view: memoryview, offset: int, name: str) -> None:
+    """Fill ``view`` from ``offset`` (reads may return less than asked, e.g. above 2 GiB)."""
+    done = 0
+    while done < len(view):
+        if hasattr(os, "preadv"):
+            got = os.preadv(fd, [view[done:]], offset + done)
+        else:
+            data = os.pread(fd, len(view) - done, offset + done)
+            got = len(data)
+            view[done:done + got] = data
+        if got == 0:
+            raise AekitError(f"{name}: the file shrank while streaming (short read)")
+        done += got

@@ -1,0 +1,260 @@
+"""Time series (NAB-style ``timestamp,value`` CSV) to sliding windows, and window scores back to points.
+
+A typical anomaly-detection pipeline::
+
+    ts = load_timeseries("nab/realTraffic/speed_6005.csv")
+    n_train = len(ts.values) // 2
+    scaler = fit_scaler(ts.values[:n_train], "standard")      # z-normalise with training statistics
+    z = scaler.transform(ts.values)
+    windows = sliding_windows(z, length=64, name=ts.path)      # (n, 64, 1) float32
+    ...                                                         # one reconstruction error per window
+    point_scores = window_scores_to_points(errors, len(z), 64, 1)
+    labels = nab_labels("nab", "realTraffic/speed_6005.csv", ts.timestamps)
+"""
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AekitError, FormatError
+
+
+@dataclass
+class TimeSeries:
+    """What :func:`load_timeseries` returns; unpacks as ``timestamps, values``.
+
+    Attributes
+    ----------
+    timestamps : numpy.ndarray of datetime64[s]
+    values : numpy.ndarray of float64
+    path : str
+        The file, for error messages (``sliding_windows(ts, ...)`` uses it).
+    """
+
+    timestamps: np.ndarray
+    values: np.ndarray
+    path: str = ""
+
+    def __iter__(self):
+        return iter((self.timestamps, self.values))
+
+    def __len__(self):
+        return len(self.values)
+
+
+def load_timeseries(path) -> TimeSeries:
+    """Read a ``timestamp,value`` CSV with a header line (the NAB format).
+
+    The columns named ``timestamp`` and ``value`` are used (any case); a file with exactly two columns
+    and other names uses the first as time and the second as value.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "s.csv")
+    >>> _ = open(p, "w").write("timestamp,value\\n2015-01-01 00:00:00,1.5\\n2015-01-01 00:05:00,2\\n")
+    >>> t, v = load_timeseries(p)
+    >>> str(t[1]), v.tolist()
+    ('2015-01-01T00:05:00', [1.5, 2.0])
+    """
+    path = Path(path).expanduser()
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    except FileNotFoundError:
+        raise AekitError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, csv.Error, OSError) as e:
+        raise FormatError(f"{path}: cannot read as CSV ({e})") from None
+    if not rows:
+        raise AekitError(f"{path}: the file is empty")
+    head = [c.strip().lower() for c in rows[0]]
+    if "timestamp" in head and "value" in head:
+        it, iv = head.index("timestamp"), head.index("value")
+    elif len(head) == 2:
+        it, iv = 0, 1
+    else:
+        raise AekitError(f"{path}: expected a header with 'timestamp' and 'value' columns, found {rows[0]}")
+    data = rows[1:]
+    if not data:
+        raise AekitError(f"{path}: no data rows after the header")
+    width = len(head)
+    for i, r in enumerate(data):
+        if len(r) != width:
+            raise FormatError(f"{path}: data row {i + 1} has {len(r)} fields, expected {width}")
+    cells = np.array(data, dtype=str)
+    try:
+        t = np.char.strip(cells[:, it]).astype("datetime64[s]")
+    except ValueError:
+        i = _first_bad(cells[:, it], lambda s: np.datetime64(s.strip(), "s"))
+        raise AekitError(f"{path}: data row {i + 1}: {cells[i, it]!r} is not a timestamp") from None
+    try:
+        v = np.char.strip(cells[:, iv]).astype(np.float64)
+    except ValueError:
+        i = _first_bad(cells[:, iv], float)
+        raise AekitError(f"{path}: data row {i + 1}: {cells[i, iv]!r} is not a number") from None
+    if not np.isfinite(v).all():
+        i = int(np.flatnonzero(~np.isfinite(v))[0])
+        raise AekitError(f"{path}: data row {i + 1}: missing or infinite value {cells[i, iv]!r}")
+    return TimeSeries(timestamps=t, values=v, path=str(path))
+
+
+def _first_bad(cells, parse) -> int:
+    for i, c in enumerate(cells):
+        try:
+            parse(str(c))
+        except ValueError:
+            return i
+    return 0
+
+
+def sliding_windows(values, length: int, stride: int = 1, name=None) -> np.ndarray:
+    """Cut a series into overlapping windows.
+
+    Parameters
+    ----------
+    values : array-like (T,) or (T, F), or TimeSeries
+        The (already normalised) series.
+    length, stride : int
+        Window length and step; window ``i`` covers points ``[i*stride, i*stride + length)``.
+        Trailing points that do not fill a window are left out (see :func:`window_scores_to_points`).
+    name : str, optional
+        The series' file, named in errors (taken from a TimeSeries automatically).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 (n_windows, length, F) with F = 1 for a 1-D series; n_windows = (T - length) // stride + 1.
+
+    Examples
+    --------
+    >>> sliding_windows(np.arange(5.0), length=3, stride=2)[:, :, 0].tolist()
+    [[0.0, 1.0, 2.0], [2.0, 3.0, 4.0]]
+    """
+    if isinstance(values, TimeSeries):
+        name = name or values.path
+        values = values.values
+    where = f"{name}: " if name else "sliding_windows: "
+    v = np.asarray(values, dtype=np.float32)
+    if v.ndim == 1:
+        v = v[:, None]
+    if v.ndim != 2:
+        raise AekitError(f"{where}expected a series of shape (T,) or (T, F), got {v.shape}")
+    length, stride = int(length), int(stride)
+    if length < 1 or stride < 1:
+        raise AekitError(f"{where}window length and stride must be >= 1 (got length={length}, stride={stride})")
+    if len(v) < length:
+        raise AekitError(f"{where}the series has {len(v)} points, shorter than one window of length {length}")
+    w = np.lib.stride_tricks.sliding_window_view(v, length, axis=0)[::stride]  # (n, F, length)
+    return np.ascontiguousarray(w.transpose(0, 2, 1))
+
+
+def n_windows(n_points: int, length: int, stride: int = 1) -> int:
+    """How many windows :func:`sliding_windows` cuts from ``n_points`` points."""
+    return 0 if n_points < length else (n_points - length) // stride + 1
+
+
+def window_scores_to_points(scores, n_points: int, length: int, stride: int = 1, reduce: str = "mean"):
+    """Spread window scores back over the points they cover.
+
+    Parameters
+    ----------
+    scores : array-like (n_windows,) or (n_windows, length)
+        One score per window (e.g. its reconstruction error), or one per position in each window.
+    n_points, length, stride : int
+        The series length and the windowing used by :func:`sliding_windows`.
+    reduce : {"mean", "max"}
+        How the scores of the windows overlapping a point are combined.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 (n_points,). Trailing points covered by no window get the last window's score.
+
+    Examples
+    --------
+    >>> window_scores_to_points([1.0, 3.0], n_points=4, length=3, stride=1).tolist()
+    [1.0, 2.0, 2.0, 3.0]
+    >>> window_scores_to_points([1.0, 3.0], n_points=4, length=3, reduce="max").tolist()
+    [1.0, 3.0, 3.0, 3.0]
+    """
+    if reduce not in ("mean", "max"):
+        raise AekitError(f"window_scores_to_points: reduce must be 'mean' or 'max', got {reduce!r}")
+    s = np.asarray(scores, dtype=np.float64)
+    n = n_windows(n_points, length, stride)
+    if s.ndim == 2 and s.shape[1] == 1 and length != 1:
+        s = s[:, 0]
+    if s.ndim not in (1, 2) or len(s) != n or (s.ndim == 2 and s.shape[1] != length):
+        raise AekitError(f"window_scores_to_points: expected {n} scores (or {n} x {length}) for {n_points} points, "
+                         f"window length {length} and stride {stride}; got shape {s.shape}")
+    per = np.broadcast_to(s[:, None], (n, length)) if s.ndim == 1 else s
+    idx = (np.arange(n) * stride)[:, None] + np.arange(length)[None, :]
+    out = np.zeros(n_points)
+    covered = np.zeros(n_points, dtype=bool)
+    covered[idx.ravel()] = True
+    if reduce == "mean":
+        np.add.at(out, idx.ravel(), per.ravel())
+        counts = np.bincount(idx.ravel(), minlength=n_points)
+        out[covered] /= counts[covered]
+    else:
+        out[:] = -np.inf
+        np.maximum.at(out, idx.ravel(), per.ravel())
+    last = idx[-1, -1]
+    out[last + 1:] = per[-1, -1] if s.ndim == 2 else s[-1]
+    return out
+
+
+def load_nab_windows(root) -> dict:
+    """Read NAB's ``combined_windows.json``: ``{"folder/file.csv": [(start, end), ...]}`` as datetime64[s].
+
+    ``root`` is the NAB folder (holding the JSON) or the JSON file itself.
+    """
+    p = Path(root).expanduser()
+    if p.is_dir():
+        p = p / "combined_windows.json"
+    try:
+        raw = json.loads(p.read_text("utf-8"))
+    except FileNotFoundError:
+        raise AekitError(f"{p}: no such file (expected NAB's combined_windows.json)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FormatError(f"{p}: not a valid JSON file ({e})") from None
+    if not isinstance(raw, dict):
+        raise FormatError(f"{p}: expected an object mapping series to windows")
+    out = {}
+    try:
+        for key, wins in raw.items():
+            out[key.replace("\\", "/")] = [(np.datetime64(a.strip().replace(" ", "T"), "s"),
+                                            np.datetime64(b.strip().replace(" ", "T"), "s")) for a, b in wins]
+    except (TypeError, ValueError, AttributeError) as e:
+        raise FormatError(f"{p}: malformed window list for {key!r} ({e})") from None
+    return out
+
+
+def nab_labels(root, relpath, timestamps) -> np.ndarray:
+    """0/1 label per point: 1 inside one of the series' labelled anomaly windows (ends included).
+
+    Parameters
+    ----------
+    root : path-like
+        The NAB folder (or its ``combined_windows.json``).
+    relpath : str
+        The series as keyed in the JSON, e.g. ``"realTraffic/speed_6005.csv"``.
+    timestamps : array of datetime64
+        The series' timestamps (``load_timeseries(...).timestamps``).
+
+    Returns
+    -------
+    numpy.ndarray of uint8 (len(timestamps),)
+    """
+    windows = load_nab_windows(root)
+    key = str(relpath).replace("\\", "/")
+    if key not in windows:
+        raise AekitError(f"{root}: no series {key!r} in combined_windows.json ({len(windows)} series known)")
+    t = np.asarray(timestamps).astype("datetime64[s]")
+    lab = np.zeros(len(t), dtype=np.uint8)
+    for a, b in windows[key]:
+        lab[(t >= a) & (t <= b)] = 1
+    return lab
