@@ -90,15 +90,15 @@ def load_timeseries(path) -> TimeSeries:
         t = np.char.strip(cells[:, it]).astype("datetime64[s]")
     except ValueError:
         i = _first_bad(cells[:, it], lambda s: np.datetime64(s.strip(), "s"))
-        raise AekitError(f"{path}: data row {i + 1}: {cells[i, it]!r} is not a timestamp") from None
+        raise AekitError(f"{path}: data row {i + 1}: {str(cells[i, it])!r} is not a timestamp") from None
     try:
         v = np.char.strip(cells[:, iv]).astype(np.float64)
     except ValueError:
         i = _first_bad(cells[:, iv], float)
-        raise AekitError(f"{path}: data row {i + 1}: {cells[i, iv]!r} is not a number") from None
+        raise AekitError(f"{path}: data row {i + 1}: {str(cells[i, iv])!r} is not a number") from None
     if not np.isfinite(v).all():
         i = int(np.flatnonzero(~np.isfinite(v))[0])
-        raise AekitError(f"{path}: data row {i + 1}: missing or infinite value {cells[i, iv]!r}")
+        raise AekitError(f"{path}: data row {i + 1}: missing or infinite value {str(cells[i, iv])!r}")
     return TimeSeries(timestamps=t, values=v, path=str(path))
 
 
