@@ -35,27 +35,43 @@ class Document:
     lewissplit: str = ""
 
 
-_DOC = re.compile(r"<REUTERS\b([^>]*)>(.*?)</REUTERS>", re.S)
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
-_CTRL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SIGNATURE = re.compile(r"\s*\bReuter\s*$", re.I)  # the agency's sign-off that ends nearly every body
+_CTRL = {c: None for c in [*range(0, 9), *range(11, 32), 127]}
+
+
+# Plain str.find instead of lazy regexes: the files are 1.3 MB each and this is several times faster.
 
 
 def _tag(name: str, text: str):
-    m = re.search(rf"<{name}\b[^>]*>(.*?)</{name}>", text, re.S)
-    return m.group(1) if m else None
+    i = text.find("<" + name)
+    if i < 0:
+        return None
+    i = text.find(">", i) + 1
+    j = text.find("</" + name + ">", i)
+    return text[i:j] if i > 0 and j >= 0 else None
+
+
+def _strip_signature(body: str) -> str:
+    # Nearly every body ends with the agency's sign-off "Reuter"; it is not part of the article.
+    if body[-6:].lower() == "reuter" and (len(body) == 6 or not body[-7].isalnum()):
+        body = body[:-6].rstrip()
+    return body
 
 
 def _clean(s: str | None) -> str:
     # The SGML escapes &lt; &amp; and writes control characters as &#3; etc.: unescape, then drop those.
-    return _CTRL.sub("", html.unescape(s)).strip() if s else ""
+    return html.unescape(s).translate(_CTRL).strip() if s else ""
 
 
 def parse_reuters_sgml(text: str, name: str = "<text>") -> list[Document]:
     """Parse the text of one ``reut2-*.sgm`` file; error if it holds no document."""
     docs = []
-    for m in _DOC.finditer(text):
-        attrs, inner = dict(_ATTR.findall(m.group(1))), m.group(2)
+    for chunk in text.split("</REUTERS>"):
+        start = chunk.find("<REUTERS")
+        if start < 0:
+            continue
+        head_end = chunk.find(">", start)
+        attrs, inner = dict(_ATTR.findall(chunk[start:head_end])), chunk[head_end + 1:]
         topics = re.findall(r"<D>(.*?)</D>", _tag("TOPICS", inner) or "", re.S)
         body = _tag("BODY", inner)
         if body is None:
@@ -66,7 +82,7 @@ def parse_reuters_sgml(text: str, name: str = "<text>") -> list[Document]:
             doc_id = int(attrs.get("NEWID", "0"))
         except ValueError:
             raise FormatError(f"{name}: document with a non-numeric NEWID {attrs.get('NEWID')!r}") from None
-        body = _SIGNATURE.sub("", _clean(body))
+        body = _strip_signature(_clean(body))
         docs.append(Document(id=doc_id, title=_clean(_tag("TITLE", inner)), body=body,
                              topics=[_clean(t) for t in topics], lewissplit=attrs.get("LEWISSPLIT", "")))
     if not docs:
