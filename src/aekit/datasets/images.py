@@ -99,20 +99,20 @@ def list_files(folder, where: str = "load_images"):
     while stack:
         d, prefix = stack.pop()
         try:
-            entries = list(os.scandir(d))
+            with os.scandir(d) as entries:  # iterated lazily: no list of DirEntry objects for huge folders
+                for e in entries:
+                    if e.name.startswith(".") or e.name.lower() in _JUNK:
+                        continue
+                    try:
+                        if e.is_dir():
+                            stack.append((Path(e.path), prefix + e.name + "/"))
+                        elif e.is_file():
+                            st = e.stat()
+                            out.append((prefix + e.name, st.st_size, st.st_mtime_ns))
+                    except OSError:  # a dangling link: not a file we can read
+                        continue
         except OSError as e:
             raise AekitError(f"{where}: {d}: cannot list folder ({e.strerror or e})") from None
-        for e in entries:
-            if e.name.startswith(".") or e.name.lower() in _JUNK:
-                continue
-            try:
-                if e.is_dir():
-                    stack.append((Path(e.path), prefix + e.name + "/"))
-                elif e.is_file():
-                    st = e.stat()
-                    out.append((prefix + e.name, st.st_size, st.st_mtime_ns))
-            except OSError:  # a dangling link: not a file we can read
-                continue
     if not out:
         raise AekitError(f"{where}: {root}: the folder is empty (no files)")
     out.sort(key=lambda t: _natural_key(t[0]))
