@@ -45,6 +45,8 @@ def test_array_stream_sources(tmp_path, kind):
     out = check_contract(s, 16)
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out, a.astype(np.float32))
+    shuffled = np.concatenate(list(s.iter_batches(16, shuffle=True, seed=5)))
+    np.testing.assert_array_equal(shuffled, a[np.random.default_rng(5).permutation(70)].astype(np.float32))
 
 
 def test_array_stream_shuffle_is_a_seeded_permutation(tmp_path):

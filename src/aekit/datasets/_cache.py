@@ -15,10 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-# The project's real data sets live next to the repository (see the shared README); tests and benchmarks
-# look there, or wherever AEKIT_SHARED_DATA points.
-_REPO_ROOT = Path(__file__).resolve().parents[3]
-
 
 def cache_dir() -> Path:
     """The root cache directory (not created here).
@@ -38,12 +34,6 @@ def cache_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Caches" / "aekit"
     return Path.home() / ".cache" / "aekit"
-
-
-def shared_data_dir() -> Path:
-    """``$AEKIT_SHARED_DATA`` or ``../shared/data`` next to the repository (may not exist)."""
-    env = os.environ.get("AEKIT_SHARED_DATA")
-    return Path(env).expanduser() if env else _REPO_ROOT.parent / "shared" / "data"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

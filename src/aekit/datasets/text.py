@@ -171,6 +171,7 @@ _TOKEN = re.compile(r"\d+(?:[.,/:]\d+)*%?"              # 5.93  155,221  1/2  10
                     r"|[^\W\d_]+(?:['&-][^\W\d_]+)*"       # words, don't, year-on-year, AT&T
                     r"|[^\s\w]|_")                          # each punctuation mark
 _NUMBER = re.compile(r"[+-]?\d[\d.,/:]*%?")
+_NUMBER_START = frozenset("0123456789+-")
 
 
 def tokenize(text: str) -> list[str]:
@@ -196,8 +197,13 @@ def normalize(tokens):
     ['cocoa', '9', 'mln', '9']
     """
     if isinstance(tokens, str):
-        return "9" if _NUMBER.fullmatch(tokens) else tokens.lower()
-    return ["9" if _NUMBER.fullmatch(t) else t.lower() for t in tokens]
+        return _normalize_one(tokens)
+    return [_normalize_one(t) for t in tokens]
+
+
+def _normalize_one(t: str) -> str:
+    # Only tokens starting with a digit or sign can be numbers: skip the regex for the others (most).
+    return "9" if t[:1] in _NUMBER_START and _NUMBER.fullmatch(t) else t.lower()
 
 
 class Vocabulary:

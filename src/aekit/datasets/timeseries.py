@@ -211,6 +211,12 @@ def load_nab_windows(root) -> dict:
     """Read NAB's ``combined_windows.json``: ``{"folder/file.csv": [(start, end), ...]}`` as datetime64[s].
 
     ``root`` is the NAB folder (holding the JSON) or the JSON file itself.
+
+    Examples
+    --------
+    >>> windows = load_nab_windows("nab")                                  # doctest: +SKIP
+    >>> windows["realKnownCause/nyc_taxi.csv"][0]                          # doctest: +SKIP
+    (np.datetime64('2014-10-30T15:30:00'), np.datetime64('2014-11-03T22:30:00'))
     """
     p = Path(root).expanduser()
     if p.is_dir():
@@ -248,6 +254,12 @@ def nab_labels(root, relpath, timestamps) -> np.ndarray:
     Returns
     -------
     numpy.ndarray of uint8 (len(timestamps),)
+
+    Examples
+    --------
+    >>> ts = load_timeseries("nab/realTraffic/speed_6005.csv")             # doctest: +SKIP
+    >>> int(nab_labels("nab", "realTraffic/speed_6005.csv", ts.timestamps).sum())   # doctest: +SKIP
+    239
     """
     windows = load_nab_windows(root)
     key = str(relpath).replace("\\", "/")
