@@ -201,3 +201,16 @@ def test_parallel_decoding_matches_serial(tmp_path, monkeypatch):
         b = load_images(root, size=6, workers=2, cache=False)
     np.testing.assert_array_equal(a.x, b.x)
     assert a.skipped == b.skipped == ["zz.png"] and len(b.x) == 40
+    monkeypatch.setattr(images_mod.sys, "platform", "win32")  # no fork there: threads decode
+    with pytest.warns(UserWarning):
+        c = load_images(root, size=6, workers=3, cache=False)
+    np.testing.assert_array_equal(a.x, c.x)
+
+
+def test_unwritable_cache_only_warns(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("AEKIT_DATA", str(blocker))
+    with pytest.warns(UserWarning, match="cannot write the cache"):
+        s = load_images(mixed_folder(tmp_path / "w"), size=8)
+    assert len(s.x) == 6
