@@ -1,0 +1,27 @@
+"""aekit decode: outputs from codes (Autoencoder.decode)."""
+from .common import emit, load_model, need_file
+
+NAME = "decode"
+HELP = "decode codes (.npy) to outputs: a .npy, a .png grid or a folder of PNGs"
+EXAMPLES = """  aekit decode runs/vae/model.aekit codes.npy -o decoded.npy
+  aekit decode runs/vae/model.aekit codes.npy -o decoded.png     # one grid picture
+  aekit decode runs/vae/model.aekit codes.npy -o decoded/        # one PNG per code
+  python: aekit.load("runs/vae/model.aekit").decode(np.load("codes.npy"))"""
+
+
+def add_arguments(p) -> None:
+    p.add_argument("model", metavar="MODEL", help="a model file (.aekit)")
+    p.add_argument("codes", metavar="CODES.npy", help="codes (N, code_size)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help=".npy, .png or a folder")
+
+
+def run(args) -> int:
+    from ..datasets import load_array
+    from ..sources import image_shape, write_output
+
+    model = load_model(need_file(args.model, "model"), args)
+    z = load_array(need_file(args.codes, "codes"))
+    y = model.decode(z)
+    out = write_output(args.output, y, image_shape_=image_shape(model))
+    emit(args, {"output": str(out), "shape": list(y.shape)}, f"{len(y)} outputs -> {out}")
+    return 0

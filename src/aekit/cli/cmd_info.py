@@ -1,0 +1,36 @@
+"""aekit info: what a model file holds (family, config, layers, training summary)."""
+from .common import emit, load_model, need_file
+
+NAME = "info"
+HELP = "show a model file's family, config, parameters per layer and training summary"
+EXAMPLES = """  aekit info runs/conv/model.aekit
+  aekit info runs/conv/model.aekit --json
+  python: m = aekit.load("runs/conv/model.aekit"); m.config, m.summary(), m.history.history"""
+
+
+def add_arguments(p) -> None:
+    p.add_argument("model", metavar="MODEL", help="a model file (.aekit)")
+
+
+def run(args) -> int:
+    from ..config import to_dict
+
+    model = load_model(need_file(args.model, "model"), args)
+    h = model.history.history
+    data = {"family": model.family, "config": to_dict(model.config), "code_size": model.code_size,
+            "n_params": model.n_params(),
+            "layers": [{"name": n, "class": c, "params": p} for n, c, p in model.summary()],
+            "training": {"epochs": len(model.history.epoch),
+                         "final_loss": h["loss"][-1] if h.get("loss") else None,
+                         "final_val_loss": h["val_loss"][-1] if h.get("val_loss") else None,
+                         "train_config": to_dict(model.train_config) if model.train_config else None},
+            "preprocessing": {k: v for k, v in model.preprocessing.items() if k != "class_names"}}
+    cfg = ", ".join(f"{k}={v}" for k, v in data["config"].items())
+    lines = [f"family      {model.family}", f"config      {cfg}", f"code size   {model.code_size}",
+             f"parameters  {model.n_params():,}", "layers:"]
+    lines += [f"  {n or '(module)':32s} {c:18s} {p:>10,}" for n, c, p in model.summary()]
+    t = data["training"]
+    lines.append(f"training    {t['epochs']} epochs" + (f", final loss {t['final_loss']:.6g}" if t["final_loss"]
+                                                      is not None else " (untrained)"))
+    emit(args, data, "\n".join(lines))
+    return 0

@@ -1,0 +1,36 @@
+"""aekit report: the HTML report of a run folder or a model file (aekit.report.write_report)."""
+from pathlib import Path
+
+from .common import emit, load_model, need_file
+
+NAME = "report"
+HELP = "write the self-contained HTML report of a model (or of a run folder) evaluated on data"
+EXAMPLES = """  aekit report runs/conv -o report.html                    # data: the one the run trained on
+  aekit report model.aekit --data digits -o report.html
+  python: from aekit.report import write_report; write_report(model, x_test, y_test, "report.html")"""
+
+
+def add_arguments(p) -> None:
+    p.add_argument("target", metavar="RUN_DIR|MODEL", help="a run folder (with model.aekit) or a model file")
+    p.add_argument("--data", metavar="SRC", help="evaluation data (default: digits, or the run's own --data)")
+    p.add_argument("-o", "--output", required=True, metavar="report.html", help="where to write the report")
+
+
+def run(args) -> int:
+    from ..errors import AekitError
+    from ..report import write_report
+    from ..sources import load_for_model
+
+    target = need_file(args.target, "model or run folder")
+    path = target / "model.aekit" if target.is_dir() else target
+    if not path.exists():
+        raise AekitError(f"{target}: a folder without model.aekit; pass a run folder or a model file")
+    model = load_model(path, args)
+    src = args.data or model.preprocessing.get("data")
+    if not src:
+        raise AekitError(f"{path}: the model does not record its data; pass --data SRC")
+    x, y = load_for_model(src, model)
+    out = write_report(model, x[:2000], None if y is None else y[:2000], args.output,
+                       title=f"aekit report: {Path(path).name}", subtitle=f"evaluated on {src}")
+    emit(args, {"report": str(out)}, f"report: {out}")
+    return 0

@@ -1,0 +1,48 @@
+"""aekit train: train a family on a data source and write a run folder (aekit.runs.train_run)."""
+from .common import emit, verbose
+
+NAME = "train"
+HELP = "train an autoencoder; writes model.aekit, history.csv, TensorBoard logs and report.html to --out"
+EXAMPLES = """  aekit train conv --data digits --out runs/conv --set epochs=5
+  aekit train dense --data mnist --set hidden=128,64 --set latent_dim=32 --out runs/deep
+  aekit train conv --data mnist --set filters=32,32 --set corruption=gaussian:0.5 --out runs/denoise
+  aekit train vae --data fashion --config vae.toml --out runs/vae       # [model] / [train] sections
+  aekit train conv --data photos/ --image-size 48x48 --color rgb --out runs/photos
+  aekit train lstm --data series.csv --window 64 --set latent_dim=8 --out runs/series
+  aekit train conv --data digits --out runs/conv --set epochs=20 --resume   # continue a killed run
+options (--set KEY=VALUE): any field of the family's config (aekit models; e.g. latent_dim, filters,
+hidden, corruption, sparsity) or of TrainConfig (epochs, batch_size, lr, optimizer, validation_split,
+scale, patience, ...). Python: aekit.runs.train_run("conv", "digits", "runs/conv", options={...})"""
+
+
+def add_arguments(p) -> None:
+    p.add_argument("family", metavar="FAMILY", help="a registered family (see 'aekit models')")
+    p.add_argument("--data", required=True, metavar="SRC",
+                   help="digits, mnist, fashion, a folder of images, an .npy/.npz/.csv file or a time-series CSV")
+    p.add_argument("--out", "-o", required=True, metavar="RUN_DIR", help="run folder to write")
+    p.add_argument("--config", metavar="FILE", help="options from a .toml or .yaml file (--set wins)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
+                   help="a model or training option; repeatable")
+    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.aekit")
+    p.add_argument("--image-size", metavar="HxW", help="picture size for a folder of images (default 28x28)")
+    p.add_argument("--color", choices=("gray", "rgb"), help="pictures in gray (default) or rgb")
+    p.add_argument("--window", type=int, help="window length for a time-series CSV")
+    p.add_argument("--stride", type=int, help="window step for a time-series CSV (default window/4)")
+    p.add_argument("--no-report", action="store_true", help="skip report.html")
+
+
+def run(args) -> int:
+    from ..runs import parse_sets, train_run
+
+    options = parse_sets(args.sets)
+    for key, val in (("image_size", args.image_size), ("color", args.color), ("window", args.window),
+                     ("stride", args.stride)):
+        if val is not None:
+            options[key] = val
+    res = train_run(args.family, args.data, args.out, options=options, config_file=args.config,
+                    resume=args.resume, seed=args.seed, device=args.device, verbose=verbose(args),
+                    report=not args.no_report)
+    s = res.summary()
+    emit(args, s, f"trained {s['family']} for {s['epochs']} epochs in {s['seconds']:.1f} s, final loss "
+                  f"{s['final_loss']:.4g}\nmodel: {s['model']}\nreport: {s['report']}")
+    return 0

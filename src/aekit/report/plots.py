@@ -1,0 +1,212 @@
+"""The report's figures: each function returns a matplotlib :class:`~matplotlib.figure.Figure`.
+
+Figures are made with ``matplotlib.figure.Figure`` directly (rendered by the Agg canvas), never through
+pyplot, so no GUI backend is touched and nothing global changes. Image arguments are float arrays in
+[0, 1] shaped (N, C, H, W) or uint8 (N, H, W, C); see :func:`aekit.sources.to_uint8_images`.
+
+Examples
+--------
+>>> import numpy as np
+>>> from aekit.report.plots import image_rows
+>>> fig = image_rows([np.zeros((4, 1, 8, 8))], ["zeros"])
+>>> len(fig.axes) > 0
+True
+"""
+from __future__ import annotations
+
+import math
+from statistics import NormalDist
+from typing import Optional, Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ..sources import grid, to_uint8_images
+
+
+def _show(ax, img: np.ndarray) -> None:
+    """One uint8 (H, W, C) picture on ``ax`` without ticks; gray for one channel."""
+    if img.shape[-1] == 1:
+        ax.imshow(img[..., 0], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    else:
+        ax.imshow(img[..., :3], interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def image_rows(rows: Sequence[np.ndarray], labels: Sequence[str], image_shape=None) -> Figure:
+    """Rows of pictures, one row per array (e.g. inputs over reconstructions), labelled on the left."""
+    rows = [to_uint8_images(r, image_shape) for r in rows]
+    n = max(len(r) for r in rows)
+    fig = Figure(figsize=(1.0 * n + 1.2, 1.1 * len(rows)))
+    for i, (r, lab) in enumerate(zip(rows, labels)):
+        for j in range(n):
+            ax = fig.add_subplot(len(rows), n, i * n + j + 1)
+            if j < len(r):
+                _show(ax, r[j])
+            else:
+                ax.axis("off")
+            if j == 0:
+                ax.set_ylabel(lab, rotation=0, ha="right", va="center", fontsize=9)
+    fig.subplots_adjust(left=0.1, right=0.99, top=0.98, bottom=0.02, wspace=0.05, hspace=0.05)
+    return fig
+
+
+def loss_curves(history: dict) -> Figure:
+    """Training (and validation) curves of the loss and of each loss term, one panel per term."""
+    terms = [k for k in history if not k.startswith("val_")]
+    fig = Figure(figsize=(4.2 * max(1, len(terms)), 3.2))
+    for i, k in enumerate(terms):
+        ax = fig.add_subplot(1, len(terms), i + 1)
+        ep = np.arange(1, len(history[k]) + 1)
+        ax.plot(ep, history[k], "o-", ms=3, label="train")
+        if f"val_{k}" in history:
+            ax.plot(ep[: len(history[f"val_{k}"])], history[f"val_{k}"], "s--", ms=3, label="validation")
+        ax.set_title(k)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def code_images(codes: np.ndarray, n: int = 10) -> Figure:
+    """The codes of ``n`` samples as pictures, as the Keras blog shows the 128 conv codes as 4 x 32."""
+    codes = np.asarray(codes[:n], np.float32)
+    d = codes.shape[1]
+    rows = next((r for r in (4, 8, 2, 3, 5, 6, 7) if d % r == 0 and d // r >= r), 1)  # 128 -> 4 x 32
+    fig = Figure(figsize=(1.2 * len(codes) + 0.5, 1.6))
+    lo, hi = float(codes.min()), float(codes.max())
+    for j, c in enumerate(codes):
+        ax = fig.add_subplot(1, len(codes), j + 1)
+        ax.imshow(c.reshape(rows, d // rows).T, cmap="viridis", vmin=lo, vmax=hi, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"codes ({d} values shown as {d // rows} x {rows})", fontsize=9)
+    return fig
+
+
+def _scatter(ax, pts: np.ndarray, labels: Optional[np.ndarray], title: str) -> None:
+    if labels is None:
+        ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.6)
+    else:
+        sc = ax.scatter(pts[:, 0], pts[:, 1], c=labels, cmap="tab10", s=4, alpha=0.8)
+        ax.figure.colorbar(sc, ax=ax, fraction=0.046, pad=0.02)
+    ax.set_title(title, fontsize=10)
+
+
+def latent_map(codes: np.ndarray, labels: Optional[np.ndarray] = None, *, max_tsne: int = 1000,
+               seed: int = 0) -> Figure:
+    """Codes coloured by label: the codes themselves when 2-D, else t-SNE (on at most ``max_tsne`` points)
+    and PCA side by side."""
+    codes = np.asarray(codes, np.float64)
+    labels = None if labels is None else np.asarray(labels)
+    if codes.shape[1] <= 2:
+        pts = codes if codes.shape[1] == 2 else np.column_stack([codes[:, 0], np.zeros(len(codes))])
+        fig = Figure(figsize=(5.5, 4.6))
+        _scatter(fig.add_subplot(1, 1, 1), pts, labels, "the 2-D codes")
+        fig.tight_layout()
+        return fig
+    from sklearn.decomposition import PCA
+    from sklearn.manifold import TSNE
+    from threadpoolctl import threadpool_limits
+
+    fig = Figure(figsize=(11, 4.6))
+    idx = np.random.default_rng(seed).permutation(len(codes))[:max_tsne]
+    sub, sub_lab = codes[idx], (labels[idx] if labels is not None else None)
+    perplexity = float(min(30, max(2, (len(sub) - 1) // 3)))
+    # one OpenMP thread: t-SNE on ~1,000 points is quick, and spinning threads on a busy machine made
+    # it ten times slower in our measurements
+    with threadpool_limits(1):
+        tsne = TSNE(2, perplexity=perplexity, init="pca", random_state=seed, n_jobs=1).fit_transform(sub)
+    _scatter(fig.add_subplot(1, 2, 1), tsne, sub_lab, f"t-SNE of {len(sub)} codes")
+    pca = PCA(2, random_state=seed).fit_transform(codes)
+    _scatter(fig.add_subplot(1, 2, 2), pca, labels, f"PCA of {len(codes)} codes")
+    fig.tight_layout()
+    return fig
+
+
+def manifold_grid(model, n: int = 15, image_shape=None) -> Figure:
+    """A 2-D VAE's decoded latent grid: ``n`` x ``n`` points at the prior's quantiles (as in the Keras
+    blog, linearly spaced probabilities mapped through the normal inverse CDF)."""
+    q = [NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, n)]
+    z = np.array([[xi, yi] for yi in reversed(q) for xi in q], np.float32)  # (n*n, 2), row-major, y up
+    imgs = to_uint8_images(model.decode(z), image_shape)
+    fig = Figure(figsize=(7, 7))
+    ax = fig.add_subplot(1, 1, 1)
+    _show(ax, grid(imgs, cols=n, pad=0))
+    ax.set_title("latent manifold (z1 left to right, z2 bottom to top)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def samples(model, n: int = 16, seed: int = 0, image_shape=None) -> Figure:
+    """``n`` pictures decoded from random draws of the prior N(0, I)."""
+    imgs = to_uint8_images(model.sample(n, seed=seed), image_shape)
+    fig = Figure(figsize=(6, 6 * math.ceil(n / math.ceil(math.sqrt(n))) / math.ceil(math.sqrt(n))))
+    ax = fig.add_subplot(1, 1, 1)
+    _show(ax, grid(imgs))
+    ax.set_title("random samples from the prior", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def first_layer_filters(model, image_shape, max_filters: int = 32) -> Optional[Figure]:
+    """First-layer encoder weights as pictures: the first Linear's rows reshaped to the picture (dense), or
+    the first conv's kernels (conv, channels averaged). None when the first layer is neither."""
+    import torch
+
+    first = next((m for m in model.module.encoder.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))),
+                 None)
+    if first is None:
+        return None
+    w = first.weight.detach().cpu().float().numpy()
+    c, h, wd = image_shape
+    if isinstance(first, torch.nn.Linear):
+        if w.shape[1] != c * h * wd:
+            return None
+        filt = w[:max_filters].reshape(-1, c, h, wd).mean(1)  # (F, H, W)
+    else:
+        filt = w[:max_filters].mean(1)  # (F, k, k)
+    cols = min(8, len(filt))
+    rows = math.ceil(len(filt) / cols)
+    fig = Figure(figsize=(1.1 * cols, 1.1 * rows + 0.4))
+    for i, f in enumerate(filt):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        m = float(np.abs(f).max()) or 1.0
+        ax.imshow(f, cmap="RdBu_r", vmin=-m, vmax=m, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"first {type(first).__name__} layer: {len(filt)} filters", fontsize=9)
+    return fig
+
+
+def error_histogram(err: np.ndarray, metric: str = "mse") -> Figure:
+    """Histogram of per-sample reconstruction errors, with the 95th and 99th percentiles marked."""
+    err = np.asarray(err, np.float64)
+    fig = Figure(figsize=(6, 3.2))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.hist(err, bins=min(60, max(10, len(err) // 10)), color="#4c72b0")
+    for q, style in ((95, "--"), (99, ":")):
+        ax.axvline(np.percentile(err, q), color="k", ls=style, label=f"p{q}")
+    ax.set_xlabel(f"per-sample reconstruction error ({metric})")
+    ax.set_ylabel("samples")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def series_reconstructions(x: np.ndarray, x_hat: np.ndarray, n: int = 4) -> Figure:
+    """A few series (N, T) or (N, T, F; first feature) with their reconstructions."""
+    x, x_hat = np.asarray(x), np.asarray(x_hat)
+    x, x_hat = (x[..., 0], x_hat[..., 0]) if x.ndim == 3 else (x, x_hat)
+    n = min(n, len(x))
+    fig = Figure(figsize=(10, 1.9 * n))
+    for i in range(n):
+        ax = fig.add_subplot(n, 1, i + 1)
+        ax.plot(x[i], label="input", lw=1.2)
+        ax.plot(x_hat[i], label="reconstruction", lw=1.2, ls="--")
+        if i == 0:
+            ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig

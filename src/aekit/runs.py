@@ -1,0 +1,207 @@
+"""Training runs: a family, a data source and options in; a run folder out. What ``aekit train`` calls.
+
+A run folder holds ``model.aekit`` (the model file), ``checkpoint.aekit`` (written every epoch, so a killed
+run continues with ``resume=True``), ``history.csv``, TensorBoard logs in ``tb/`` and ``report.html``.
+
+Options are the fields of the family's config dataclass and of :class:`aekit.config.TrainConfig`, given as
+one flat mapping (``{"latent_dim": 16, "epochs": 3, "corruption": "gaussian:0.5"}``, values may be strings
+as typed on a command line) or read from a TOML/YAML file (:func:`read_config_file`); no option is
+defined anywhere else.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from .config import TrainConfig, apply_overrides, field_types, from_dict
+from .errors import AekitError
+from .io import atomic_write
+from .registry import get_family
+
+DATA_KEYS = ("image_size", "color", "window", "stride", "input_kind", "key", "limit")
+
+
+def read_config_file(path) -> dict:
+    """A flat option dict from a ``.toml`` (tomllib) or ``.yaml``/``.yml`` (PyYAML) file.
+
+    Keys may sit at the top level or in ``[model]``, ``[train]``/``[training]`` and ``[data]`` sections;
+    ``[model.corruption]`` / ``[corruption]`` tables become the nested option (``corruption = {...}``).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise AekitError(f"config {path}: no such file")
+    suf = p.suffix.lower()
+    if suf == ".toml":
+        import tomllib
+
+        try:
+            d = tomllib.loads(p.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise AekitError(f"config {path}: not valid TOML ({e})") from None
+    elif suf in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise AekitError(f"config {path}: YAML needs PyYAML (pip install pyyaml); or use a .toml file") from None
+        try:
+            d = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+        except (yaml.YAMLError, UnicodeDecodeError) as e:
+            raise AekitError(f"config {path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    else:
+        raise AekitError(f"config {path}: expected a .toml, .yaml or .yml file")
+    if not isinstance(d, dict):
+        raise AekitError(f"config {path}: expected keys and sections at the top level")
+    flat: dict = {}
+    for k, v in d.items():
+        if k in ("model", "train", "training", "data") and isinstance(v, dict):
+            flat.update(v)
+        else:
+            flat[k] = v
+    return flat
+
+
+def split_options(family: str, options: dict) -> tuple[dict, dict, dict]:
+    """(model options, training options, data options) of a flat mapping; unknown keys are refused with the
+    valid ones listed. Dotted keys (``corruption.amount``) belong to the model."""
+    model_fields = set(field_types(get_family(family).config_cls)) - {"input_shape"}
+    train_fields = set(field_types(TrainConfig))
+    m, t, d = {}, {}, {}
+    for k, v in options.items():
+        head = k.split(".", 1)[0]
+        if head in model_fields:
+            m[k] = v
+        elif head in train_fields:
+            t[k] = v
+        elif k in DATA_KEYS:
+            d[k] = v
+        else:
+            valid = ", ".join(sorted(model_fields | train_fields))
+            raise AekitError(f"unknown option {k!r} for {family!r}; valid options: {valid}")
+    return m, t, d
+
+
+def parse_sets(items) -> dict:
+    """``["latent_dim=16", "epochs=3"]`` -> ``{"latent_dim": "16", "epochs": "3"}``."""
+    out = {}
+    for it in items or []:
+        k, eq, v = str(it).partition("=")
+        if not eq or not k.strip():
+            raise AekitError(f"--set {it!r}: expected key=value, e.g. --set latent_dim=16")
+        out[k.strip()] = v.strip()
+    return out
+
+
+def history_csv(history) -> bytes:
+    """The per-epoch logs as CSV bytes: ``epoch`` then one column per log key."""
+    keys = list(history.history)
+    lines = [",".join(["epoch", *keys])]
+    for i, ep in enumerate(history.epoch):
+        vals = [history.history[k][i] if i < len(history.history[k]) else "" for k in keys]
+        lines.append(",".join([str(ep + 1), *(f"{v:.6g}" if v != "" else "" for v in vals)]))
+    return ("\n".join(lines) + "\n").encode()
+
+
+@dataclass
+class TrainRun:
+    """What :func:`train_run` returns."""
+
+    model: object
+    out_dir: Path
+    model_path: Path
+    history_path: Path
+    report_path: Optional[Path]
+    tb_dir: Path
+    seconds: float
+
+    def summary(self) -> dict:
+        h = self.model.history.history
+        return {"family": self.model.family, "out_dir": str(self.out_dir), "model": str(self.model_path),
+                "history": str(self.history_path), "report": str(self.report_path) if self.report_path else None,
+                "tensorboard": str(self.tb_dir), "epochs": len(self.model.history.epoch),
+                "final_loss": h["loss"][-1] if h.get("loss") else None,
+                "final_val_loss": h["val_loss"][-1] if h.get("val_loss") else None,
+                "seconds": round(self.seconds, 2)}
+
+
+def _input_shape(family: str, src) -> tuple:
+    shp = src.meta.get("image_shape")
+    if shp and family != "lstm":
+        return tuple(shp)  # (C, H, W); dense families flatten it
+    return tuple(src.x.shape[1:])
+
+
+def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, config_file=None,
+              resume: bool = False, seed: Optional[int] = None, device: Optional[str] = None, verbose: int = 0,
+              report: bool = True, callbacks: Optional[list] = None) -> TrainRun:
+    """Train ``family`` on ``data`` (a SRC string for :func:`aekit.sources.load_source`, or a Source) and
+    write the run folder ``out_dir``.
+
+    ``options`` (flat, see the module docstring) override those of ``config_file``. Tables and series are
+    min-max scaled unless ``scale`` is given. When the source has a test split it is the validation data.
+    ``resume=True`` continues from ``out_dir/checkpoint.aekit`` up to ``epochs`` in total.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> from aekit.runs import train_run
+    >>> d = tempfile.mkdtemp(); np.save(d + "/x.npy", np.random.default_rng(0).random((64, 10)))
+    >>> run = train_run("dense", d + "/x.npy", d + "/run", options={"hidden": "8", "latent_dim": "2",
+    ...                 "epochs": "2"}, report=False)
+    >>> run.summary()["epochs"], run.model_path.name
+    (2, 'model.aekit')
+    """
+    from .autoencoder import build, load
+    from .sources import Source, load_source
+
+    family_ = get_family(family)
+    opts = {**(read_config_file(config_file) if config_file else {}), **(options or {})}
+    m_opts, t_opts, d_opts = split_options(family_.name, opts)
+    src = data if isinstance(data, Source) else load_source(data, **d_opts)
+    out = Path(out_dir)
+    ckpt = out / "checkpoint.aekit"
+
+    tcfg = apply_overrides(TrainConfig(), t_opts)
+    if "scale" not in t_opts and src.kind in ("table", "series"):
+        tcfg = dataclasses.replace(tcfg, scale="minmax")
+    fit_opts = dataclasses.asdict(tcfg)
+    fit_opts.update(checkpoint=str(ckpt), resume=bool(resume), log_dir=str(out / "tb"), verbose=verbose)
+    if seed is not None:
+        fit_opts["seed"] = seed
+    if device is not None:
+        fit_opts["device"] = device
+    if resume:
+        if not ckpt.exists():
+            raise AekitError(f"--resume: {ckpt} does not exist; nothing to resume (run without --resume)")
+        model = load(ckpt)  # the interrupted run's config; weights and optimizer come back in fit()
+    else:
+        base = from_dict(family_.config_cls, {"input_shape": _input_shape(family_.name, src)}, owner=family_.name)
+        cfg = apply_overrides(base, m_opts)
+        kwargs = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "input_shape"}
+        model = build(family_.name, input_shape=cfg.input_shape, seed=fit_opts["seed"], **kwargs)
+    for k in ("image_shape", "window", "stride", "class_names", "color"):
+        if src.meta.get(k):
+            model.preprocessing[k] = src.meta[k]
+    model.preprocessing["data"] = src.name  # what `aekit report RUN_DIR` evaluates on by default
+    val = src.x_test if (src.x_test is not None and not tcfg.validation_split) else None
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    model.fit(src.x, validation_data=val, callbacks=callbacks, **fit_opts)
+    seconds = time.perf_counter() - t0
+    model_path = model.save(out / "model.aekit")
+    history_path = atomic_write(out / "history.csv", history_csv(model.history))
+    report_path = None
+    if report:
+        from .report import write_report
+
+        x_eval, y_eval = src.eval_split
+        report_path = write_report(model, x_eval[:2000], None if y_eval is None else y_eval[:2000],
+                                   out / "report.html", title=f"aekit train {family_.name} --data {src.name}",
+                                   subtitle="evaluated on " + ("the test split" if src.x_test is not None
+                                                               else "the training data (no test split)"))
+    return TrainRun(model, out, model_path, history_path, report_path, out / "tb", seconds)
+
+
+__all__ = ["train_run", "read_config_file", "split_options", "parse_sets", "history_csv", "TrainRun"]
