@@ -1,0 +1,226 @@
+"""scikit-learn estimators: any aekit family as a transformer or an outlier detector.
+
+Both estimators pass scikit-learn's own conformance suite (``check_estimator``), work in ``Pipeline`` and
+``GridSearchCV``, support ``set_output(transform="pandas")``, and pickle by storing the trained model as
+bytes of aekit's own model file (never a pickled torch module).
+
+Parameters shared by both estimators
+------------------------------------
+family : str, default="dense"
+    A registered family (``aekit.list_models()``). Flat-vector families (dense, stacked, vae) take the rows
+    as they are; image and sequence families (conv, conv_vae, lstm) need ``input_shape``.
+latent_dim : int or None, default=None
+    Code size. None: half the number of features, between 1 and 32; with ``input_shape`` set, the
+    family's own default (e.g. the last feature map for ``conv``).
+hidden : list of int or None, default=None
+    Encoder layer sizes of dense families (None: the family's default, e.g. [128, 64] for dense).
+input_shape : tuple or None, default=None
+    How each row is shaped for the model, e.g. (28, 28) or (1, 28, 28) for flattened MNIST digits, (3, 32,
+    32) / (32, 32, 3) for colour images, (T, F) for windows of a series. Its product must equal the number
+    of features.
+epochs : int, default=50
+    Training epochs. batch_size : int, default=64. lr : float or None (the optimizer's default, adam 1e-3).
+optimizer : {'adam', 'adamw', 'adadelta', 'rmsprop', 'sgd'}, default='adam'. weight_decay : float, default=0.
+noise : float, str, dict or None, default=None
+    Denoising training: a float is the gaussian noise factor (std of the added noise, in the scaled
+    space); a string such as ``"masking:0.2"`` or ``"salt_pepper:0.1"``, or a dict, is aekit's
+    ``corruption`` option.
+scale : {'auto', 'standard', 'minmax'} or None, default='auto'
+    Internal scaling, fitted on the training data and stored in the model file. 'auto': none when X lies
+    in [0, 1] (e.g. pixel intensities), else 'standard'.
+loss : {'auto', 'mse', 'bce'}, default='auto'
+    'auto': BCE with a sigmoid output when the (scaled) training data lie in [0, 1], otherwise MSE with a
+    linear output. 'bce' on data outside [0, 1] is refused.
+model_options : dict or None, default=None
+    Further options of the family's config (e.g. ``{"batch_norm": True}``, ``{"beta": 4.0}``).
+validation_split : float, default=0. patience : int or None (early stopping), default=None.
+device : str, default='cpu'
+    'cpu', 'cuda', 'mps' or 'auto' (resolved in ``fit``; the result is ``device_``).
+random_state : int, RandomState or None, default=None
+    Seeds weight initialisation, shuffling and noise: equal seeds give equal models.
+verbose : {0, 1, 2}, default=0
+
+Fitted attributes: ``model_`` (the :class:`aekit.Autoencoder`), ``history_`` (per-epoch loss lists),
+``n_epochs_``, ``n_features_in_``, ``feature_names_in_`` (pandas input), ``scale_`` and ``loss_`` (what
+'auto' resolved to), ``device_``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numbers import Real
+from sklearn.base import OutlierMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import _check_feature_names_in, check_array, check_is_fitted
+
+from ._sklearn_utils import _DTYPES, _AutoencoderBase
+from .errors import AekitError
+
+
+class AutoencoderTransformer(TransformerMixin, _AutoencoderBase):
+    """An autoencoder as a scikit-learn transformer: ``transform`` gives codes, ``inverse_transform``
+    reconstructions. See the module docstring for the parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aekit.sklearn import AutoencoderTransformer
+    >>> X = np.random.default_rng(0).normal(size=(200, 10))
+    >>> ae = AutoencoderTransformer(latent_dim=3, hidden=[16], epochs=5, random_state=0).fit(X)
+    >>> ae.transform(X).shape, ae.inverse_transform(ae.transform(X)).shape
+    ((200, 3), (200, 10))
+    >>> ae.get_feature_names_out().tolist()
+    ['autoencoder0', 'autoencoder1', 'autoencoder2']
+    """
+
+    def __init__(self, family="dense", *, latent_dim=None, hidden=None, input_shape=None, epochs=50,
+                 batch_size=64, lr=None, optimizer="adam", weight_decay=0.0, noise=None, scale="auto",
+                 loss="auto", model_options=None, validation_split=0.0, patience=None, device="cpu",
+                 random_state=None, verbose=0):
+        self.family = family
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.input_shape = input_shape
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.noise = noise
+        self.scale = scale
+        self.loss = loss
+        self.model_options = model_options
+        self.validation_split = validation_split
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        """Train the autoencoder on X (n_samples, n_features); ``y`` is ignored. Returns self."""
+        self._fit_model(X)
+        self._n_features_out = self.model_.code_size
+        return self
+
+    def transform(self, X):
+        """Codes (n_samples, code_size), in X's float dtype (the posterior mean for variational families)."""
+        X = self._validated(X)
+        return self._encode(X).astype(X.dtype, copy=False)
+
+    def inverse_transform(self, X):
+        """Reconstructions (n_samples, n_features) decoded from codes X (n_samples, code_size)."""
+        check_is_fitted(self)
+        Z = check_array(X, dtype=_DTYPES)
+        if Z.shape[1] != self._n_features_out:
+            raise AekitError(f"inverse_transform: codes have {Z.shape[1]} columns; this model's code size "
+                             f"is {self._n_features_out}")
+        return self._decode(Z).astype(Z.dtype, copy=False)
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` (negative reconstruction MSE): higher is better, as GridSearchCV
+        expects."""
+        return float(np.mean(self.score_samples(X)))
+
+    def get_feature_names_out(self, input_features=None):
+        """Output names ``autoencoder0`` ... ``autoencoder{code_size-1}``."""
+        check_is_fitted(self, "_n_features_out")
+        _check_feature_names_in(self, input_features, generate_names=False)
+        return np.asarray([f"autoencoder{i}" for i in range(self._n_features_out)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
+    """Reconstruction-error outlier detection with scikit-learn's conventions and PyOD's attributes.
+
+    scikit-learn conventions (what ``check_estimator`` tests): ``score_samples`` is the negative
+    reconstruction error (higher = more normal), ``decision_function = score_samples - offset_`` is
+    negative for outliers, ``predict`` returns +1 for inliers and -1 for outliers, and ``offset_`` is set
+    so that a fraction ``contamination`` of the training data is flagged.
+
+    PyOD conventions (for users coming from PyOD): ``decision_scores_`` are the training samples' outlier
+    scores (the reconstruction MSE: higher = more abnormal), ``threshold_`` is the cut on that scale
+    (``-offset_``), ``labels_`` are 0 (inlier) / 1 (outlier), and ``predict_proba`` is PyOD's 'linear'
+    method: the outlier score min-max scaled by the training scores, clipped to [0, 1], as columns
+    [P(inlier), P(outlier)]. Note that PyOD's own ``decision_function`` is "higher = more abnormal"; here
+    it follows scikit-learn, so use ``-score_samples(X)`` (or :meth:`outlier_scores`) for PyOD's scale.
+
+    Parameters
+    ----------
+    contamination : float in (0, 0.5], default=0.1
+        Expected fraction of outliers in the training data; sets ``offset_`` / ``threshold_``.
+    Other parameters: see :mod:`aekit.sklearn`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aekit.sklearn import AutoencoderOutlierDetector
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(size=(190, 6)), rng.normal(6, 1, size=(10, 6))])
+    >>> det = AutoencoderOutlierDetector(contamination=0.05, hidden=[16], latent_dim=2, epochs=20,
+    ...                                  random_state=0).fit(X)
+    >>> det.predict(X[-10:]).tolist().count(-1) >= 8
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_AutoencoderBase._parameter_constraints,
+        "contamination": [Interval(Real, 0, 0.5, closed="right")],
+    }
+
+    def __init__(self, family="dense", *, contamination=0.1, latent_dim=None, hidden=None, input_shape=None,
+                 epochs=50, batch_size=64, lr=None, optimizer="adam", weight_decay=0.0, noise=None,
+                 scale="auto", loss="auto", model_options=None, validation_split=0.0, patience=None,
+                 device="cpu", random_state=None, verbose=0):
+        self.family = family
+        self.contamination = contamination
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.input_shape = input_shape
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.noise = noise
+        self.scale = scale
+        self.loss = loss
+        self.model_options = model_options
+        self.validation_split = validation_split
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def fit(self, X, y=None):
+        """Train on X (mostly normal data), then set the threshold from the training scores. Returns self."""
+        X = self._fit_model(X)
+        self.decision_scores_ = self._errors(X)  # (N,) PyOD scale: higher = more abnormal
+        self.threshold_ = float(np.percentile(self.decision_scores_, 100.0 * (1.0 - self.contamination)))
+        self.offset_ = -self.threshold_
+        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
+        return self
+
+    def outlier_scores(self, X):
+        """PyOD's scale: reconstruction MSE per sample, higher = more abnormal (``-score_samples(X)``)."""
+        return -self.score_samples(X)
+
+    def decision_function(self, X):
+        """``score_samples(X) - offset_``: negative for outliers, positive for inliers (scikit-learn)."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """+1 for inliers, -1 for outliers."""
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def predict_proba(self, X):
+        """(n_samples, 2) [P(inlier), P(outlier)] by PyOD's 'linear' method (min-max of training scores)."""
+        scores = -self.score_samples(X).astype(np.float64)
+        lo, hi = float(self.decision_scores_.min()), float(self.decision_scores_.max())
+        p = np.clip((scores - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0)
+        return np.column_stack([1.0 - p, p])
+
+
+__all__ = ["AutoencoderTransformer", "AutoencoderOutlierDetector"]
