@@ -1,0 +1,271 @@
+"""Compress to a file: pictures (or any arrays) -> the model's codes -> quantised -> entropy-coded ``.aekz``.
+
+The ``.aekz`` format (integers little-endian)::
+
+    8 bytes   magic b"AEKZ\\x00\\r\\n\\x1a"
+    2 bytes   format version (uint16), currently 1
+    4 bytes   header length H (uint32)
+    H bytes   header: UTF-8 JSON {fingerprint (sha256 of the model, ``ae.fingerprint()``), model (path hint),
+              family, n, code_size, bits, input_shape, sample_shape, dtype}
+    8*D bytes per-dimension quantiser ranges: lo (D float32) then hi (D float32)
+    4 bytes   entropy block length E (uint32)
+    E bytes   entropy-coded symbols (:mod:`aekit.apps.entropy`: per-dimension rANS tables + stream)
+    4 bytes   CRC-32 of everything before it
+
+Quantisation: ``q = round((z - lo) / (hi - lo) * (2**bits - 1))`` with lo/hi the per-dimension min/max of
+the codes being compressed; dequantisation ``lo + q * (hi - lo) / (2**bits - 1)`` in float32, so
+``decompress(compress(z))`` equals ``dequantize(quantize(z))`` bit for bit. Decompression needs the same
+model: its fingerprint must match the one in the file.
+
+Examples
+--------
+>>> import numpy as np, aekit
+>>> from aekit.apps.codec import compress, decompress
+>>> ae = aekit.build("dense", input_shape=(8, 8), hidden=[16], latent_dim=4, seed=0)
+>>> x = np.random.default_rng(0).random((20, 8, 8)).astype(np.float32)
+>>> blob = compress(ae, x, bits=6)
+>>> blob[:4], decompress(blob, ae).shape
+(b'AEKZ', (20, 8, 8))
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+
+from ..arrays import infer_layout
+from ..errors import AekitError, FormatError
+from ..io import atomic_write
+from ..training.callbacks import Callback
+from .entropy import decode_symbols, encode_symbols
+
+MAGIC = b"AEKZ\x00\r\n\x1a"
+VERSION = 1
+MAX_BITS = 12
+_PREFIX = struct.Struct("<8sHI")
+
+
+# --- quantiser ------------------------------------------------------------------------------------------
+
+def _check_bits(bits) -> int:
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= MAX_BITS:
+        raise AekitError(f"bits={bits!r}; expected an integer from 1 to {MAX_BITS}")
+    return int(bits)
+
+
+def quantize(codes: np.ndarray, bits: int, lo: Optional[np.ndarray] = None, hi: Optional[np.ndarray] = None):
+    """Uniform per-dimension quantiser: (symbols (N, D) int64 in [0, 2**bits), lo (D,), hi (D,) float32)."""
+    bits = _check_bits(bits)
+    z = np.asarray(codes, np.float32)
+    if z.ndim != 2 or len(z) == 0 or not np.isfinite(z).all():
+        raise AekitError(f"codes: expected finite codes of shape (N, D), got {z.shape}")
+    lo = z.min(0) if lo is None else np.asarray(lo, np.float32)
+    hi = z.max(0) if hi is None else np.asarray(hi, np.float32)
+    levels = np.float32((1 << bits) - 1)
+    span = np.where(hi > lo, hi - lo, np.float32(1)).astype(np.float32)
+    q = np.rint((np.clip(z, lo, hi) - lo) / span * levels)
+    return q.astype(np.int64), lo.astype(np.float32), hi.astype(np.float32)
+
+
+def dequantize(q: np.ndarray, lo: np.ndarray, hi: np.ndarray, bits: int) -> np.ndarray:
+    """Codes (N, D) float32 from the symbols of :func:`quantize`."""
+    levels = np.float32((1 << _check_bits(bits)) - 1)
+    span = np.where(hi > lo, hi - lo, np.float32(0)).astype(np.float32)
+    return (lo + np.asarray(q, np.float32) * (span / levels)).astype(np.float32)
+
+
+# --- the file format ------------------------------------------------------------------------------------
+
+def encode_codes(codes: np.ndarray, bits: int = 8, *, fingerprint: str = "", meta: Optional[dict] = None) -> bytes:
+    """The ``.aekz`` bytes of codes (N, D): quantised with ``bits`` bits and rANS-coded.
+
+    ``fingerprint`` identifies the model that made the codes; ``meta`` adds JSON header fields.
+    """
+    bits = _check_bits(bits)
+    q, lo, hi = quantize(codes, bits)
+    n, d = q.shape
+    header = {**(meta or {}), "fingerprint": fingerprint, "n": n, "code_size": d, "bits": bits}
+    hb = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    ent = encode_symbols(q, bits)
+    body = (_PREFIX.pack(MAGIC, VERSION, len(hb)) + hb + lo.astype("<f4").tobytes() + hi.astype("<f4").tobytes()
+            + struct.pack("<I", len(ent)) + ent)
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def read_header(data: bytes, name: str = "input") -> tuple[dict, int]:
+    """(header dict, offset after it) of ``.aekz`` bytes; FormatError for a foreign or truncated file."""
+    if len(data) < _PREFIX.size or not data.startswith(MAGIC[:4]):
+        raise FormatError(f"{name}: not an aekit .aekz file (no AEKZ magic bytes)")
+    magic, version, hlen = _PREFIX.unpack_from(data, 0)
+    if magic != MAGIC:
+        raise FormatError(f"{name}: not an aekit .aekz file (bad magic bytes)")
+    if version != VERSION:
+        raise FormatError(f"{name}: .aekz format version {version} is not supported (this aekit reads "
+                          f"version {VERSION})")
+    end = _PREFIX.size + hlen
+    if len(data) < end:
+        raise FormatError(f"{name}: truncated .aekz file (header cut short)")
+    try:
+        header = json.loads(data[_PREFIX.size:end].decode())
+        for key in ("fingerprint", "n", "code_size", "bits"):
+            header[key]
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        raise FormatError(f"{name}: corrupt .aekz file (unreadable header)") from None
+    return header, end
+
+
+def decode_codes(data: bytes, fingerprint: Optional[str] = None, name: str = "input") -> tuple[np.ndarray, dict]:
+    """(dequantised codes (N, D) float32, header) of ``.aekz`` bytes.
+
+    With ``fingerprint``, a file made by another model is refused (AekitError). Truncated or corrupt files
+    raise FormatError.
+    """
+    header, pos = read_header(data, name)
+    if len(data) < pos + 4 or zlib.crc32(data[:-4]) != struct.unpack("<I", data[-4:])[0]:
+        raise FormatError(f"{name}: truncated or corrupt .aekz file (checksum mismatch)")
+    if fingerprint is not None and header["fingerprint"] != fingerprint:
+        raise AekitError(f"{name}: was compressed with another model (fingerprint "
+                         f"{header['fingerprint'][:12]}..., this model is {fingerprint[:12]}...); "
+                         f"pass the model it was made with")
+    n, d, bits = int(header["n"]), int(header["code_size"]), _check_bits(int(header["bits"]))
+    try:
+        lo = np.frombuffer(data, "<f4", d, pos).astype(np.float32)
+        hi = np.frombuffer(data, "<f4", d, pos + 4 * d).astype(np.float32)
+        pos += 8 * d
+        (elen,) = struct.unpack_from("<I", data, pos)
+    except (ValueError, struct.error):
+        raise FormatError(f"{name}: truncated .aekz file (ranges cut short)") from None
+    block = data[pos + 4:pos + 4 + elen]
+    if len(block) != elen or pos + 4 + elen != len(data) - 4:
+        raise FormatError(f"{name}: truncated .aekz file (entropy-coded block cut short)")
+    try:
+        q = decode_symbols(block, n, d, bits)
+    except FormatError as e:
+        raise FormatError(f"{name}: {e}") from None
+    return dequantize(q, lo, hi, bits), header
+
+
+# --- training for the codec -----------------------------------------------------------------------------
+
+class QuantizationNoise(Callback):
+    """Quantisation-aware training for any family: during training, add uniform noise of one
+    quantisation step, U(-step/2, step/2) with step = (batch max - batch min) / (2**bits - 1) per code
+    dimension, to the code the decoder sees, so the decoder learns to tolerate ``bits``-bit codes.
+
+    Pass it to :meth:`Autoencoder.fit` in ``callbacks=[QuantizationNoise(6)]``. It hooks the model's code
+    head for the duration of ``fit`` only; inference is unchanged.
+    """
+
+    def __init__(self, bits: int = 6):
+        self.levels = float((1 << _check_bits(bits)) - 1)
+        self.handle = None
+
+    def _hook(self, head, inputs, output):
+        if not head.training:
+            return output
+        z, mu, logvar = output  # z: (B, D)
+        with torch.no_grad():
+            step = (z.amax(0) - z.amin(0)) / self.levels  # (D,)
+        noise = (torch.rand(z.shape, device=z.device, dtype=z.dtype) - 0.5) * step
+        return z + noise, mu, logvar
+
+    def on_train_begin(self, state) -> None:
+        self.handle = state.module.head.register_forward_hook(self._hook)
+
+    def on_train_end(self, state) -> None:
+        if self.handle is not None:
+            self.handle.remove()
+            self.handle = None
+
+
+# --- with a model ---------------------------------------------------------------------------------------
+
+def compress(model, x, bits: int = 8, model_path: Optional[str | os.PathLike] = None,
+             batch_size: int = 1024) -> bytes:
+    """``.aekz`` bytes of ``x`` (N, ...) through ``model``'s encoder. ``model_path`` is stored as a hint for
+    decompression. uint8 inputs come back as uint8."""
+    x = np.asarray(x)
+    if x.ndim < 2:
+        raise AekitError(f"x: expected a batch of samples (N, ...), got shape {x.shape}")
+    if x.ndim > 2 and x.shape[-1] == 1:  # grey pictures (N, H, W, 1) for an (H, W) or flat model
+        try:
+            infer_layout(x.shape[1:], model.input_shape)
+        except AekitError:
+            x = x[..., 0]
+    infer_layout(x.shape[1:], model.input_shape)  # refuse a wrong shape before encoding
+    codes = model.encode(x, batch_size=batch_size)
+    meta = {"family": model.family, "input_shape": list(model.input_shape), "sample_shape": list(x.shape[1:]),
+            "dtype": "uint8" if x.dtype == np.uint8 else "float32",
+            "model": str(Path(model_path).resolve()) if model_path else None}
+    return encode_codes(codes, bits, fingerprint=model.fingerprint(), meta=meta)
+
+
+def decompress(data: bytes, model, name: str = "input", batch_size: int = 1024) -> np.ndarray:
+    """The reconstructions (N, ...) in the layout and dtype the compressed array had."""
+    codes, header = decode_codes(data, model.fingerprint(), name)
+    out = model.decode(codes, batch_size=batch_size)  # (N, *input_shape)
+    shape = tuple(header.get("sample_shape") or model.input_shape)
+    out = infer_layout(shape, model.input_shape).restore(out)
+    if header.get("dtype") == "uint8":
+        out = (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return out
+
+
+def compress_file(model, x, path: str | os.PathLike, bits: int = 8,
+                  model_path: Optional[str | os.PathLike] = None) -> dict:
+    """Write ``x`` compressed to ``path`` (atomically); returns a summary (bytes, bytes per sample, ...)."""
+    blob = compress(model, x, bits, model_path)
+    atomic_write(path, blob)
+    n = len(x)
+    raw = int(np.asarray(x[:1]).nbytes) * n
+    return {"output": str(path), "n": n, "bits": int(bits), "code_size": model.code_size, "bytes": len(blob),
+            "bytes_per_sample": len(blob) / n, "ratio": raw / len(blob)}
+
+
+def read_file_header(path: str | os.PathLike) -> dict:
+    """The JSON header of an ``.aekz`` file (fingerprint, model hint, n, bits, ...)."""
+    return read_header(_read(path), str(path))[0]
+
+
+def _read(path) -> bytes:
+    p = Path(path)
+    if not p.is_file():
+        raise AekitError(f"{path}: no such .aekz file")
+    return p.read_bytes()
+
+
+def locate_model(path: str | os.PathLike, model=None):
+    """The Autoencoder to decompress ``path`` with: ``model`` (an Autoencoder or a model file), else the
+    model path stored in the file; an AekitError names the path when it cannot be found."""
+    from ..autoencoder import load
+
+    if model is None:
+        hint = read_file_header(path).get("model")
+        if not hint or not Path(hint).is_file():
+            raise AekitError(f"{path}: needs the model it was compressed with; the stored path "
+                             f"{hint or '(none)'} does not exist, pass --model MODEL")
+        model = hint
+    if isinstance(model, (str, os.PathLike)):
+        if not Path(model).is_file():
+            raise AekitError(f"model {model}: no such file")
+        model = load(model)
+    return model
+
+
+def decompress_file(path: str | os.PathLike, model=None) -> tuple[np.ndarray, dict]:
+    """(reconstructions, header) of an ``.aekz`` file. ``model`` is an Autoencoder or a model path; when
+    None, the model path stored in the file is used (see :func:`locate_model`)."""
+    model = locate_model(path, model)
+    data = _read(path)
+    header, _ = read_header(data, str(path))
+    return decompress(data, model, str(path)), header
+
+
+__all__ = ["MAGIC", "VERSION", "QuantizationNoise", "quantize", "dequantize", "encode_codes", "decode_codes", "read_header",
+           "compress", "decompress", "compress_file", "decompress_file", "read_file_header", "locate_model"]

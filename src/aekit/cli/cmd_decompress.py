@@ -1,0 +1,29 @@
+"""aekit decompress: an .aekz file back to arrays or pictures, with the model that made it."""
+from ..apps.codec import decompress_file, locate_model
+from ..sources import image_shape, write_output
+from ..training.loop import pick_device
+from .common import emit, need_file
+
+NAME = "decompress"
+HELP = "decompress an .aekz file to a .npy, a .png grid or a folder of PNGs (needs the same model)"
+EXAMPLES = ("  aekit decompress digits.aekz -o digits.npy\n"
+            "  aekit decompress photos.aekz -o photos/ --model model.aekit --json")
+
+
+def add_arguments(p) -> None:
+    p.add_argument("file", help="an .aekz file written by 'aekit compress'")
+    p.add_argument("-o", "--output", required=True, help=".npy (the array), .png (one grid) or a folder")
+    p.add_argument("--model", default=None, help="the model it was compressed with (default: the path "
+                   "stored in the file); its fingerprint must match")
+
+
+def run(args) -> int:
+    need_file(args.file, ".aekz file")
+    model = locate_model(args.file, args.model).to(pick_device(getattr(args, "device", "auto")))
+    x, header = decompress_file(args.file, model)
+    shp = image_shape(model)
+    out = write_output(args.output, x, images=shp is not None, image_shape_=shp)
+    emit(args, {"output": str(out), "n": int(header["n"]), "shape": list(x.shape), "dtype": str(x.dtype),
+                "bits": int(header["bits"]), "code_size": int(header["code_size"])},
+         f"wrote {out}: {header['n']} samples of shape {tuple(x.shape[1:])} ({x.dtype})")
+    return 0
