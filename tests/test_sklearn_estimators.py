@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 
 pytest.importorskip("sklearn")
 
@@ -158,6 +159,7 @@ def test_noise_scale_and_device_parameters_map_to_aekit():
     ({"family": "conv"}, "need input_shape="),
     ({"model_options": {"latent_dim": 3}}, "model_options=\\{'latent_dim'"),
     ({"noise": "blur:0.2"}, "corruption"),
+    ({"device": "cuda:7"} if not torch.cuda.is_available() else {"device": "nonsense"}, "device="),
 ])
 def test_user_mistakes_raise_one_line_aekit_errors(params, match):
     with pytest.raises(AekitError, match=match):

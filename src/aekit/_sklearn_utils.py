@@ -160,11 +160,18 @@ class _AutoencoderBase(BaseEstimator):
         return X
 
     def _check_device(self) -> str:
+        name = type(self).__name__
         try:
-            return str(torch.device(self.device))
+            device = torch.device(self.device)
         except (RuntimeError, TypeError):
-            raise AekitError(f"{type(self).__name__}: device={self.device!r}; expected 'cpu', 'cuda', "
-                             f"'cuda:1', 'mps' or 'auto'") from None
+            raise AekitError(f"{name}: device={self.device!r}; expected 'cpu', 'cuda', 'cuda:1', 'mps' or "
+                             f"'auto'") from None
+        mps = getattr(torch.backends, "mps", None)
+        if (device.type == "cuda" and not torch.cuda.is_available()) or (
+                device.type == "mps" and not (mps is not None and mps.is_available())):
+            raise AekitError(f"{name}: device={self.device!r} is not available on this machine; use 'cpu' "
+                             f"or 'auto'")
+        return str(device)
 
     # --- layout ------------------------------------------------------------------------------------------
     def _user_shape(self) -> tuple:

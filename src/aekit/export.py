@@ -13,13 +13,8 @@ The batch dimension is dynamic. When the model was trained with ``scale=`` the f
 into the graph (inputs are scaled, reconstructions unscaled), so the ONNX model takes and returns the
 same numbers as the Python API. Inputs must be float32 in the model's layout (N, *input_shape); uint8
 images must be divided by 255 first. The legacy TorchScript exporter (``dynamo=False``) is used: it
-handles every family, LSTMs included, with no extra dependency beyond ``onnx``.
-
-Examples
---------
->>> import aekit, tempfile, os
->>> ae = aekit.build("dense", input_shape=(16,), hidden=[8], latent_dim=4, seed=0)
->>> path = ae.export_onnx(os.path.join(tempfile.mkdtemp(), "enc.onnx"), part="encoder")  # doctest: +SKIP
+handles every family, LSTMs included, with no extra dependency beyond ``onnx``. The command line
+equivalent is ``aekit export MODEL -o model.onnx --part encoder``.
 """
 from __future__ import annotations
 
