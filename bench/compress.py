@@ -170,7 +170,7 @@ def run_mnist(a) -> dict:
     x_train = read_idx(SHARED / "mnist" / "train-images-idx3-ubyte.gz")  # (60000, 28, 28) uint8
     x_test = read_idx(SHARED / "mnist" / "t10k-images-idx3-ubyte.gz")[:a.n_test]
     x4 = x_test[..., None]  # (N, 28, 28, 1) for the image codecs and the PSNR
-    curves = {"jpeg": pillow_curve(x4, "JPEG"), "webp": pillow_curve(x4, "WEBP")}
+    curves = {} if a.no_pillow else {"jpeg": pillow_curve(x4, "JPEG"), "webp": pillow_curve(x4, "WEBP")}
     mean, comps = pca_basis(x_train, 96)
     curves["pca"] = pca_curve(x_test, mean, comps, [8, 12, 16, 24, 32, 48, 64, 96], BITS)
     print(f"mnist baselines {time.perf_counter() - t0:.0f}s", flush=True)
@@ -219,8 +219,26 @@ def run_cats(a) -> dict:
             "at_equal_bytes": compare(curves), "kitten_protocol": kitten, "wall_s": round(time.perf_counter() - t0, 1)}
 
 
+def merge(paths: list[str], out: Path) -> None:
+    """Union the MNIST aekit curves of several runs (e.g. one model per process, run side by side) over the
+    baseline curves of the first run that has each, and recompare at equal bytes."""
+    runs = [json.loads(Path(p).read_text())["mnist"] for p in paths]
+    m = dict(runs[0])
+    m["curves"] = {k: v for r in reversed(runs) for k, v in r["curves"].items() if k != "aekit"}
+    m["curves"]["aekit"] = [p for r in runs for p in r["curves"]["aekit"]]
+    m["models"] = {k: v for r in runs for k, v in r["models"].items()}
+    m["at_equal_bytes"] = compare(m["curves"])
+    m["runs"] = [{"command": r["command"], "wall_s": r["wall_s"], "models": list(r["models"])} for r in runs]
+    m["wall_s"] = max(r["wall_s"] for r in runs)
+    res = json.loads(out.read_text()) if out.exists() else {"bench": "compress"}
+    res["mnist"] = m
+    out.write_text(json.dumps(res, indent=1) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--merge", nargs="+", default=None, help="merge the MNIST parts of these result files "
+                    "into --out instead of running")
     ap.add_argument("--mnist-seconds", type=float, default=120)
     ap.add_argument("--mnist-latents", type=int, nargs="+", default=[32])
     ap.add_argument("--cats-seconds", type=float, default=180)
@@ -229,9 +247,13 @@ def main() -> None:
     ap.add_argument("--kitten-pca-n", type=int, default=5000)
     ap.add_argument("--cats-pillow", type=int, default=500, help="cats pictures the JPEG/WebP curves use")
     ap.add_argument("--n-test", type=int, default=None, help="smoke runs: only the first N test pictures")
+    ap.add_argument("--no-pillow", action="store_true", help="MNIST without the JPEG/WebP curves (a run "
+                    "whose aekit points are merged with another run's curves)")
     ap.add_argument("--only", choices=["mnist", "cats"], default=None)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "compress.json"))
     a = ap.parse_args()
+    if a.merge:
+        return merge(a.merge, Path(a.out))
     torch.set_num_threads(1)
     res = {"bench": "compress", "psnr": "10 log10(1/MSE), MSE over the whole test set, uint8 outputs in [0, 1]",
            "baselines": {"jpeg/webp": f"Pillow {Image.__version__}, qualities {QUALITIES}, one file per "
