@@ -23,7 +23,7 @@ def error_stats(err: np.ndarray) -> dict:
     return out
 
 
-def evaluate(model, x, *, batch_size: int = 1024) -> dict:
+def evaluate(model, x, *, batch_size: int = 1024, errors=None) -> dict:
     """Evaluate ``model`` on ``x`` (any layout the model accepts).
 
     Returns
@@ -34,6 +34,9 @@ def evaluate(model, x, *, batch_size: int = 1024) -> dict:
         (metric ``error_metric``, 'mse' in the model's scaled space: mean, std, min, max, p50, p90, p95, p99);
         for variational models ``kl``; for sparse models ``mean_code_activation`` (the code squashed to
         (0, 1) by :func:`aekit.losses.squash`, averaged over samples and units; compare with ``rho``).
+
+    ``errors`` may pass ``model.reconstruction_error(x, metric="mse")`` when the caller already has it
+    (the report does), saving a pass over the data.
 
     Examples
     --------
@@ -47,7 +50,7 @@ def evaluate(model, x, *, batch_size: int = 1024) -> dict:
     arr, _ = model._prepare(x)  # (N, *input_shape) float32, scaled like the training data
     spec = LossSpec.from_config(model.config, model.variational)
     terms = _loop_evaluate(model.module, ArraySource(torch.from_numpy(arr)), spec, batch_size, model.device)
-    err = model.reconstruction_error(x, metric="mse", batch_size=batch_size)
+    err = errors if errors is not None else model.reconstruction_error(x, metric="mse", batch_size=batch_size)
     out = {"n": int(len(arr)), "family": model.family, "loss_kind": spec.reconstruction, **terms,
            "error_metric": "mse", "error": error_stats(err)}
     if model.variational:

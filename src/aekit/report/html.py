@@ -73,7 +73,7 @@ def _noisy(model, x: np.ndarray, seed: int) -> np.ndarray:
 
 
 def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional[str] = None,
-                  n_show: int = 10, max_points: int = 2000, seed: int = 0) -> str:
+                  n_show: int = 10, max_points: int = 2000, max_tsne: int = 1000, seed: int = 0) -> str:
     """The HTML of one model's section: summary, metrics and the figures that apply (see :func:`write_report`)."""
     from ..arrays import to_model
     from ..evaluate import evaluate
@@ -99,7 +99,8 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
     layers = _table([(nm or "(module)", cls, p) for nm, cls, p in model.summary()], ("layer", "class", "parameters"))
     parts += ["<h3>Model</h3>", _table(summary), f"<details><summary>layers</summary>{layers}</details>"]
 
-    metrics = evaluate(model, x_model)
+    err = model.reconstruction_error(x_model, metric="mse")  # (n,)
+    metrics = evaluate(model, x_model, errors=err)
     mrows = [(k, metrics[k]) for k in ("loss", "reconstruction", "kl", "sparsity", "mean_code_activation")
              if metrics.get(k) is not None]
     mrows += [(f"per-sample error {k}", v) for k, v in metrics["error"].items()]
@@ -127,7 +128,11 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
 
     codes = model.encode(x_model)
     if code >= 2 or y is not None:
-        parts += ["<h3>Latent space</h3>", _img(plots.latent_map(codes, y, seed=seed), "latent map")]
+        how = ("the 2-D codes themselves" if code <= 2 else
+               f"t-SNE of at most {max_tsne} codes (left) and PCA of all {n} (right)")
+        parts += ["<h3>Latent space</h3>", f"<p class='note'>{how}"
+                  + (", coloured by label" if y is not None else "") + "</p>",
+                  _img(plots.latent_map(codes, y, max_tsne=max_tsne, seed=seed), "latent map")]
     if ishape is not None and model.variational and code == 2:
         parts += ["<h3>Latent manifold</h3>", _img(plots.manifold_grid(model, 15, ishape), "latent manifold"),
                   "<h3>Samples</h3>", _img(plots.samples(model, 16, seed, ishape), "samples")]
@@ -135,7 +140,6 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
         filt = plots.first_layer_filters(model, ishape)
         if filt is not None:
             parts += ["<h3>First-layer filters</h3>", _img(filt, "filters")]
-    err = model.reconstruction_error(x_model, metric="mse")
     parts += ["<h3>Reconstruction error</h3>", _img(plots.error_histogram(err), "error histogram")]
     return "\n".join(parts)
 
