@@ -18,7 +18,13 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data
+except ImportError:  # older scikit-learn: the estimator method it replaced
+    def validate_data(estimator, X, **kwargs):
+        return estimator._validate_data(X, **kwargs)
 
 from . import io
 from .arrays import batches, infer_layout, to_model
@@ -146,7 +152,8 @@ class _AutoencoderBase(BaseEstimator):
         try:
             model = build(self.family, input_shape=shape, seed=seed, **self._model_options(X.shape[1], loss))
         except AekitError as e:
-            hint = "" if self.input_shape is not None else " (image and sequence families need input_shape=)"
+            needs_shape = self.input_shape is None and "input_shape" in str(e)
+            hint = " (image and sequence families need input_shape=)" if needs_shape else ""
             raise AekitError(f"{type(self).__name__}: family={self.family!r}: {e}{hint}") from None
         with cpu_threads_for(X):
             model.fit(self._rows_to_user(X), epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
