@@ -30,6 +30,7 @@ from .training.loop import fit_loop as _fit_loop
 from .training.pretrain import greedy_pretrain
 
 FILE_KIND = "aekit-model"
+EXTRA_PREFIX = "__extra__."  # payload names of Autoencoder.extra_tensors
 
 
 class Autoencoder:
@@ -51,6 +52,9 @@ class Autoencoder:
         The options of the last :meth:`fit`.
     preprocessing : dict
         JSON state applied to inputs (e.g. ``{'scaler': ...}``), saved in the model file.
+    extra_tensors : dict[str, torch.Tensor]
+        Named tensors an application keeps with the model that are not weights of the module (e.g. a text
+        pipeline's word-embedding matrix); saved in the payload under ``__extra__.<name>``.
 
     Examples
     --------
@@ -64,13 +68,14 @@ class Autoencoder:
 
     def __init__(self, family: str, config, module: Optional[torch.nn.Module] = None, *,
                  train_config: Optional[TrainConfig] = None, history: Optional[History] = None,
-                 preprocessing: Optional[dict] = None):
+                 preprocessing: Optional[dict] = None, extra_tensors: Optional[dict] = None):
         self.family = family
         self.config = config
         self.module = module if module is not None else get_family(family).builder(config)
         self.train_config = train_config
         self.history = history if history is not None else History()
         self.preprocessing = dict(preprocessing or {})
+        self.extra_tensors: dict[str, torch.Tensor] = dict(extra_tensors or {})
         self.device = next(self.module.parameters()).device
 
     # --- properties --------------------------------------------------------------------------------------
@@ -269,13 +274,17 @@ class Autoencoder:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model file (atomically); see :mod:`aekit.io` for the format."""
-        return io.write_file(path, self._header(), self.module.state_dict())
+        extra = {f"{EXTRA_PREFIX}{k}": torch.as_tensor(v) for k, v in self.extra_tensors.items()}
+        return io.write_file(path, self._header(), {**self.module.state_dict(), **extra})
 
     def fingerprint(self) -> str:
         """sha256 of the family, config and weights: identifies this exact model (e.g. in .aekz files)."""
         h = hashlib.sha256(self.family.encode())
         h.update(repr(sorted(to_dict(self.config).items())).encode())
         h.update(st_save({k: v.detach().cpu().contiguous() for k, v in self.module.state_dict().items()}))
+        if self.extra_tensors:  # only when present, so fingerprints of plain models are unchanged
+            h.update(st_save({k: torch.as_tensor(v).detach().cpu().contiguous()
+                              for k, v in self.extra_tensors.items()}))
         return h.hexdigest()
 
     def export_onnx(self, path: str | os.PathLike, part: str = "full", **kwargs) -> Path:
@@ -331,4 +340,6 @@ def load(path: str | os.PathLike) -> Autoencoder:
     module.eval()
     return Autoencoder(header["family"], cfg, module, train_config=train_cfg,
                        history=History.from_dict(header.get("history")),
-                       preprocessing=header.get("preprocessing"))
+                       preprocessing=header.get("preprocessing"),
+                       extra_tensors={k[len(EXTRA_PREFIX):]: v for k, v in tensors.items()
+                                      if k.startswith(EXTRA_PREFIX)})
