@@ -34,21 +34,26 @@ def _show(ax, img: np.ndarray) -> None:
     ax.set_yticks([])
 
 
+def _colour(values: np.ndarray, cmap: str, lo: float, hi: float) -> np.ndarray:
+    """Float maps (N, H, W) -> uint8 RGB pictures (N, H, W, 3) through a colormap over [lo, hi]."""
+    from matplotlib import colormaps
+
+    t = np.clip((values - lo) / ((hi - lo) or 1.0), 0, 1)
+    return (colormaps[cmap](t)[..., :3] * 255 + 0.5).astype(np.uint8)
+
+
 def image_rows(rows: Sequence[np.ndarray], labels: Sequence[str], image_shape=None) -> Figure:
-    """Rows of pictures, one row per array (e.g. inputs over reconstructions), labelled on the left."""
+    """Rows of pictures, one row per array (e.g. inputs over reconstructions), labelled on the left.
+
+    Each row is tiled into one picture (one axes per row: a subplot per picture is ~10x slower)."""
     rows = [to_uint8_images(r, image_shape) for r in rows]
     n = max(len(r) for r in rows)
-    fig = Figure(figsize=(1.0 * n + 1.2, 1.1 * len(rows)))
+    fig = Figure(figsize=(0.9 * n + 1.2, 1.0 * len(rows)))
     for i, (r, lab) in enumerate(zip(rows, labels)):
-        for j in range(n):
-            ax = fig.add_subplot(len(rows), n, i * n + j + 1)
-            if j < len(r):
-                _show(ax, r[j])
-            else:
-                ax.axis("off")
-            if j == 0:
-                ax.set_ylabel(lab, rotation=0, ha="right", va="center", fontsize=9)
-    fig.subplots_adjust(left=0.1, right=0.99, top=0.98, bottom=0.02, wspace=0.05, hspace=0.05)
+        ax = fig.add_subplot(len(rows), 1, i + 1)
+        _show(ax, grid(r, cols=n))
+        ax.set_ylabel(lab, rotation=0, ha="right", va="center", fontsize=9)
+    fig.subplots_adjust(left=0.1, right=0.99, top=0.98, bottom=0.02, hspace=0.05)
     return fig
 
 
@@ -75,14 +80,14 @@ def code_images(codes: np.ndarray, n: int = 10) -> Figure:
     codes = np.asarray(codes[:n], np.float32)
     d = codes.shape[1]
     rows = next((r for r in (4, 8, 2, 3, 5, 6, 7) if d % r == 0 and d // r >= r), 1)  # 128 -> 4 x 32
-    fig = Figure(figsize=(1.2 * len(codes) + 0.5, 1.6))
-    lo, hi = float(codes.min()), float(codes.max())
-    for j, c in enumerate(codes):
-        ax = fig.add_subplot(1, len(codes), j + 1)
-        ax.imshow(c.reshape(rows, d // rows).T, cmap="viridis", vmin=lo, vmax=hi, interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(f"codes ({d} values shown as {d // rows} x {rows})", fontsize=9)
+    maps = codes.reshape(len(codes), rows, d // rows).transpose(0, 2, 1)  # (n, d/rows, rows): tall strips
+    tiles = _colour(maps, "viridis", float(codes.min()), float(codes.max()))
+    fig = Figure(figsize=(1.0 * len(codes) + 0.5, 2.0))
+    ax = fig.add_subplot(1, 1, 1)
+    _show(ax, grid(tiles, cols=len(codes), pad=1))
+    ax.set_aspect("auto")
+    ax.set_title(f"codes of {len(codes)} inputs ({d} values shown as {d // rows} x {rows})", fontsize=9)
+    fig.tight_layout()
     return fig
 
 
@@ -168,16 +173,14 @@ def first_layer_filters(model, image_shape, max_filters: int = 32) -> Optional[F
         filt = w[:max_filters].reshape(-1, c, h, wd).mean(1)  # (F, H, W)
     else:
         filt = w[:max_filters].mean(1)  # (F, k, k)
+    m = np.abs(filt).reshape(len(filt), -1).max(1)[:, None, None]  # each filter on its own scale
+    tiles = _colour(filt / np.where(m > 0, m, 1.0), "RdBu_r", -1.0, 1.0)
     cols = min(8, len(filt))
-    rows = math.ceil(len(filt) / cols)
-    fig = Figure(figsize=(1.1 * cols, 1.1 * rows + 0.4))
-    for i, f in enumerate(filt):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        m = float(np.abs(f).max()) or 1.0
-        ax.imshow(f, cmap="RdBu_r", vmin=-m, vmax=m, interpolation="nearest")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(f"first {type(first).__name__} layer: {len(filt)} filters", fontsize=9)
+    fig = Figure(figsize=(1.0 * cols, 1.0 * math.ceil(len(filt) / cols) + 0.4))
+    ax = fig.add_subplot(1, 1, 1)
+    _show(ax, grid(tiles, cols=cols, pad=1))
+    ax.set_title(f"first {type(first).__name__} layer: {len(filt)} filters (red +, blue -)", fontsize=9)
+    fig.tight_layout()
     return fig
 
 
