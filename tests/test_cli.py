@@ -178,3 +178,44 @@ def test_help_of_every_command_shows_examples(capsys):
 def test_models_still_lists_the_families(capsys):
     assert main(["models", "--json"]) == 0
     assert {"conv", "vae", "dense", "lstm"} <= set(_json(capsys)["models"])
+
+
+def test_train_on_a_folder_a_table_and_a_time_series(data, tmp_path, capsys):
+    from PIL import Image
+
+    import aekit
+
+    pics = tmp_path / "pics"
+    for cls in ("a", "b"):
+        (pics / cls).mkdir(parents=True)
+        for i in range(12):
+            Image.fromarray(np.load(data / "x.npy")[i + (12 if cls == "b" else 0)]).save(pics / cls / f"{i}.png")
+    assert main(["train", "conv", "--data", str(pics), "--image-size", "16x16", "--out", str(tmp_path / "p"),
+                 "--set", "epochs=1", "--set", "filters=4", "--no-report", "--quiet"]) == 0
+    m = aekit.load(tmp_path / "p" / "model.aekit")
+    assert m.input_shape == (1, 16, 16) and m.preprocessing["class_names"] == ["a", "b"]
+    # the model remembers the picture size: evaluate reads the folder at 16x16 again
+    assert main(["evaluate", str(tmp_path / "p" / "model.aekit"), "--data", str(pics), "--json"]) == 0
+    assert _json(capsys)["n"] == 24
+
+    rng = np.random.default_rng(0)
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,c\n" + "\n".join(",".join(f"{v:.3f}" for v in r) for r in rng.random((40, 3)) * 50))
+    assert main(["train", "dense", "--data", str(table), "--out", str(tmp_path / "t"), "--set", "hidden=4",
+                 "--set", "latent_dim=2", "--set", "epochs=1", "--no-report", "--quiet"]) == 0
+    m = aekit.load(tmp_path / "t" / "model.aekit")
+    assert m.input_shape == (3,) and m.train_config.scale == "minmax"  # tables are scaled by default
+
+    series = tmp_path / "s.csv"
+    values = np.sin(np.arange(200) / 5.0)
+    series.write_text("timestamp,value\n" + "\n".join(f"2020-01-01 00:{i // 60:02d}:{i % 60:02d},{v:.4f}"
+                                                    for i, v in enumerate(values)))
+    assert main(["train", "lstm", "--data", str(series), "--window", "20", "--stride", "5", "--out",
+                 str(tmp_path / "s"), "--set", "hidden=8", "--set", "latent_dim=2", "--set", "epochs=1",
+                 "--json"]) == 0
+    assert _json(capsys)["epochs"] == 1
+    m = aekit.load(tmp_path / "s" / "model.aekit")
+    assert m.input_shape == (20, 1) and m.preprocessing["window"] == 20
+    assert "Reconstructions" in (tmp_path / "s" / "report.html").read_text()
+    assert main(["evaluate", str(tmp_path / "s" / "model.aekit"), "--data", str(series), "--json"]) == 0
+    assert _json(capsys)["n"] == (200 - 20) // 5 + 1  # the windows, cut as in training

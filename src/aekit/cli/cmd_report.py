@@ -12,7 +12,7 @@ EXAMPLES = """  aekit report runs/conv -o report.html                    # data:
 
 def add_arguments(p) -> None:
     p.add_argument("target", metavar="RUN_DIR|MODEL", help="a run folder (with model.aekit) or a model file")
-    p.add_argument("--data", metavar="SRC", help="evaluation data (default: digits, or the run's own --data)")
+    p.add_argument("--data", metavar="SRC", help="evaluation data (default: the data the run was trained on)")
     p.add_argument("-o", "--output", required=True, metavar="report.html", help="where to write the report")
 
 
