@@ -141,7 +141,8 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
 
     ``options`` (flat, see the module docstring) override those of ``config_file``. Tables and series are
     min-max scaled unless ``scale`` is given. When the source has a test split it is the validation data.
-    ``resume=True`` continues from ``out_dir/checkpoint.aekit`` up to ``epochs`` in total.
+    ``resume=True`` continues from ``out_dir/checkpoint.aekit`` up to ``epochs`` in total; the model's
+    options then come from the checkpoint (training options such as ``epochs`` still apply).
 
     Examples
     --------
