@@ -139,3 +139,22 @@ def test_cli_embed_sentences_and_reuters(sentence_model, tmp_path, capsys):
     (tmp_path / "x.npy").write_bytes(b"")
     rc = main(["embed", str(path), str(tmp_path / "x.npy"), "-o", str(tmp_path / "e.npy")])
     assert rc == 2 and "one sentence per line" in capsys.readouterr().err
+
+
+def test_cli_train_text_then_embed(tmp_path, capsys):
+    (tmp_path / "s.txt").write_text("\n".join(CORPUS[:8] * 3) + "\n", encoding="utf-8")
+    model = tmp_path / "t.aekit"
+    rc = main(["train-text", str(tmp_path / "s.txt"), "-o", str(model), "--vocab-size", "20", "--seq-len", "8",
+               "--dim", "6", "--hidden", "8", "--latent-dim", "5", "--epochs", "2", "--batch-size", "8", "--json"])
+    assert rc == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["sentences"] == 24 and res["vocabulary"] == 20 and res["code_size"] == 5 and res["epochs"] == 2
+    back = aekit.load(model)
+    assert back.extra_tensors["embeddings"].shape == (20, 6)
+    rc = main(["embed", str(model), str(tmp_path / "s.txt"), "-o", str(tmp_path / "v.npy"), "--quiet"])
+    assert rc == 0 and np.load(tmp_path / "v.npy").shape == (24, 5)
+    rc = main(["train-text", str(tmp_path / "s.csv"), "-o", str(model)])
+    assert rc == 2 and "no such file" in capsys.readouterr().err
+    (tmp_path / "s.csv").write_text("a,b\n")
+    rc = main(["train-text", str(tmp_path / "s.csv"), "-o", str(model)])
+    assert rc == 2 and "expected a .txt file" in capsys.readouterr().err

@@ -226,5 +226,42 @@ def read_sentences(path) -> list[str]:
     return out
 
 
-__all__ = ["TextPipeline", "ppmi_svd_vectors", "train_sentence_model", "sentence_vectors", "document_vectors",
+def load_sentences(path, split: Optional[str] = "TRAIN", min_words: int = 3) -> list[str]:
+    """Training sentences of a ``.txt`` file (one per line) or of Reuters-21578 (a folder or ``.sgm``
+    file: the bodies of the documents of LEWISSPLIT ``split``, all when None, split into sentences);
+    sentences with fewer than ``min_words`` tokens are left out for Reuters."""
+    from pathlib import Path
+
+    from ..datasets import load_reuters
+
+    p = Path(path)
+    if p.is_dir() or p.suffix.lower() == ".sgm":
+        docs = [d for d in load_reuters(p) if d.body and (split is None or d.lewissplit == split)]
+        out = [s for d in docs for s in split_sentences(d.body) if len(words(s)) >= min_words]
+        if not out:
+            raise AekitError(f"{p}: no sentences in the documents of split {split!r}")
+        return out
+    if p.suffix.lower() != ".txt":
+        raise AekitError(f"{p}: expected a .txt file (one sentence per line) or a Reuters-21578 folder")
+    return read_sentences(p)
+
+
+def train_text_file(path, out, *, split: Optional[str] = "TRAIN", max_sentences: Optional[int] = None,
+                    seed: Optional[int] = 0, **options) -> dict:
+    """What ``aekit train-text`` does: train a sentence model on :func:`load_sentences` of ``path``
+    (at most ``max_sentences``, a random subset) and save it to ``out``; ``options`` go to
+    :func:`train_sentence_model`. Returns a summary dict."""
+    sents = load_sentences(path, split)
+    if max_sentences and len(sents) > max_sentences:
+        idx = np.random.default_rng(seed).permutation(len(sents))[:max_sentences]
+        sents = [sents[i] for i in idx]
+    ae = train_sentence_model(sents, seed=seed, **options)
+    saved = ae.save(out)
+    hist = ae.history.history.get("loss", [])
+    return {"model": str(saved), "sentences": len(sents), "vocabulary": len(ae.preprocessing[TEXT_KEY]["vocabulary"]),
+            "seq_len": ae.preprocessing[TEXT_KEY]["seq_len"], "code_size": ae.code_size, "epochs": len(hist),
+            "loss": hist[-1] if hist else None}
+
+
+__all__ = ["TextPipeline", "load_sentences", "train_text_file", "ppmi_svd_vectors", "train_sentence_model", "sentence_vectors", "document_vectors",
            "reconstruction_cosine", "read_sentences", "words"]

@@ -1,0 +1,34 @@
+"""aekit train-text: train a sentence autoencoder (word vectors + bidirectional LSTM) on sentences."""
+from ..apps.text import train_text_file
+from .common import emit, need_file, verbose
+
+NAME = "train-text"
+HELP = "train a sentence autoencoder on a .txt (one sentence per line) or a Reuters-21578 folder"
+EXAMPLES = """  aekit train-text sentences.txt -o sentences.aekit --epochs 10
+  aekit train-text reuters21578/ -o reuters.aekit --max-sentences 8000 --epochs 13 --lr 2e-3
+  aekit embed reuters.aekit reuters21578/ -o docs.npy --map tsne     # then: one vector per document"""
+
+
+def add_arguments(p) -> None:
+    p.add_argument("input", help="a .txt file (one sentence per line) or a Reuters-21578 folder (TRAIN split)")
+    p.add_argument("-o", "--output", required=True, help="the model file to write")
+    p.add_argument("--vocab-size", type=int, default=5000)
+    p.add_argument("--seq-len", type=int, default=50, help="words per sentence (padded or cut)")
+    p.add_argument("--dim", type=int, default=64, help="word-vector size (PPMI + SVD)")
+    p.add_argument("--hidden", type=int, default=64, help="LSTM units per direction")
+    p.add_argument("--latent-dim", type=int, default=64, help="sentence-vector size")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--max-sentences", type=int, default=None, help="train on a random subset of this size")
+
+
+def run(args) -> int:
+    need_file(args.input, "input")
+    res = train_text_file(args.input, args.output, max_sentences=args.max_sentences,
+                          seed=args.seed if args.seed is not None else 0, vocab_size=args.vocab_size,
+                          seq_len=args.seq_len, dim=args.dim, hidden=args.hidden, latent_dim=args.latent_dim,
+                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, verbose=verbose(args))
+    emit(args, res, f"trained on {res['sentences']} sentences ({res['epochs']} epochs, loss {res['loss']:.4g}) "
+                    f"-> {res['model']}")
+    return 0
