@@ -1,0 +1,182 @@
+"""Detect anomalies: score samples by how badly an autoencoder reconstructs them.
+
+The model is trained on normal data only. A sample's anomaly score is its reconstruction error (MSE or BCE
+per sample, or the negative ELBO for a variational model). As in PyOD, a threshold is taken from the
+scores of the training data: the ``(1 - contamination)`` quantile (or a given percentile).
+:func:`fit_threshold` stores it in the model (``model.preprocessing['anomaly']``, saved with
+``model.save``), so ``aekit detect`` and :func:`detect` apply the same threshold later.
+
+Examples
+--------
+>>> import numpy as np, aekit
+>>> from aekit.apps.anomaly import fit_threshold, detect
+>>> rng = np.random.default_rng(0)
+>>> x = rng.normal(size=(500, 16)).astype(np.float32)
+>>> ae = aekit.build("dense", input_shape=(16,), hidden=[32], latent_dim=4, output_activation="linear",
+...                  loss="mse", seed=0)
+>>> _ = ae.fit(x, epochs=2, batch_size=64, verbose=0, seed=0)
+>>> info = fit_threshold(ae, x, contamination=0.05)
+>>> info["metric"], info["contamination"]
+('mse', 0.05)
+>>> res = detect(ae, x)
+>>> res.scores.shape, res.labels.dtype.name, bool(0.02 < res.labels.mean() < 0.08)
+((500,), 'int64', True)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import erf, sqrt
+from typing import Optional
+
+import numpy as np
+
+from ..errors import AekitError
+
+METRICS = ("auto", "mse", "bce", "elbo")
+_LEVELS = np.linspace(0.0, 1.0, 1001)  # training-score quantiles kept in the model file (0.1 % steps)
+
+
+@dataclass
+class DetectionResult:
+    """Scores (N,) (higher = more anomalous), labels (N,) (1 = anomaly) and the threshold used."""
+
+    scores: np.ndarray
+    labels: np.ndarray
+    threshold: float
+
+    @property
+    def n_anomalies(self) -> int:
+        return int(self.labels.sum())
+
+
+def _metric(model, metric: str) -> str:
+    if metric not in METRICS:
+        raise AekitError(f"metric={metric!r}; expected one of {', '.join(METRICS)}")
+    if metric == "auto":
+        return "elbo" if model.variational else "mse"
+    return metric
+
+
+def _check_fraction(contamination: float) -> float:
+    c = float(contamination)
+    if not 0.0 < c < 0.5:
+        raise AekitError(f"contamination={contamination!r}; expected a fraction with 0 < contamination < 0.5")
+    return c
+
+
+def anomaly_scores(model, x, metric: str = "auto", batch_size: int = 1024) -> np.ndarray:
+    """Per-sample anomaly scores (N,): the reconstruction error (``'mse'``, ``'bce'``) or the negative ELBO
+    (``'elbo'``, variational models). ``'auto'``: the metric stored by :func:`fit_threshold`, else ``'elbo'``
+    for variational models and ``'mse'`` otherwise."""
+    stored = model.preprocessing.get("anomaly") or {}
+    if metric == "auto" and stored.get("metric"):
+        metric = stored["metric"]
+    return model.reconstruction_error(x, metric=_metric(model, metric), batch_size=batch_size)
+
+
+def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percentile: Optional[float] = None,
+                  metric: str = "auto", batch_size: int = 1024) -> dict:
+    """Fit the decision threshold on normal (training) data and store it in ``model.preprocessing['anomaly']``.
+
+    Parameters
+    ----------
+    model : aekit.Autoencoder
+        A model trained on (mostly) normal data.
+    x_train : array (N, ...)
+        The training data (or held-out normal data).
+    contamination : float, default 0.01
+        Expected fraction of anomalies: the threshold is the ``1 - contamination`` quantile of the training
+        scores (PyOD's ``threshold_``), so about that fraction of the training data is flagged.
+    percentile : float, optional
+        Instead of ``contamination``: the threshold is this percentile (0-100) of the training scores.
+    metric : {'auto', 'mse', 'bce', 'elbo'}
+
+    Returns
+    -------
+    dict
+        What was stored: metric, threshold, contamination, n_train, the training scores' mean, std, min, max
+        (used by :func:`predict_proba`) and 1001 quantiles (so a later ``contamination`` can be applied
+        without the training data).
+    """
+    if percentile is not None:
+        if not 0.0 <= float(percentile) <= 100.0:
+            raise AekitError(f"percentile={percentile!r}; expected a number in [0, 100]")
+        q = float(percentile) / 100.0
+    elif contamination is not None:
+        q = 1.0 - _check_fraction(contamination)
+    else:
+        raise AekitError("fit_threshold: give contamination= or percentile=")
+    metric = _metric(model, metric)
+    scores = model.reconstruction_error(x_train, metric=metric, batch_size=batch_size).astype(np.float64)
+    info = {"metric": metric, "threshold": float(np.quantile(scores, q)), "contamination": round(1.0 - q, 10),
+            "n_train": int(len(scores)), "mean": float(scores.mean()), "std": float(scores.std()),
+            "min": float(scores.min()), "max": float(scores.max()),
+            "quantiles": [float(v) for v in np.quantile(scores, _LEVELS)]}
+    model.preprocessing["anomaly"] = info
+    return info
+
+
+def _stored(model) -> Optional[dict]:
+    return model.preprocessing.get("anomaly") or None
+
+
+def threshold_for(model, contamination: float) -> float:
+    """The threshold that flags ``contamination`` of the training data, from the stored quantiles."""
+    info = _stored(model)
+    if info is None:
+        raise AekitError("the model has no fitted anomaly threshold; fit one on normal data (fit_threshold, "
+                         "or 'aekit detect --fit-on TRAIN'), or give a threshold")
+    return float(np.interp(1.0 - _check_fraction(contamination), _LEVELS, info["quantiles"]))
+
+
+def detect(model, x, contamination: Optional[float] = None, threshold: Optional[float] = None,
+           metric: str = "auto", batch_size: int = 1024) -> DetectionResult:
+    """Score ``x`` and flag anomalies.
+
+    The threshold is, in order: ``threshold`` if given; the training quantile for ``contamination`` if
+    given and the model has a fitted threshold (:func:`fit_threshold`); the stored threshold; or, with
+    ``contamination`` and no fitted threshold, the ``1 - contamination`` quantile of ``x``'s own scores
+    (PyOD's fit-and-predict on one set). Otherwise an :class:`AekitError` says what to do.
+    """
+    if threshold is not None and contamination is not None:
+        raise AekitError("give contamination= or threshold=, not both")
+    scores = anomaly_scores(model, x, metric, batch_size)
+    info = _stored(model)
+    if threshold is not None:
+        thr = float(threshold)
+    elif contamination is not None:
+        thr = (threshold_for(model, contamination) if info is not None
+               else float(np.quantile(scores, 1.0 - _check_fraction(contamination))))
+    elif info is not None:
+        thr = float(info["threshold"])
+    else:
+        raise AekitError("the model has no fitted anomaly threshold; fit one on normal data (fit_threshold, "
+                         "or 'aekit detect --fit-on TRAIN'), or give a contamination or a threshold")
+    return DetectionResult(scores, (scores > thr).astype(np.int64), thr)
+
+
+def predict(model, x, **kwargs) -> np.ndarray:
+    """Labels (N,): 1 for anomalies, 0 for inliers (PyOD's convention); kwargs as :func:`detect`."""
+    return detect(model, x, **kwargs).labels
+
+
+def predict_proba(model, x, method: str = "linear", metric: str = "auto", batch_size: int = 1024) -> np.ndarray:
+    """Outlier probabilities (N, 2): columns [inlier, outlier], as PyOD's ``predict_proba``.
+
+    ``'linear'``: scores min-max scaled by the training scores' range and clipped to [0, 1];
+    ``'unify'``: ``erf((score - mean) / (std * sqrt(2)))`` clipped at 0 (Kriegel et al., 2011).
+    Needs a fitted threshold (:func:`fit_threshold`), whose training statistics are used.
+    """
+    info = _stored(model)
+    if info is None:
+        raise AekitError("predict_proba needs the training score statistics; run fit_threshold first")
+    scores = anomaly_scores(model, x, metric, batch_size).astype(np.float64)
+    if method == "linear":
+        p = (scores - info["min"]) / max(info["max"] - info["min"], 1e-12)
+    elif method == "unify":
+        z = (scores - info["mean"]) / (max(info["std"], 1e-12) * sqrt(2.0))
+        p = np.array([erf(v) for v in z])
+    else:
+        raise AekitError(f"method={method!r}; expected 'linear' or 'unify'")
+    p = np.clip(p, 0.0, 1.0)
+    return np.stack([1.0 - p, p], axis=1)
