@@ -1,0 +1,56 @@
+"""Shared bits of the denoise / anomaly / features benches: data paths, hardware facts, writing results."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("AEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
+RESULTS = ROOT / "bench" / "results"
+
+
+def hardware() -> dict:
+    cpu = "unknown"
+    try:
+        cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t")
+    except (OSError, IndexError):
+        pass
+    return {"cpu": cpu, "cores_visible": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
+            "platform": platform.platform(), "note": "CPU shared with other engineers' jobs during the run"}
+
+
+def mnist():
+    """Full MNIST from the shared folder as float32 in [0, 1]: (x_train, y_train), (x_test, y_test)."""
+    from aekit.datasets.mnist import load_mnist
+
+    (xtr, ytr), (xte, yte) = load_mnist(SHARED / "mnist")
+    return (xtr.astype(np.float32) / 255, ytr.astype(np.int64)), (xte.astype(np.float32) / 255, yte.astype(np.int64))
+
+
+def write(name: str, result: dict, started: float) -> Path:
+    from aekit.io import atomic_write
+
+    result = {**result, "wall_s_total": round(time.time() - started, 1), "hardware": hardware(),
+              "command": "python " + " ".join(["bench/" + Path(sys.argv[0]).name, *sys.argv[1:]]),
+              "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    atomic_write(path, (json.dumps(result, indent=2) + "\n").encode())
+    return path
+
+
+class Timer:
+    def __enter__(self):
+        self.t = time.time()
+        return self
+
+    def __exit__(self, *a):
+        self.s = round(time.time() - self.t, 1)
