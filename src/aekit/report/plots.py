@@ -59,7 +59,7 @@ def image_rows(rows: Sequence[np.ndarray], labels: Sequence[str], image_shape=No
 
 def loss_curves(history: dict) -> Figure:
     """Training (and validation) curves of the loss and of each loss term, one panel per term."""
-    terms = [k for k in history if not k.startswith("val_")]
+    terms = sorted((k for k in history if not k.startswith("val_")), key=lambda k: (k != "loss", k))  # loss first
     fig = Figure(figsize=(4.2 * max(1, len(terms)), 3.2))
     for i, k in enumerate(terms):
         ax = fig.add_subplot(1, len(terms), i + 1)
