@@ -67,8 +67,9 @@ def run(args) -> int:
     out = atomic_write(args.output, buf.getvalue().encode())
     stored = model.preprocessing.get("anomaly") or {}
     info = {"output": str(out), "n": int(len(res.scores)), "n_anomalies": res.n_anomalies,
-            "threshold": res.threshold, "metric": stored.get("metric") if args.metric == "auto" and stored
-            else args.metric, "fitted": bool(args.fit_on)}
+            "threshold": res.threshold, "fitted": bool(args.fit_on),
+            "metric": args.metric if args.metric != "auto"
+            else stored.get("metric") or ("elbo" if model.variational else "mse")}
     emit(args, info, f"{res.n_anomalies} of {len(res.scores)} samples flagged (threshold {res.threshold:.6g}); "
          f"wrote {out}" + ("; threshold saved in the model" if args.fit_on else ""))
     return 0
