@@ -143,8 +143,9 @@ def test_encode_decode_reconstruct(run_dir, data, tmp_path, capsys):
     assert main(["reconstruct", model, str(data / "pics"), "-o", str(tmp_path / "out"), "--quiet"]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [f"digit{i}.png" for i in range(5)]
     assert Image.open(tmp_path / "out" / "digit0.png").size == (28, 28)
-    assert main(["encode", model, str(data / "pics" / "digit3.png"), "-o", str(tmp_path / "one.npy"), "--quiet"]) == 0
-    np.testing.assert_allclose(np.load(tmp_path / "one.npy")[0], codes[3], atol=1e-5)  # PNG is lossless
+    one = tmp_path / "one.npy"
+    assert main(["encode", model, str(data / "pics" / "digit3.png"), "-o", str(one), "--quiet"]) == 0
+    np.testing.assert_allclose(np.load(one)[0], codes[3], atol=1e-5)  # PNG is lossless
 
 
 def test_evaluate_report_info(run_dir, data, tmp_path, capsys):

@@ -21,5 +21,6 @@ def run(args) -> int:
     x, _ = read_input(args.input, model)
     codes = model.encode(x)
     out = write_output(args.output, codes)
-    emit(args, {"output": str(out), "shape": list(codes.shape)}, f"{codes.shape[0]} codes of size {codes.shape[1]} -> {out}")
+    emit(args, {"output": str(out), "shape": list(codes.shape)},
+         f"{codes.shape[0]} codes of size {codes.shape[1]} -> {out}")
     return 0
