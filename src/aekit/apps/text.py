@@ -263,5 +263,5 @@ def train_text_file(path, out, *, split: Optional[str] = "TRAIN", max_sentences:
             "loss": hist[-1] if hist else None}
 
 
-__all__ = ["TextPipeline", "load_sentences", "train_text_file", "ppmi_svd_vectors", "train_sentence_model", "sentence_vectors", "document_vectors",
-           "reconstruction_cosine", "read_sentences", "words"]
+__all__ = ["TextPipeline", "load_sentences", "train_text_file", "ppmi_svd_vectors", "train_sentence_model",
+           "sentence_vectors", "document_vectors", "reconstruction_cosine", "read_sentences", "words"]
