@@ -89,3 +89,14 @@ def test_save_is_atomic(tmp_path, monkeypatch):
 def test_resume_needs_checkpoint():
     with pytest.raises(AekitError, match="resume=True needs checkpoint"):
         aekit.build("dense", input_shape=(4,)).fit(np.zeros((4, 4)), resume=True)
+
+
+def test_saved_files_get_normal_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = aekit.build("dense", input_shape=(4,), hidden=[], latent_dim=2).save(tmp_path / "m.aekit")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644

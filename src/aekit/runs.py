@@ -35,7 +35,10 @@ def read_config_file(path) -> dict:
         raise AekitError(f"config {path}: no such file")
     suf = p.suffix.lower()
     if suf == ".toml":
-        import tomllib
+        try:
+            import tomllib
+        except ImportError:  # Python 3.10
+            import tomli as tomllib
 
         try:
             d = tomllib.loads(p.read_text(encoding="utf-8"))
