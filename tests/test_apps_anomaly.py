@@ -4,20 +4,11 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 import aekit
 from aekit.apps.anomaly import anomaly_scores, detect, fit_threshold, predict, predict_proba, threshold_for
 from aekit.cli.main import main
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models train faster on one thread, and the machine is shared (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def manifold_data(n: int, seed: int):

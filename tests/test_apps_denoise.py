@@ -3,21 +3,12 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 import aekit
 from aekit.apps.denoise import add_noise, denoise, psnr
 from aekit.cli.main import main
 from aekit.datasets import load_digits_sample
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models train faster on one thread, and the machine is shared (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

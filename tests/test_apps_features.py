@@ -7,14 +7,6 @@ import aekit
 from aekit.apps.features import EncoderClassifier, extract_features, finetune_classifier
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny models train faster on one thread, and the machine is shared (restored afterwards)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
 
 def blobs(n: int, seed: int):
     """Three Gaussian classes in 20-D, separable but not trivially by one coordinate."""

@@ -6,17 +6,6 @@ import pytest
 
 from aekit.cli.main import main
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one torch thread is as fast idle and far faster on a busy shared machine."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 MINE = ["demo", "train", "encode", "decode", "reconstruct", "evaluate", "report", "info", "models"]
 
 

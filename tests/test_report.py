@@ -10,18 +10,6 @@ import pytest
 import aekit
 from aekit.report import write_report
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one torch thread is as fast idle and far faster on a busy shared machine."""
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def digits():
     from aekit.datasets import load_digits_sample

@@ -5,6 +5,7 @@ Models compute and nothing else: no logging, saving or epochs here. ``forward`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Optional
 
 import torch
@@ -13,11 +14,17 @@ from torch import nn
 
 @dataclass
 class Output:
-    x_hat: torch.Tensor  # reconstruction in data space, shape of the input
-    logits: torch.Tensor  # pre-activation output (equals x_hat for linear outputs); BCE uses it
+    logits: torch.Tensor  # (B, *input_shape) pre-activation output; BCE is computed from it
     z: torch.Tensor  # (B, latent) code
     mu: Optional[torch.Tensor] = None  # (B, latent), variational models only
     logvar: Optional[torch.Tensor] = None
+    output_activation: str = "linear"
+
+    @cached_property
+    def x_hat(self) -> torch.Tensor:
+        """The reconstruction in data space, (B, *input_shape). Computed on first use only: training with
+        BCE never needs it, and on small models the extra sigmoid is a measurable share of a step."""
+        return torch.sigmoid(self.logits) if self.output_activation == "sigmoid" else self.logits
 
 
 class AEModule(nn.Module):
@@ -50,5 +57,4 @@ class AEModule(nn.Module):
 
     def forward(self, x: torch.Tensor) -> Output:
         z, mu, logvar = self.encode(x)
-        logits = self.decode_logits(z)
-        return Output(self.activate(logits), logits, z, mu, logvar)
+        return Output(self.decode_logits(z), z, mu, logvar, self.output_activation)

@@ -185,9 +185,13 @@ def _train_epoch(state: LoopState, source, corruption: Optional[CorruptionConfig
             nn.utils.clip_grad_norm_(module.parameters(), cfg.clip_grad_norm)
         opt.step()
         b = len(xb)
-        # keep running sums on the device; .item() once per epoch (and when the progress bar redraws)
-        for k, v in (("loss", loss), *terms.items()):
-            sums[k] = sums.get(k, 0) + v.detach().float() * b
+        # running sums stay on the device (one in-place op per term); .item() once per epoch and when the
+        # progress bar redraws, so the loop never waits on the device mid-epoch
+        if not sums:
+            sums = {k: torch.zeros((), device=state.device) for k in ("loss", *terms)}
+        sums["loss"].add_(loss.detach(), alpha=b)
+        for k, v in terms.items():
+            sums[k].add_(v.detach(), alpha=b)
         n += b
         for cb in callbacks:
             cb.on_batch_end(state, step, sums, n)

@@ -29,7 +29,7 @@ class _PairAE(nn.Module):
         h = self.enc(x)
         z = h[0] if isinstance(h, tuple) else h  # the latent head returns (z, mu, logvar)
         logits = self.dec(z)
-        return Output(torch.sigmoid(logits) if self.sigmoid_out else logits, logits, z)
+        return Output(logits, z, output_activation="sigmoid" if self.sigmoid_out else "linear")
 
 
 @torch.no_grad()
