@@ -135,3 +135,20 @@ def test_kitten_compressor_is_a_dense_configuration():
     ae = aekit.build("dense", input_shape=(48, 48, 3), hidden=[2048], latent_dim=48 * 48 * 3 // 4, batch_norm=True,
                      seed=0)
     assert ae.code_size == 1728 and any(t == "BatchNorm1d" for _, t, _ in ae.summary())
+
+
+def test_progress_lines_per_epoch_and_silence():
+    import io
+
+    from aekit.training import ProgressBar
+
+    x = _x()
+    out = io.StringIO()
+    _build().fit(x, epochs=2, batch_size=16, verbose=0, seed=0, callbacks=[ProgressBar(2, stream=out)])
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("Epoch 1/2") and "loss:" in lines[1]
+
+
+def test_verbose_zero_prints_nothing(capsys):
+    _build().fit(_x(), epochs=1, batch_size=16, verbose=0, seed=0)
+    assert capsys.readouterr().err == ""
