@@ -32,7 +32,7 @@ import aekit
 from aekit.apps.codec import QuantizationNoise, compress, decode_codes, decompress, encode_codes
 from aekit.datasets.idx import read_idx
 from aekit.datasets.images import load_images
-from aekit.training.callbacks import Callback
+from aekit.training import TimeLimit
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -41,16 +41,6 @@ N_PILLOW = 1000  # JPEG/WebP are timed on a fixed random subset of the test pict
 BITS = [2, 3, 4, 5, 6, 7, 8]
 
 
-class TimeBudget(Callback):
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-
-    def on_train_begin(self, state):
-        self.t0 = time.perf_counter()
-
-    def on_epoch_end(self, state, logs):
-        if time.perf_counter() - self.t0 > self.seconds:
-            state.stop = True
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -160,7 +150,7 @@ def compare(curves: dict) -> list[dict]:
 
 def train(ae, x, seconds: float, qbits: int, **kw):
     t0 = time.perf_counter()
-    h = ae.fit(x, epochs=10_000, verbose=0, seed=0, callbacks=[TimeBudget(seconds), QuantizationNoise(qbits)], **kw)
+    h = ae.fit(x, epochs=10_000, verbose=0, seed=0, callbacks=[TimeLimit(seconds), QuantizationNoise(qbits)], **kw)
     return {"epochs": len(h.history["loss"]), "train_s": round(time.perf_counter() - t0, 1),
             "final_loss": round(h.history["loss"][-1], 5), "quantization_noise_bits": qbits}
 
@@ -203,7 +193,7 @@ def run_cats(a) -> dict:
     # the kitten tutorial's protocol: a dense code of 25% of the input, test MSE in [0, 1]
     t1 = time.perf_counter()
     kit = aekit.build("dense", input_shape=(48, 48, 3), hidden=[], latent_dim=1728, loss="mse", seed=0)
-    h = kit.fit(x_train, epochs=10_000, batch_size=64, verbose=0, seed=0, callbacks=[TimeBudget(a.kitten_seconds)])
+    h = kit.fit(x_train, epochs=10_000, batch_size=64, verbose=0, seed=0, callbacks=[TimeLimit(a.kitten_seconds)])
     xt = x_test.astype(np.float64) / 255
     kit_mse = float(np.mean((kit.reconstruct(x_test).astype(np.float64) - xt) ** 2))
     xf = xt.reshape(len(xt), -1)

@@ -25,24 +25,12 @@ import torch
 import aekit
 from aekit.apps.generate import DynamicBinarization, importance_nll
 from aekit.datasets.idx import read_idx
-from aekit.training.callbacks import Callback
+from aekit.training import TimeLimit
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("AEKIT_SHARED_DATA", ROOT.parent / "shared" / "data")) / "mnist"
 
 
-class TimeBudget(Callback):
-    """Stop training at the end of the first epoch past ``seconds``."""
-
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-
-    def on_train_begin(self, state):
-        self.t0 = time.perf_counter()
-
-    def on_epoch_end(self, state, logs):
-        if time.perf_counter() - self.t0 > self.seconds:
-            state.stop = True
 
 
 def main() -> None:
@@ -62,7 +50,7 @@ def main() -> None:
     vae = aekit.build("vae", input_shape=(784,), hidden=[200, 200], latent_dim=50, activation="tanh", seed=0)
     t0 = time.perf_counter()
     hist = vae.fit(DynamicBinarization(x_train, seed=0), epochs=10_000, batch_size=100, lr=1e-3, seed=0,
-                   verbose=0, callbacks=[TimeBudget(a.minutes * 60)])
+                   verbose=0, callbacks=[TimeLimit(a.minutes * 60)])
     train_s = time.perf_counter() - t0
     epochs = len(hist.history["loss"])
     print(f"trained {epochs} epochs in {train_s:.0f}s; last train -ELBO {hist.history['loss'][-1]:.2f}",

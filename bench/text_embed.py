@@ -29,12 +29,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import aekit
+from aekit.training import LearningRateScheduler, TimeLimit
 from aekit.apps.text import (TextPipeline, document_vectors, reconstruction_cosine, sentence_vectors,
                              train_sentence_model, words)
 from aekit.datasets import load_reuters, split_sentences
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _budget import DecayLR, TimeBudget  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("AEKIT_SHARED_DATA", ROOT.parent / "shared" / "data")) / "reuters21578"
@@ -53,9 +52,9 @@ def classify(z_train, y_train, z_test, y_test) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--train-sentences", type=int, default=20000, help="sentences the autoencoder trains on")
+    p.add_argument("--train-sentences", type=int, default=8000, help="sentences the autoencoder trains on")
     p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--budget", type=float, default=300.0, help="wall seconds for the autoencoder's training")
+    p.add_argument("--budget", type=float, default=330.0, help="wall seconds for the autoencoder's training")
     p.add_argument("--dim", type=int, default=64)
     p.add_argument("--hidden", type=int, default=64)
     p.add_argument("--latent", type=int, default=64)
@@ -86,7 +85,7 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     ae = train_sentence_model(sub, pipeline=pipe, hidden=args.hidden, latent_dim=args.latent, merge_mode="sum",
                               epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                              callbacks=[DecayLR(args.lr, args.gamma), TimeBudget(args.budget)])
+                              callbacks=[LearningRateScheduler(lambda epoch, lr: args.lr * args.gamma ** epoch), TimeLimit(args.budget, from_creation=True)])
     t_train = time.perf_counter() - t0
     if args.model_out:
         ae.save(args.model_out)

@@ -152,3 +152,20 @@ def test_progress_lines_per_epoch_and_silence():
 def test_verbose_zero_prints_nothing(capsys):
     _build().fit(_x(), epochs=1, batch_size=16, verbose=0, seed=0)
     assert capsys.readouterr().err == ""
+
+
+def test_time_limit_and_lr_scheduler_callbacks():
+    from aekit.training import LearningRateScheduler, TimeLimit
+
+    seen = []
+
+    class Record(aekit.training.Callback):
+        def on_epoch_begin(self, state):
+            seen.append(state.optimizer.param_groups[0]["lr"])
+
+    ae = _build()
+    sched = LearningRateScheduler(lambda epoch, lr: 0.01 * 0.5 ** epoch)
+    h = ae.fit(_x(), epochs=3, batch_size=16, verbose=0, seed=0, callbacks=[sched, Record()])
+    assert seen == [0.01, 0.005, 0.0025] and len(h.epoch) == 3
+    h = _build().fit(_x(), epochs=50, batch_size=16, verbose=0, seed=0, callbacks=[TimeLimit(0.0)])
+    assert len(h.epoch) == 1  # the budget ran out during the first epoch

@@ -1,6 +1,6 @@
 """The one training loop (``loop.fit_loop``) and the callbacks that extend it."""
-from .callbacks import Callback, EarlyStopping, ProgressBar, TensorBoard
+from .callbacks import Callback, EarlyStopping, LearningRateScheduler, ProgressBar, TensorBoard, TimeLimit
 from .loop import ArraySource, History, LoopState, fit_loop
 
-__all__ = ["Callback", "EarlyStopping", "ProgressBar", "TensorBoard", "ArraySource", "History", "LoopState",
+__all__ = ["Callback", "EarlyStopping", "LearningRateScheduler", "ProgressBar", "TensorBoard", "TimeLimit", "ArraySource", "History", "LoopState",
            "fit_loop"]

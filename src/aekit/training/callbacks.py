@@ -84,6 +84,41 @@ class EarlyStopping(Callback):
             state.module.load_state_dict(self.best_weights)
 
 
+class TimeLimit(Callback):
+    """Stop at the end of the first epoch that ends more than ``seconds`` after training began, or after this
+    callback was made with ``from_creation=True`` (to count work before the loop, e.g. greedy pretraining).
+
+    A wall-clock budget: what benchmarks and time-boxed jobs use instead of a fixed number of epochs.
+    """
+
+    def __init__(self, seconds: float, from_creation: bool = False):
+        self.seconds = seconds
+        self.t0 = time.perf_counter() if from_creation else None
+
+    def on_train_begin(self, state) -> None:
+        if self.t0 is None:
+            self.t0 = time.perf_counter()
+
+    def on_epoch_end(self, state, logs) -> None:
+        if time.perf_counter() - self.t0 > self.seconds:
+            state.stop = True
+
+
+class LearningRateScheduler(Callback):
+    """Keras' ``LearningRateScheduler``: at each epoch's start, ``lr = schedule(epoch, lr)`` (0-based epoch).
+
+    >>> decay = LearningRateScheduler(lambda epoch, lr: 1e-3 * 0.9 ** epoch)
+    """
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+
+    def on_epoch_begin(self, state) -> None:
+        lr = float(self.schedule(state.epoch, state.optimizer.param_groups[0]["lr"]))
+        for group in state.optimizer.param_groups:
+            group["lr"] = lr
+
+
 class TensorBoard(Callback):
     """Per-epoch scalars (every history key) as TensorBoard event files in ``log_dir``."""
 
