@@ -26,6 +26,7 @@ import zlib
 import numpy as np
 
 from ..errors import FormatError
+from ..varint import read_varint, write_varint
 
 SCALE = 16
 M = 1 << SCALE
@@ -86,11 +87,7 @@ def pack_tables(model: str, params: np.ndarray, bits: int) -> bytes:
         lo, hi = (int(used[0]), int(used[-1])) if len(used) else (0, -1)
         out += struct.pack("<HH", lo, hi - lo + 1)
         for v in c[lo:hi + 1]:
-            v = int(v)
-            while v >= 0x80:
-                out.append((v & 0x7F) | 0x80)
-                v >>= 7
-            out.append(v)
+            out += write_varint(int(v))
     return zlib.compress(bytes(out), 9)
 
 
@@ -108,15 +105,7 @@ def unpack_tables(model: str, blob: bytes, d: int, bits: int) -> np.ndarray:
             pos += 4
             counts = np.zeros(n_sym, np.int64)
             for s in range(lo, lo + k):
-                v = shift = 0
-                while True:
-                    b = raw[pos]
-                    pos += 1
-                    v |= (b & 0x7F) << shift
-                    shift += 7
-                    if b < 0x80:
-                        break
-                counts[s] = v
+                counts[s], pos = read_varint(raw, pos)
             freqs[j] = normalise(counts) if counts.any() else 0
         return freqs
     except (ValueError, IndexError, struct.error, zlib.error):

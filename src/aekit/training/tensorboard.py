@@ -12,6 +12,8 @@ import struct
 import time
 from pathlib import Path
 
+from ..varint import read_varint, write_varint
+
 
 def _crc32c_table() -> list[int]:
     table = []
@@ -38,30 +40,18 @@ def _masked(data: bytes) -> int:
     return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
 def _field(num: int, wire: int, payload: bytes) -> bytes:
-    return _varint((num << 3) | wire) + payload
+    return write_varint((num << 3) | wire) + payload
 
 
 def _bytes_field(num: int, data: bytes) -> bytes:
-    return _field(num, 2, _varint(len(data)) + data)
+    return _field(num, 2, write_varint(len(data)) + data)
 
 
 def _event(wall_time: float, step: int, *, file_version: str | None = None, tag: str | None = None,
            value: float | None = None) -> bytes:
     # Event: 1 wall_time (double), 2 step (int64), 3 file_version (string), 5 summary (Summary)
-    msg = _field(1, 1, struct.pack("<d", wall_time)) + _field(2, 0, _varint(step))
+    msg = _field(1, 1, struct.pack("<d", wall_time)) + _field(2, 0, write_varint(step))
     if file_version is not None:
         msg += _bytes_field(3, file_version.encode())
     if tag is not None:
@@ -116,30 +106,19 @@ def read_scalars(path: str | os.PathLike) -> list[tuple[str, int, float]]:
     return out
 
 
-def _read_varint(b: bytes, i: int) -> tuple[int, int]:
-    shift = n = 0
-    while True:
-        c = b[i]
-        i += 1
-        n |= (c & 0x7F) << shift
-        shift += 7
-        if not c & 0x80:
-            return n, i
-
-
 def _fields(b: bytes):
     i = 0
     while i < len(b):
-        key, i = _read_varint(b, i)
+        key, i = read_varint(b, i)
         num, wire = key >> 3, key & 7
         if wire == 0:
-            v, i = _read_varint(b, i)
+            v, i = read_varint(b, i)
         elif wire == 1:
             v, i = b[i:i + 8], i + 8
         elif wire == 5:
             v, i = b[i:i + 4], i + 4
         else:
-            n, i = _read_varint(b, i)
+            n, i = read_varint(b, i)
             v, i = b[i:i + n], i + n
         yield num, v
 
