@@ -31,6 +31,7 @@ from .arrays import batches, infer_layout, to_model
 from .autoencoder import build, load
 from .config import OPTIMIZERS
 from .errors import AekitError
+from .losses import reconstruction
 from .registry import get_family
 from .training.loop import pick_device
 
@@ -230,7 +231,7 @@ class _AutoencoderBase(BaseEstimator):
 
     def _errors(self, X: np.ndarray) -> np.ndarray:
         """Per-sample mean squared reconstruction error (N,), in the model's (scaled) space."""
-        return self._run(self._scaled(X), lambda m, b: ((m(b).x_hat - b) ** 2).flatten(1).mean(1))
+        return self._run(self._scaled(X), lambda m, b: reconstruction(m(b), b, "mse", "mean"))
 
     def score_samples(self, X):
         """Negative mean squared reconstruction error per sample (N,): higher means more normal.
