@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from .losses import LossSpec, squash
-from .training.loop import ArraySource
+from .training.loop import ArraySource, reconstruction_loss
 from .training.loop import evaluate as _loop_evaluate
 
 PERCENTILES = (50, 90, 95, 99)
@@ -49,7 +49,8 @@ def evaluate(model, x, *, batch_size: int = 1024, errors=None) -> dict:
     """
     arr, _ = model._prepare(x)  # (N, *input_shape) float32, scaled like the training data
     spec = LossSpec.from_config(model.config, model.variational)
-    terms = _loop_evaluate(model.module, ArraySource(torch.from_numpy(arr)), spec, batch_size, model.device)
+    terms = _loop_evaluate(model.module, ArraySource(torch.from_numpy(arr)), reconstruction_loss(spec), batch_size,
+                           model.device)
     err = errors if errors is not None else model.reconstruction_error(x, metric="mse", batch_size=batch_size)
     out = {"n": int(len(arr)), "family": model.family, "loss_kind": spec.reconstruction, **terms,
            "error_metric": "mse", "error": error_stats(err)}

@@ -35,7 +35,8 @@ from torch import nn
 from ..arrays import batches
 from ..config import TrainConfig, from_dict
 from ..errors import AekitError
-from ..training.loop import make_optimizer, pick_device
+from ..training.callbacks import Callback
+from ..training.loop import ArraySource, fit_loop, new_state
 
 
 def extract_features(model, x, batch_size: int = 1024) -> np.ndarray:
@@ -47,15 +48,38 @@ def extract_features(model, x, batch_size: int = 1024) -> np.ndarray:
 class _EncoderSoftmax(nn.Module):
     """(B, *input_shape) -> encoder -> code head -> (B, code) -> linear -> (B, n_classes) logits."""
 
-    def __init__(self, encoder: nn.Module, head: nn.Module, code_size: int, n_classes: int, dropout: float):
+    def __init__(self, encoder: nn.Module, head: nn.Module, code_size: int, n_classes: int, dropout: float,
+                 freeze_encoder: bool = False):
         super().__init__()
         self.encoder, self.head = encoder, head
         self.drop = nn.Dropout(dropout)
         self.out = nn.Linear(code_size, n_classes)
+        self.freeze_encoder = freeze_encoder
+        if freeze_encoder:
+            for p in (*encoder.parameters(), *head.parameters()):
+                p.requires_grad_(False)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.freeze_encoder:  # keep batch-norm statistics and dropout of the frozen part fixed
+            self.encoder.eval(), self.head.eval()
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z, mu, _ = self.head(self.encoder(x))
         return self.out(self.drop(mu if mu is not None else z))  # the posterior mean for variational heads
+
+
+class _ValAccuracy(Callback):
+    """Logs the classifier's accuracy on held-out data as ``val_accuracy`` after every epoch."""
+
+    def __init__(self, clf: "EncoderClassifier", validation_data: tuple):
+        self.clf, self.validation_data = clf, validation_data
+
+    def on_epoch_end(self, state, logs) -> None:
+        acc = self.clf.score(*self.validation_data)
+        state.module.train()  # score() switched the module to evaluation mode
+        state.history.history.setdefault("val_accuracy", []).append(acc)
 
 
 class EncoderClassifier:
@@ -103,9 +127,9 @@ def finetune_classifier(model, x, y, *, epochs: int = 10, batch_size: int = 128,
                         device: str = "auto") -> EncoderClassifier:
     """Fine-tune a copy of ``model``'s encoder and code head with a softmax layer on labelled data.
 
-    The autoencoder itself is not changed. Training minimises cross-entropy with Adam(W); this is a small
-    supervised routine on purpose (the core loop trains reconstruction objectives): one shuffled pass per
-    epoch over tensors sliced by a permutation, no callbacks.
+    The autoencoder itself is not changed. Training minimises cross-entropy with Adam(W) through aekit's one
+    training loop (``fit_loop`` with a cross-entropy ``loss_fn``), so shuffling, batching and seeding are
+    the same as for any model.
 
     Parameters
     ----------
@@ -133,42 +157,21 @@ def finetune_classifier(model, x, y, *, epochs: int = 10, batch_size: int = 128,
     classes, y_idx = np.unique(y, return_inverse=True)
     if len(classes) < 2:
         raise AekitError(f"y: found {len(classes)} class; a classifier needs at least 2")
-    if epochs < 0 or batch_size < 1:
-        raise AekitError(f"epochs={epochs!r}, batch_size={batch_size!r}; expected epochs >= 0 and batch_size >= 1")
-    gen = torch.Generator().manual_seed(seed if seed is not None else int(torch.seed() % 2**31))
+    seed = seed if seed is not None else int(torch.seed() % 2**31)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=gen)))
+        torch.manual_seed(seed)
         module = _EncoderSoftmax(copy.deepcopy(model.module.encoder), copy.deepcopy(model.module.head),
-                                 model.code_size, len(classes), dropout)
-    dev = pick_device(device)
-    module.to(dev)
-    if freeze_encoder:
-        for p in (*module.encoder.parameters(), *module.head.parameters()):
-            p.requires_grad_(False)
-    cfg = from_dict(TrainConfig, {"optimizer": "adamw" if weight_decay else "adam", "lr": lr,
-                                  "weight_decay": weight_decay}, owner="finetune_classifier")
-    opt = make_optimizer([p for p in module.parameters() if p.requires_grad], cfg)
-    xt, yt = torch.from_numpy(arr), torch.from_numpy(y_idx.astype(np.int64))
-    history: dict = {"loss": []}
+                                 model.code_size, len(classes), dropout, freeze_encoder)
+    cfg = from_dict(TrainConfig, {"optimizer": "adamw" if weight_decay else "adam", "lr": lr, "epochs": epochs,
+                                  "batch_size": batch_size, "weight_decay": weight_decay, "seed": seed,
+                                  "device": device, "verbose": 0}, owner="finetune_classifier")
+    # the one training loop, with cross-entropy on labels in place of the reconstruction objective
+    state = new_state(module, cfg, lambda m, xb, yb: (nn.functional.cross_entropy(m(xb), yb), {}))
+    source = ArraySource(torch.from_numpy(arr), torch.from_numpy(y_idx.astype(np.int64)))
+    history: dict = {}
     clf = EncoderClassifier(model, module, classes, history)
-    for _ in range(epochs):
-        module.train()
-        if freeze_encoder:  # keep batch-norm statistics and dropout of the frozen part fixed
-            module.encoder.eval(), module.head.eval()
-        order = torch.randperm(len(xt), generator=gen)
-        total = 0.0
-        for sl in batches(len(xt), batch_size):
-            idx = order[sl]
-            if len(idx) == 1 and len(xt) > 1:
-                continue  # a batch of one breaks batch norm
-            logits = module(xt[idx].to(dev))  # (B, n_classes)
-            loss = nn.functional.cross_entropy(logits, yt[idx].to(dev))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        history["loss"].append(total / len(xt))
-        if validation_data is not None:
-            history.setdefault("val_accuracy", []).append(clf.score(*validation_data))
+    callbacks = [] if validation_data is None else [_ValAccuracy(clf, validation_data)]
+    history.update(fit_loop(state, source, callbacks=callbacks).history)
+    history.setdefault("loss", [])
     module.eval()
     return clf

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import numpy as np
 import torch
@@ -100,7 +100,7 @@ class LoopState:
     module: nn.Module
     optimizer: torch.optim.Optimizer
     cfg: TrainConfig
-    spec: LossSpec
+    loss_fn: Callable  # (module, inputs, targets) -> (scalar loss, {term: scalar})
     device: torch.device
     shuffle_gen: torch.Generator
     noise_gen: torch.Generator
@@ -134,14 +134,26 @@ def make_optimizer(params: Iterable[torch.Tensor], cfg: TrainConfig) -> torch.op
     return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=wd)
 
 
-def new_state(module: nn.Module, cfg: TrainConfig, spec: LossSpec) -> LoopState:
+def reconstruction_loss(spec: LossSpec) -> Callable:
+    """The loop's default objective: an autoencoder's reconstruction loss and its terms (see ``losses.py``)."""
+
+    def loss_fn(module: nn.Module, inp: torch.Tensor, target: torch.Tensor):
+        return objective(module(inp), target, spec)
+
+    return loss_fn
+
+
+def new_state(module: nn.Module, cfg: TrainConfig, loss: LossSpec | Callable) -> LoopState:
+    """A fresh loop state; ``loss`` is a :class:`LossSpec` (reconstruction objective) or any
+    ``loss_fn(module, inputs, targets) -> (loss, terms)``, e.g. cross-entropy for a fine-tuned classifier."""
     device = pick_device(cfg.device)
     module.to(device)
     seed = cfg.seed if cfg.seed is not None else int(torch.seed() % (2**31))
     torch.manual_seed(seed)  # dropout and the VAE's reparameterisation draw from the global generator
     shuffle_gen = torch.Generator().manual_seed(seed)
     noise_gen = torch.Generator(device=device).manual_seed(seed + 1)
-    return LoopState(module, make_optimizer(module.parameters(), cfg), cfg, spec, device, shuffle_gen, noise_gen)
+    loss_fn = reconstruction_loss(loss) if isinstance(loss, LossSpec) else loss
+    return LoopState(module, make_optimizer(module.parameters(), cfg), cfg, loss_fn, device, shuffle_gen, noise_gen)
 
 
 def _autocast(state: LoopState):
@@ -150,7 +162,7 @@ def _autocast(state: LoopState):
     return contextlib.nullcontext()
 
 
-def evaluate(module: nn.Module, source, spec: LossSpec, batch_size: int, device: torch.device) -> dict[str, float]:
+def evaluate(module: nn.Module, source, loss_fn: Callable, batch_size: int, device: torch.device) -> dict[str, float]:
     """Mean loss and loss terms over ``source`` in evaluation mode (no corruption, no gradients)."""
     was_training = module.training
     module.eval()
@@ -159,7 +171,7 @@ def evaluate(module: nn.Module, source, spec: LossSpec, batch_size: int, device:
     with torch.inference_mode():
         for xb, yb in source.iter_batches(batch_size, False, torch.Generator()):
             xb, yb = xb.to(device), yb.to(device)
-            loss, terms = objective(module(xb), yb, spec)
+            loss, terms = loss_fn(module, xb, yb)
             for k, v in {"loss": loss, **terms}.items():
                 sums[k] = sums.get(k, 0) + v.float() * len(xb)
             n += len(xb)
@@ -178,7 +190,7 @@ def _train_epoch(state: LoopState, source, corruption: Optional[CorruptionConfig
         yb = xb if yb is None else yb.to(state.device, non_blocking=True)
         inp = corrupt(xb, corruption, state.noise_gen) if corruption is not None else xb
         with _autocast(state):
-            loss, terms = objective(module(inp), yb, state.spec)
+            loss, terms = state.loss_fn(module, inp, yb)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.clip_grad_norm:
@@ -212,7 +224,7 @@ def fit_loop(state: LoopState, source, *, val_source=None, corruption: Optional[
         logs = _train_epoch(state, source, corruption, callbacks)
         if val_source is not None:
             logs.update({f"val_{k}": v for k, v in
-                         evaluate(state.module, val_source, state.spec, cfg.batch_size, state.device).items()})
+                         evaluate(state.module, val_source, state.loss_fn, cfg.batch_size, state.device).items()})
         state.history.append(state.epoch, logs)
         state.epoch += 1
         for cb in callbacks:
