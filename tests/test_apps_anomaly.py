@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import aekit
-from aekit.apps.anomaly import anomaly_scores, detect, fit_threshold, predict, predict_proba, threshold_for
+from aekit.apps.anomaly import (AnomalyThreshold, anomaly_scores, detect, fit_threshold, predict, predict_proba,
+                                threshold_for)
 from aekit.cli.main import main
 
 
@@ -23,12 +24,19 @@ def manifold_data(n: int, seed: int):
 
 
 @pytest.fixture(scope="module")
-def model():
+def trained():
     x, _ = manifold_data(1000, 0)
     ae = aekit.build("dense", input_shape=(16,), hidden=[32], latent_dim=2, output_activation="linear",
                      loss="mse", seed=0)
     ae.fit(x, epochs=60, batch_size=64, verbose=0, seed=0)
-    return ae, x
+    return ae.to_bytes(), x
+
+
+@pytest.fixture
+def model(trained):
+    """A fresh copy of the trained model for each test (tests store thresholds in it: no order dependence)."""
+    data, x = trained
+    return aekit.Autoencoder.from_bytes(data), x
 
 
 def test_reconstruction_error_separates_off_manifold_points(model):
@@ -44,7 +52,7 @@ def test_reconstruction_error_separates_off_manifold_points(model):
 def test_contamination_flags_that_fraction_of_training(model):
     ae, x = model
     info = fit_threshold(ae, x, contamination=0.1)
-    assert ae.preprocessing["anomaly"] is info and info["metric"] == "mse" and info["n_train"] == len(x)
+    assert ae.section(AnomalyThreshold).to_dict() == info and info["metric"] == "mse" and info["n_train"] == len(x)
     res = detect(ae, x)
     assert res.threshold == pytest.approx(info["threshold"])
     assert abs(res.labels.mean() - 0.1) < 0.015
@@ -74,7 +82,7 @@ def test_threshold_survives_save_and_load(model, tmp_path):
     info = fit_threshold(ae, x, contamination=0.02)
     ae.save(tmp_path / "m.aekit")
     back = aekit.load(tmp_path / "m.aekit")
-    assert back.preprocessing["anomaly"]["threshold"] == pytest.approx(info["threshold"])
+    assert back.section(AnomalyThreshold).threshold == pytest.approx(info["threshold"])
     assert np.array_equal(detect(back, x).labels, detect(ae, x).labels)
 
 
@@ -109,7 +117,7 @@ def test_user_errors(model):
 
 def test_cli_detect_golden_runs(model, tmp_path, capsys):
     ae, x = model
-    ae.preprocessing.pop("anomaly", None)
+    ae.pop_section(AnomalyThreshold)
     ae.save(tmp_path / "m.aekit")
     normal, off = manifold_data(50, 4)
     np.save(tmp_path / "train.npy", x)
@@ -119,7 +127,7 @@ def test_cli_detect_golden_runs(model, tmp_path, capsys):
                  "--contamination", "0.1", "-o", out, "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["fitted"] and abs(info["n_anomalies"] / len(x) - 0.1) < 0.015
-    assert aekit.load(m).preprocessing["anomaly"]["contamination"] == pytest.approx(0.1)
+    assert aekit.load(m).section(AnomalyThreshold).contamination == pytest.approx(0.1)
     assert main(["detect", m, str(tmp_path / "new.npy"), "-o", out, "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     rows = list(csv.DictReader(open(out)))

@@ -7,7 +7,7 @@ import torch
 
 import aekit
 from aekit.apps.embed import embed
-from aekit.apps.text import (TextPipeline, document_vectors, ppmi_svd_vectors, read_sentences,
+from aekit.apps.text import (TextPipeline, TextSection, document_vectors, ppmi_svd_vectors, read_sentences,
                              reconstruction_cosine, sentence_vectors, train_sentence_model, words)
 from aekit.cli.main import main
 from aekit.datasets import Vocabulary
@@ -103,8 +103,8 @@ def test_document_vectors_are_mean_pooled_sentence_codes(sentence_model):
 def test_save_load_keeps_vocabulary_and_embeddings(sentence_model):
     ae, path = sentence_model
     back = aekit.load(path)
-    assert back.preprocessing["text"]["vocabulary"] == ae.preprocessing["text"]["vocabulary"]
-    assert back.preprocessing["text"]["seq_len"] == 10
+    assert back.section(TextSection).vocabulary == ae.section(TextSection).vocabulary
+    assert back.section(TextSection).seq_len == 10 and back.data.kind == "text"
     torch.testing.assert_close(back.extra_tensors["embeddings"], ae.extra_tensors["embeddings"])
     np.testing.assert_allclose(sentence_vectors(back, CORPUS[:4]), sentence_vectors(ae, CORPUS[:4]), rtol=1e-6)
     assert back.fingerprint() == ae.fingerprint()

@@ -185,7 +185,7 @@ def test_train_on_a_folder_a_table_and_a_time_series(data, tmp_path, capsys):
     assert main(["train", "conv", "--data", str(pics), "--image-size", "16x16", "--out", str(tmp_path / "p"),
                  "--set", "epochs=1", "--set", "filters=4", "--no-report", "--quiet"]) == 0
     m = aekit.load(tmp_path / "p" / "model.aekit")
-    assert m.input_shape == (1, 16, 16) and m.preprocessing["class_names"] == ["a", "b"]
+    assert m.input_shape == (1, 16, 16) and m.data.class_names == ["a", "b"]
     # the model remembers the picture size: evaluate reads the folder at 16x16 again
     assert main(["evaluate", str(tmp_path / "p" / "model.aekit"), "--data", str(pics), "--json"]) == 0
     assert _json(capsys)["n"] == 24
@@ -207,7 +207,7 @@ def test_train_on_a_folder_a_table_and_a_time_series(data, tmp_path, capsys):
                  "--json"]) == 0
     assert _json(capsys)["epochs"] == 1
     m = aekit.load(tmp_path / "s" / "model.aekit")
-    assert m.input_shape == (20, 1) and m.preprocessing["window"] == 20
+    assert m.input_shape == (20, 1) and m.data.window == 20 and m.data.kind == "series"
     assert "Reconstructions" in (tmp_path / "s" / "report.html").read_text()
     assert main(["evaluate", str(tmp_path / "s" / "model.aekit"), "--data", str(series), "--json"]) == 0
     assert _json(capsys)["n"] == (200 - 20) // 5 + 1  # the windows, cut as in training

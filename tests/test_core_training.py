@@ -65,7 +65,7 @@ def test_scale_is_fitted_on_training_data_and_saved(tmp_path):
     x = _x() * 50 + 10  # not in [0, 1]
     ae = aekit.build("dense", input_shape=(16,), hidden=[8], latent_dim=3, output_activation="linear", seed=0)
     ae.fit(x, epochs=5, batch_size=16, scale="standard", verbose=0, seed=0)
-    assert ae.preprocessing["scaler"]["kind"] == "standard"
+    assert ae.scaler.kind == "standard"
     rec = ae.reconstruct(x)
     assert abs(rec.mean() - x.mean()) < 0.2 * x.std()  # outputs are back in data units
     ae2 = aekit.load(ae.save(tmp_path / "m.aekit"))

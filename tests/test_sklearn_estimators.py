@@ -37,7 +37,7 @@ def test_transformer_reconstructs_low_rank_data_and_roundtrips_shapes():
     r2 = 1 - ((R - X) ** 2).sum() / ((X - X.mean(0)) ** 2).sum()
     assert r2 > 0.9, r2  # a rank-3 signal through a 3-unit code
     assert ae.scale_ == "standard" and ae.loss_ == "mse"  # unbounded data: standardised, MSE
-    assert ae.model_.preprocessing["scaler"]["kind"] == "standard"
+    assert ae.model_.scaler.kind == "standard"
     assert ae.n_features_in_ == 10 and len(ae.history_["loss"]) == ae.n_epochs_ == 40
     assert ae.history_["loss"][-1] < ae.history_["loss"][0]
     assert ae.score(X) == pytest.approx(ae.score_samples(X).mean())

@@ -9,9 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import tempfile
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -26,9 +24,9 @@ except ImportError:  # older scikit-learn: the estimator method it replaced
     def validate_data(estimator, X, **kwargs):
         return estimator._validate_data(X, **kwargs)
 
-from . import io
-from .arrays import batches, infer_layout, to_model
-from .autoencoder import build, load
+from .arrays import infer_layout
+from .autoencoder import Autoencoder, build
+from .inference import map_batches
 from .config import OPTIMIZERS
 from .errors import AekitError
 from .losses import reconstruction
@@ -211,23 +209,20 @@ class _AutoencoderBase(BaseEstimator):
             module, dtype, device = self.model_.module.eval(), torch.float32, self.model_.device
         else:
             module, dtype, device = self._module64, torch.float64, torch.device("cpu")
-        out = []
-        with cpu_threads_for(arr), torch.inference_mode():
-            for sl in batches(len(arr), 4096):
-                b = torch.from_numpy(np.ascontiguousarray(arr[sl])).to(device, dtype)
-                out.append(fn(module, b).double().cpu().numpy())
-        return np.concatenate(out)
+        with cpu_threads_for(arr):
+            out = map_batches(module, arr, fn, batch_size=4096, device=device, dtype=dtype)
+        return out.astype(np.float64, copy=False)
 
     def _scaled(self, X: np.ndarray) -> np.ndarray:
         """Validated rows (N, F) -> the model's scaled input (N, *model.input_shape), float32."""
-        return self.model_._scale(to_model(self._rows_to_user(X), self.model_.input_shape, "X")[0])
+        return self.model_.prepare(self._rows_to_user(X), "X")
 
     def _encode(self, X: np.ndarray) -> np.ndarray:
         return self._run(self._scaled(X), lambda m, b: m.encode(b)[0])  # (N, code_size)
 
     def _decode(self, Z: np.ndarray) -> np.ndarray:
         y = self._run(Z, lambda m, b: m.decode(b))  # (N, *model.input_shape), scaled space
-        return self._model_to_rows(self.model_._unscale(y).astype(np.float64))
+        return self._model_to_rows(self.model_.unscale(y).astype(np.float64))
 
     def _errors(self, X: np.ndarray) -> np.ndarray:
         """Per-sample mean squared reconstruction error (N,), in the model's (scaled) space."""
@@ -248,7 +243,7 @@ class _AutoencoderBase(BaseEstimator):
         state.pop("_module64", None)  # rebuilt from model_ on unpickling
         model = state.pop("model_", None)
         if model is not None:
-            state[_MODEL_STATE] = io.encode_file(model._header(), model.module.state_dict())
+            state[_MODEL_STATE] = model.to_bytes()
         return state
 
     def __setstate__(self, state):
@@ -256,9 +251,7 @@ class _AutoencoderBase(BaseEstimator):
         data = state.pop(_MODEL_STATE, None)
         super().__setstate__(state)
         if data is not None:
-            with tempfile.TemporaryDirectory(prefix="aekit-") as tmp:
-                path = io.atomic_write(Path(tmp) / "model.aekit", data)
-                model = load(path)  # checks magic, version and checksum; nothing is unpickled
+            model = Autoencoder.from_bytes(data, "pickled estimator")  # checked; nothing is unpickled
             device = getattr(self, "device_", "cpu")
             if device.startswith("cuda") and not torch.cuda.is_available():
                 device = self.device_ = "cpu"

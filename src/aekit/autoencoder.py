@@ -1,8 +1,10 @@
 """The public model object: :class:`Autoencoder`, and :func:`build` / :func:`load`.
 
 An ``Autoencoder`` pairs a registered family's config with its PyTorch module and what training left
-behind (history, training config, preprocessing state). All array methods take and return numpy arrays,
-run without gradients, and work in batches so the whole array is never on the device at once.
+behind (history, training config, and the typed header sections of :mod:`aekit.header`: preprocessing,
+data description, application state). All array methods take and return numpy arrays, run without
+gradients, and work in batches (:func:`aekit.inference.map_batches`) so the whole array is never on the
+device at once.
 """
 from __future__ import annotations
 
@@ -20,12 +22,15 @@ from . import io
 from .arrays import batches, to_model
 from .config import TrainConfig, from_dict, to_dict
 from .errors import AekitError, FormatError
+from .header import DataDescription, Preprocessing, Sections
+from .inference import map_batches
 from .losses import LossSpec, kl_divergence, reconstruction
 from .preprocessing import Scaler
 from .registry import get_family
 from .training.callbacks import CheckpointSaver, EarlyStopping, ProgressBar, TensorBoard
 from .training.checkpoint import restore_checkpoint
-from .training.loop import ArraySource, History, StreamSource, is_stream, new_state
+from .training.loop import ArraySource, History, StreamSource, is_stream, new_state, reconstruction_loss
+from .training.loop import evaluate as _loop_evaluate
 from .training.loop import fit_loop as _fit_loop
 from .training.pretrain import greedy_pretrain
 
@@ -50,8 +55,10 @@ class Autoencoder:
         Per-epoch logs of the last :meth:`fit`.
     train_config : TrainConfig or None
         The options of the last :meth:`fit`.
-    preprocessing : dict
-        JSON state applied to inputs (e.g. ``{'scaler': ...}``), saved in the model file.
+    preprocessing : aekit.header.Preprocessing
+        What is applied to every input (``preprocessing.scaler``), saved in the model file.
+    data : aekit.header.DataDescription
+        What the model was trained on (kind, columns, window/stride, picture shape, ...), saved in the file.
     extra_tensors : dict[str, torch.Tensor]
         Named tensors an application keeps with the model that are not weights of the module (e.g. a text
         pipeline's word-embedding matrix); saved in the payload under ``__extra__.<name>``.
@@ -68,13 +75,13 @@ class Autoencoder:
 
     def __init__(self, family: str, config, module: Optional[torch.nn.Module] = None, *,
                  train_config: Optional[TrainConfig] = None, history: Optional[History] = None,
-                 preprocessing: Optional[dict] = None, extra_tensors: Optional[dict] = None):
+                 sections: Optional[Sections] = None, extra_tensors: Optional[dict] = None):
         self.family = family
         self.config = config
         self.module = module if module is not None else get_family(family).builder(config)
         self.train_config = train_config
         self.history = history if history is not None else History()
-        self.preprocessing = dict(preprocessing or {})
+        self.sections = sections if sections is not None else Sections()
         self.extra_tensors: dict[str, torch.Tensor] = dict(extra_tensors or {})
         self.device = next(self.module.parameters()).device
 
@@ -93,6 +100,36 @@ class Autoencoder:
         if self.config.latent_dim:
             return int(self.config.latent_dim)
         return int(self.encode(np.zeros((1, *self.input_shape), np.float32)).shape[1])
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """The preprocessing section (the fitted scaler)."""
+        return self.sections.preprocessing
+
+    @property
+    def data(self) -> DataDescription:
+        """The data description section: what the model was trained on."""
+        return self.sections.data
+
+    @data.setter
+    def data(self, value: DataDescription) -> None:
+        self.sections.data = value
+
+    @property
+    def scaler(self) -> Optional[Scaler]:
+        """The scaler fitted by ``fit(..., scale=...)``, or None."""
+        return self.sections.preprocessing.scaler
+
+    def section(self, cls):
+        """The application section ``cls`` stored with this model (e.g. the anomaly threshold), or None."""
+        return self.sections.get(cls)
+
+    def set_section(self, section) -> None:
+        """Store an application section (a dataclass with ``SECTION``); saved with the model."""
+        self.sections.set(section)
+
+    def pop_section(self, cls) -> None:
+        self.sections.pop(cls)
 
     def n_params(self) -> int:
         return sum(p.numel() for p in self.module.parameters())
@@ -170,11 +207,8 @@ class Autoencoder:
             cut = len(xa) - max(1, int(round(len(xa) * cfg.validation_split)))
             val = (xa[cut:], ya[cut:] if ya is not None else xa[cut:])
             xa, ya = xa[:cut], (ya[:cut] if ya is not None else None)
-        if cfg.scale:
-            self.preprocessing["scaler"] = Scaler(cfg.scale).fit(xa).to_dict()
-        else:
-            self.preprocessing.pop("scaler", None)
-        xa, ya = self._scale(xa), (self._scale(ya) if ya is not None else None)
+        self.sections.preprocessing.scaler = Scaler(cfg.scale).fit(xa) if cfg.scale else None
+        xa, ya = self.scale(xa), (self.scale(ya) if ya is not None else None)
         xt = torch.from_numpy(xa)
         source = ArraySource(xt, torch.from_numpy(ya) if ya is not None else None)
         val_source = self._array_source(val, "validation_data") if val is not None else None
@@ -182,41 +216,49 @@ class Autoencoder:
 
     def _array_source(self, val, name: str) -> ArraySource:
         if isinstance(val, tuple) and len(val) == 2:
-            vx = self._prepare(val[0], name)[0]
-            vy = self._prepare(val[1], name)[0]
-            return ArraySource(torch.from_numpy(vx), torch.from_numpy(vy))
-        return ArraySource(torch.from_numpy(self._prepare(val, name)[0]))
+            return ArraySource(torch.from_numpy(self.prepare(val[0], name)),
+                               torch.from_numpy(self.prepare(val[1], name)))
+        return ArraySource(torch.from_numpy(self.prepare(val, name)))
 
     # --- inference ---------------------------------------------------------------------------------------
-    def _scaler(self) -> Optional[Scaler]:
-        s = self.preprocessing.get("scaler")
-        return Scaler.from_dict(s) if s else None
+    def scale(self, a: np.ndarray) -> np.ndarray:
+        """Model-layout data (N, *input_shape) -> the model's scaled space (identity without a scaler)."""
+        s = self.scaler
+        return s.transform(a) if s is not None else a
 
-    def _scale(self, a: np.ndarray) -> np.ndarray:
-        s = self._scaler()
-        return s.transform(a) if s else a
+    def unscale(self, a: np.ndarray) -> np.ndarray:
+        """Model outputs in the scaled space -> data units (identity without a scaler)."""
+        s = self.scaler
+        return s.inverse_transform(a) if s is not None else a
 
-    def _unscale(self, a: np.ndarray) -> np.ndarray:
-        s = self._scaler()
-        return s.inverse_transform(a) if s else a
+    def prepare(self, x, name: str = "x") -> np.ndarray:
+        """``x`` in any layout the model accepts -> what the module takes: float32 (N, *input_shape),
+        scaled like the training data.
+
+        Examples
+        --------
+        >>> import numpy as np, aekit
+        >>> ae = aekit.build("conv", input_shape=(1, 8, 8), filters=[4])
+        >>> ae.prepare(np.zeros((2, 8, 8, 1), np.uint8)).shape
+        (2, 1, 8, 8)
+        """
+        return self._prepare(x, name)[0]
 
     def _prepare(self, x, name: str = "x"):
         arr, layout = to_model(x, self.input_shape, name)
-        return self._scale(arr), layout
+        return self.scale(arr), layout
 
-    def _map(self, arr: np.ndarray, fn, batch_size: int) -> np.ndarray:
-        """Apply ``fn`` to ``arr`` batch by batch on the model's device, without gradients."""
-        self.module.eval()
-        out = []
-        with torch.inference_mode():
-            for sl in batches(len(arr), batch_size):
-                out.append(fn(torch.from_numpy(arr[sl]).to(self.device)).float().cpu().numpy())
-        return np.concatenate(out) if out else np.empty((0,), np.float32)
+    def predict_batches(self, arr, fn, batch_size: int = 1024, module: Optional[torch.nn.Module] = None) -> np.ndarray:
+        """``fn(module, batch)`` over prepared data ``arr`` (N, *input_shape) batch by batch on the model's device,
+        in evaluation mode, without gradients (:func:`aekit.inference.map_batches`); float32 numpy out.
+        ``module`` defaults to this model's module (an application may pass one built on it)."""
+        module = module if module is not None else self.module
+        return map_batches(module, arr, fn, batch_size=batch_size, device=next(module.parameters()).device)
 
     def encode(self, x, batch_size: int = 1024) -> np.ndarray:
         """Codes (N, code_size); the posterior mean for variational models."""
         arr, _ = self._prepare(x)
-        return self._map(arr, lambda b: self.module.encode(b)[0], batch_size)
+        return self.predict_batches(arr, lambda m, b: m.encode(b)[0], batch_size)
 
     def decode(self, z, batch_size: int = 1024) -> np.ndarray:
         """Outputs (N, *input_shape) for codes (N, code_size)."""
@@ -224,7 +266,7 @@ class Autoencoder:
         if z.ndim != 2:
             raise AekitError(f"z: expected codes of shape (N, code_size), got {z.shape}")
         try:
-            return self._unscale(self._map(z, self.module.decode, batch_size))
+            return self.unscale(self.predict_batches(z, lambda m, b: m.decode(b), batch_size))
         except RuntimeError:
             raise AekitError(f"z: codes of width {z.shape[1]} do not fit this model's code size "
                              f"{self.code_size}") from None
@@ -232,7 +274,7 @@ class Autoencoder:
     def reconstruct(self, x, batch_size: int = 1024) -> np.ndarray:
         """Reconstructions, returned in the layout ``x`` came in (float32)."""
         arr, layout = self._prepare(x)
-        return layout.restore(self._unscale(self._map(arr, lambda b: self.module(b).x_hat, batch_size)))
+        return layout.restore(self.unscale(self.predict_batches(arr, lambda m, b: m(b).x_hat, batch_size)))
 
     def reconstruction_error(self, x, metric: str = "mse", batch_size: int = 1024) -> np.ndarray:
         """One error per sample (N,): 'mse' or 'bce' (means over features, in the model's scaled space), or
@@ -241,16 +283,34 @@ class Autoencoder:
             raise AekitError(f"metric={metric!r}; expected 'mse', 'bce' or 'elbo'")
         if metric == "elbo" and not self.variational:
             raise AekitError(f"metric='elbo' needs a variational model; {self.family!r} is not")
-        arr, _ = self._prepare(x)
+        arr = self.prepare(x)
         rec_kind = self.config.reconstruction_loss if metric == "elbo" else metric
 
-        def err(b: torch.Tensor) -> torch.Tensor:
-            out = self.module(b)
+        def err(m, b: torch.Tensor) -> torch.Tensor:
+            out = m(b)
             if metric != "elbo":
                 return reconstruction(out, b, rec_kind, "mean")
             return reconstruction(out, b, rec_kind, "sum") + kl_divergence(out.mu, out.logvar)
 
-        return self._map(arr, err, batch_size)
+        return self.predict_batches(arr, err, batch_size)
+
+    def evaluate(self, x, y=None, batch_size: int = 1024) -> dict[str, float]:
+        """The loss and its terms on ``x`` (targets ``y``, default ``x``), computed exactly as training reports
+        ``val_loss``: ``{'loss': ..., 'reconstruction': ..., 'kl': ..., 'sparsity': ...}`` (terms that apply).
+
+        Examples
+        --------
+        >>> import numpy as np, aekit
+        >>> ae = aekit.build("vae", input_shape=(16,), hidden=[8], latent_dim=2, seed=0)
+        >>> sorted(ae.evaluate(np.random.default_rng(0).random((20, 16), dtype=np.float32)))
+        ['kl', 'loss', 'reconstruction']
+        """
+        xa = torch.from_numpy(self.prepare(x))
+        ya = torch.from_numpy(self.prepare(y, "y")) if y is not None else None
+        if ya is not None and len(ya) != len(xa):
+            raise AekitError(f"y: {len(ya)} samples but x has {len(xa)}")
+        spec = LossSpec.from_config(self.config, self.variational)
+        return _loop_evaluate(self.module, ArraySource(xa, ya), reconstruction_loss(spec), batch_size, self.device)
 
     def sample(self, n: int, seed: Optional[int] = None, batch_size: int = 1024) -> np.ndarray:
         """``n`` samples (n, *input_shape) decoded from the prior N(0, I) (variational models only)."""
@@ -268,14 +328,50 @@ class Autoencoder:
         return {"kind": FILE_KIND, "aekit_version": __version__, "family": self.family,
                 "config": to_dict(self.config),
                 "train_config": to_dict(self.train_config) if self.train_config else None,
-                "history": self.history.to_dict(), "preprocessing": self.preprocessing,
+                "history": self.history.to_dict(), **self.sections.to_dict(),
                 "n_params": self.n_params(),
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
 
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        extra = {f"{EXTRA_PREFIX}{k}": torch.as_tensor(v) for k, v in self.extra_tensors.items()}
+        return {**self.module.state_dict(), **extra}
+
+    def to_bytes(self) -> bytes:
+        """The bytes of this model's file (what :meth:`save` writes; the estimators pickle these)."""
+        return io.encode_file(self._header(), self._tensors())
+
+    @classmethod
+    def from_bytes(cls, data: bytes, name: str = "model bytes") -> "Autoencoder":
+        """The model in ``data`` (bytes of a model file); nothing is unpickled or executed."""
+        return cls._from_file(*io.decode_file(data, name), name)
+
+    @classmethod
+    def _from_file(cls, header: dict, tensors: dict, name) -> "Autoencoder":
+        """Rebuild a model through the registry from a file's header and tensors."""
+        if header.get("kind") != FILE_KIND or "family" not in header:
+            raise FormatError(f"{name}: an aekit file, but not a model file")
+        try:
+            family = get_family(header["family"])
+            cfg = from_dict(family.config_cls, header["config"])
+            train_cfg = from_dict(TrainConfig, header["train_config"]) if header.get("train_config") else None
+            sections = Sections.from_header(header)
+        except AekitError as e:
+            raise FormatError(f"{name}: cannot rebuild the model ({e})") from None
+        module = family.builder(cfg)
+        try:
+            module.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("__")})
+        except RuntimeError as e:
+            raise FormatError(f"{name}: weights do not match the {header['family']!r} config "
+                              f"({str(e).splitlines()[0]})") from None
+        module.eval()
+        return cls(header["family"], cfg, module, train_config=train_cfg,
+                   history=History.from_dict(header.get("history")), sections=sections,
+                   extra_tensors={k[len(EXTRA_PREFIX):]: v for k, v in tensors.items()
+                                  if k.startswith(EXTRA_PREFIX)})
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model file (atomically); see :mod:`aekit.io` for the format."""
-        extra = {f"{EXTRA_PREFIX}{k}": torch.as_tensor(v) for k, v in self.extra_tensors.items()}
-        return io.write_file(path, self._header(), {**self.module.state_dict(), **extra})
+        return io.atomic_write(path, self.to_bytes())
 
     def fingerprint(self) -> str:
         """sha256 of the family, config and weights: identifies this exact model (e.g. in .aekz files)."""
@@ -322,24 +418,4 @@ def load(path: str | os.PathLike) -> Autoencoder:
     The model is rebuilt through the registry from the stored config and the weights are loaded from the
     safetensors payload; nothing is unpickled or executed.
     """
-    header, tensors = io.read_file(path)
-    if header.get("kind") != FILE_KIND or "family" not in header:
-        raise FormatError(f"{path}: an aekit file, but not a model file")
-    try:
-        family = get_family(header["family"])
-        cfg = from_dict(family.config_cls, header["config"])
-        train_cfg = from_dict(TrainConfig, header["train_config"]) if header.get("train_config") else None
-    except AekitError as e:
-        raise FormatError(f"{path}: cannot rebuild the model ({e})") from None
-    module = family.builder(cfg)
-    try:
-        module.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("__")})
-    except RuntimeError as e:
-        raise FormatError(f"{path}: weights do not match the {header['family']!r} config "
-                          f"({str(e).splitlines()[0]})") from None
-    module.eval()
-    return Autoencoder(header["family"], cfg, module, train_config=train_cfg,
-                       history=History.from_dict(header.get("history")),
-                       preprocessing=header.get("preprocessing"),
-                       extra_tensors={k[len(EXTRA_PREFIX):]: v for k, v in tensors.items()
-                                      if k.startswith(EXTRA_PREFIX)})
+    return Autoencoder._from_file(*io.read_file(path), path)

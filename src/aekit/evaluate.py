@@ -8,9 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .losses import LossSpec, squash
-from .training.loop import ArraySource, reconstruction_loss
-from .training.loop import evaluate as _loop_evaluate
+from .losses import squash
 
 PERCENTILES = (50, 90, 95, 99)
 
@@ -47,12 +45,9 @@ def evaluate(model, x, *, batch_size: int = 1024, errors=None) -> dict:
     >>> sorted(m["error"])[:3], m["n"]
     (['max', 'mean', 'min'], 50)
     """
-    arr, _ = model._prepare(x)  # (N, *input_shape) float32, scaled like the training data
-    spec = LossSpec.from_config(model.config, model.variational)
-    terms = _loop_evaluate(model.module, ArraySource(torch.from_numpy(arr)), reconstruction_loss(spec), batch_size,
-                           model.device)
+    terms = model.evaluate(x, batch_size=batch_size)  # the loss terms, as training reports them
     err = errors if errors is not None else model.reconstruction_error(x, metric="mse", batch_size=batch_size)
-    out = {"n": int(len(arr)), "family": model.family, "loss_kind": spec.reconstruction, **terms,
+    out = {"n": int(len(err)), "family": model.family, "loss_kind": model.config.reconstruction_loss, **terms,
            "error_metric": "mse", "error": error_stats(err)}
     if model.variational:
         out["kl"] = terms.get("kl")

@@ -67,7 +67,7 @@ class _Part(nn.Module):
 
 
 def _scaler_tensors(model) -> Optional[tuple]:
-    s = model._scaler()
+    s = model.scaler
     if s is None:
         return None
     return (torch.from_numpy(s.offset_.copy()).float(), torch.from_numpy(s.scale_.copy()).float())

@@ -72,47 +72,70 @@ def write_file(path: str | os.PathLike, header: dict, tensors: dict[str, torch.T
     return atomic_write(path, encode_file(header, tensors))
 
 
+def _check_prefix(prefix: bytes, name) -> int:
+    """The header length H of a file that starts with ``prefix``; FormatError for a foreign file."""
+    if len(prefix) < _PREFIX.size or not prefix.startswith(MAGIC):
+        raise FormatError(f"{name}: not an aekit model file (no AEKITMDL magic bytes)")
+    _, version, hlen = _PREFIX.unpack(prefix[:_PREFIX.size])
+    if version > FORMAT_VERSION or version < 1:
+        raise FormatError(f"{name}: aekit model file format version {version} is not supported "
+                          f"(this aekit reads version {FORMAT_VERSION}); upgrade aekit")
+    return hlen
+
+
+def _parse_header(raw: bytes, hlen: int, name) -> dict:
+    if len(raw) < hlen:
+        raise FormatError(f"{name}: truncated aekit model file (header cut short)")
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise FormatError(f"{name}: corrupt aekit model file (unreadable header)") from None
+    if not isinstance(header, dict):
+        raise FormatError(f"{name}: corrupt aekit model file (header is not an object)")
+    return header
+
+
 def read_header(path: str | os.PathLike) -> tuple[dict, int]:
     """The JSON header of a model file and the offset of its payload, without reading the weights."""
     path = Path(path)
     try:
         with open(path, "rb") as f:
-            prefix = f.read(_PREFIX.size)
-            if len(prefix) < _PREFIX.size or not prefix.startswith(MAGIC):
-                raise FormatError(f"{path}: not an aekit model file (no AEKITMDL magic bytes)")
-            _, version, hlen = _PREFIX.unpack(prefix)
-            if version > FORMAT_VERSION or version < 1:
-                raise FormatError(f"{path}: aekit model file format version {version} is not supported "
-                                  f"(this aekit reads version {FORMAT_VERSION}); upgrade aekit")
+            hlen = _check_prefix(f.read(_PREFIX.size), path)
             raw = f.read(hlen)
     except FileNotFoundError:
         raise FormatError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise FormatError(f"{path}: is a folder, expected an aekit model file") from None
-    if len(raw) < hlen:
-        raise FormatError(f"{path}: truncated aekit model file (header cut short)")
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise FormatError(f"{path}: corrupt aekit model file (unreadable header)") from None
-    if not isinstance(header, dict):
-        raise FormatError(f"{path}: corrupt aekit model file (header is not an object)")
-    return header, _PREFIX.size + hlen
+    return _parse_header(raw, hlen, path), _PREFIX.size + hlen
 
 
-def read_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
-    """(header, tensors) of a model file; clear errors for foreign, truncated or corrupt files."""
-    header, offset = read_header(path)
-    with open(path, "rb") as f:
-        f.seek(offset)
-        payload = f.read()
+def decode_file(data: bytes, name="input") -> tuple[dict, dict[str, torch.Tensor]]:
+    """(header, tensors) of the bytes of a model file (what :func:`encode_file` wrote); ``name`` is used in
+    errors. Clear errors for foreign, truncated or corrupt data."""
+    hlen = _check_prefix(data[:_PREFIX.size], name)
+    offset = _PREFIX.size + hlen
+    header = _parse_header(data[_PREFIX.size:offset], hlen, name)
+    payload = data[offset:]
     if len(payload) != header.get("payload_bytes", len(payload)):
-        raise FormatError(f"{path}: truncated aekit model file ({len(payload)} of "
+        raise FormatError(f"{name}: truncated aekit model file ({len(payload)} of "
                           f"{header.get('payload_bytes')} weight bytes)")
     if payload_fingerprint(payload) != header.get("payload_sha256"):
-        raise FormatError(f"{path}: corrupt aekit model file (weights checksum mismatch)")
+        raise FormatError(f"{name}: corrupt aekit model file (weights checksum mismatch)")
     try:
         tensors = st_load(payload)
     except (SafetensorError, ValueError, RuntimeError) as e:
-        raise FormatError(f"{path}: corrupt aekit model file (weights unreadable: {e})") from None
+        raise FormatError(f"{name}: corrupt aekit model file (weights unreadable: {e})") from None
     return header, tensors
+
+
+def read_file(path: str | os.PathLike) -> tuple[dict, dict[str, torch.Tensor]]:
+    """(header, tensors) of a model file, read in one pass from one open file (a concurrent atomic
+    replace cannot mix two versions); clear errors for foreign, truncated or corrupt files."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FormatError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise FormatError(f"{path}: is a folder, expected an aekit model file") from None
+    return decode_file(data, path)

@@ -18,6 +18,7 @@ from typing import Optional
 
 from .config import TrainConfig, apply_overrides, field_types, from_dict
 from .errors import AekitError
+from .header import DataDescription
 from .io import atomic_write
 from .registry import get_family
 
@@ -185,10 +186,9 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
         cfg = apply_overrides(base, m_opts)
         kwargs = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "input_shape"}
         model = build(family_.name, input_shape=cfg.input_shape, seed=fit_opts["seed"], **kwargs)
-    for k in ("image_shape", "window", "stride", "class_names", "color"):
-        if src.meta.get(k):
-            model.preprocessing[k] = src.meta[k]
-    model.preprocessing["data"] = src.name  # what `aekit report RUN_DIR` evaluates on by default
+    model.data = DataDescription(kind=src.kind, source=src.name,  # source: what `aekit report RUN_DIR` reads
+                                 **{k: src.meta[k] for k in ("image_shape", "window", "stride", "class_names",
+                                                             "color", "columns") if src.meta.get(k)})
     val = src.x_test if (src.x_test is not None and not tcfg.validation_split) else None
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

@@ -53,6 +53,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_feature_names_in, check_array, check_is_fitted
 
 from ._sklearn_utils import _DTYPES, _AutoencoderBase
+from .apps.anomaly import scores_to_proba, threshold_from_scores
 from .errors import AekitError
 
 
@@ -198,7 +199,9 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
         """Train on X (mostly normal data), then set the threshold from the training scores. Returns self."""
         X = self._fit_model(X)
         self.decision_scores_ = self._errors(X)  # (N,) PyOD scale: higher = more abnormal
-        self.threshold_ = float(np.percentile(self.decision_scores_, 100.0 * (1.0 - self.contamination)))
+        # the threshold rule and training statistics of aekit.apps.anomaly, as `aekit detect` uses them
+        self.score_stats_ = threshold_from_scores(self.decision_scores_, "mse", self.contamination)
+        self.threshold_ = self.score_stats_.threshold
         self.offset_ = -self.threshold_
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
         return self
@@ -217,10 +220,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
 
     def predict_proba(self, X):
         """(n_samples, 2) [P(inlier), P(outlier)] by PyOD's 'linear' method (min-max of training scores)."""
-        scores = -self.score_samples(X).astype(np.float64)
-        lo, hi = float(self.decision_scores_.min()), float(self.decision_scores_.max())
-        p = np.clip((scores - lo) / (hi - lo if hi > lo else 1.0), 0.0, 1.0)
-        return np.column_stack([1.0 - p, p])
+        return scores_to_proba(-self.score_samples(X), self.score_stats_, "linear")
 
 
 __all__ = ["AutoencoderTransformer", "AutoencoderOutlierDetector"]

@@ -192,11 +192,10 @@ def image_shape(model) -> Optional[tuple]:
     """(C, H, W) when the model's inputs are pictures, else None.
 
     Conv families are always images; others when the run that trained them recorded ``image_shape`` in
-    ``model.preprocessing`` (``aekit train`` does) or when their input shape is (C, H, W)/(H, W).
+    the model's data description (``aekit train`` does) or when their input shape is (C, H, W)/(H, W).
     """
-    shp = model.preprocessing.get("image_shape")
-    if shp:
-        return tuple(int(d) for d in shp)
+    if model.data.image_shape:
+        return tuple(model.data.image_shape)
     s = tuple(model.input_shape)
     if model.family in ("conv", "conv_vae") or (len(s) == 3 and s[0] in (1, 3, 4)):
         return s
@@ -306,8 +305,7 @@ def load_for_model(src, model, *, limit: Optional[int] = None) -> tuple[np.ndarr
     kw: dict = {}
     if shp is not None:
         kw.update(image_size=(shp[1], shp[2]), color="gray" if shp[0] == 1 else "rgb")
-    if model.preprocessing.get("window"):
-        kw.update(input_kind="series", window=model.preprocessing["window"],
-                  stride=model.preprocessing.get("stride"))
+    if model.data.window:
+        kw.update(input_kind="series", window=model.data.window, stride=model.data.stride)
     x, y = load_source(src, **kw).eval_split
     return (x[:limit], None if y is None else y[:limit]) if limit else (x, y)

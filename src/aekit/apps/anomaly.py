@@ -2,9 +2,11 @@
 
 The model is trained on normal data only. A sample's anomaly score is its reconstruction error (MSE or BCE
 per sample, or the negative ELBO for a variational model). As in PyOD, a threshold is taken from the
-scores of the training data: the ``(1 - contamination)`` quantile (or a given percentile).
-:func:`fit_threshold` stores it in the model (``model.preprocessing['anomaly']``, saved with
-``model.save``), so ``aekit detect`` and :func:`detect` apply the same threshold later.
+scores of the training data: the ``(1 - contamination)`` quantile (or a given percentile), contamination in
+(0, 0.5]. :func:`fit_threshold` stores it in the model as an :class:`AnomalyThreshold` section
+(``model.section(AnomalyThreshold)``, saved with ``model.save``), so ``aekit detect`` and :func:`detect`
+apply the same threshold later. The rules work on plain score arrays too (:func:`threshold_from_scores`,
+:func:`scores_to_proba`); the scikit-learn outlier detector uses them.
 
 Examples
 --------
@@ -24,9 +26,10 @@ Examples
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from math import erf, sqrt
-from typing import Optional
+from typing import ClassVar, Optional
 
 import numpy as np
 
@@ -38,45 +41,109 @@ _LEVELS = np.linspace(0.0, 1.0, 1001)  # training-score quantiles kept in the mo
 
 @dataclass
 class DetectionResult:
-    """Scores (N,) (higher = more anomalous), labels (N,) (1 = anomaly) and the threshold used."""
+    """Scores (N,) (higher = more anomalous), labels (N,) (1 = anomaly), the threshold and the score metric."""
 
     scores: np.ndarray
     labels: np.ndarray
     threshold: float
+    metric: str = "mse"
 
     @property
     def n_anomalies(self) -> int:
         return int(self.labels.sum())
 
 
-def _metric(model, metric: str) -> str:
+def resolve_metric(model, metric: str = "auto") -> str:
+    """The score metric ``'auto'`` stands for: the one stored by :func:`fit_threshold`, else ``'elbo'`` for
+    variational models and ``'mse'`` otherwise."""
     if metric not in METRICS:
         raise AekitError(f"metric={metric!r}; expected one of {', '.join(METRICS)}")
     if metric == "auto":
-        return "elbo" if model.variational else "mse"
+        stored = _stored(model)
+        return stored.metric if stored is not None else ("elbo" if model.variational else "mse")
     return metric
 
 
-def _check_fraction(contamination: float) -> float:
+@dataclass
+class AnomalyThreshold:
+    """The model-file section :func:`fit_threshold` writes: the decision threshold and the statistics of the
+    training scores (mean, std, min, max for :func:`predict_proba`; 1001 quantiles so that a later
+    ``contamination`` applies without the training data)."""
+
+    SECTION: ClassVar[str] = "anomaly"
+    metric: str
+    threshold: float
+    contamination: float
+    n_train: int
+    mean: float
+    std: float
+    min: float
+    max: float
+    quantiles: list
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AnomalyThreshold":
+        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
+
+
+def check_contamination(contamination: float) -> float:
+    """The one rule for ``contamination``: a fraction in (0, 0.5] (PyOD's and scikit-learn's)."""
     c = float(contamination)
-    if not 0.0 < c < 0.5:
-        raise AekitError(f"contamination={contamination!r}; expected a fraction with 0 < contamination < 0.5")
+    if not 0.0 < c <= 0.5:
+        raise AekitError(f"contamination={contamination!r}; expected a fraction with 0 < contamination <= 0.5")
     return c
+
+
+def threshold_from_scores(scores: np.ndarray, metric: str = "mse", contamination: Optional[float] = 0.01,
+                          percentile: Optional[float] = None) -> AnomalyThreshold:
+    """The threshold and training statistics of ``scores`` (N,) (higher = more anomalous): the
+    ``1 - contamination`` quantile (``np.quantile``, linear), or the ``percentile`` (0-100) when given."""
+    if percentile is not None:
+        if not 0.0 <= float(percentile) <= 100.0:
+            raise AekitError(f"percentile={percentile!r}; expected a number in [0, 100]")
+        q = float(percentile) / 100.0
+    elif contamination is not None:
+        q = 1.0 - check_contamination(contamination)
+    else:
+        raise AekitError("fit_threshold: give contamination= or percentile=")
+    s = np.asarray(scores, np.float64)
+    return AnomalyThreshold(metric, float(np.quantile(s, q)), round(1.0 - q, 10), int(len(s)), float(s.mean()),
+                            float(s.std()), float(s.min()), float(s.max()),
+                            [float(v) for v in np.quantile(s, _LEVELS)])
+
+
+def scores_to_proba(scores: np.ndarray, stats: AnomalyThreshold, method: str = "linear") -> np.ndarray:
+    """Outlier probabilities (N, 2), columns [inlier, outlier], of ``scores`` given the training statistics.
+
+    ``'linear'``: min-max scaled by the training scores' range and clipped to [0, 1] (PyOD's default);
+    ``'unify'``: ``erf((score - mean) / (std * sqrt(2)))`` clipped at 0 (Kriegel et al., 2011).
+    """
+    scores = np.asarray(scores, np.float64)
+    if method == "linear":
+        p = (scores - stats.min) / max(stats.max - stats.min, 1e-12)
+    elif method == "unify":
+        z = (scores - stats.mean) / (max(stats.std, 1e-12) * sqrt(2.0))
+        p = np.array([erf(v) for v in z])
+    else:
+        raise AekitError(f"method={method!r}; expected 'linear' or 'unify'")
+    p = np.clip(p, 0.0, 1.0)
+    return np.stack([1.0 - p, p], axis=1)
 
 
 def anomaly_scores(model, x, metric: str = "auto", batch_size: int = 1024) -> np.ndarray:
     """Per-sample anomaly scores (N,): the reconstruction error (``'mse'``, ``'bce'``) or the negative ELBO
     (``'elbo'``, variational models). ``'auto'``: the metric stored by :func:`fit_threshold`, else ``'elbo'``
     for variational models and ``'mse'`` otherwise."""
-    stored = model.preprocessing.get("anomaly") or {}
-    if metric == "auto" and stored.get("metric"):
-        metric = stored["metric"]
-    return model.reconstruction_error(x, metric=_metric(model, metric), batch_size=batch_size)
+    return model.reconstruction_error(x, metric=resolve_metric(model, metric), batch_size=batch_size)
 
 
 def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percentile: Optional[float] = None,
                   metric: str = "auto", batch_size: int = 1024) -> dict:
-    """Fit the decision threshold on normal (training) data and store it in ``model.preprocessing['anomaly']``.
+    """Fit the decision threshold on normal (training) data and store it in the model (an
+    :class:`AnomalyThreshold` section, saved with the model).
 
     Parameters
     ----------
@@ -98,26 +165,17 @@ def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percent
         (used by :func:`predict_proba`) and 1001 quantiles (so a later ``contamination`` can be applied
         without the training data).
     """
-    if percentile is not None:
-        if not 0.0 <= float(percentile) <= 100.0:
-            raise AekitError(f"percentile={percentile!r}; expected a number in [0, 100]")
-        q = float(percentile) / 100.0
-    elif contamination is not None:
-        q = 1.0 - _check_fraction(contamination)
-    else:
-        raise AekitError("fit_threshold: give contamination= or percentile=")
-    metric = _metric(model, metric)
-    scores = model.reconstruction_error(x_train, metric=metric, batch_size=batch_size).astype(np.float64)
-    info = {"metric": metric, "threshold": float(np.quantile(scores, q)), "contamination": round(1.0 - q, 10),
-            "n_train": int(len(scores)), "mean": float(scores.mean()), "std": float(scores.std()),
-            "min": float(scores.min()), "max": float(scores.max()),
-            "quantiles": [float(v) for v in np.quantile(scores, _LEVELS)]}
-    model.preprocessing["anomaly"] = info
-    return info
+    if percentile is None and contamination is not None:
+        check_contamination(contamination)  # before the (long) scoring pass
+    metric = resolve_metric(model, metric) if metric != "auto" else ("elbo" if model.variational else "mse")
+    scores = model.reconstruction_error(x_train, metric=metric, batch_size=batch_size)
+    info = threshold_from_scores(scores, metric, contamination, percentile)
+    model.set_section(info)
+    return info.to_dict()
 
 
-def _stored(model) -> Optional[dict]:
-    return model.preprocessing.get("anomaly") or None
+def _stored(model) -> Optional[AnomalyThreshold]:
+    return model.section(AnomalyThreshold)
 
 
 def threshold_for(model, contamination: float) -> float:
@@ -126,7 +184,7 @@ def threshold_for(model, contamination: float) -> float:
     if info is None:
         raise AekitError("the model has no fitted anomaly threshold; fit one on normal data (fit_threshold, "
                          "or 'aekit detect --fit-on TRAIN'), or give a threshold")
-    return float(np.interp(1.0 - _check_fraction(contamination), _LEVELS, info["quantiles"]))
+    return float(np.interp(1.0 - check_contamination(contamination), _LEVELS, info.quantiles))
 
 
 def detect(model, x, contamination: Optional[float] = None, threshold: Optional[float] = None,
@@ -140,19 +198,20 @@ def detect(model, x, contamination: Optional[float] = None, threshold: Optional[
     """
     if threshold is not None and contamination is not None:
         raise AekitError("give contamination= or threshold=, not both")
+    metric = resolve_metric(model, metric)
     scores = anomaly_scores(model, x, metric, batch_size)
     info = _stored(model)
     if threshold is not None:
         thr = float(threshold)
     elif contamination is not None:
         thr = (threshold_for(model, contamination) if info is not None
-               else float(np.quantile(scores, 1.0 - _check_fraction(contamination))))
+               else float(np.quantile(scores, 1.0 - check_contamination(contamination))))
     elif info is not None:
-        thr = float(info["threshold"])
+        thr = float(info.threshold)
     else:
         raise AekitError("the model has no fitted anomaly threshold; fit one on normal data (fit_threshold, "
                          "or 'aekit detect --fit-on TRAIN'), or give a contamination or a threshold")
-    return DetectionResult(scores, (scores > thr).astype(np.int64), thr)
+    return DetectionResult(scores, (scores > thr).astype(np.int64), thr, metric)
 
 
 def predict(model, x, **kwargs) -> np.ndarray:
@@ -170,13 +229,6 @@ def predict_proba(model, x, method: str = "linear", metric: str = "auto", batch_
     info = _stored(model)
     if info is None:
         raise AekitError("predict_proba needs the training score statistics; run fit_threshold first")
-    scores = anomaly_scores(model, x, metric, batch_size).astype(np.float64)
-    if method == "linear":
-        p = (scores - info["min"]) / max(info["max"] - info["min"], 1e-12)
-    elif method == "unify":
-        z = (scores - info["mean"]) / (max(info["std"], 1e-12) * sqrt(2.0))
-        p = np.array([erf(v) for v in z])
-    else:
+    if method not in ("linear", "unify"):
         raise AekitError(f"method={method!r}; expected 'linear' or 'unify'")
-    p = np.clip(p, 0.0, 1.0)
-    return np.stack([1.0 - p, p], axis=1)
+    return scores_to_proba(anomaly_scores(model, x, metric, batch_size), info, method)

@@ -32,9 +32,8 @@ MAP_METHODS = ("tsne", "pca", "umap")
 def embed(model, x, batch_size: int = 1024) -> np.ndarray:
     """The codes (N, code_size) of ``x`` under ``model``.
 
-    ``x`` is an array in any layout the model accepts; for a sentence model (one whose
-    ``preprocessing`` holds ``'text'``, see :mod:`aekit.apps.text`) it is a list of sentences (str) and the
-    codes are the sentence vectors.
+    ``x`` is an array in any layout the model accepts; for a sentence model (one with a text pipeline, see
+    :mod:`aekit.apps.text`) it is a list of sentences (str) and the codes are the sentence vectors.
 
     Examples
     --------
@@ -43,9 +42,9 @@ def embed(model, x, batch_size: int = 1024) -> np.ndarray:
     >>> embed(ae, np.zeros((5, 8), np.float32)).shape
     (5, 3)
     """
-    if "text" in getattr(model, "preprocessing", {}):
-        from .text import sentence_vectors
+    from .text import is_sentence_model, sentence_vectors
 
+    if is_sentence_model(model):
         if isinstance(x, str) or not all(isinstance(s, str) for s in x):
             raise AekitError("embed: this is a sentence model; expected a list of sentences (str)")
         return sentence_vectors(model, list(x), batch_size=batch_size)
@@ -168,7 +167,9 @@ def _read(model, path, key):
     p = Path(path).expanduser()
     if not p.exists():
         raise AekitError(f"input {path}: no such file or folder")
-    if "text" in model.preprocessing:
+    from .text import is_sentence_model
+
+    if is_sentence_model(model):
         from ..datasets import load_reuters
         from .text import read_sentences
 

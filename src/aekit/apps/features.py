@@ -32,7 +32,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..arrays import batches
 from ..config import TrainConfig, from_dict
 from ..errors import AekitError
 from ..training.callbacks import Callback
@@ -99,14 +98,8 @@ class EncoderClassifier:
         self._model, self.module, self.classes_, self.history = model, module, classes, history
 
     def _logits(self, x, batch_size: int = 1024) -> np.ndarray:
-        arr, _ = self._model._prepare(x)  # the autoencoder's layout conversion and scaler
-        device = next(self.module.parameters()).device
-        self.module.eval()
-        out = []
-        with torch.inference_mode():
-            for sl in batches(len(arr), batch_size):
-                out.append(self.module(torch.from_numpy(arr[sl]).to(device)).float().cpu().numpy())
-        return np.concatenate(out)
+        arr = self._model.prepare(x)  # the autoencoder's layout conversion and scaler
+        return self._model.predict_batches(arr, lambda m, b: m(b), batch_size, module=self.module)
 
     def predict_proba(self, x, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities (N, n_classes), columns ordered as ``classes_``."""
@@ -151,7 +144,7 @@ def finetune_classifier(model, x, y, *, epochs: int = 10, batch_size: int = 128,
     EncoderClassifier
     """
     y = np.asarray(y)
-    arr, _ = model._prepare(x)
+    arr = model.prepare(x)
     if y.ndim != 1 or len(y) != len(arr):
         raise AekitError(f"y: expected one label per sample ({len(arr)},), got shape {y.shape}")
     classes, y_idx = np.unique(y, return_inverse=True)

@@ -161,7 +161,7 @@ def importance_nll(model, x, k: int = 5000, chunk: int = 500, seed: int = 0,
         raise AekitError("importance_nll: needs a Bernoulli likelihood (loss 'bce' with sigmoid outputs)")
     if int(k) < 1:
         raise AekitError(f"importance_nll: k={k!r}; expected a positive number of samples")
-    arr, _ = model._prepare(x)  # (N, *input_shape), scaled as in training
+    arr = model.prepare(x)  # (N, *input_shape), scaled as in training
     gen = torch.Generator().manual_seed(seed)
     mod, dev = model.module, model.device
     mod.eval()

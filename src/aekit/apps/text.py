@@ -8,7 +8,7 @@ co-occurrence counts (Levy & Goldberg 2014), which takes seconds.
 
 The sentence model is the ``lstm`` family over those (T, dim) sequences (bidirectional encoder, code
 repeated over T steps, LSTM decoder back to word vectors, MSE). The pipeline is stored with the model: the
-vocabulary and settings in ``ae.preprocessing['text']`` (JSON), the matrix in
+vocabulary and settings as a :class:`TextSection` of the header (``ae.section(TextSection)``), the matrix in
 ``ae.extra_tensors['embeddings']`` (the safetensors payload), so ``aekit.load`` gives a model that embeds
 raw sentences.
 
@@ -23,7 +23,9 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar, Optional, Sequence
 
 import numpy as np
 import torch
@@ -31,7 +33,31 @@ import torch
 from ..datasets.text import PAD, UNK, Vocabulary, normalize, split_sentences, tokenize
 from ..errors import AekitError
 
-TEXT_KEY = "text"
+TOKENIZER = "aekit.datasets.tokenize+normalize"
+
+
+@dataclass
+class TextSection:
+    """The model-file section of a sentence model: its vocabulary and sequence settings (the word-vector
+    matrix travels as the extra tensor ``embeddings``)."""
+
+    SECTION: ClassVar[str] = "text"
+    vocabulary: list
+    seq_len: int
+    dim: int
+    tokenizer: str = TOKENIZER
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TextSection":
+        return cls(list(d["vocabulary"]), int(d["seq_len"]), int(d.get("dim", 0)), d.get("tokenizer", TOKENIZER))
+
+
+def is_sentence_model(model) -> bool:
+    """Whether ``model`` carries a text pipeline (it then embeds sentences, not arrays)."""
+    return model.section(TextSection) is not None
 
 
 def words(sentence: str) -> list[str]:
@@ -129,23 +155,25 @@ class TextPipeline:
 
     # --- stored with a model -------------------------------------------------------------------------------
     def attach(self, model) -> None:
-        """Store this pipeline in ``model`` (preprocessing['text'] + extra_tensors['embeddings'])."""
-        model.preprocessing[TEXT_KEY] = {"vocabulary": list(self.vocab.itos), "seq_len": self.seq_len,
-                                         "dim": self.dim, "tokenizer": "aekit.datasets.tokenize+normalize"}
+        """Store this pipeline in ``model`` (a :class:`TextSection` + ``extra_tensors['embeddings']``)."""
+        from ..header import DataDescription
+
+        model.set_section(TextSection(list(self.vocab.itos), self.seq_len, self.dim))
+        model.data = DataDescription(kind="text")
         model.extra_tensors["embeddings"] = torch.from_numpy(self.embeddings.copy())
 
     @classmethod
     def from_model(cls, model) -> "TextPipeline":
         """The pipeline stored in a sentence model; AekitError for a model without one."""
-        st = getattr(model, "preprocessing", {}).get(TEXT_KEY)
-        emb = getattr(model, "extra_tensors", {}).get("embeddings")
-        if not st or emb is None:
+        try:
+            st = model.section(TextSection)
+        except AekitError:
+            raise AekitError("the model's text pipeline is malformed (expected vocabulary and seq_len)") from None
+        emb = model.extra_tensors.get("embeddings")
+        if st is None or emb is None:
             raise AekitError("this model has no text pipeline (vocabulary and word vectors); train it with "
                              "aekit.apps.text.train_sentence_model")
-        try:
-            return cls(Vocabulary(st["vocabulary"]), torch.as_tensor(emb).numpy(), st["seq_len"])
-        except (KeyError, TypeError):
-            raise AekitError("the model's text pipeline is malformed (expected vocabulary and seq_len)") from None
+        return cls(Vocabulary(st.vocabulary), torch.as_tensor(emb).numpy(), st.seq_len)
 
 
 def _check_sentences(sentences, where: str) -> list[str]:
@@ -258,10 +286,11 @@ def train_text_file(path, out, *, split: Optional[str] = "TRAIN", max_sentences:
     ae = train_sentence_model(sents, seed=seed, **options)
     saved = ae.save(out)
     hist = ae.history.history.get("loss", [])
-    return {"model": str(saved), "sentences": len(sents), "vocabulary": len(ae.preprocessing[TEXT_KEY]["vocabulary"]),
-            "seq_len": ae.preprocessing[TEXT_KEY]["seq_len"], "code_size": ae.code_size, "epochs": len(hist),
+    text = ae.section(TextSection)
+    return {"model": str(saved), "sentences": len(sents), "vocabulary": len(text.vocabulary),
+            "seq_len": text.seq_len, "code_size": ae.code_size, "epochs": len(hist),
             "loss": hist[-1] if hist else None}
 
 
-__all__ = ["TextPipeline", "load_sentences", "train_text_file", "ppmi_svd_vectors", "train_sentence_model",
+__all__ = ["TextPipeline", "TextSection", "is_sentence_model", "load_sentences", "train_text_file", "ppmi_svd_vectors", "train_sentence_model",
            "sentence_vectors", "document_vectors", "reconstruction_cosine", "read_sentences", "words"]

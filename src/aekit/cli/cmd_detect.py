@@ -26,7 +26,7 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", required=True, help="the scores, a .csv file")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--contamination", type=float, default=None,
-                   help="expected fraction of anomalies (0 < c < 0.5)")
+                   help="expected fraction of anomalies (0 < c <= 0.5)")
     g.add_argument("--threshold", type=float, default=None, help="flag scores above this value")
     p.add_argument("--fit-on", default=None, metavar="TRAIN",
                    help="normal data to fit the threshold on; the threshold is saved into MODEL")
@@ -65,11 +65,8 @@ def run(args) -> int:
     for i, (s, lab) in enumerate(zip(res.scores, res.labels)):
         w.writerow([i, f"{float(s):.8g}", int(lab)] + ([paths[i]] if paths else []))
     out = atomic_write(args.output, buf.getvalue().encode())
-    stored = model.preprocessing.get("anomaly") or {}
     info = {"output": str(out), "n": int(len(res.scores)), "n_anomalies": res.n_anomalies,
-            "threshold": res.threshold, "fitted": bool(args.fit_on),
-            "metric": args.metric if args.metric != "auto"
-            else stored.get("metric") or ("elbo" if model.variational else "mse")}
+            "threshold": res.threshold, "fitted": bool(args.fit_on), "metric": res.metric}
     emit(args, info, f"{res.n_anomalies} of {len(res.scores)} samples flagged (threshold {res.threshold:.6g}); "
          f"wrote {out}" + ("; threshold saved in the model" if args.fit_on else ""))
     return 0

@@ -24,7 +24,9 @@ def run(args) -> int:
                          "final_loss": h["loss"][-1] if h.get("loss") else None,
                          "final_val_loss": h["val_loss"][-1] if h.get("val_loss") else None,
                          "train_config": to_dict(model.train_config) if model.train_config else None},
-            "preprocessing": {k: v for k, v in model.preprocessing.items() if k != "class_names"}}
+            "preprocessing": model.preprocessing.to_dict(),
+            "data": {k: v for k, v in model.data.to_dict().items() if k != "class_names" and v is not None},
+            "apps": sorted(model.sections.apps)}
     cfg = ", ".join(f"{k}={v}" for k, v in data["config"].items())
     lines = [f"family      {model.family}", f"config      {cfg}", f"code size   {model.code_size}",
              f"parameters  {model.n_params():,}", "layers:"]

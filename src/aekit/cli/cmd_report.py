@@ -26,7 +26,7 @@ def run(args) -> int:
     if not path.exists():
         raise AekitError(f"{target}: a folder without model.aekit; pass a run folder or a model file")
     model = load_model(path, args)
-    src = args.data or model.preprocessing.get("data")
+    src = args.data or model.data.source
     if not src:
         raise AekitError(f"{path}: the model does not record its data; pass --data SRC")
     x, y = load_for_model(src, model)

@@ -122,7 +122,7 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
                                             ["noisy", "denoised", "clean"], ishape), "denoising")]
         if not model.variational or code > 2:
             parts += ["<h3>Codes</h3>", _img(plots.code_images(model.encode(x_model[:k])), "codes")]
-    elif len(model.input_shape) == 2 or model.preprocessing.get("window"):
+    elif len(model.input_shape) == 2 or model.data.window:
         parts += ["<h3>Reconstructions</h3>",
                   _img(plots.series_reconstructions(x_model[:4], model.reconstruct(x_model[:4])), "series")]
 

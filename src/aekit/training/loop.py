@@ -20,6 +20,7 @@ from torch import nn
 from ..arrays import to_model
 from ..config import CorruptionConfig, TrainConfig
 from ..corruption import corrupt
+from ..inference import map_batches
 from ..losses import LossSpec, objective
 
 _LR = {"adam": 1e-3, "adamw": 1e-3, "adadelta": 1.0, "rmsprop": 1e-3, "sgd": 1e-2}
@@ -164,19 +165,22 @@ def _autocast(state: LoopState):
 
 def evaluate(module: nn.Module, source, loss_fn: Callable, batch_size: int, device: torch.device) -> dict[str, float]:
     """Mean loss and loss terms over ``source`` in evaluation mode (no corruption, no gradients)."""
-    was_training = module.training
-    module.eval()
-    sums: dict[str, torch.Tensor] = {}
-    n = 0
-    with torch.inference_mode():
-        for xb, yb in source.iter_batches(batch_size, False, torch.Generator()):
-            xb, yb = xb.to(device), yb.to(device)
-            loss, terms = loss_fn(module, xb, yb)
-            for k, v in {"loss": loss, **terms}.items():
-                sums[k] = sums.get(k, 0) + v.float() * len(xb)
-            n += len(xb)
-    module.train(was_training)
-    return {k: float(v) / max(n, 1) for k, v in sums.items()}
+    names: list[str] = []
+
+    def batch_sums(m: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        loss, terms = loss_fn(m, xb, yb)
+        names[:] = ["loss", *terms]
+        # (1, 1 + terms): the batch size, then each term's batch mean times the batch size
+        return torch.stack([torch.tensor(float(len(xb)), device=xb.device), *(v.float() * len(xb) for v in
+                            (loss, *terms.values()))]).unsqueeze(0)
+
+    rows = map_batches(module, source, batch_sums, batch_size=batch_size, device=device, dtype=torch.float64,
+                       numpy=False)  # (batches, 1 + terms)
+    if not names:
+        return {}
+    sums = rows.sum(0)
+    n = max(float(sums[0]), 1.0)
+    return {k: float(v) / n for k, v in zip(names, sums[1:])}
 
 
 def _train_epoch(state: LoopState, source, corruption: Optional[CorruptionConfig], callbacks) -> dict[str, float]:

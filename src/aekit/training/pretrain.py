@@ -12,10 +12,15 @@ import dataclasses
 import torch
 from torch import nn
 
+from ..inference import map_batches
 from ..losses import LossSpec
 from ..models.base import Output
 from ..models.dense import dense_layer_pairs
 from .loop import ArraySource, fit_loop, new_state
+
+
+def _first(h):
+    return h[0] if isinstance(h, tuple) else h  # the latent head returns (z, mu, logvar)
 
 
 class _PairAE(nn.Module):
@@ -26,17 +31,9 @@ class _PairAE(nn.Module):
         self.enc, self.dec, self.sigmoid_out = enc, dec, sigmoid_out
 
     def forward(self, x: torch.Tensor) -> Output:
-        h = self.enc(x)
-        z = h[0] if isinstance(h, tuple) else h  # the latent head returns (z, mu, logvar)
+        z = _first(self.enc(x))
         logits = self.dec(z)
         return Output(logits, z, output_activation="sigmoid" if self.sigmoid_out else "linear")
-
-
-@torch.no_grad()
-def _codes(layer: nn.Module, x: torch.Tensor, batch_size: int, device) -> torch.Tensor:
-    layer.eval()
-    out = [layer(x[i:i + batch_size].to(device)) for i in range(0, len(x), batch_size)]
-    return torch.cat([o[0] if isinstance(o, tuple) else o for o in out]).cpu()
 
 
 def greedy_pretrain(module, x: torch.Tensor, spec: LossSpec, cfg, epochs: int) -> list[list[float]]:
@@ -58,5 +55,6 @@ def greedy_pretrain(module, x: torch.Tensor, spec: LossSpec, cfg, epochs: int) -
         hist = fit_loop(state, ArraySource(h))
         losses.append(hist.history["loss"])
         if i + 1 < len(pairs):
-            h = _codes(enc, h, cfg.batch_size, state.device)
+            h = map_batches(enc, h, lambda m, b: _first(m(b)), batch_size=cfg.batch_size, device=state.device,
+                            numpy=False)  # (N, width of this layer) on the CPU
     return losses
