@@ -31,7 +31,7 @@ def test_forward_shapes_and_finite_loss(name):
     out = ae.module(x)
     assert out.x_hat.shape == x.shape
     assert out.z.shape == (8, ae.code_size)
-    spec = LossSpec.from_config(ae.config, ae.variational)
+    spec = ae.loss_spec
     loss, terms = objective(out, x, spec)
     assert torch.isfinite(loss)
     assert "reconstruction" in terms

@@ -32,7 +32,6 @@ from .training.checkpoint import restore_checkpoint
 from .training.loop import ArraySource, History, StreamSource, is_stream, new_state, reconstruction_loss
 from .training.loop import evaluate as _loop_evaluate
 from .training.loop import fit_loop as _fit_loop
-from .training.pretrain import greedy_pretrain
 
 FILE_KIND = "aekit-model"
 EXTRA_PREFIX = "__extra__."  # payload names of Autoencoder.extra_tensors
@@ -92,7 +91,17 @@ class Autoencoder:
 
     @property
     def variational(self) -> bool:
-        return self.module.variational
+        return self.family_info.variational
+
+    @property
+    def family_info(self):
+        """The registered :class:`aekit.registry.Family` (input kind, variational, loss, pretraining)."""
+        return get_family(self.family)
+
+    @property
+    def loss_spec(self) -> LossSpec:
+        """The training objective of this model (from its family and config)."""
+        return self.family_info.loss_spec(self.config)
 
     @property
     def code_size(self) -> int:
@@ -162,7 +171,7 @@ class Autoencoder:
         """
         cfg = from_dict(TrainConfig, {"epochs": epochs, "batch_size": batch_size, **training_options},
                         owner="fit")
-        spec = LossSpec.from_config(self.config, self.variational)
+        spec = self.loss_spec
         source, val_source, x_train = self._sources(x, y, validation_data, cfg)
         state = new_state(self.module, cfg, spec)
         cbs = []
@@ -180,8 +189,8 @@ class Autoencoder:
         resumed = cfg.resume and Path(cfg.checkpoint).exists()
         if resumed:
             restore_checkpoint(cfg.checkpoint, state)
-        elif getattr(self.config, "pretrain_epochs", 0) and x_train is not None:
-            greedy_pretrain(self.module, x_train, spec, cfg, self.config.pretrain_epochs)
+        elif self.family_info.pretrain is not None and x_train is not None:
+            self.family_info.pretrain(self.module, x_train, spec, cfg, self.config)
         self.history = _fit_loop(state, source, val_source=val_source, corruption=self.config.corruption,
                                  callbacks=cbs)
         self.train_config, self.device = cfg, state.device
@@ -309,8 +318,7 @@ class Autoencoder:
         ya = torch.from_numpy(self.prepare(y, "y")) if y is not None else None
         if ya is not None and len(ya) != len(xa):
             raise AekitError(f"y: {len(ya)} samples but x has {len(xa)}")
-        spec = LossSpec.from_config(self.config, self.variational)
-        return _loop_evaluate(self.module, ArraySource(xa, ya), reconstruction_loss(spec), batch_size, self.device)
+        return _loop_evaluate(self.module, ArraySource(xa, ya), reconstruction_loss(self.loss_spec), batch_size, self.device)
 
     def sample(self, n: int, seed: Optional[int] = None, batch_size: int = 1024) -> np.ndarray:
         """``n`` samples (n, *input_shape) decoded from the prior N(0, I) (variational models only)."""

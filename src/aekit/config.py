@@ -8,11 +8,12 @@ are parsed with the field's type, so no option is defined twice).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import typing
 from dataclasses import dataclass, field, fields
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .errors import AekitError
 
@@ -21,19 +22,127 @@ OUTPUT_ACTIVATIONS = ("sigmoid", "linear")
 LOSSES = ("auto", "bce", "mse")
 CORRUPTIONS = ("gaussian", "masking", "salt_pepper")
 SPARSITIES = ("l1", "kl")
-OPTIMIZERS = ("adam", "adamw", "adadelta", "rmsprop", "sgd")
 
 
-def _check_choice(owner: str, name: str, value: Any, choices: tuple) -> None:
-    if value not in choices:
-        raise AekitError(f"{owner}: {name}={value!r} is not valid; expected one of {', '.join(map(str, choices))}")
+def _torch_names(base) -> dict[str, type]:
+    """Lower-case name -> class of the public subclasses of ``base`` in its torch module."""
+    import inspect
+
+    import torch
+
+    module = torch.optim if base is torch.optim.Optimizer else torch.optim.lr_scheduler
+    return {n.lower(): c for n, c in vars(module).items()
+            if inspect.isclass(c) and issubclass(c, base) and c is not base and not n.startswith("_")}
 
 
-def _check_positive(owner: str, name: str, value: Any, allow_zero: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise AekitError(f"{owner}: {name}={value!r} is not valid; expected a number {bound}")
+def optimizer_classes() -> dict[str, type]:
+    """The optimizers of ``torch.optim`` by lower-case name ('adam', 'adamw', 'sgd', 'rmsprop', ...), less
+    those the loop cannot drive (L-BFGS needs a closure, SparseAdam sparse gradients)."""
+    import torch
+
+    return {n: c for n, c in _torch_names(torch.optim.Optimizer).items() if n not in ("lbfgs", "sparseadam")}
+
+
+def scheduler_classes() -> dict[str, type]:
+    """Every learning-rate scheduler of ``torch.optim.lr_scheduler`` by lower-case name ('steplr', ...)."""
+    import torch
+
+    return {n: c for n, c in _torch_names(torch.optim.lr_scheduler.LRScheduler).items()
+            if n not in ("lrscheduler", "chainedscheduler", "sequentiallr")}  # these take other schedulers
+
+
+OPTIMIZERS = tuple(sorted(optimizer_classes()))
+
+
+# --- declared constraints: each field states its rule once, check_fields applies them all ----------------
+
+def option(default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING,
+           choices: Optional[Callable | tuple] = None, low: Optional[float] = None, high: Optional[float] = None,
+           low_open: bool = False, high_open: bool = False, items: bool = False, integer: bool = False,
+           check: Optional[Callable] = None):
+    """A config field with its constraint declared next to it (checked by :func:`check_fields`).
+
+    ``choices``: the allowed values (or a function returning them); ``low``/``high``: bounds of a number,
+    closed unless ``low_open``/``high_open``; ``integer``: a whole number; ``items``: the rule applies to each
+    element of a list; ``check(owner, name, value)``: any other rule. ``None`` passes where the field's type is
+    Optional.
+    """
+    meta = {"choices": choices, "low": low, "high": high, "low_open": low_open, "high_open": high_open,
+            "items": items, "integer": integer, "check": check, "constrained": True}
+    return field(default=default, default_factory=default_factory, metadata=meta)
+
+
+@functools.lru_cache(maxsize=None)
+def _rule(cls, name: str) -> Optional[dict]:
+    """The constraint of field ``name``: declared once, where the field is first declared with
+    :func:`option`, and inherited by a family config that only changes its default."""
+    for klass in cls.__mro__:
+        f = getattr(klass, "__dataclass_fields__", {}).get(name)
+        if f is not None and f.metadata.get("constrained"):
+            return f.metadata
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _optional_fields(cls) -> frozenset:
+    hints = typing.get_type_hints(cls)
+    return frozenset(n for n, t in hints.items() if type(None) in typing.get_args(t))
+
+
+def _bound_text(m: dict) -> str:
+    parts = []
+    if m["low"] is not None:
+        parts.append(f"{'>' if m['low_open'] else '>='} {m['low']:g}")
+    if m["high"] is not None:
+        parts.append(f"{'<' if m['high_open'] else '<='} {m['high']:g}")
+    return " and ".join(parts)
+
+
+def _check_item(owner: str, name: str, value: Any, m: dict) -> Any:
+    choices = m["choices"]() if callable(m["choices"]) else m["choices"]
+    if choices is not None:
+        if value not in choices:
+            raise AekitError(f"{owner}: {name}={value!r} is not valid; expected one of "
+                             f"{', '.join(map(str, choices))}")
+        return value
+    if m["low"] is None and m["high"] is None and not m["integer"]:
+        return value
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    whole = number and float(value).is_integer()
+    ok = number and (whole or not m["integer"])
+    if ok and m["low"] is not None:
+        ok = value > m["low"] if m["low_open"] else value >= m["low"]
+    if ok and m["high"] is not None:
+        ok = value < m["high"] if m["high_open"] else value <= m["high"]
+    if not ok:
+        what = "a whole number" if m["integer"] else "a number"
+        raise AekitError(f"{owner}: {name}={value!r} is not valid; expected {what} {_bound_text(m)}".rstrip())
+    return int(value) if m["integer"] else value
+
+
+def check_fields(cfg, owner: Optional[str] = None) -> None:
+    """Check (and normalise: whole numbers to int, tuples of items to lists) every constrained field of
+    ``cfg`` by the rule its :func:`option` declares; the one place config values are validated."""
+    owner = owner or type(cfg).__name__
+    optional = _optional_fields(type(cfg))
+    for f in fields(cfg):
+        m = _rule(type(cfg), f.name)
+        if m is None:
+            continue
+        value = getattr(cfg, f.name)
+        if value is None:
+            if f.name in optional:
+                continue
+            raise AekitError(f"{owner}: {f.name}=None is not valid; a value is required")
+        if m["items"]:
+            if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+                raise AekitError(f"{owner}: {f.name}={value!r} is not valid; expected a list")
+            value = [_check_item(owner, f.name, v, m) for v in value]
+        else:
+            value = _check_item(owner, f.name, value, m)
+        if m["check"] is not None:
+            m["check"](owner, f.name, value)
+        setattr(cfg, f.name, value)
 
 
 @dataclass
@@ -45,15 +154,12 @@ class SparsityConfig:
     squashed to (0, 1) by a sigmoid (unless the code already is sigmoid-activated).
     """
 
-    kind: str = "l1"
-    weight: float = 1e-4
-    rho: float = 0.05
+    kind: str = option("l1", choices=SPARSITIES)
+    weight: float = option(1e-4, low=0)
+    rho: float = option(0.05, low=0, high=1, low_open=True, high_open=True)
 
     def __post_init__(self):
-        _check_choice("sparsity", "kind", self.kind, SPARSITIES)
-        _check_positive("sparsity", "weight", self.weight, allow_zero=True)
-        if not 0 < self.rho < 1:
-            raise AekitError(f"sparsity: rho={self.rho!r} is not valid; expected 0 < rho < 1")
+        check_fields(self, "sparsity")
 
 
 @dataclass
@@ -65,13 +171,12 @@ class CorruptionConfig:
     With ``clip`` the result is clipped to the clean batch's value range, as the tutorials clip to [0, 1].
     """
 
-    kind: str = "gaussian"
-    amount: float = 0.5
+    kind: str = option("gaussian", choices=CORRUPTIONS)
+    amount: float = option(0.5, low=0)
     clip: bool = True
 
     def __post_init__(self):
-        _check_choice("corruption", "kind", self.kind, CORRUPTIONS)
-        _check_positive("corruption", "amount", self.amount, allow_zero=True)
+        check_fields(self, "corruption")
         if self.kind != "gaussian" and self.amount > 1:
             raise AekitError(f"corruption: amount={self.amount!r} is a fraction for {self.kind}; expected <= 1")
 
@@ -97,29 +202,43 @@ def _coerce_nested(name: str, value: Any):
     raise AekitError(f"{name}: expected None, a kind name, a dict or {cls.__name__}; got {type(value).__name__}")
 
 
+def _positive_sizes(owner: str, name: str, value) -> None:
+    if not value or any(int(d) <= 0 for d in value):
+        raise AekitError(f"{owner}: {name}={tuple(value)!r} is not valid; expected positive sizes")
+
+
 @dataclass
 class ModelConfig:
-    """Options shared by every family. Family configs add their own fields after these."""
+    """Options shared by every family. Family configs add their own fields after these.
+
+    Every constrained field declares its rule with :func:`option`; ``__post_init__`` runs
+    :func:`check_fields` once for the whole class (a family's own fields included), then the family's
+    ``normalize()`` for rules that involve several fields or reshape a value.
+    """
 
     input_shape: tuple = ()
-    latent_dim: Optional[int] = 32
-    output_activation: str = "sigmoid"
-    loss: str = "auto"
+    latent_dim: Optional[int] = option(32, low=1, integer=True)
+    latent_activation: Optional[str] = option(None, choices=ACTIVATIONS)  # None: a linear code
+    output_activation: str = option("sigmoid", choices=OUTPUT_ACTIVATIONS)
+    loss: str = option("auto", choices=LOSSES)
     sparsity: Optional[SparsityConfig] = None
     corruption: Optional[CorruptionConfig] = None
 
     def __post_init__(self):
         owner = type(self).__name__
-        self.input_shape = tuple(int(d) for d in self.input_shape)
-        if not self.input_shape or any(d <= 0 for d in self.input_shape):
-            raise AekitError(f"{owner}: input_shape={self.input_shape!r} is not valid; expected positive sizes")
-        if self.latent_dim is not None:
-            _check_positive(owner, "latent_dim", self.latent_dim)
-            self.latent_dim = int(self.latent_dim)
-        _check_choice(owner, "output_activation", self.output_activation, OUTPUT_ACTIVATIONS)
-        _check_choice(owner, "loss", self.loss, LOSSES)
+        try:
+            self.input_shape = tuple(int(d) for d in self.input_shape)
+        except (TypeError, ValueError):
+            raise AekitError(f"{owner}: input_shape={self.input_shape!r} is not valid; expected positive sizes") \
+                from None
+        _positive_sizes(owner, "input_shape", self.input_shape)
         self.sparsity = _coerce_nested("sparsity", self.sparsity)
         self.corruption = _coerce_nested("corruption", self.corruption)
+        check_fields(self, owner)
+        self.normalize()
+
+    def normalize(self) -> None:
+        """Family rules beyond single fields (e.g. reshape input_shape); override in a family config."""
 
     @property
     def reconstruction_loss(self) -> str:
@@ -129,50 +248,43 @@ class ModelConfig:
         return "bce" if self.output_activation == "sigmoid" else "mse"
 
 
+def _check_optimizer_options(owner: str, name: str, value) -> None:
+    if not isinstance(value, dict):
+        raise AekitError(f"{owner}: {name}={value!r} is not valid; expected a dict of keyword arguments")
+
+
 @dataclass
 class TrainConfig:
     """Options of :meth:`aekit.Autoencoder.fit` (``**training_options``) and of ``aekit train --set``."""
 
-    epochs: int = 10
-    batch_size: int = 256
-    optimizer: str = "adam"
-    lr: Optional[float] = None  # None: the optimizer's usual default (adam 1e-3, adadelta 1.0, sgd 1e-2)
-    momentum: float = 0.9  # sgd and rmsprop
-    weight_decay: float = 0.0
-    clip_grad_norm: Optional[float] = None
+    epochs: int = option(10, low=0, integer=True)
+    batch_size: int = option(256, low=1, integer=True)
+    optimizer: str = option("adam", choices=lambda: OPTIMIZERS)  # any torch.optim optimizer, lower case
+    lr: Optional[float] = option(None, low=0, low_open=True)  # None: the optimizer's usual default
+    momentum: float = option(0.9, low=0, high=1, high_open=True)  # optimizers that take one (sgd, rmsprop)
+    weight_decay: float = option(0.0, low=0)
+    optimizer_options: dict = option(default_factory=dict, check=_check_optimizer_options)  # e.g. betas
+    scheduler: Optional[str] = option(None, choices=lambda: tuple(sorted(scheduler_classes())))  # per epoch
+    scheduler_options: dict = option(default_factory=dict, check=_check_optimizer_options)  # e.g. step_size
+    clip_grad_norm: Optional[float] = option(None, low=0, low_open=True)
     shuffle: bool = True
-    validation_split: float = 0.0  # fraction of x held out (the last rows, as Keras does) when no validation_data
-    scale: Optional[str] = None  # None, 'minmax' or 'standard': fitted on the training data, stored in the file
+    validation_split: float = option(0.0, low=0, high=1, high_open=True)  # the last rows, as Keras does
+    scale: Optional[str] = option(None, choices=("minmax", "standard"))  # fitted on the training data, stored
     seed: Optional[int] = None
     device: str = "auto"  # 'auto' picks cuda, then mps, then cpu
     amp: bool = False  # bfloat16 autocast on CUDA
-    patience: Optional[int] = None  # early stopping on val_loss (loss without validation data)
-    min_delta: float = 0.0
+    patience: Optional[int] = option(None, low=1, integer=True)  # early stopping on val_loss (else loss)
+    min_delta: float = option(0.0, low=0)
     restore_best_weights: bool = True
     checkpoint: Optional[str] = None  # path written at the end of every epoch
     resume: bool = False  # continue from `checkpoint` when it exists
     log_dir: Optional[str] = None  # TensorBoard event files
-    verbose: int = 1  # 0 silent, 1 progress bar, 2 one line per epoch
+    verbose: int = option(1, choices=(0, 1, 2))  # 0 silent, 1 progress bar, 2 one line per epoch
 
     def __post_init__(self):
-        _check_positive("training", "epochs", self.epochs, allow_zero=True)
-        _check_positive("training", "batch_size", self.batch_size)
-        _check_choice("training", "optimizer", self.optimizer, OPTIMIZERS)
-        if self.lr is not None:
-            _check_positive("training", "lr", self.lr)
-        _check_positive("training", "weight_decay", self.weight_decay, allow_zero=True)
-        if self.clip_grad_norm is not None:
-            _check_positive("training", "clip_grad_norm", self.clip_grad_norm)
-        if not 0 <= self.validation_split < 1:
-            raise AekitError(f"training: validation_split={self.validation_split!r}; expected 0 <= value < 1")
-        if self.scale is not None:
-            _check_choice("training", "scale", self.scale, ("minmax", "standard"))
-        if self.patience is not None:
-            _check_positive("training", "patience", self.patience)
+        check_fields(self, "training")
         if self.resume and not self.checkpoint:
             raise AekitError("training: resume=True needs checkpoint=PATH")
-        _check_choice("training", "verbose", self.verbose, (0, 1, 2))
-        self.epochs, self.batch_size = int(self.epochs), int(self.batch_size)
 
 
 # --- dict / JSON round trip --------------------------------------------------------------------------------
@@ -215,6 +327,11 @@ def parse_value(cls, name: str, value: Any) -> Any:
     if name in _NESTED:
         return value
     base = next((a for a in args if a is not type(None)), typ) if args else typ
+    if base is dict:  # e.g. optimizer_options={"betas": [0.9, 0.99]} as JSON on a command line
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise AekitError(f"{name}: cannot read {value!r} as a JSON object") from None
     origin = typing.get_origin(base)
     if origin in (list, tuple) or base in (list, tuple):
         inner = (typing.get_args(base) or (int,))[0]
@@ -267,4 +384,5 @@ def field_help(cls) -> list[tuple[str, str, Any]]:
 
 
 __all__ = ["ModelConfig", "TrainConfig", "SparsityConfig", "CorruptionConfig", "to_dict", "from_dict",
-           "parse_value", "apply_overrides", "field_help", "field"]
+           "parse_value", "apply_overrides", "field_help", "field", "option", "check_fields", "optimizer_classes",
+           "scheduler_classes"]

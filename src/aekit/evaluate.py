@@ -53,8 +53,7 @@ def evaluate(model, x, *, batch_size: int = 1024, errors=None) -> dict:
         out["kl"] = terms.get("kl")
     if model.config.sparsity is not None:
         codes = torch.from_numpy(model.encode(x, batch_size=batch_size))  # (N, code)
-        unit = getattr(model.config, "latent_activation", None) == "sigmoid"
-        act = squash(codes, unit)
+        act = squash(codes, model.loss_spec.code_in_unit)
         out["mean_code_activation"] = float(act.mean())
         out["target_activation"] = float(model.config.sparsity.rho) if model.config.sparsity.kind == "kl" else None
         out["fraction_inactive"] = float((act.mean(0) < 0.05).float().mean())  # units almost never on

@@ -58,18 +58,14 @@ def sparsity_penalty(z: torch.Tensor, cfg: SparsityConfig, code_in_unit: bool = 
 
 @dataclass(frozen=True)
 class LossSpec:
-    """What the training objective of one model is made of (derived from its config)."""
+    """What the training objective of one model is made of (derived from its family and config by
+    :meth:`aekit.registry.Family.loss_spec`)."""
 
     reconstruction: str  # 'bce' | 'mse'
     variational: bool = False
     beta: float = 1.0
     sparsity: Optional[SparsityConfig] = None
     code_in_unit: bool = False
-
-    @classmethod
-    def from_config(cls, cfg, variational: bool) -> "LossSpec":
-        return cls(cfg.reconstruction_loss, variational, float(getattr(cfg, "beta", 1.0)), cfg.sparsity,
-                   getattr(cfg, "latent_activation", None) == "sigmoid")
 
 
 def objective(out: Output, target: torch.Tensor, spec: LossSpec) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -1,41 +1,76 @@
-"""The family registry: names map to (config class, builder). The CLI, the file loader and the estimators
-all build models through :func:`get_family`, never through if/elif chains.
+"""The family registry: everything aekit knows about a family, declared where the family is registered.
+
+The CLI, the file loader and the estimators build models through :func:`get_family`, and nothing outside
+the registry asks for a family's name: a family declares its config class, its builder, the kind of input
+it takes (``input_kind``), whether it is variational (its config then has ``beta``, the KL weight), and an
+optional pretraining hook run by ``fit`` before end-to-end training (the ``stacked`` family's greedy
+layer-wise pretraining). Its loss is derived from those declarations by :meth:`Family.loss_spec`.
 
 A third-party family registers itself the same way the built-in ones do::
 
-    @register_model("my_ae", MyConfig, "one line shown by `aekit models`")
+    @register_model("my_ae", MyConfig, "one line shown by `aekit models`", input_kind="flat")
     def build_my_ae(cfg: MyConfig) -> AEModule: ...
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 from .errors import AekitError
+
+INPUT_KINDS = ("flat", "image", "sequence")
 
 
 @dataclass(frozen=True)
 class Family:
+    """A registered family.
+
+    Attributes
+    ----------
+    name, config_cls, builder, description
+        ``builder(config) -> AEModule``.
+    input_kind : {'flat', 'image', 'sequence'}
+        What one sample is to the family: a vector of any shape (flattened), a picture (C, H, W), or a
+        sequence (T, F). Readers and reports use it to decide how to read and draw data.
+    variational : bool
+        A Gaussian posterior with a KL term to N(0, I), weighted by the config's ``beta``.
+    pretrain : callable or None
+        ``pretrain(module, x, loss_spec, train_config, model_config)``, run by ``fit`` on in-memory data
+        before end-to-end training (not when resuming a checkpoint).
+    """
+
     name: str
     config_cls: type
     builder: Callable
     description: str
+    input_kind: str = "flat"
+    variational: bool = False
+    pretrain: Optional[Callable] = None
 
-    @property
-    def variational(self) -> bool:
-        return bool(getattr(self.config_cls, "variational", False))
+    def loss_spec(self, cfg):
+        """The training objective of a model of this family with config ``cfg`` (:class:`aekit.losses.LossSpec`)."""
+        from .losses import LossSpec
+
+        return LossSpec(cfg.reconstruction_loss, self.variational, float(cfg.beta) if self.variational else 1.0,
+                        cfg.sparsity, cfg.latent_activation == "sigmoid")
 
 
 _FAMILIES: dict[str, Family] = {}
 
 
-def register_model(name: str, config_cls: type, description: str):
-    """Decorator registering ``builder(config) -> AEModule`` under ``name``."""
+def register_model(name: str, config_cls: type, description: str, *, input_kind: str = "flat",
+                   variational: bool = False, pretrain: Optional[Callable] = None):
+    """Decorator registering ``builder(config) -> AEModule`` under ``name`` (see :class:`Family`)."""
+    if input_kind not in INPUT_KINDS:
+        raise ValueError(f"family {name!r}: input_kind={input_kind!r}; expected one of {', '.join(INPUT_KINDS)}")
+    if variational and "beta" not in {f.name for f in dataclasses.fields(config_cls)}:
+        raise ValueError(f"family {name!r}: a variational family's config needs a 'beta' field (the KL weight)")
 
     def deco(builder):
         if name in _FAMILIES:
             raise ValueError(f"family {name!r} is registered twice")
-        _FAMILIES[name] = Family(name, config_cls, builder, description)
+        _FAMILIES[name] = Family(name, config_cls, builder, description, input_kind, variational, pretrain)
         return builder
 
     return deco

@@ -130,9 +130,9 @@ class TrainRun:
                 "seconds": round(self.seconds, 2)}
 
 
-def _input_shape(family: str, src) -> tuple:
+def _input_shape(family, src) -> tuple:
     shp = src.meta.get("image_shape")
-    if shp and family != "lstm":
+    if shp and family.input_kind != "sequence":
         return tuple(shp)  # (C, H, W); dense families flatten it
     return tuple(src.x.shape[1:])
 
@@ -182,7 +182,7 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
             raise AekitError(f"--resume: {ckpt} does not exist; nothing to resume (run without --resume)")
         model = load(ckpt)  # the interrupted run's config; weights and optimizer come back in fit()
     else:
-        base = from_dict(family_.config_cls, {"input_shape": _input_shape(family_.name, src)}, owner=family_.name)
+        base = from_dict(family_.config_cls, {"input_shape": _input_shape(family_, src)}, owner=family_.name)
         cfg = apply_overrides(base, m_opts)
         kwargs = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "input_shape"}
         model = build(family_.name, input_shape=cfg.input_shape, seed=fit_opts["seed"], **kwargs)

@@ -191,15 +191,16 @@ def _load_series(path: Path, window: int, stride: Optional[int]) -> Source:
 def image_shape(model) -> Optional[tuple]:
     """(C, H, W) when the model's inputs are pictures, else None.
 
-    Conv families are always images; others when the run that trained them recorded ``image_shape`` in
+    Image families (``input_kind='image'``) are always images; others when the run that trained them recorded ``image_shape`` in
     the model's data description (``aekit train`` does) or when their input shape is (C, H, W)/(H, W).
     """
     if model.data.image_shape:
         return tuple(model.data.image_shape)
     s = tuple(model.input_shape)
-    if model.family in ("conv", "conv_vae") or (len(s) == 3 and s[0] in (1, 3, 4)):
+    kind = model.family_info.input_kind
+    if kind == "image" or (len(s) == 3 and s[0] in (1, 3, 4)):
         return s
-    if len(s) == 2 and model.family != "lstm":
+    if len(s) == 2 and kind != "sequence":
         return (1, *s)
     return None
 

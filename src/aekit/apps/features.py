@@ -35,7 +35,7 @@ from torch import nn
 from ..config import TrainConfig, from_dict
 from ..errors import AekitError
 from ..training.callbacks import Callback
-from ..training.loop import ArraySource, fit_loop, new_state
+from ..training.loop import ArraySource, fit_loop, fresh_seed, new_state
 
 
 def extract_features(model, x, batch_size: int = 1024) -> np.ndarray:
@@ -150,7 +150,7 @@ def finetune_classifier(model, x, y, *, epochs: int = 10, batch_size: int = 128,
     classes, y_idx = np.unique(y, return_inverse=True)
     if len(classes) < 2:
         raise AekitError(f"y: found {len(classes)} class; a classifier needs at least 2")
-    seed = seed if seed is not None else int(torch.seed() % 2**31)
+    seed = seed if seed is not None else fresh_seed()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         module = _EncoderSoftmax(copy.deepcopy(model.module.encoder), copy.deepcopy(model.module.head),

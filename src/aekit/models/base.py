@@ -31,16 +31,10 @@ class AEModule(nn.Module):
     """``encoder`` maps (B, *input_shape) to features, ``head`` features to (z, mu, logvar), ``decoder``
     (B, latent) to output logits of the input's shape; ``output_activation`` is 'sigmoid' or 'linear'."""
 
-    def __init__(self, encoder: nn.Module, head: nn.Module, decoder: nn.Module, output_activation: str,
-                 code_activation: str | None = None):
+    def __init__(self, encoder: nn.Module, head: nn.Module, decoder: nn.Module, output_activation: str):
         super().__init__()
         self.encoder, self.head, self.decoder = encoder, head, decoder
         self.output_activation = output_activation
-        self.code_activation = code_activation  # tells the KL sparsity penalty whether z is already in (0, 1)
-
-    @property
-    def variational(self) -> bool:
-        return bool(getattr(self.head, "variational", False))
 
     def encode(self, x: torch.Tensor):
         """(z, mu, logvar) for a batch."""

@@ -13,7 +13,7 @@ from typing import Optional
 
 from torch import nn
 
-from ..config import ACTIVATIONS, ModelConfig, _check_choice
+from ..config import ACTIVATIONS, ModelConfig, option
 from ..errors import AekitError
 from ..nn.blocks import activation, conv_down, conv_up, halve
 from ..nn.heads import GaussianHead, LatentHead
@@ -31,41 +31,41 @@ def to_chw(shape: tuple) -> tuple:
     return tuple(shape)
 
 
+def _odd(owner: str, name: str, value: int) -> None:
+    if value % 2 == 0:
+        raise AekitError(f"{owner}: {name}={value!r} is not valid; expected an odd size")
+
+
+def _non_empty(owner: str, name: str, value: list) -> None:
+    if not value:
+        raise AekitError(f"{owner}: {name}=[] is not valid; expected a non-empty list of positive counts")
+
+
 @dataclass
 class ConvConfig(ModelConfig):
     latent_dim: Optional[int] = None  # None: the last feature map is the code
-    filters: list = field(default_factory=lambda: [16, 8, 8])
-    kernel_size: int = 3
-    mode: str = "pool"  # 'pool' (conv + max-pool / conv + upsample) or 'strided' (stride-2 / transposed)
-    activation: str = "relu"
-    latent_activation: Optional[str] = None
+    filters: list = option(default_factory=lambda: [16, 8, 8], items=True, low=1, integer=True, check=_non_empty)
+    kernel_size: int = option(3, low=1, integer=True, check=_odd)
+    mode: str = option("pool", choices=("pool", "strided"))  # conv + max-pool / upsample, or strided convs
+    activation: str = option("relu", choices=ACTIVATIONS)
     batch_norm: bool = False
 
-    def __post_init__(self):
-        super().__post_init__()
-        owner = type(self).__name__
+    def normalize(self):
         self.input_shape = to_chw(self.input_shape)
         if len(self.input_shape) != 3:
-            raise AekitError(f"{owner}: input_shape={self.input_shape!r}; expected (C, H, W), (H, W, C) or (H, W)")
-        self.filters = [int(f) for f in self.filters]
-        if not self.filters or any(f <= 0 for f in self.filters):
-            raise AekitError(f"{owner}: filters={self.filters!r}; expected a non-empty list of positive counts")
-        if self.kernel_size % 2 == 0 or self.kernel_size < 1:
-            raise AekitError(f"{owner}: kernel_size={self.kernel_size!r}; expected an odd size")
-        _check_choice(owner, "mode", self.mode, ("pool", "strided"))
-        _check_choice(owner, "activation", self.activation, ACTIVATIONS)
+            raise AekitError(f"{type(self).__name__}: input_shape={self.input_shape!r}; expected (C, H, W), "
+                             f"(H, W, C) or (H, W)")
 
 
 @dataclass
 class ConvVAEConfig(ConvConfig):
-    variational = True
     latent_dim: Optional[int] = 2
     filters: list = field(default_factory=lambda: [32, 64])
     mode: str = "strided"
-    beta: float = 1.0
+    beta: float = option(1.0, low=0)  # weight of the KL term (beta-VAE)
 
-    def __post_init__(self):
-        super().__post_init__()
+    def normalize(self):
+        super().normalize()
         if self.latent_dim is None:
             raise AekitError("ConvVAEConfig: latent_dim is required for a variational model")
 
@@ -94,14 +94,16 @@ def build_conv_module(cfg: ConvConfig, variational: bool = False) -> AEModule:
     # (B, latent | n_map) -> (B, filters[-1], h', w') -> up stages back to (H, W) -> (B, C, H, W) logits
     decoder = nn.Sequential(*stem, nn.Unflatten(1, map_shape), *ups,
                             nn.Conv2d(cfg.filters[0], c, k, padding=k // 2))
-    return AEModule(encoder, head, decoder, cfg.output_activation, cfg.latent_activation)
+    return AEModule(encoder, head, decoder, cfg.output_activation)
 
 
-@register_model("conv", ConvConfig, "convolutional autoencoder (pooling or strided), any H, W and channels")
+@register_model("conv", ConvConfig, "convolutional autoencoder (pooling or strided), any H, W and channels",
+                input_kind="image")
 def build_conv(cfg: ConvConfig) -> AEModule:
     return build_conv_module(cfg)
 
 
-@register_model("conv_vae", ConvVAEConfig, "convolutional variational autoencoder")
+@register_model("conv_vae", ConvVAEConfig, "convolutional variational autoencoder", input_kind="image",
+                variational=True)
 def build_conv_vae(cfg: ConvVAEConfig) -> AEModule:
     return build_conv_module(cfg, variational=True)

@@ -12,7 +12,7 @@ from typing import Optional
 
 from torch import nn
 
-from ..config import ACTIVATIONS, ModelConfig, _check_choice, _check_positive
+from ..config import ACTIVATIONS, ModelConfig, option
 from ..errors import AekitError
 from ..nn.blocks import dense_block, mlp
 from ..nn.heads import GaussianHead, LatentHead
@@ -22,46 +22,27 @@ from .base import AEModule
 
 @dataclass
 class DenseConfig(ModelConfig):
-    hidden: list = field(default_factory=lambda: [128, 64])  # encoder sizes; the decoder mirrors them
-    activation: str = "relu"
-    latent_activation: Optional[str] = None  # None: a linear code (Keras' relu code is latent_activation='relu')
+    hidden: list = option(default_factory=lambda: [128, 64], items=True, low=1, integer=True)  # decoder mirrors
+    activation: str = option("relu", choices=ACTIVATIONS)
     batch_norm: bool = False
-    dropout: float = 0.0
+    dropout: float = option(0.0, low=0, high=1, high_open=True)
 
-    def __post_init__(self):
-        super().__post_init__()
-        self.hidden = [int(h) for h in self.hidden]
-        if any(h <= 0 for h in self.hidden):
-            raise AekitError(f"{type(self).__name__}: hidden={self.hidden!r}; expected positive sizes")
+    def normalize(self):
         if self.latent_dim is None:
             raise AekitError(f"{type(self).__name__}: latent_dim is required for dense families")
-        _check_choice(type(self).__name__, "activation", self.activation, ACTIVATIONS)
-        if self.latent_activation is not None:
-            _check_choice(type(self).__name__, "latent_activation", self.latent_activation, ACTIVATIONS)
-        if not 0 <= self.dropout < 1:
-            raise AekitError(f"{type(self).__name__}: dropout={self.dropout!r}; expected 0 <= dropout < 1")
 
 
 @dataclass
 class StackedConfig(DenseConfig):
     hidden: list = field(default_factory=lambda: [256, 128])
-    pretrain_epochs: int = 2  # epochs per encoder/decoder pair before end-to-end fine-tuning
-
-    def __post_init__(self):
-        super().__post_init__()
-        _check_positive("StackedConfig", "pretrain_epochs", self.pretrain_epochs, allow_zero=True)
+    pretrain_epochs: int = option(2, low=0, integer=True)  # epochs per encoder/decoder pair before fine-tuning
 
 
 @dataclass
 class VAEConfig(DenseConfig):
-    variational = True  # class attribute, not an option
     hidden: list = field(default_factory=lambda: [512])
     latent_dim: Optional[int] = 2
-    beta: float = 1.0  # weight of the KL term (beta-VAE)
-
-    def __post_init__(self):
-        super().__post_init__()
-        _check_positive("VAEConfig", "beta", self.beta, allow_zero=True)
+    beta: float = option(1.0, low=0)  # weight of the KL term (beta-VAE)
 
 
 def build_dense_module(cfg: DenseConfig, variational: bool = False) -> AEModule:
@@ -75,7 +56,7 @@ def build_dense_module(cfg: DenseConfig, variational: bool = False) -> AEModule:
     # (B, latent) -> mirrored hidden blocks -> (B, n_in) logits -> (B, *input_shape)
     decoder = nn.Sequential(*mlp(dec_sizes, cfg.activation, cfg.batch_norm, cfg.dropout),
                             nn.Linear(dec_sizes[-1], n_in), nn.Unflatten(1, cfg.input_shape))
-    return AEModule(encoder, head, decoder, cfg.output_activation, cfg.latent_activation)
+    return AEModule(encoder, head, decoder, cfg.output_activation)
 
 
 def dense_layer_pairs(module: AEModule) -> list[tuple[nn.Module, nn.Module]]:
@@ -90,17 +71,27 @@ def dense_layer_pairs(module: AEModule) -> list[tuple[nn.Module, nn.Module]]:
     return list(zip(encs, decs))
 
 
+def pretrain_stacked(module: AEModule, x, spec, train_cfg, cfg: StackedConfig) -> None:
+    """The ``stacked`` family's pretraining hook: greedy layer-wise pretraining of its layer pairs."""
+    from ..training.pretrain import greedy_pretrain
+
+    if cfg.pretrain_epochs:
+        greedy_pretrain(dense_layer_pairs(module), module.output_activation, x, spec, train_cfg, cfg.pretrain_epochs)
+
+
 @register_model("dense", DenseConfig, "dense autoencoder: any hidden sizes ([] for the vanilla 784-32-784)")
 def build_dense(cfg: DenseConfig) -> AEModule:
     return build_dense_module(cfg)
 
 
-@register_model("stacked", StackedConfig, "deep dense autoencoder with greedy layer-wise pretraining")
+@register_model("stacked", StackedConfig, "deep dense autoencoder with greedy layer-wise pretraining",
+                pretrain=pretrain_stacked)
 def build_stacked(cfg: StackedConfig) -> AEModule:
     return build_dense_module(cfg)
 
 
-@register_model("vae", VAEConfig, "dense variational autoencoder (Gaussian posterior, KL to N(0, I), beta)")
+@register_model("vae", VAEConfig, "dense variational autoencoder (Gaussian posterior, KL to N(0, I), beta)",
+                variational=True)
 def build_vae(cfg: VAEConfig) -> AEModule:
     return build_dense_module(cfg, variational=True)
 

@@ -12,7 +12,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from ..config import ModelConfig, _check_choice, _check_positive
+from ..config import ModelConfig, option
 from ..errors import AekitError
 from ..nn.blocks import LSTMStack
 from ..nn.heads import LatentHead
@@ -20,26 +20,37 @@ from ..registry import register_model
 from .base import AEModule
 
 
+def _widths(owner: str, name: str, value) -> None:
+    """``hidden``: one LSTM width (int), or a list of equal widths, one per layer (as dense families list them)."""
+    vals = value if isinstance(value, (list, tuple)) else [value]
+    ok = bool(vals) and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in vals)
+    if not ok or len(set(vals)) > 1:
+        raise AekitError(f"{owner}: {name}={value!r} is not valid; expected a positive width, or a list of equal "
+                         f"widths (one per layer: the LSTM stack has one width)")
+
+
 @dataclass
 class LSTMConfig(ModelConfig):
     latent_dim: Optional[int] = 32
     output_activation: str = "linear"
-    hidden: int = 64  # LSTM units per direction
-    num_layers: int = 1
+    hidden: list = option(64, check=_widths)  # LSTM units per direction; [64, 64] = 2 layers of 64
+    num_layers: int = option(1, low=1, integer=True)
     bidirectional: bool = False
-    merge_mode: str = "concat"
+    merge_mode: str = option("concat", choices=("concat", "sum", "ave", "mul"))
 
-    def __post_init__(self):
-        super().__post_init__()
+    def normalize(self):
         if len(self.input_shape) == 1:  # a univariate series of T steps
             self.input_shape = (self.input_shape[0], 1)
         if len(self.input_shape) != 2:
             raise AekitError(f"LSTMConfig: input_shape={self.input_shape!r}; expected (timesteps, features)")
         if self.latent_dim is None:
             raise AekitError("LSTMConfig: latent_dim is required")
-        _check_positive("LSTMConfig", "hidden", self.hidden)
-        _check_positive("LSTMConfig", "num_layers", self.num_layers)
-        _check_choice("LSTMConfig", "merge_mode", self.merge_mode, ("concat", "sum", "ave", "mul"))
+        if isinstance(self.hidden, (list, tuple)):
+            if len(self.hidden) > 1 and self.num_layers not in (1, len(self.hidden)):
+                raise AekitError(f"LSTMConfig: hidden={list(self.hidden)!r} lists {len(self.hidden)} layers but "
+                                 f"num_layers={self.num_layers}")
+            self.num_layers = max(self.num_layers, len(self.hidden))
+            self.hidden = int(self.hidden[0])
 
 
 class SeqEncoder(nn.Module):
@@ -64,8 +75,9 @@ class RepeatDecoder(nn.Module):
         return self.out(seq)  # (B, T, F)
 
 
-@register_model("lstm", LSTMConfig, "sequence-to-sequence LSTM autoencoder (optionally bidirectional)")
+@register_model("lstm", LSTMConfig, "sequence-to-sequence LSTM autoencoder (optionally bidirectional)",
+                input_kind="sequence")
 def build_lstm(cfg: LSTMConfig) -> AEModule:
     encoder = SeqEncoder(cfg)
-    head = LatentHead(encoder.lstm.width, cfg.latent_dim)
+    head = LatentHead(encoder.lstm.width, cfg.latent_dim, cfg.latent_activation)
     return AEModule(encoder, head, RepeatDecoder(cfg), cfg.output_activation)

@@ -11,8 +11,6 @@ class LatentHead(nn.Module):
     """Deterministic code: ``z = act(W h)``; with ``latent_dim=None`` the flattened features are the code
     (the tutorials' convolutional autoencoders, whose code is the last feature map)."""
 
-    variational = False
-
     def __init__(self, n_in: int, latent_dim: int | None, act: str | None = None):
         super().__init__()
         self.linear = nn.Linear(n_in, latent_dim) if latent_dim else nn.Identity()
@@ -26,8 +24,6 @@ class LatentHead(nn.Module):
 class GaussianHead(nn.Module):
     """Gaussian posterior q(z|x) = N(mu, diag(exp(logvar))); reparameterised sample in training, the mean
     in evaluation so that ``encode`` is deterministic."""
-
-    variational = True
 
     def __init__(self, n_in: int, latent_dim: int):
         super().__init__()

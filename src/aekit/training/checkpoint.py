@@ -40,7 +40,8 @@ def save_checkpoint(path, state: LoopState, model_header: dict) -> None:
     if torch.cuda.is_available():
         rng["__rng__.cuda"] = torch.cuda.get_rng_state()
     header = {**model_header, "history": state.history.to_dict(),
-              "training_state": {"epoch": state.epoch, "optimizer": opt_json}}
+              "training_state": {"epoch": state.epoch, "optimizer": opt_json, "seed": state.seed,
+                                 "scheduler": state.scheduler.state_dict() if state.scheduler is not None else None}}
     tensors = {**state.module.state_dict(), **opt_tensors, **rng}
     io.write_file(path, header, tensors)
 
@@ -56,8 +57,11 @@ def restore_checkpoint(path, state: LoopState) -> None:
     state.optimizer.load_state_dict(_join_optimizer(ts["optimizer"], tensors))
     state.epoch = int(ts["epoch"])
     state.history = History.from_dict(header.get("history"))
-    torch.set_rng_state(tensors["__rng__.torch"])
+    if state.scheduler is not None and ts.get("scheduler"):
+        state.scheduler.load_state_dict(ts["scheduler"])
+    state.seed = int(ts.get("seed", state.seed))
+    state.torch_rng = tensors["__rng__.torch"]  # the loop's own generator state, set when training resumes
     state.shuffle_gen.set_state(tensors["__rng__.shuffle"])
     state.noise_gen.set_state(tensors["__rng__.noise"])  # generator states are CPU byte tensors
     if "__rng__.cuda" in tensors and torch.cuda.is_available():
-        torch.cuda.set_rng_state(tensors["__rng__.cuda"])
+        state.cuda_rng = tensors["__rng__.cuda"]

@@ -10,6 +10,7 @@ are gathered by slicing it, never through per-sample ``Dataset.__getitem__`` cal
 from __future__ import annotations
 
 import contextlib
+import inspect
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Optional
 
@@ -18,11 +19,13 @@ import torch
 from torch import nn
 
 from ..arrays import to_model
-from ..config import CorruptionConfig, TrainConfig
+from ..config import CorruptionConfig, TrainConfig, optimizer_classes, scheduler_classes
 from ..corruption import corrupt
+from ..errors import AekitError
 from ..inference import map_batches
 from ..losses import LossSpec, objective
 
+# learning rates aekit has always used where they differ from torch's own defaults (others: torch's)
 _LR = {"adam": 1e-3, "adamw": 1e-3, "adadelta": 1.0, "rmsprop": 1e-3, "sgd": 1e-2}
 
 
@@ -109,6 +112,12 @@ class LoopState:
     epoch: int = 0  # epochs completed
     steps_per_epoch: int = 0
     stop: bool = False
+    seed: int = 0
+    scheduler: Optional[object] = None  # a torch.optim.lr_scheduler, stepped once per epoch
+    # torch's global generator as this run left it (dropout and the VAE's sampling draw from it); training
+    # runs on a forked copy (see _own_rng), so the caller's generator is never reseeded
+    torch_rng: Optional[torch.Tensor] = None
+    cuda_rng: Optional[torch.Tensor] = None
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -121,18 +130,48 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def _construct(cls, first, options: dict, what: str):
+    try:
+        return cls(first, **options)
+    except (TypeError, ValueError, KeyError) as e:
+        raise AekitError(f"training: {what} {cls.__name__}({', '.join(f'{k}={v!r}' for k, v in options.items())})"
+                         f" is not valid: {e}") from None
+
+
 def make_optimizer(params: Iterable[torch.Tensor], cfg: TrainConfig) -> torch.optim.Optimizer:
-    lr = cfg.lr if cfg.lr is not None else _LR[cfg.optimizer]
-    wd = cfg.weight_decay
-    if cfg.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
-    if cfg.optimizer == "adadelta":
-        return torch.optim.Adadelta(params, lr=lr, weight_decay=wd)
-    if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd, momentum=cfg.momentum if cfg.momentum < 1 else 0)
-    return torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=wd)
+    """``torch.optim`` optimizer ``cfg.optimizer`` (by lower-case name) with ``lr``, and ``weight_decay`` and
+    ``momentum`` where it takes them, then ``cfg.optimizer_options`` (e.g. ``{"betas": [0.9, 0.99]}``)."""
+    cls = optimizer_classes()[cfg.optimizer]
+    accepts = inspect.signature(cls).parameters
+    opts: dict = {}
+    lr = cfg.lr if cfg.lr is not None else _LR.get(cfg.optimizer)
+    if lr is not None:
+        opts["lr"] = lr
+    if "weight_decay" in accepts:
+        opts["weight_decay"] = cfg.weight_decay
+    if "momentum" in accepts:
+        opts["momentum"] = cfg.momentum
+    opts.update({k: tuple(v) if isinstance(v, list) else v for k, v in cfg.optimizer_options.items()})
+    return _construct(cls, params, opts, "optimizer")
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig):
+    """``torch.optim.lr_scheduler`` ``cfg.scheduler`` (by lower-case name) with ``cfg.scheduler_options``,
+    stepped once per epoch (``ReduceLROnPlateau`` on the monitored loss); ``cosineannealinglr`` defaults
+    ``T_max`` to the epochs. None without a scheduler."""
+    if cfg.scheduler is None:
+        return None
+    cls = scheduler_classes()[cfg.scheduler]
+    opts = dict(cfg.scheduler_options)
+    if cfg.scheduler == "cosineannealinglr":
+        opts.setdefault("T_max", max(cfg.epochs, 1))
+    return _construct(cls, optimizer, opts, "scheduler")
+
+
+def fresh_seed() -> int:
+    """A seed for a run given none: drawn from torch's global generator (so ``torch.manual_seed`` before
+    ``fit`` makes it reproducible), which is advanced but never reseeded."""
+    return int(torch.randint(0, 2**31 - 1, (1,)))
 
 
 def reconstruction_loss(spec: LossSpec) -> Callable:
@@ -149,12 +188,31 @@ def new_state(module: nn.Module, cfg: TrainConfig, loss: LossSpec | Callable) ->
     ``loss_fn(module, inputs, targets) -> (loss, terms)``, e.g. cross-entropy for a fine-tuned classifier."""
     device = pick_device(cfg.device)
     module.to(device)
-    seed = cfg.seed if cfg.seed is not None else int(torch.seed() % (2**31))
-    torch.manual_seed(seed)  # dropout and the VAE's reparameterisation draw from the global generator
+    seed = cfg.seed if cfg.seed is not None else fresh_seed()
     shuffle_gen = torch.Generator().manual_seed(seed)
     noise_gen = torch.Generator(device=device).manual_seed(seed + 1)
     loss_fn = reconstruction_loss(loss) if isinstance(loss, LossSpec) else loss
-    return LoopState(module, make_optimizer(module.parameters(), cfg), cfg, loss_fn, device, shuffle_gen, noise_gen)
+    optimizer = make_optimizer(module.parameters(), cfg)
+    return LoopState(module, optimizer, cfg, loss_fn, device, shuffle_gen, noise_gen, seed=seed,
+                     scheduler=make_scheduler(optimizer, cfg))
+
+
+@contextlib.contextmanager
+def _own_rng(state: LoopState):
+    """Run the block on a fork of torch's global generators, seeded with the run's seed (or set to the state
+    a checkpoint restored), and keep where the run left them in ``state``; the caller's are untouched."""
+    cuda = state.device.type == "cuda"
+    with torch.random.fork_rng(devices=[state.device.index or 0] if cuda else []):
+        torch.manual_seed(state.seed)
+        if state.torch_rng is not None:
+            torch.set_rng_state(state.torch_rng)
+        if cuda and state.cuda_rng is not None:
+            torch.cuda.set_rng_state(state.cuda_rng, state.device)
+        try:
+            yield
+        finally:
+            state.torch_rng = torch.get_rng_state()
+            state.cuda_rng = torch.cuda.get_rng_state(state.device) if cuda else None
 
 
 def _autocast(state: LoopState):
@@ -220,20 +278,30 @@ def fit_loop(state: LoopState, source, *, val_source=None, corruption: Optional[
     callbacks = list(callbacks)
     cfg = state.cfg
     state.steps_per_epoch = -(-len(source) // cfg.batch_size)
-    for cb in callbacks:
-        cb.on_train_begin(state)
-    while state.epoch < cfg.epochs and not state.stop:
+    with _own_rng(state):
         for cb in callbacks:
-            cb.on_epoch_begin(state)
-        logs = _train_epoch(state, source, corruption, callbacks)
-        if val_source is not None:
-            logs.update({f"val_{k}": v for k, v in
-                         evaluate(state.module, val_source, state.loss_fn, cfg.batch_size, state.device).items()})
-        state.history.append(state.epoch, logs)
-        state.epoch += 1
+            cb.on_train_begin(state)
+        while state.epoch < cfg.epochs and not state.stop:
+            for cb in callbacks:
+                cb.on_epoch_begin(state)
+            logs = _train_epoch(state, source, corruption, callbacks)
+            if val_source is not None:
+                logs.update({f"val_{k}": v for k, v in
+                             evaluate(state.module, val_source, state.loss_fn, cfg.batch_size, state.device).items()})
+            if state.scheduler is not None:
+                _step_scheduler(state.scheduler, logs)
+            state.history.append(state.epoch, logs)
+            state.epoch += 1
+            for cb in callbacks:
+                cb.on_epoch_end(state, logs)
         for cb in callbacks:
-            cb.on_epoch_end(state, logs)
-    for cb in callbacks:
-        cb.on_train_end(state)
+            cb.on_train_end(state)
     return state.history
+
+
+def _step_scheduler(scheduler, logs: dict) -> None:
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(logs.get("val_loss", logs["loss"]))
+    else:
+        scheduler.step()
 

@@ -15,7 +15,6 @@ from torch import nn
 from ..inference import map_batches
 from ..losses import LossSpec
 from ..models.base import Output
-from ..models.dense import dense_layer_pairs
 from .loop import ArraySource, fit_loop, new_state
 
 
@@ -36,21 +35,22 @@ class _PairAE(nn.Module):
         return Output(logits, z, output_activation="sigmoid" if self.sigmoid_out else "linear")
 
 
-def greedy_pretrain(module, x: torch.Tensor, spec: LossSpec, cfg, epochs: int) -> list[list[float]]:
-    """Pretrain each layer pair of a dense ``module`` on ``x`` (N, ...) for ``epochs``; returns each
-    pair's per-epoch training losses."""
+def greedy_pretrain(pairs: list, output_activation: str, x: torch.Tensor, spec: LossSpec, cfg,
+                    epochs: int) -> list[list[float]]:
+    """Pretrain each (encoder layer, decoder layer) pair, outermost first (the family says which, e.g.
+    :func:`aekit.models.dense.dense_layer_pairs`), on ``x`` (N, ...) for ``epochs``; the outermost decoder
+    layer's output goes through ``output_activation``. Returns each pair's per-epoch training losses."""
     pair_cfg = dataclasses.replace(cfg, epochs=epochs, checkpoint=None, resume=False, log_dir=None,
                                    patience=None, validation_split=0.0, verbose=0)
     h = x.flatten(1)  # (N, D)
     losses = []
-    pairs = dense_layer_pairs(module)
     for i, (enc, dec) in enumerate(pairs):
         outer = i == 0
         pair_spec = spec if outer else LossSpec("mse")
         # The outermost decoder layer is the bare output Linear (flat: the model's Unflatten is not part of the
         # pair), whose output goes through the model's output activation; inner decoder layers end in their
         # own activation already.
-        pair = _PairAE(enc, dec, outer and module.output_activation == "sigmoid")
+        pair = _PairAE(enc, dec, outer and output_activation == "sigmoid")
         state = new_state(pair, pair_cfg, dataclasses.replace(pair_spec, variational=False, sparsity=None))
         hist = fit_loop(state, ArraySource(h))
         losses.append(hist.history["loss"])
