@@ -96,3 +96,15 @@ def batches(n: int, batch_size: int):
     """Slices covering range(n) in order."""
     for i in range(0, n, batch_size):
         yield slice(i, min(i + batch_size, n))
+
+
+def shard_bounds(m: int, rank: int, world_size: int) -> tuple[int, int]:
+    """The part ``[start, stop)`` of a global batch of ``m`` samples that process ``rank`` of ``world_size``
+    takes: contiguous, sizes as equal as possible (the first ``m % world_size`` ranks take one more).
+
+    >>> [shard_bounds(10, r, 4) for r in range(4)]
+    [(0, 3), (3, 6), (6, 8), (8, 10)]
+    """
+    base, extra = divmod(int(m), int(world_size))
+    start = rank * base + min(rank, extra)
+    return start, start + base + (1 if rank < extra else 0)

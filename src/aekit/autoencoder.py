@@ -22,12 +22,13 @@ from . import io
 from .arrays import batches, to_model
 from .config import TrainConfig, from_dict, to_dict
 from .errors import AekitError, FormatError
-from .header import DataDescription, Preprocessing, Sections
+from .header import DataDescription, Parallel, Preprocessing, Sections
 from .inference import map_batches
 from .losses import LossSpec, kl_divergence, reconstruction
 from .preprocessing import Scaler
 from .registry import get_family
 from .training.callbacks import CheckpointSaver, EarlyStopping, ProgressBar, TensorBoard
+from .training import distributed
 from .training.checkpoint import restore_checkpoint
 from .training.loop import ArraySource, History, StreamSource, is_stream, new_state, reconstruction_loss
 from .training.loop import evaluate as _loop_evaluate
@@ -125,6 +126,12 @@ class Autoencoder:
         self.sections.data = value
 
     @property
+    def parallel(self) -> Parallel:
+        """How the last :meth:`fit` ran: ``world_size`` processes (torchrun), ``global_batch_size``,
+        ``batch_per_process``."""
+        return self.sections.parallel
+
+    @property
     def scaler(self) -> Optional[Scaler]:
         """The scaler fitted by ``fit(..., scale=...)``, or None."""
         return self.sections.preprocessing.scaler
@@ -165,7 +172,10 @@ class Autoencoder:
         """Train on ``x`` (targets ``y``, default ``x``) and return the :class:`History`.
 
         ``x`` is an array (N, ...) in any layout the model accepts, or a stream from
-        ``aekit.datasets`` (``ImageStream``, ``ArrayStream``) for data that does not fit in memory.
+        ``aekit.datasets`` (``ImageStream``, ``ArrayStream``) for data that does not fit in memory; a
+        memory-mapped array (``np.load(path, mmap_mode="r")``) is read batch by batch like a stream.
+        Under ``torchrun`` the processes train one model with DistributedDataParallel: ``batch_size`` is
+        the global batch (a multiple of the number of processes) and rank 0 writes the files.
         ``validation_data`` is an array, or a pair ``(x_val, y_val)``. ``training_options`` are the fields of
         :class:`aekit.config.TrainConfig` (optimizer, lr, seed, patience, checkpoint, resume, log_dir, ...).
         """
@@ -174,6 +184,7 @@ class Autoencoder:
         spec = self.loss_spec
         source, val_source, x_train = self._sources(x, y, validation_data, cfg)
         state = new_state(self.module, cfg, spec)
+        self.sections.parallel = Parallel(state.world.size, cfg.batch_size, cfg.batch_size // state.world.size)
         cbs = []
         if cfg.verbose:
             cbs.append(ProgressBar(cfg.verbose))
@@ -199,6 +210,10 @@ class Autoencoder:
 
     def _sources(self, x, y, validation_data, cfg: TrainConfig):
         """Training and validation sources; fits the scaler on the training part only."""
+        if isinstance(x, np.memmap):  # read batch by batch: never copied into memory
+            from .datasets.streams import ArrayStream
+
+            x = ArrayStream(x)
         if is_stream(x):
             if cfg.scale:
                 raise AekitError("fit: scale= needs in-memory data; scale the stream's data beforehand")
@@ -378,7 +393,10 @@ class Autoencoder:
                                   if k.startswith(EXTRA_PREFIX)})
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the model file (atomically); see :mod:`aekit.io` for the format."""
+        """Write the model file (atomically); see :mod:`aekit.io` for the format. Under torchrun only
+        rank 0 writes (every rank holds the same weights); the others return the path without writing."""
+        if not distributed.is_main():
+            return Path(path)
         return io.atomic_write(path, self.to_bytes())
 
     def fingerprint(self) -> str:

@@ -280,6 +280,7 @@ class TrainConfig:
     resume: bool = False  # continue from `checkpoint` when it exists
     log_dir: Optional[str] = None  # TensorBoard event files
     verbose: int = option(1, choices=(0, 1, 2))  # 0 silent, 1 progress bar, 2 one line per epoch
+    sync_batch_norm: bool = False  # under torchrun on GPUs: BatchNorm statistics over the global batch
 
     def __post_init__(self):
         check_fields(self, "training")

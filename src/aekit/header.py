@@ -7,6 +7,8 @@ configs and the history, three kinds of state, each a dataclass with ``to_dict``
 * :class:`DataDescription` -- what the model was trained on (kind, table columns, series window and
   stride, picture shape and colour, class names, the data source), so a command can read new data the
   same way without repeating the options;
+* :class:`Parallel` -- how the last training ran: the number of processes (torchrun's world size) and
+  the global batch;
 * application sections -- state an application keeps with the model (the anomaly threshold of
   :mod:`aekit.apps.anomaly`, the text pipeline of :mod:`aekit.apps.text`). Each is a dataclass with a
   class attribute ``SECTION`` (its key under ``"apps"``); :meth:`aekit.Autoencoder.section` reads one,
@@ -103,6 +105,25 @@ class DataDescription:
 
 
 @dataclass
+class Parallel:
+    """How the last ``fit`` ran: ``world_size`` processes (torchrun), the global batch and each process's part."""
+
+    world_size: int = 1
+    global_batch_size: Optional[int] = None
+    batch_per_process: Optional[int] = None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Optional[dict]) -> "Parallel":
+        try:
+            return cls(**_known(cls, d or {}))
+        except TypeError as e:
+            raise FormatError(f"parallel section: malformed ({e})") from None
+
+
+@dataclass
 class Sections:
     """The typed state of a model: preprocessing, data description and application sections.
 
@@ -112,6 +133,7 @@ class Sections:
 
     preprocessing: Preprocessing = field(default_factory=Preprocessing)
     data: DataDescription = field(default_factory=DataDescription)
+    parallel: Parallel = field(default_factory=Parallel)
     apps: dict = field(default_factory=dict)  # SECTION name -> dataclass instance or its dict
 
     def get(self, cls) -> Any:
@@ -135,7 +157,7 @@ class Sections:
     def to_dict(self) -> dict:
         apps = {k: (v if isinstance(v, dict) else v.to_dict()) for k, v in self.apps.items()}
         return {"header_version": HEADER_VERSION, "preprocessing": self.preprocessing.to_dict(),
-                "data": self.data.to_dict(), "apps": apps}
+                "data": self.data.to_dict(), "parallel": self.parallel.to_dict(), "apps": apps}
 
     @classmethod
     def from_header(cls, header: dict) -> "Sections":
@@ -143,7 +165,8 @@ class Sections:
         if int(header.get("header_version", 1)) < 2:
             return from_legacy(header.get("preprocessing"))
         return cls(Preprocessing.from_dict(header.get("preprocessing")),
-                   DataDescription.from_dict(header.get("data")), dict(header.get("apps") or {}))
+                   DataDescription.from_dict(header.get("data")), Parallel.from_dict(header.get("parallel")),
+                   dict(header.get("apps") or {}))
 
 
 _LEGACY_DATA = {"image_shape": "image_shape", "window": "window", "stride": "stride", "class_names": "class_names",
@@ -159,7 +182,7 @@ def from_legacy(pre: Optional[dict]) -> Sections:
     apps = {k: pre[k] for k in _LEGACY_APPS if pre.get(k)}
     if "text" in apps:
         data.kind = "text"
-    return Sections(Preprocessing.from_dict({"scaler": pre.get("scaler")}), data, apps)
+    return Sections(Preprocessing.from_dict({"scaler": pre.get("scaler")}), data, apps=apps)
 
 
-__all__ = ["HEADER_VERSION", "Preprocessing", "DataDescription", "Sections", "from_legacy"]
+__all__ = ["HEADER_VERSION", "Preprocessing", "DataDescription", "Parallel", "Sections", "from_legacy"]

@@ -28,17 +28,24 @@ import numpy as np
 from PIL import Image
 
 from ..errors import AekitError
-from .arrays import array_layout, load_array
+from ..arrays import shard_bounds
+from .arrays import ArrayLayout, array_layout, load_array
 from .images import check_image_options, default_workers, folder_labels, list_files, report_skipped, try_decode
 
 
-def _batches(n: int, batch_size, shuffle: bool, seed):
+def _batches(n: int, batch_size, shuffle: bool, seed, shard=None):
+    """Index batches; with ``shard=(rank, world_size)`` each is this rank's part of a global batch (all
+    ranks draw the same permutation from ``seed``), possibly empty for a final batch smaller than the world."""
     batch_size = int(batch_size)
     if batch_size < 1:
         raise AekitError(f"iter_batches: batch_size must be >= 1, got {batch_size}")
+    rank, size = shard or (0, 1)
+    if not 0 <= rank < size:
+        raise AekitError(f"iter_batches: shard={shard!r}; expected (rank, world_size) with 0 <= rank < world_size")
     order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
     for s in range(0, n, batch_size):
-        yield order[s:s + batch_size]
+        a, b = shard_bounds(min(batch_size, n - s), rank, size)
+        yield order[s + a:s + b]
 
 
 def _prefetched(fn, index_batches, workers: int):
@@ -143,10 +150,11 @@ class ImageStream:
             k += 1
         return out[:k]
 
-    def iter_batches(self, batch_size: int, *, shuffle: bool = False, seed=None):
-        """Yield uint8 batches ``(b, H, W, C)``; ``shuffle`` permutes the file order with ``seed``."""
-        for batch in _prefetched(self._decode_batch, _batches(len(self.paths), batch_size, shuffle, seed),
-                                 self.workers):
+    def iter_batches(self, batch_size: int, *, shuffle: bool = False, seed=None, shard=None):
+        """Yield uint8 batches ``(b, H, W, C)``; ``shuffle`` permutes the file order with ``seed``;
+        ``shard=(rank, world_size)`` yields (and decodes) only this rank's part of each batch."""
+        idx = _batches(len(self.paths), batch_size, shuffle, seed, shard)
+        for batch in _prefetched(self._decode_batch, idx, self.workers):
             if len(batch):
                 yield batch
 
@@ -154,8 +162,9 @@ class ImageStream:
 class ArrayStream:
     """Rows of a ``.npy`` / ``.npz`` file (or of an array / memmap) read batch by batch.
 
-    For a ``.npy`` file or an uncompressed ``.npz`` member, each batch is read straight from the file
-    (no memory map, whose pages would stay counted in the process's memory). A ``np.savez_compressed``
+    For a ``.npy`` file, an uncompressed ``.npz`` member or a C-ordered memory map of one
+    (``np.load(path, mmap_mode="r")``), each batch is read straight from the file (not through the
+    memory map, whose pages would stay counted in the process's memory). A ``np.savez_compressed``
     member cannot be read in pieces: it is loaded whole, with a warning.
 
     Parameters
@@ -188,6 +197,9 @@ class ArrayStream:
         if isinstance(source, np.ndarray):
             self._array, self.name = source, "array"
             shape, dtype = source.shape, source.dtype
+            self._layout = _memmap_layout(source)
+            if self._layout is not None:
+                self._array, self.name = None, str(self._layout.path)
         else:
             path = Path(source).expanduser()
             self.name = str(path)
@@ -227,6 +239,8 @@ class ArrayStream:
 
     def _read(self, fd: int, idx: np.ndarray) -> np.ndarray:
         lay, rb = self._layout, self._row_bytes
+        if not len(idx):
+            return np.empty((0, *self.sample_shape), self._dtype)
         buf = bytearray(len(idx) * rb)
         view = memoryview(buf)
         order = np.argsort(idx, kind="stable")
@@ -243,10 +257,14 @@ class ArrayStream:
         out[order] = rows  # back to the requested (possibly shuffled) order
         return out
 
-    def iter_batches(self, batch_size: int, *, shuffle: bool = False, seed=None):
-        """Yield batches ``(b, *sample_shape)``; ``shuffle`` permutes row indices with ``seed``."""
+    def iter_batches(self, batch_size: int, *, shuffle: bool = False, seed=None, shard=None):
+        """Yield batches ``(b, *sample_shape)``; ``shuffle`` permutes row indices with ``seed``;
+        ``shard=(rank, world_size)`` reads only this rank's part of each batch (data-parallel training)."""
         if self._layout is None:
-            for idx in _batches(self._n, batch_size, shuffle, seed):
+            for idx in _batches(self._n, batch_size, shuffle, seed, shard):
+                if not len(idx):
+                    yield self._cast(self._array[:0])
+                    continue
                 a = self._array[np.sort(idx)] if shuffle else self._array[idx[0]:idx[-1] + 1]
                 if shuffle:  # sorted reads are kinder to memmaps; restore the permuted order
                     a = a[np.argsort(np.argsort(idx))]
@@ -254,10 +272,24 @@ class ArrayStream:
             return
         fd = os.open(self._layout.path, os.O_RDONLY)
         try:
-            for idx in _batches(self._n, batch_size, shuffle, seed):
+            for idx in _batches(self._n, batch_size, shuffle, seed, shard):
                 yield self._cast(self._read(fd, idx))
         finally:
             os.close(fd)
+
+
+def _memmap_layout(a: np.ndarray):
+    """Where a C-ordered ``np.memmap`` (or a row slice of one) lies in its file, or None."""
+    import mmap
+
+    mm = getattr(a, "_mmap", None)
+    if not isinstance(a, np.memmap) or mm is None or not a.filename or not a.flags.c_contiguous:
+        return None
+    # the map starts at the offset rounded down to the allocation granularity; a slice keeps its
+    # parent's offset, so the row data's place in the file comes from the pointer distance
+    start = a.offset - a.offset % mmap.ALLOCATIONGRANULARITY
+    base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
+    return ArrayLayout(Path(a.filename), start + (a.ctypes.data - base), a.dtype, a.shape, False)
 
 
 def _read_exact(fd: int, view: memoryview, offset: int, name: str) -> None:

@@ -38,7 +38,7 @@ class ProgressBar(Callback):
 
     def on_batch_end(self, state, step, sums, seen) -> None:
         now = time.perf_counter()
-        if not self.tty or now - self.last < self.interval:
+        if not self.tty or now - self.last < self.interval or not state.world.is_main:
             return
         self.last = now
         total = state.steps_per_epoch
@@ -50,6 +50,8 @@ class ProgressBar(Callback):
         self.stream.flush()
 
     def on_epoch_end(self, state, logs) -> None:
+        if not state.world.is_main:  # one progress line per run, not one per process
+            return
         dt = time.perf_counter() - self.t0
         lead = "\r" if self.tty else ""
         self.stream.write(f"{lead}Epoch {state.epoch}/{state.cfg.epochs} - {dt:.1f}s - {_fmt(logs)}\x1b[K\n"
@@ -120,16 +122,20 @@ class LearningRateScheduler(Callback):
 
 
 class TensorBoard(Callback):
-    """Per-epoch scalars (every history key) as TensorBoard event files in ``log_dir``."""
+    """Per-epoch scalars (every history key) as TensorBoard event files in ``log_dir`` (rank 0 writes them
+    when training runs in several processes)."""
 
     def __init__(self, log_dir: str):
         self.log_dir = log_dir
         self.writer = None
 
     def on_train_begin(self, state) -> None:
-        self.writer = EventWriter(self.log_dir)
+        if state.world.is_main:
+            self.writer = EventWriter(self.log_dir)
 
     def on_epoch_end(self, state, logs) -> None:
+        if self.writer is None:
+            return
         for k, v in logs.items():
             self.writer.add_scalar(f"epoch_{k}", v, state.epoch)
         self.writer.flush()
@@ -140,7 +146,8 @@ class TensorBoard(Callback):
 
 
 class CheckpointSaver(Callback):
-    """Writes a resumable checkpoint (see ``checkpoint.py``) at the end of every epoch."""
+    """Writes a resumable checkpoint (see ``checkpoint.py``) at the end of every epoch; in a data-parallel
+    run rank 0 writes it and the others wait at a barrier, so all go on only once it is on disk."""
 
     def __init__(self, path: str, make_header):
         self.path, self.make_header = path, make_header
@@ -148,4 +155,8 @@ class CheckpointSaver(Callback):
     def on_epoch_end(self, state, logs) -> None:
         from .checkpoint import save_checkpoint
 
-        save_checkpoint(self.path, state, self.make_header())
+        from .distributed import barrier
+
+        if state.world.is_main:
+            save_checkpoint(self.path, state, self.make_header())
+        barrier(state.world)

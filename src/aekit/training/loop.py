@@ -18,12 +18,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..arrays import to_model
+from ..arrays import shard_bounds, to_model
 from ..config import CorruptionConfig, TrainConfig, optimizer_classes, scheduler_classes
 from ..corruption import corrupt
 from ..errors import AekitError
 from ..inference import map_batches
 from ..losses import LossSpec, objective
+from . import distributed
+from .distributed import SINGLE, World
 
 # learning rates aekit has always used where they differ from torch's own defaults (others: torch's)
 _LR = {"adam": 1e-3, "adamw": 1e-3, "adadelta": 1.0, "rmsprop": 1e-3, "sgd": 1e-2}
@@ -63,13 +65,20 @@ class ArraySource:
     def __len__(self) -> int:
         return len(self.x)
 
-    def iter_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator, drop_single: bool = False):
+    def iter_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator, drop_single: bool = False,
+                     world: World = SINGLE):
+        """Batches of ``batch_size`` (the global batch); under data parallelism each rank yields its part of
+        every global batch (see :func:`aekit.arrays.shard_bounds`), all ranks drawing the same permutation."""
         n = len(self.x)
         order = torch.randperm(n, generator=generator) if shuffle else None
         for i in range(0, n, batch_size):
-            if drop_single and n - i == 1 and n > 1:
-                break  # a batch of one breaks BatchNorm in training
-            idx = order[i:i + batch_size] if order is not None else slice(i, i + batch_size)
+            m = min(batch_size, n - i)
+            if drop_single and _drop_last(i, m, n, world):
+                break
+            a, b = shard_bounds(m, world.rank, world.size)
+            if a == b:
+                continue  # evaluation: this rank has no part of a final batch smaller than the world
+            idx = order[i + a:i + b] if order is not None else slice(i + a, i + b)
             xb = self.x[idx]
             yield xb, (self.y[idx] if self.y is not None else xb)
 
@@ -84,13 +93,38 @@ class StreamSource:
     def __len__(self) -> int:
         return len(self.stream)
 
-    def iter_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator, drop_single: bool = False):
+    def iter_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator, drop_single: bool = False,
+                     world: World = SINGLE):
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
-        for b in self.stream.iter_batches(batch_size, shuffle=shuffle, seed=seed):
-            if drop_single and len(b) == 1:
+        n = len(self.stream)
+        if world.parallel and _takes_shard(self.stream):  # the stream reads only this rank's rows
+            batches = self.stream.iter_batches(batch_size, shuffle=shuffle, seed=seed, shard=(world.rank, world.size))
+        else:
+            batches = (b[slice(*shard_bounds(len(b), world.rank, world.size))]
+                       for b in self.stream.iter_batches(batch_size, shuffle=shuffle, seed=seed))
+        for k, b in enumerate(batches):
+            if drop_single and _drop_last(k * batch_size, min(batch_size, n - k * batch_size), n, world):
+                break
+            if not len(b):
                 continue
             xb = torch.from_numpy(to_model(np.asarray(b), self.input_shape, "stream batch")[0])
             yield xb, xb
+
+
+def _drop_last(start: int, m: int, n: int, world: World) -> bool:
+    """Skip the final training batch (``m`` samples from ``start``) when it is smaller than the number of
+    processes (some rank would have nothing to step on); in one process, a final batch of one (it breaks
+    BatchNorm)."""
+    return start + m >= n > 1 and m < max(2, world.size)
+
+
+def _takes_shard(stream) -> bool:
+    import inspect
+
+    try:
+        return "shard" in inspect.signature(stream.iter_batches).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def is_stream(x) -> bool:
@@ -118,6 +152,8 @@ class LoopState:
     # runs on a forked copy (see _own_rng), so the caller's generator is never reseeded
     torch_rng: Optional[torch.Tensor] = None
     cuda_rng: Optional[torch.Tensor] = None
+    world: World = SINGLE  # this process's rank among the data-parallel processes (torchrun)
+    forward_module: Optional[nn.Module] = None  # the DistributedDataParallel wrapper while training in parallel
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -186,15 +222,16 @@ def reconstruction_loss(spec: LossSpec) -> Callable:
 def new_state(module: nn.Module, cfg: TrainConfig, loss: LossSpec | Callable) -> LoopState:
     """A fresh loop state; ``loss`` is a :class:`LossSpec` (reconstruction objective) or any
     ``loss_fn(module, inputs, targets) -> (loss, terms)``, e.g. cross-entropy for a fine-tuned classifier."""
-    device = pick_device(cfg.device)
+    world, device = distributed.setup(cfg.device, pick_device)
     module.to(device)
     seed = cfg.seed if cfg.seed is not None else fresh_seed()
+    seed = distributed.same_seed(seed, world, device)  # every rank must draw the same permutations
     shuffle_gen = torch.Generator().manual_seed(seed)
-    noise_gen = torch.Generator(device=device).manual_seed(seed + 1)
+    noise_gen = torch.Generator(device=device).manual_seed(seed + 1 + world.rank)
     loss_fn = reconstruction_loss(loss) if isinstance(loss, LossSpec) else loss
     optimizer = make_optimizer(module.parameters(), cfg)
     return LoopState(module, optimizer, cfg, loss_fn, device, shuffle_gen, noise_gen, seed=seed,
-                     scheduler=make_scheduler(optimizer, cfg))
+                     scheduler=make_scheduler(optimizer, cfg), world=world)
 
 
 @contextlib.contextmanager
@@ -203,7 +240,7 @@ def _own_rng(state: LoopState):
     a checkpoint restored), and keep where the run left them in ``state``; the caller's are untouched."""
     cuda = state.device.type == "cuda"
     with torch.random.fork_rng(devices=[state.device.index or 0] if cuda else []):
-        torch.manual_seed(state.seed)
+        torch.manual_seed(state.seed + state.world.rank)  # dropout and VAE sampling differ per rank
         if state.torch_rng is not None:
             torch.set_rng_state(state.torch_rng)
         if cuda and state.cuda_rng is not None:
@@ -221,8 +258,10 @@ def _autocast(state: LoopState):
     return contextlib.nullcontext()
 
 
-def evaluate(module: nn.Module, source, loss_fn: Callable, batch_size: int, device: torch.device) -> dict[str, float]:
-    """Mean loss and loss terms over ``source`` in evaluation mode (no corruption, no gradients)."""
+def evaluate(module: nn.Module, source, loss_fn: Callable, batch_size: int, device: torch.device,
+             world: World = SINGLE) -> dict[str, float]:
+    """Mean loss and loss terms over ``source`` in evaluation mode (no corruption, no gradients); in a
+    data-parallel run each rank evaluates its part and the means are over every rank's samples."""
     names: list[str] = []
 
     def batch_sums(m: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
@@ -232,13 +271,24 @@ def evaluate(module: nn.Module, source, loss_fn: Callable, batch_size: int, devi
         return torch.stack([torch.tensor(float(len(xb)), device=xb.device), *(v.float() * len(xb) for v in
                             (loss, *terms.values()))]).unsqueeze(0)
 
-    rows = map_batches(module, source, batch_sums, batch_size=batch_size, device=device, dtype=torch.float64,
+    data = _Sharded(source, world) if world.parallel else source
+    rows = map_batches(module, data, batch_sums, batch_size=batch_size, device=device, dtype=torch.float64,
                        numpy=False)  # (batches, 1 + terms)
     if not names:
         return {}
-    sums = rows.sum(0)
+    sums = distributed.all_sum(rows.sum(0), world, device)
     n = max(float(sums[0]), 1.0)
     return {k: float(v) / n for k, v in zip(names, sums[1:])}
+
+
+class _Sharded:
+    """This rank's part of every batch of ``source`` (evaluation in a data-parallel run)."""
+
+    def __init__(self, source, world: World):
+        self.source, self.world = source, world
+
+    def iter_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator, drop_single: bool = False):
+        return self.source.iter_batches(batch_size, shuffle, generator, drop_single, world=self.world)
 
 
 def _train_epoch(state: LoopState, source, corruption: Optional[CorruptionConfig], callbacks) -> dict[str, float]:
@@ -246,15 +296,18 @@ def _train_epoch(state: LoopState, source, corruption: Optional[CorruptionConfig
     module.train()
     sums: dict[str, torch.Tensor] = {}
     n = 0
-    batches = source.iter_batches(cfg.batch_size, cfg.shuffle, state.shuffle_gen, drop_single=True)
+    n_all, world = len(source), state.world
+    fwd = state.forward_module or module  # DDP's wrapper averages the gradients across processes
+    batches = source.iter_batches(cfg.batch_size, cfg.shuffle, state.shuffle_gen, drop_single=True, world=world)
     for step, (xb, yb) in enumerate(batches):
         xb = xb.to(state.device, non_blocking=True)
         yb = xb if yb is None else yb.to(state.device, non_blocking=True)
         inp = corrupt(xb, corruption, state.noise_gen) if corruption is not None else xb
         with _autocast(state):
-            loss, terms = state.loss_fn(module, inp, yb)
+            loss, terms = state.loss_fn(fwd, inp, yb)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        w = distributed.loss_weight(len(xb), min(cfg.batch_size, n_all - step * cfg.batch_size), world)
+        (loss * w if w != 1.0 else loss).backward()
         if cfg.clip_grad_norm:
             nn.utils.clip_grad_norm_(module.parameters(), cfg.clip_grad_norm)
         opt.step()
@@ -269,6 +322,7 @@ def _train_epoch(state: LoopState, source, corruption: Optional[CorruptionConfig
         n += b
         for cb in callbacks:
             cb.on_batch_end(state, step, sums, n)
+    sums, n = distributed.all_reduce_sums(sums, n, world, state.device)  # logs: means over every rank's samples
     return {k: float(v) / max(n, 1) for k, v in sums.items()}
 
 
@@ -278,7 +332,7 @@ def fit_loop(state: LoopState, source, *, val_source=None, corruption: Optional[
     callbacks = list(callbacks)
     cfg = state.cfg
     state.steps_per_epoch = -(-len(source) // cfg.batch_size)
-    with _own_rng(state):
+    with _own_rng(state), distributed.data_parallel(state):
         for cb in callbacks:
             cb.on_train_begin(state)
         while state.epoch < cfg.epochs and not state.stop:
@@ -286,14 +340,15 @@ def fit_loop(state: LoopState, source, *, val_source=None, corruption: Optional[
                 cb.on_epoch_begin(state)
             logs = _train_epoch(state, source, corruption, callbacks)
             if val_source is not None:
-                logs.update({f"val_{k}": v for k, v in
-                             evaluate(state.module, val_source, state.loss_fn, cfg.batch_size, state.device).items()})
+                logs.update({f"val_{k}": v for k, v in evaluate(state.module, val_source, state.loss_fn,
+                                                                cfg.batch_size, state.device, state.world).items()})
             if state.scheduler is not None:
                 _step_scheduler(state.scheduler, logs)
             state.history.append(state.epoch, logs)
             state.epoch += 1
             for cb in callbacks:
                 cb.on_epoch_end(state, logs)
+            state.stop = distributed.any_rank(state.stop, state.world, state.device)  # all ranks stop together
         for cb in callbacks:
             cb.on_train_end(state)
     return state.history
