@@ -21,6 +21,7 @@ from .errors import AekitError
 from .header import DataDescription
 from .io import atomic_write
 from .registry import get_family
+from .training import distributed
 
 DATA_KEYS = ("image_size", "color", "window", "stride", "input_kind", "key", "limit")
 
@@ -148,6 +149,10 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     ``resume=True`` continues from ``out_dir/checkpoint.aekit`` up to ``epochs`` in total; the model's
     options then come from the checkpoint (training options such as ``epochs`` still apply).
 
+    Under torchrun every process calls this; they train one model together and rank 0 alone writes the
+    run folder while the others wait at a barrier (``out_dir`` must be on a filesystem all nodes share
+    for ``resume`` on several machines).
+
     Examples
     --------
     >>> import numpy as np, tempfile
@@ -194,18 +199,28 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     t0 = time.perf_counter()
     model.fit(src.x, validation_data=val, callbacks=callbacks, **fit_opts)
     seconds = time.perf_counter() - t0
-    model_path = model.save(out / "model.aekit")
-    history_path = atomic_write(out / "history.csv", history_csv(model.history))
-    report_path = None
+    world = distributed.current()
+    model_path, history_path, report_path = out / "model.aekit", out / "history.csv", None
+    if world.is_main:
+        _write_outputs(model, src, family_.name, out, report)
+        report_path = out / "report.html" if report else None
+    with distributed.lost_peer_errors(world):
+        distributed.barrier(world)  # the others end once the run folder is complete
+    return TrainRun(model, out, model_path, history_path, report_path, out / "tb", seconds)
+
+
+def _write_outputs(model, src, family: str, out: Path, report: bool) -> None:
+    """model.aekit, history.csv and (with ``report``) report.html."""
+    model.save(out / "model.aekit")
+    atomic_write(out / "history.csv", history_csv(model.history))
     if report:
         from .report import write_report
 
         x_eval, y_eval = src.eval_split
-        report_path = write_report(model, x_eval[:2000], None if y_eval is None else y_eval[:2000],
-                                   out / "report.html", title=f"aekit train {family_.name} --data {src.name}",
-                                   subtitle="evaluated on " + ("the test split" if src.x_test is not None
-                                                               else "the training data (no test split)"))
-    return TrainRun(model, out, model_path, history_path, report_path, out / "tb", seconds)
+        write_report(model, x_eval[:2000], None if y_eval is None else y_eval[:2000],
+                     out / "report.html", title=f"aekit train {family} --data {src.name}",
+                     subtitle="evaluated on " + ("the test split" if src.x_test is not None
+                                                 else "the training data (no test split)"))
 
 
 __all__ = ["train_run", "read_config_file", "split_options", "parse_sets", "history_csv", "TrainRun"]

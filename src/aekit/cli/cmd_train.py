@@ -10,6 +10,11 @@ EXAMPLES = """  aekit train conv --data digits --out runs/conv --set epochs=5
   aekit train conv --data photos/ --image-size 48x48 --color rgb --out runs/photos
   aekit train lstm --data series.csv --window 64 --set latent_dim=8 --out runs/series
   aekit train conv --data digits --out runs/conv --set epochs=20 --resume   # continue a killed run
+  aekit train dense --data big.npy --out runs/ddp --nproc 2 --set batch_size=256   # 2 processes (DDP)
+  torchrun --nproc-per-node 2 -m aekit train dense --data big.npy --out runs/ddp   # the same, by hand
+processes (--nproc N, or torchrun): one model trained by N processes with DistributedDataParallel
+(gloo on CPU, NCCL with --device cuda, one GPU per process); batch_size is the global batch, a multiple
+of N; rank 0 writes the run folder; a process that dies stops the others; --resume works with any N.
 options (--set KEY=VALUE): any field of the family's config (aekit models; e.g. latent_dim, filters,
 hidden, corruption, sparsity) or of TrainConfig (epochs, batch_size, lr, optimizer, validation_split,
 scale, patience, ...). Python: aekit.runs.train_run("conv", "digits", "runs/conv", options={...})"""
@@ -29,10 +34,29 @@ def add_arguments(p) -> None:
     p.add_argument("--window", type=int, help="window length for a time-series CSV")
     p.add_argument("--stride", type=int, help="window step for a time-series CSV (default window/4)")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
+    p.add_argument("--nproc", type=int, metavar="N",
+                   help="train in N processes on this machine (torchrun --standalone, DistributedDataParallel)")
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
 
 
 def run(args) -> int:
     from ..runs import parse_sets, train_run
+    from ..training import distributed
+
+    if args.nproc is not None and args.nproc != 1:
+        hint = f"; continue with --resume from {args.out}/checkpoint.aekit" if not args.resume else ""
+        return distributed.launch(args.nproc, _without_nproc(args.argv), hint=hint)
 
     options = parse_sets(args.sets)
     for key, val in (("image_size", args.image_size), ("color", args.color), ("window", args.window),
@@ -42,6 +66,8 @@ def run(args) -> int:
     res = train_run(args.family, args.data, args.out, options=options, config_file=args.config,
                     resume=args.resume, seed=args.seed, device=args.device, verbose=verbose(args),
                     report=not args.no_report)
+    if not distributed.is_main():
+        return 0  # rank 0 reports for the run
     s = res.summary()
     emit(args, s, f"trained {s['family']} for {s['epochs']} epochs in {s['seconds']:.1f} s, final loss "
                   f"{s['final_loss']:.4g}\nmodel: {s['model']}\nreport: {s['report']}")

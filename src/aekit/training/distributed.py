@@ -22,6 +22,7 @@ import atexit
 import contextlib
 import datetime
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Optional
@@ -241,7 +242,8 @@ def data_parallel(state):
 
 def _first_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
-    return text[0][:200] if text else type(e).__name__
+    line = re.sub(r"^\[[^\]]*\.(cc|cpp|h):\d+\]\s*", "", text[0]) if text else type(e).__name__
+    return line.split(". ")[0][:160]  # gloo's "[pair.cc:537] Read error ...: Connection reset by peer. This is..."
 
 
 @contextlib.contextmanager
@@ -273,7 +275,7 @@ def _looks_distributed(e: BaseException) -> bool:
 # --- launching -----------------------------------------------------------------------------------------
 
 
-def launch(nproc: int, argv: list[str], *, threads: Optional[int] = None) -> int:
+def launch(nproc: int, argv: list[str], *, threads: Optional[int] = None, hint: str = "") -> int:
     """Run ``python -m aekit ARGV`` in ``nproc`` processes on this machine through torchrun
     (``torch.distributed.run --standalone``); returns 0, or raises :class:`DistributedError` naming the
     first process that failed. Each process gets ``OMP_NUM_THREADS`` (``threads`` or cores / nproc)."""
@@ -298,7 +300,7 @@ def launch(nproc: int, argv: list[str], *, threads: Optional[int] = None) -> int
         rank, failure = e.get_first_failure()
         how = (f"signal {failure.signal_name()}" if failure.exitcode < 0 else f"exit status {failure.exitcode}")
         raise DistributedError(f"training process rank {rank} of {nproc} ended with {how}; the others were "
-                               f"stopped") from None
+                               f"stopped{hint}") from None
     return 0
 
 
