@@ -67,7 +67,7 @@ def test_readme_torchrun_command_matches_one_process(tmp_path):
     proc = subprocess.run(_argv(cmd), cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     two = aekit.load(tmp_path / "runs/ddp/model.aekit")
-    assert two.parallel == {"world_size": 2, "global_batch_size": 256, "batch_per_process": 128}
+    assert (two.parallel.world_size, two.parallel.global_batch_size, two.parallel.batch_per_process) == (2, 256, 128)
     assert (tmp_path / "runs/ddp/history.csv").is_file() and (tmp_path / "runs/ddp/report.html").is_file()
     assert proc.stdout.count("trained dense") == 1  # rank 0 reports, once
 
@@ -80,7 +80,7 @@ def test_readme_torchrun_command_matches_one_process(tmp_path):
     one_args[one_args.index("big.npy")] = str(tmp_path / "big.npy")
     assert main([*one_args, "--no-report", "--quiet"]) == 0
     one = aekit.load(tmp_path / "one/model.aekit")
-    assert one.parallel["world_size"] == 1
+    assert one.parallel.world_size == 1
     assert _max_diff(one.module.state_dict(), two.module.state_dict()) < 1e-5
     for key in ("loss",):
         np.testing.assert_allclose(two.history.history[key], one.history.history[key], rtol=1e-5)
@@ -150,7 +150,7 @@ def test_dead_rank_stops_the_run_with_one_line_and_resume_continues(tmp_path):
                           env=_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     resumed = aekit.load(out / "model.aekit")
-    assert len(resumed.history.epoch) == target and resumed.parallel["world_size"] == 2
+    assert len(resumed.history.epoch) == target and resumed.parallel.world_size == 2
 
     x = np.load(data)
     ref = aekit.build("dense", input_shape=(12,), hidden=[8], latent_dim=3, seed=3)
