@@ -23,7 +23,8 @@ def run(args) -> int:
             "training": {"epochs": len(model.history.epoch),
                          "final_loss": h["loss"][-1] if h.get("loss") else None,
                          "final_val_loss": h["val_loss"][-1] if h.get("val_loss") else None,
-                         "train_config": to_dict(model.train_config) if model.train_config else None},
+                         "train_config": to_dict(model.train_config) if model.train_config else None,
+                         "parallel": model.parallel.to_dict()},
             "preprocessing": model.preprocessing.to_dict(),
             "data": {k: v for k, v in model.data.to_dict().items() if k != "class_names" and v is not None},
             "apps": sorted(model.sections.apps)}
@@ -33,6 +34,8 @@ def run(args) -> int:
     lines += [f"  {n or '(module)':32s} {c:18s} {p:>10,}" for n, c, p in model.summary()]
     t = data["training"]
     lines.append(f"training    {t['epochs']} epochs" + (f", final loss {t['final_loss']:.6g}" if t["final_loss"]
-                                                      is not None else " (untrained)"))
+                                                      is not None else " (untrained)")
+                 + (f", {model.parallel.world_size} processes, global batch {model.parallel.global_batch_size}"
+                    if model.parallel.world_size > 1 else ""))
     emit(args, data, "\n".join(lines))
     return 0

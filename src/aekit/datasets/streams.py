@@ -29,7 +29,7 @@ from PIL import Image
 
 from ..errors import AekitError
 from ..arrays import shard_bounds
-from .arrays import ArrayLayout, array_layout, load_array
+from .arrays import array_layout, load_array
 from .images import check_image_options, default_workers, folder_labels, list_files, report_skipped, try_decode
 
 
@@ -162,9 +162,10 @@ class ImageStream:
 class ArrayStream:
     """Rows of a ``.npy`` / ``.npz`` file (or of an array / memmap) read batch by batch.
 
-    For a ``.npy`` file, an uncompressed ``.npz`` member or a C-ordered memory map of one
-    (``np.load(path, mmap_mode="r")``), each batch is read straight from the file (not through the
-    memory map, whose pages would stay counted in the process's memory). A ``np.savez_compressed``
+    For a ``.npy`` file or an uncompressed ``.npz`` member, each batch is read straight from the file
+    (no memory map, whose pages would stay counted in the process's memory). A memory map given as
+    ``source`` (``np.load(path, mmap_mode="r")``) is gathered from and its pages are released every few
+    thousand rows (``madvise(MADV_DONTNEED)``), so resident memory stays bounded there too. A ``np.savez_compressed``
     member cannot be read in pieces: it is loaded whole, with a warning.
 
     Parameters
@@ -194,12 +195,12 @@ class ArrayStream:
     def __init__(self, source, key=None):
         self._array = None
         self._layout = None
+        self._mm = None
         if isinstance(source, np.ndarray):
             self._array, self.name = source, "array"
             shape, dtype = source.shape, source.dtype
-            self._layout = _memmap_layout(source)
-            if self._layout is not None:
-                self._array, self.name = None, str(self._layout.path)
+            # a memory map's pages stay counted in the process's memory once read: drop them as we go
+            self._mm = getattr(source, "_mmap", None) if isinstance(source, np.memmap) else None
         else:
             path = Path(source).expanduser()
             self.name = str(path)
@@ -261,6 +262,7 @@ class ArrayStream:
         """Yield batches ``(b, *sample_shape)``; ``shuffle`` permutes row indices with ``seed``;
         ``shard=(rank, world_size)`` reads only this rank's part of each batch (data-parallel training)."""
         if self._layout is None:
+            mapped = 0
             for idx in _batches(self._n, batch_size, shuffle, seed, shard):
                 if not len(idx):
                     yield self._cast(self._array[:0])
@@ -268,7 +270,13 @@ class ArrayStream:
                 a = self._array[np.sort(idx)] if shuffle else self._array[idx[0]:idx[-1] + 1]
                 if shuffle:  # sorted reads are kinder to memmaps; restore the permuted order
                     a = a[np.argsort(np.argsort(idx))]
+                mapped += len(idx)
+                if self._mm is not None and mapped >= _RELEASE_ROWS:
+                    _release(self._mm)
+                    mapped = 0
                 yield self._cast(np.asarray(a))
+            if self._mm is not None:
+                _release(self._mm)
             return
         fd = os.open(self._layout.path, os.O_RDONLY)
         try:
@@ -278,18 +286,15 @@ class ArrayStream:
             os.close(fd)
 
 
-def _memmap_layout(a: np.ndarray):
-    """Where a C-ordered ``np.memmap`` (or a row slice of one) lies in its file, or None."""
+_RELEASE_ROWS = 4096  # rows gathered from a memory map between page releases (at most ~16 MiB of pages)
+
+
+def _release(mm) -> None:
+    """Drop a read-only memory map's pages from this process's resident set (they stay in the page cache)."""
     import mmap
 
-    mm = getattr(a, "_mmap", None)
-    if not isinstance(a, np.memmap) or mm is None or not a.filename or not a.flags.c_contiguous:
-        return None
-    # the map starts at the offset rounded down to the allocation granularity; a slice keeps its
-    # parent's offset, so the row data's place in the file comes from the pointer distance
-    start = a.offset - a.offset % mmap.ALLOCATIONGRANULARITY
-    base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
-    return ArrayLayout(Path(a.filename), start + (a.ctypes.data - base), a.dtype, a.shape, False)
+    if hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        mm.madvise(mmap.MADV_DONTNEED)
 
 
 def _read_exact(fd: int, view: memoryview, offset: int, name: str) -> None:
