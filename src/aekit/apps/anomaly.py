@@ -8,6 +8,10 @@ scores of the training data: the ``(1 - contamination)`` quantile (or a given pe
 apply the same threshold later. The rules work on plain score arrays too (:func:`threshold_from_scores`,
 :func:`scores_to_proba`); the scikit-learn outlier detector uses them.
 
+For a time series watched as a stream, :func:`stream_detect` (from :mod:`aekit.apps.stream`) is the causal
+option: array (T,) in, scores and flags (T,) out, each point scored from the trailing window ending at it,
+the model trained on the series' start and the threshold following a tail model of the error so far.
+
 Examples
 --------
 >>> import numpy as np, aekit
@@ -34,6 +38,7 @@ from typing import ClassVar, Optional
 import numpy as np
 
 from ..errors import AekitError
+from .stream import StreamResult, stream_detect  # noqa: F401  (the causal option, re-exported here)
 
 METRICS = ("auto", "mse", "bce", "elbo")
 _LEVELS = np.linspace(0.0, 1.0, 1001)  # training-score quantiles kept in the model file (0.1 % steps)

@@ -1,0 +1,98 @@
+"""The causal streaming detector: past scores never depend on the future; an injected spike is flagged."""
+import numpy as np
+import pytest
+
+from aekit.apps.stream import stream_detect, suppress, tail_surprise
+from aekit.errors import AekitError
+
+
+def wave(n=1000, seed=0):
+    t = np.arange(n)
+    return np.sin(2 * np.pi * t / 40) + 0.05 * np.random.default_rng(seed).normal(size=n)
+
+
+@pytest.fixture(scope="module")
+def spiked():
+    x = wave()
+    x[800] += 2.5
+    return x, stream_detect(x, window=16, n_train=300, epochs=15, seed=0)
+
+
+def test_injected_spike_is_flagged_and_little_else(spiked):
+    x, res = spiked
+    assert res.scores.shape == res.raw.shape == res.labels.shape == (1000,)
+    assert res.labels[800:806].any()                       # the spike, at most a few points late
+    assert res.labels[:300].sum() == 0                     # nothing flagged while training
+    assert res.labels.sum() - res.labels[800:806].sum() <= 3
+    assert res.scores[800:806].max() >= res.threshold
+
+
+def test_changing_future_points_never_changes_past_scores(spiked):
+    x, res = spiked
+    y = x.copy()
+    y[700:] = np.random.default_rng(1).normal(size=300) * 5   # a different future from point 700 on
+    other = stream_detect(y, window=16, n_train=300, epochs=15, seed=0)
+    np.testing.assert_array_equal(other.raw[:700], res.raw[:700])
+    np.testing.assert_array_equal(other.scores[:700], res.scores[:700])
+    np.testing.assert_array_equal(other.labels[:700], res.labels[:700])
+    assert not np.array_equal(other.raw[700:], res.raw[700:])
+
+
+def test_online_learning_stays_causal():
+    x = wave(700)
+    a = stream_detect(x, window=16, n_train=300, epochs=5, update_every=100, seed=0)
+    y = x.copy()
+    y[550:] += 3.0
+    b = stream_detect(y, window=16, n_train=300, epochs=5, update_every=100, seed=0)
+    np.testing.assert_array_equal(a.raw[:550], b.raw[:550])
+    np.testing.assert_array_equal(a.scores[:550], b.scores[:550])
+
+
+def test_tail_model_uses_only_the_past():
+    r = np.random.default_rng(0).random(800)
+    s = tail_surprise(r, start=200, short=1)
+    r2 = r.copy()
+    r2[600:] = 100.0
+    s2 = tail_surprise(r2, start=200, short=1)
+    np.testing.assert_array_equal(s[:600], s2[:600])
+    assert s2[600] > 4 and s[:200].max() == 0.0
+
+
+def test_refractory_period_gives_one_alert_per_event():
+    s = np.array([0, 5, 6, 5, 0, 0, 0, 7, 0], dtype=float)
+    out, flags = suppress(s, 4.0, refractory=3)
+    assert flags.tolist() == [0, 1, 0, 0, 0, 0, 0, 1, 0]
+    assert out.tolist() == [0, 5, 0, 0, 0, 0, 0, 7, 0]
+
+
+def test_bad_arguments_say_what_was_expected():
+    with pytest.raises(AekitError, match="n_train"):
+        stream_detect(np.zeros(50), window=32)
+    with pytest.raises(AekitError, match="risk"):
+        stream_detect(wave(400), window=16, n_train=100, risk=2.0)
+    with pytest.raises(AekitError, match="finite"):
+        stream_detect(np.full(400, np.nan), window=16, n_train=100)
+
+
+def test_cli_detect_stream_writes_points_and_flags_the_spike(tmp_path, capsys):
+    import csv
+    import json
+
+    from aekit.cli.main import main
+
+    x = wave(900)
+    x[700] += 3.0
+    t = np.arange("2015-01-01T00:00", 900 * 5, 5, dtype="datetime64[m]")[:900]
+    src = tmp_path / "series.csv"
+    src.write_text("timestamp,value\n" + "".join(f"{str(a).replace('T', ' ')}:00,{b:.6f}\n" for a, b in zip(t, x)))
+    out = tmp_path / "points.csv"
+    cmd = ["detect", "--stream", str(src), "-o", str(out), "--stream-window", "16", "--train-points", "300",
+           "--json"]
+    assert main(cmd) == 0
+    info = json.loads(capsys.readouterr().out)
+    rows = list(csv.DictReader(out.open()))
+    assert len(rows) == 900 and list(rows[0]) == ["index", "timestamp", "value", "score", "anomaly"]
+    flagged = [int(row["index"]) for row in rows if row["anomaly"] == "1"]
+    assert any(700 <= i <= 705 for i in flagged) and info["n_anomalies"] == len(flagged) and info["n_train"] == 300
+    assert main(cmd[:-1] + ["--threshold", "3"]) == 2
+    assert "does not apply to --stream" in capsys.readouterr().err
