@@ -8,7 +8,7 @@ scoreboard is quoted beside them as the community's reference, not as a same-cor
 Detectors, all causal (the score of point t uses points up to t), all run here on the same data:
 
 - ``aekit_stream``: :func:`aekit.apps.stream.stream_detect` (dense AE on 32-point trailing windows trained
-  on the probationary period, peaks-over-threshold tail model of the error, 32-point quiet period after
+  on the probationary period, peaks-over-threshold tail model of the error, 96-point quiet period after
   an alert). One configuration for every series (tuned for the kind of data, never per file).
 - ``rolling_zscore``: |x_t - mean(x[t-64:t])| / std(x[t-64:t]) (the "windowed Gaussian" family).
 - ``iforest_windows``: scikit-learn IsolationForest fitted on the probationary period's 32-point trailing
@@ -43,7 +43,7 @@ from aekit.datasets import load_nab_windows, load_timeseries, sliding_windows  #
 from aekit.datasets.nab import PROFILES, SCOREBOARD, nab_score, prepare_series, probation_length, window_indices  # noqa: E402,E501
 
 NAB = SHARED / "nab"
-AE = dict(window=32, short=5, history=1000, risk=1e-4, epochs=30, hidden=32, latent_dim=4)
+AE = dict(window=32, short=5, history=1000, risk=1e-4, refractory=96, epochs=30, hidden=32, latent_dim=4)
 
 
 def rolling_z(v: np.ndarray, w: int = 64) -> np.ndarray:
@@ -64,7 +64,7 @@ def iforest(v: np.ndarray, n_train: int, seed: int, L: int = 32) -> np.ndarray:
 
 def with_tail(raw: np.ndarray, n_train: int) -> np.ndarray:
     s = tail_surprise(raw, n_train, short=AE["short"], history=AE["history"])
-    return suppress(s, -np.log10(AE["risk"]), AE["window"])[0]
+    return suppress(s, -np.log10(AE["risk"]), AE["refractory"])[0]
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:

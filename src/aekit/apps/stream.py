@@ -152,7 +152,7 @@ def stream_detect(values, window: int = 32, n_train=None, risk: float = 1e-4, re
     risk : float, default 1e-4
         Flag a point when the tail probability of its recent error is below ``risk``.
     refractory : int, optional
-        Points of silence after a flag (default ``window``).
+        Points of silence after a flag (default ``3 * window``).
     short, history : int
         The tail model's recent and reference stretches (points).
     update_every : int, default 0
@@ -199,5 +199,5 @@ def stream_detect(values, window: int = 32, n_train=None, risk: float = 1e-4, re
     raw = np.r_[np.full(L - 1, werr[0]), werr].astype(np.float64)  # (T,): points before the first window
     surprise = tail_surprise(raw, n_train, short=short, history=history)
     thr = -np.log10(risk)
-    scores, flags = suppress(surprise, thr, L if refractory is None else int(refractory))
+    scores, flags = suppress(surprise, thr, 3 * L if refractory is None else int(refractory))
     return StreamResult(scores=scores, raw=raw, labels=flags, threshold=float(thr), n_train=n_train)
