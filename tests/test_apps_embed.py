@@ -83,8 +83,17 @@ def test_dense_autoencoder_beats_pca_at_equal_code_size():
 
 
 def test_plot_map_writes_png(tmp_path):
+    import subprocess
+    import sys
+
     pts = np.random.default_rng(0).normal(size=(50, 2))
     p = plot_map(pts, np.arange(50) % 5, tmp_path / "sub" / "m.png", title="t", class_names=list("abcde"))
+    # no global matplotlib state: drawing neither picks a backend nor imports pyplot (in a fresh interpreter)
+    code = ("import numpy as np, sys, matplotlib; from aekit.apps.embed import plot_map; "
+            f"plot_map(np.zeros((5, 2)), [0, 1, 0, 1, 2], {str(tmp_path / 'x.png')!r}); "
+            "print('matplotlib.pyplot' in sys.modules, matplotlib.rcParams._get_backend_or_none())")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.split() == ["False", "None"]
     assert p.read_bytes()[:8] == PNG
     with Image.open(p) as im:
         assert im.size[0] > 100 and im.size[1] > 100

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 import aekit
-from aekit.apps.generate import (DynamicBinarization, image_shape, importance_nll, interpolate, manifold,
+from aekit.apps.generate import (DynamicBinarization, importance_nll, interpolate, manifold,
                                  sample_grid, save_grid_png)
 from aekit.cli.main import main
 from aekit.errors import AekitError
@@ -73,11 +73,22 @@ def test_interpolation_endpoints_are_the_reconstructions(vae, digits):
         interpolate(vae, a, b, steps=1)
 
 
-def test_image_shape():
-    assert image_shape((784,)) == (28, 28, 1) and image_shape((3, 8, 8)) == (8, 8, 3)
-    assert image_shape((28, 28)) == (28, 28, 1) and image_shape((192,)) == (8, 8, 3)
-    with pytest.raises(AekitError):
-        image_shape((10,))
+def test_image_shape_one_axis_order_for_every_caller():
+    from aekit.imageio import image_shape, to_pictures
+
+    def shp(family, input_shape, **kw):
+        return image_shape(aekit.build(family, input_shape=input_shape, **kw), guess_flat=True)
+
+    assert shp("dense", (784,), latent_dim=2) == (1, 28, 28) and shp("dense", (192,), latent_dim=2) == (3, 8, 8)
+    assert shp("dense", (28, 28), latent_dim=2) == (1, 28, 28) and shp("conv", (3, 8, 8)) == (3, 8, 8)
+    assert shp("dense", (8, 8, 3), latent_dim=2) == (3, 8, 8)  # channels-last pictures into a dense model
+    assert shp("dense", (10,), latent_dim=2) is None and shp("lstm", (28, 28)) is None
+    m = aekit.build("dense", input_shape=(2, 3, 5), latent_dim=2)  # not pictures: refused by name
+    with pytest.raises(AekitError, match="not a picture"):
+        to_pictures(m, np.zeros((1, 2, 3, 5)))
+    rgb = aekit.build("dense", input_shape=(192,), latent_dim=2)
+    flat = np.arange(192, dtype=np.float32)[None]  # a flattened (C, H, W) picture
+    assert np.array_equal(to_pictures(rgb, flat)[0, :, :, 1], flat[0, 64:128].reshape(8, 8))
 
 
 def test_importance_nll_is_finite_and_under_the_negative_elbo(vae, digits):

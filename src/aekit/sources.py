@@ -19,7 +19,6 @@ writes arrays as ``.npy``, as one ``.png`` grid, or as a folder of PNGs (atomica
 from __future__ import annotations
 
 import io as _io
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -27,6 +26,7 @@ from typing import Optional
 import numpy as np
 
 from .errors import AekitError
+from .imageio import grid, image_shape, png_bytes, to_uint8_images
 from .io import atomic_write
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -188,23 +188,6 @@ def _load_series(path: Path, window: int, stride: Optional[int]) -> Source:
 
 # --- model inputs / outputs -------------------------------------------------------------------------------
 
-def image_shape(model) -> Optional[tuple]:
-    """(C, H, W) when the model's inputs are pictures, else None.
-
-    Image families (``input_kind='image'``) are always images; others when the run that trained them recorded ``image_shape`` in
-    the model's data description (``aekit train`` does) or when their input shape is (C, H, W)/(H, W).
-    """
-    if model.data.image_shape:
-        return tuple(model.data.image_shape)
-    s = tuple(model.input_shape)
-    kind = model.family_info.input_kind
-    if kind == "image" or (len(s) == 3 and s[0] in (1, 3, 4)):
-        return s
-    if len(s) == 2 and kind != "sequence":
-        return (1, *s)
-    return None
-
-
 def read_input(path, model=None, *, key: Optional[str] = None) -> tuple[np.ndarray, dict]:
     """Read the INPUT of ``encode``/``reconstruct``: a ``.npy``/``.npz``, a folder of pictures or one
     picture (resized to the model's image size). Returns ``(x, meta)`` with ``meta['paths']`` for pictures.
@@ -231,44 +214,6 @@ def read_input(path, model=None, *, key: Optional[str] = None) -> tuple[np.ndarr
     if suf in (".npy", ".npz"):
         return np.asarray(load_array(p, key=key)), {"images": False}
     raise AekitError(f"input {path}: unsupported type {suf!r}; expected .npy, .npz, a picture or a folder of them")
-
-
-def to_uint8_images(a: np.ndarray, image_shape_: Optional[tuple] = None) -> np.ndarray:
-    """Float images in [0, 1] (N, C, H, W), (N, H, W, C), (N, H, W) or flat (N, C*H*W) -> uint8 (N, H, W, C)."""
-    a = np.asarray(a)
-    if image_shape_ is not None and a.ndim == 2:
-        a = a.reshape(len(a), *image_shape_)
-    if a.ndim == 3:
-        a = a[..., None]
-    elif a.ndim == 4 and a.shape[1] in (1, 3, 4) and a.shape[-1] not in (1, 3, 4):
-        a = np.moveaxis(a, 1, -1)
-    if a.ndim != 4:
-        raise AekitError(f"cannot write arrays of shape {a.shape} as pictures; write a .npy instead")
-    if a.dtype != np.uint8:
-        a = (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
-    return a
-
-
-def png_bytes(img: np.ndarray) -> bytes:
-    """PNG file bytes of one uint8 picture (H, W, C) with C = 1, 3 or 4."""
-    from PIL import Image
-
-    im = Image.fromarray(img[..., 0] if img.shape[-1] == 1 else img)
-    buf = _io.BytesIO()
-    im.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def grid(imgs: np.ndarray, cols: Optional[int] = None, pad: int = 2) -> np.ndarray:
-    """Tile uint8 pictures (N, H, W, C) into one picture, ``cols`` per row (default about square)."""
-    n, h, w, c = imgs.shape
-    cols = cols or max(1, math.ceil(math.sqrt(n)))
-    rows = math.ceil(n / cols)
-    out = np.zeros((rows * (h + pad) + pad, cols * (w + pad) + pad, c), np.uint8)
-    for i, im in enumerate(imgs):
-        r, k = divmod(i, cols)
-        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + k * (w + pad): pad + k * (w + pad) + w] = im
-    return out
 
 
 def write_output(out, arr: np.ndarray, *, images: bool = False, image_shape_: Optional[tuple] = None,

@@ -55,11 +55,13 @@ def embed(model, x, batch_size: int = 1024) -> np.ndarray:
     return np.asarray(codes, dtype=np.float32).reshape(len(codes), -1)  # (N, code_size)
 
 
-def map_2d(codes, method: str = "tsne", seed: Optional[int] = 0, perplexity: float = 30.0) -> np.ndarray:
-    """A 2-D map (N, 2) of ``codes`` (N, D) by t-SNE, PCA or UMAP (UMAP needs ``umap-learn``).
+def map_2d(codes, method: str = "tsne", seed: Optional[int] = 0, perplexity: float = 30.0,
+           threads: Optional[int] = None) -> np.ndarray:
+    """A 2-D map (N, 2) of ``codes`` (N, D) by t-SNE, PCA or UMAP (UMAP needs ``umap-learn``): the one
+    wrapper of these methods in aekit (the report's latent maps use it too).
 
     Codes that already are 2-D are returned as they are (a ``latent_dim=2`` model is its own map).
-    t-SNE's perplexity is lowered for small N (it must stay below N).
+    t-SNE's perplexity is lowered for small N (it must stay below N); ``threads`` caps its CPU threads.
 
     Examples
     --------
@@ -92,7 +94,13 @@ def map_2d(codes, method: str = "tsne", seed: Optional[int] = 0, perplexity: flo
     from sklearn.manifold import TSNE
 
     perp = float(min(perplexity, max(1.0, (len(z) - 1) / 3)))
-    return TSNE(2, perplexity=perp, init="pca", random_state=seed).fit_transform(z).astype(np.float32)
+    tsne = TSNE(2, perplexity=perp, init="pca", random_state=seed, n_jobs=threads)
+    if threads is None:
+        return tsne.fit_transform(z).astype(np.float32)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(threads):
+        return tsne.fit_transform(z).astype(np.float32)
 
 
 def plot_map(points, labels: Optional[Sequence] = None, path: str | os.PathLike = "map.png", *,
@@ -110,40 +118,15 @@ def plot_map(points, labels: Optional[Sequence] = None, path: str | os.PathLike 
     >>> p.read_bytes()[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
     True
     """
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display needed
-    import matplotlib.pyplot as plt
+    from ..report.plots import figure_png, map_figure
 
     pts = np.asarray(points, dtype=np.float32)
     if pts.ndim != 2 or pts.shape[1] != 2:
         raise AekitError(f"plot_map: expected points of shape (N, 2), got {pts.shape}")
-    fig, ax = plt.subplots(figsize=(7, 6), dpi=110)
-    if labels is None:
-        ax.scatter(pts[:, 0], pts[:, 1], s=point_size, alpha=0.7, linewidths=0)
-    else:
-        lab = np.asarray(labels)
-        if len(lab) != len(pts):
-            raise AekitError(f"plot_map: {len(lab)} labels for {len(pts)} points")
-        classes = np.unique(lab)
-        cmap = plt.get_cmap("tab10" if len(classes) <= 10 else "tab20")
-        for i, c in enumerate(classes):
-            m = lab == c
-            name = class_names[int(c)] if class_names is not None and np.issubdtype(lab.dtype, np.integer) \
-                and 0 <= int(c) < len(class_names) else str(c)
-            ax.scatter(pts[m, 0], pts[m, 1], s=point_size, alpha=0.7, linewidths=0,
-                       color=cmap(i % cmap.N), label=name)
-        if len(classes) <= 20:
-            ax.legend(markerscale=3, fontsize=8, loc="best", frameon=False)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    buf = _io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return atomic_write(path, buf.getvalue())
+    if labels is not None and len(labels) != len(pts):
+        raise AekitError(f"plot_map: {len(labels)} labels for {len(pts)} points")
+    fig = map_figure(pts, labels, title, class_names=class_names, point_size=point_size)
+    return atomic_write(path, figure_png(fig, dpi=110))
 
 
 def _read_labels(path, n: int) -> np.ndarray:

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 
 from ..arrays import batches, infer_layout
 from ..errors import AekitError
+from ..imageio import grid, png_bytes, to_pictures, to_uint8_images
 from ..io import atomic_write
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -39,39 +40,12 @@ def _need_variational(model, what: str) -> None:
         raise AekitError(f"{what}: needs a variational model (vae, conv_vae); this model is {model.family!r}")
 
 
-def image_shape(input_shape: tuple) -> tuple:
-    """(H, W, C) of a model's input: (C, H, W) images, (H, W) grey pictures, or a flat (D,) with D a square
-    (D = 784 -> 28x28) or 3 squares (RGB)."""
-    s = tuple(input_shape)
-    if len(s) == 3:
-        return (s[1], s[2], s[0])
-    if len(s) == 2:
-        return (s[0], s[1], 1)
-    if len(s) == 1:
-        for c in (1, 3):
-            side = math.isqrt(s[0] // c)
-            if side * side * c == s[0]:
-                return (side, side, c)
-    raise AekitError(f"input_shape {s} is not a picture; expected (C, H, W), (H, W) or a square (D,)")
-
-
-def to_images(model, out: np.ndarray) -> np.ndarray:
-    """Model-layout outputs (N, *input_shape) -> pictures (N, H, W, C) float32."""
-    h, w, c = image_shape(model.input_shape)
-    out = np.asarray(out, np.float32).reshape(len(out), *model.input_shape)
-    if len(model.input_shape) == 3:
-        return np.ascontiguousarray(np.moveaxis(out, 1, -1))  # (N, C, H, W) -> (N, H, W, C)
-    if len(model.input_shape) == 1 and c == 3:
-        return out.reshape(len(out), c, h, w).transpose(0, 2, 3, 1).copy()  # a flattened (C, H, W)
-    return out.reshape(len(out), h, w, c)
-
-
 def sample_grid(model, n: int = 64, seed: Optional[int] = None) -> np.ndarray:
     """``n`` pictures (n, H, W, C) decoded from prior draws z ~ N(0, I) (:meth:`Autoencoder.sample`)."""
     _need_variational(model, "sample_grid")
     if int(n) < 1:
         raise AekitError(f"n={n!r}; expected a positive number of samples")
-    return to_images(model, model.sample(int(n), seed=seed))
+    return to_pictures(model, model.sample(int(n), seed=seed))
 
 
 def interpolate(model, a, b, steps: int = 10) -> np.ndarray:
@@ -99,7 +73,7 @@ def interpolate(model, a, b, steps: int = 10) -> np.ndarray:
         pair.append(model.encode(v))  # (1, code)
     t = np.linspace(0.0, 1.0, int(steps), dtype=np.float32)[:, None]  # (steps, 1)
     z = (1 - t) * pair[0] + t * pair[1]  # (steps, code)
-    return to_images(model, model.decode(z))
+    return to_pictures(model, model.decode(z))
 
 
 def manifold(model, n: int = 20, dims: tuple = (0, 1)) -> np.ndarray:
@@ -118,14 +92,12 @@ def manifold(model, n: int = 20, dims: tuple = (0, 1)) -> np.ndarray:
     for r in range(n):  # y decreases down the rows, as in the blog's figure
         z[r * n:(r + 1) * n, i] = q
         z[r * n:(r + 1) * n, j] = q[::-1][r]
-    return to_images(model, model.decode(z))
+    return to_pictures(model, model.decode(z))
 
 
 def save_grid_png(images: np.ndarray, path: str | os.PathLike, ncols: Optional[int] = None) -> Path:
     """Write pictures (N, H, W, C) in [0, 1] as one PNG grid (atomically), ``ncols`` per row (default about
-    square); reuses the image-grid helpers of :mod:`aekit.sources`. Returns the path."""
-    from ..sources import grid, png_bytes, to_uint8_images
-
+    square), with the picture helpers of :mod:`aekit.imageio`. Returns the path."""
     x = np.asarray(images)
     if x.ndim not in (3, 4) or len(x) == 0 or (x.ndim == 4 and x.shape[-1] not in (1, 3)):
         raise AekitError(f"images: expected (N, H, W) or (N, H, W, C) with C 1 or 3, got {x.shape}")
@@ -219,5 +191,4 @@ class DynamicBinarization:
             yield (self.rng.random(xb.shape, dtype=np.float32) < xb).astype(np.float32)
 
 
-__all__ = ["sample_grid", "interpolate", "manifold", "save_grid_png", "importance_nll",
-           "DynamicBinarization", "to_images", "image_shape"]
+__all__ = ["sample_grid", "interpolate", "manifold", "save_grid_png", "importance_nll", "DynamicBinarization"]

@@ -3,7 +3,8 @@ import numpy as np
 
 from ..apps.denoise import denoise, psnr
 from ..errors import AekitError
-from ..sources import image_shape, read_input, write_output
+from ..imageio import image_shape
+from ..sources import read_input, write_output
 from .common import emit, load_model, need_file
 
 NAME = "denoise"

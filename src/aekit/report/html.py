@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import AekitError
 from ..io import atomic_write
-from ..sources import image_shape as model_image_shape
+from ..imageio import image_shape as model_image_shape
 from . import plots
 
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1150px;
@@ -36,12 +36,7 @@ document.body.setAttribute('data-images-total',String(im.length));});"""
 
 def figure_uri(fig, dpi: int = 80) -> str:
     """A ``data:image/png;base64,...`` URI of a matplotlib Figure (rendered with the Agg canvas)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return "data:image/png;base64," + base64.b64encode(plots.figure_png(fig, dpi)).decode("ascii")
 
 
 def _img(fig, alt: str) -> str:
@@ -134,8 +129,8 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
                   + (", coloured by label" if y is not None else "") + "</p>",
                   _img(plots.latent_map(codes, y, max_tsne=max_tsne, seed=seed), "latent map")]
     if ishape is not None and model.variational and code == 2:
-        parts += ["<h3>Latent manifold</h3>", _img(plots.manifold_grid(model, 15, ishape), "latent manifold"),
-                  "<h3>Samples</h3>", _img(plots.samples(model, 16, seed, ishape), "samples")]
+        parts += ["<h3>Latent manifold</h3>", _img(plots.manifold_grid(model, 15), "latent manifold"),
+                  "<h3>Samples</h3>", _img(plots.samples(model, 16, seed), "samples")]
     if ishape is not None:
         filt = plots.first_layer_filters(model, ishape)
         if filt is not None:

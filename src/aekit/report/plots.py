@@ -1,8 +1,9 @@
 """The report's figures: each function returns a matplotlib :class:`~matplotlib.figure.Figure`.
 
 Figures are made with ``matplotlib.figure.Figure`` directly (rendered by the Agg canvas), never through
-pyplot, so no GUI backend is touched and nothing global changes. Image arguments are float arrays in
-[0, 1] shaped (N, C, H, W) or uint8 (N, H, W, C); see :func:`aekit.sources.to_uint8_images`.
+pyplot, so no GUI backend is touched and nothing global changes (:func:`figure_png` renders one). Image
+arguments are float arrays in [0, 1] shaped (N, C, H, W) or uint8 (N, H, W, C); see
+:func:`aekit.imageio.to_uint8_images`.
 
 Examples
 --------
@@ -14,14 +15,24 @@ True
 """
 from __future__ import annotations
 
+import io
 import math
-from statistics import NormalDist
 from typing import Optional, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..sources import grid, to_uint8_images
+from ..imageio import grid, to_uint8_images
+
+
+def figure_png(fig: Figure, dpi: int = 80) -> bytes:
+    """PNG bytes of a Figure, rendered by the Agg canvas (no pyplot, no global backend change)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
 
 
 def _show(ax, img: np.ndarray) -> None:
@@ -91,63 +102,86 @@ def code_images(codes: np.ndarray, n: int = 10) -> Figure:
     return fig
 
 
-def _scatter(ax, pts: np.ndarray, labels: Optional[np.ndarray], title: str) -> None:
+def scatter(ax, pts: np.ndarray, labels: Optional[Sequence] = None, title: Optional[str] = None, *,
+            class_names: Optional[Sequence[str]] = None, point_size: float = 4.0) -> None:
+    """2-D points (N, 2) on ``ax``, one colour and legend entry per label (ints or strings); integer labels
+    are named by ``class_names`` when given."""
+    from matplotlib import colormaps
+
+    pts = np.asarray(pts)
     if labels is None:
-        ax.scatter(pts[:, 0], pts[:, 1], s=4, alpha=0.6)
+        ax.scatter(pts[:, 0], pts[:, 1], s=point_size, alpha=0.7, linewidths=0)
     else:
-        sc = ax.scatter(pts[:, 0], pts[:, 1], c=labels, cmap="tab10", s=4, alpha=0.8)
-        ax.figure.colorbar(sc, ax=ax, fraction=0.046, pad=0.02)
-    ax.set_title(title, fontsize=10)
+        lab = np.asarray(labels)
+        classes = np.unique(lab)
+        cmap = colormaps["tab10" if len(classes) <= 10 else "tab20"]
+        named = class_names is not None and np.issubdtype(lab.dtype, np.integer)
+        for i, c in enumerate(classes):
+            m = lab == c
+            name = class_names[int(c)] if named and 0 <= int(c) < len(class_names) else str(c)
+            ax.scatter(pts[m, 0], pts[m, 1], s=point_size, alpha=0.7, linewidths=0, color=cmap(i % cmap.N),
+                       label=name)
+        if len(classes) <= 20:
+            ax.legend(markerscale=3, fontsize=8, loc="best", frameon=False)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+
+
+def map_figure(points: np.ndarray, labels: Optional[Sequence] = None, title: Optional[str] = None, *,
+               class_names: Optional[Sequence[str]] = None, point_size: float = 4.0) -> Figure:
+    """One 2-D map (N, 2) as a scatter plot, coloured by label (what ``aekit embed --map`` draws)."""
+    fig = Figure(figsize=(7, 6), dpi=110)
+    scatter(fig.add_subplot(1, 1, 1), points, labels, title, class_names=class_names, point_size=point_size)
+    fig.tight_layout()
+    return fig
 
 
 def latent_map(codes: np.ndarray, labels: Optional[np.ndarray] = None, *, max_tsne: int = 1000,
                seed: int = 0) -> Figure:
     """Codes coloured by label: the codes themselves when 2-D, else t-SNE (on at most ``max_tsne`` points)
-    and PCA side by side."""
+    and PCA side by side (both by :func:`aekit.apps.embed.map_2d`)."""
+    from ..apps.embed import map_2d
+
     codes = np.asarray(codes, np.float64)
     labels = None if labels is None else np.asarray(labels)
     if codes.shape[1] <= 2:
         pts = codes if codes.shape[1] == 2 else np.column_stack([codes[:, 0], np.zeros(len(codes))])
         fig = Figure(figsize=(5.5, 4.6))
-        _scatter(fig.add_subplot(1, 1, 1), pts, labels, "the 2-D codes")
+        scatter(fig.add_subplot(1, 1, 1), pts, labels, "the 2-D codes")
         fig.tight_layout()
         return fig
-    from sklearn.decomposition import PCA
-    from sklearn.manifold import TSNE
-    from threadpoolctl import threadpool_limits
-
     fig = Figure(figsize=(11, 4.6))
     idx = np.random.default_rng(seed).permutation(len(codes))[:max_tsne]
     sub, sub_lab = codes[idx], (labels[idx] if labels is not None else None)
-    perplexity = float(min(30, max(2, (len(sub) - 1) // 3)))
-    # one OpenMP thread: t-SNE on ~1,000 points is quick, and spinning threads on a busy machine made
-    # it ten times slower in our measurements
-    with threadpool_limits(1):
-        tsne = TSNE(2, perplexity=perplexity, init="pca", random_state=seed, n_jobs=1).fit_transform(sub)
-    _scatter(fig.add_subplot(1, 2, 1), tsne, sub_lab, f"t-SNE of {len(sub)} codes")
-    pca = PCA(2, random_state=seed).fit_transform(codes)
-    _scatter(fig.add_subplot(1, 2, 2), pca, labels, f"PCA of {len(codes)} codes")
+    # one thread: t-SNE on ~1,000 points is quick, and spinning threads on a busy machine made it ten
+    # times slower in our measurements
+    scatter(fig.add_subplot(1, 2, 1), map_2d(sub, "tsne", seed=seed, threads=1), sub_lab,
+            f"t-SNE of {len(sub)} codes")
+    scatter(fig.add_subplot(1, 2, 2), map_2d(codes, "pca", seed=seed), labels, f"PCA of {len(codes)} codes")
     fig.tight_layout()
     return fig
 
 
-def manifold_grid(model, n: int = 15, image_shape=None) -> Figure:
-    """A 2-D VAE's decoded latent grid: ``n`` x ``n`` points at the prior's quantiles (as in the Keras
-    blog, linearly spaced probabilities mapped through the normal inverse CDF)."""
-    q = [NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, n)]
-    z = np.array([[xi, yi] for yi in reversed(q) for xi in q], np.float32)  # (n*n, 2), row-major, y up
-    imgs = to_uint8_images(model.decode(z), image_shape)
+def manifold_grid(model, n: int = 15) -> Figure:
+    """A 2-D VAE's decoded latent grid (:func:`aekit.apps.generate.manifold`: ``n`` x ``n`` points at the
+    prior's quantiles, as in the Keras blog)."""
+    from ..apps.generate import manifold
+
     fig = Figure(figsize=(7, 7))
     ax = fig.add_subplot(1, 1, 1)
-    _show(ax, grid(imgs, cols=n, pad=0))
+    _show(ax, grid(to_uint8_images(manifold(model, n)), cols=n, pad=0))
     ax.set_title("latent manifold (z1 left to right, z2 bottom to top)", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def samples(model, n: int = 16, seed: int = 0, image_shape=None) -> Figure:
-    """``n`` pictures decoded from random draws of the prior N(0, I)."""
-    imgs = to_uint8_images(model.sample(n, seed=seed), image_shape)
+def samples(model, n: int = 16, seed: int = 0) -> Figure:
+    """``n`` pictures decoded from random draws of the prior N(0, I) (:func:`aekit.apps.generate.sample_grid`)."""
+    from ..apps.generate import sample_grid
+
+    imgs = to_uint8_images(sample_grid(model, n, seed=seed))
     fig = Figure(figsize=(6, 6 * math.ceil(n / math.ceil(math.sqrt(n))) / math.ceil(math.sqrt(n))))
     ax = fig.add_subplot(1, 1, 1)
     _show(ax, grid(imgs))
