@@ -151,12 +151,44 @@ def test_entropy_stream_errors_are_format_errors():
         entropy.decode_symbols(blob[:3], 100, 4, 4)
 
 
-def test_quantization_noise_callback_trains_and_leaves_inference_alone(digits):
-    ae = aekit.build("dense", input_shape=(28, 28), hidden=[32], latent_dim=8, seed=0)
-    h = ae.fit(digits[:256], epochs=2, batch_size=64, verbose=0, seed=0, callbacks=[QuantizationNoise(4)])
+def test_quantization_noise_perturbs_training_only(digits):
+    import torch
+
+    def trained(callbacks):
+        ae = aekit.build("dense", input_shape=(28, 28), hidden=[32], latent_dim=8, seed=0)
+        h = ae.fit(digits[:256], epochs=2, batch_size=64, verbose=0, seed=0, callbacks=callbacks)
+        return ae, h
+
+    plain, _ = trained([])
+    noisy, h = trained([QuantizationNoise(4)])
     assert np.isfinite(h.history["loss"]).all()
-    assert not ae.module.head._forward_hooks  # removed at the end of fit
-    assert np.array_equal(ae.encode(digits[:5]), ae.encode(digits[:5]))
+    assert not np.allclose(plain.encode(digits[:5]), noisy.encode(digits[:5]))  # the noise changed training
+    assert not noisy.module.head._forward_hooks  # removed at the end of fit
+    # inference is the plain module: encode equals the encoder and head applied by hand, without noise
+    x = torch.from_numpy(noisy.prepare(digits[:5]))
+    with torch.no_grad():
+        noisy.module.eval()
+        by_hand = noisy.module.encode(x)[0].numpy()
+    np.testing.assert_array_equal(noisy.encode(digits[:5]), by_hand)
+
+
+def test_quantization_noise_is_at_most_half_a_step_per_dimension():
+    import torch
+
+    ae = aekit.build("dense", input_shape=(6,), hidden=[], latent_dim=3, seed=0)
+    cb, state = QuantizationNoise(2), type("S", (), {"module": ae.module})()  # the callback reads state.module
+    x = torch.rand(50, 6)
+    ae.module.train()
+    clean = ae.module.head(ae.module.encoder(x))[0].detach()
+    cb.on_train_begin(state)
+    noisy = ae.module.head(ae.module.encoder(x))[0].detach()
+    ae.module.eval()
+    in_eval = ae.module.head(ae.module.encoder(x))[0].detach()
+    cb.on_train_end(state)
+    step = (clean.amax(0) - clean.amin(0)) / 3  # 2 bits: 3 steps over each dimension's range
+    diff = (noisy - clean).abs()
+    assert (diff > 0).float().mean() > 0.9 and (diff <= step / 2 + 1e-6).all()
+    assert torch.equal(in_eval, clean)  # evaluation mode: no noise
 
 
 def test_cli_compress_decompress(model, digits, tmp_path, capsys):

@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 
 import aekit
-from aekit.apps.embed import embed, embed_file, map_2d, plot_map
+from aekit.apps.embed import embed, map_2d, plot_map
+from aekit.cli.cmd_embed import embed_file
 from aekit.cli.main import main
 from aekit.errors import AekitError
 

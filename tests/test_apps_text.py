@@ -7,10 +7,10 @@ import torch
 
 import aekit
 from aekit.apps.embed import embed
-from aekit.apps.text import (TextPipeline, TextSection, document_vectors, ppmi_svd_vectors, read_sentences,
+from aekit.apps.text import (TextPipeline, TextSection, document_vectors, ppmi_svd_vectors,
                              reconstruction_cosine, sentence_vectors, train_sentence_model, words)
 from aekit.cli.main import main
-from aekit.datasets import Vocabulary
+from aekit.datasets import Vocabulary, read_sentences
 from aekit.errors import AekitError
 
 CORPUS = ["the cat sat on the mat .", "the dog sat on the mat .", "the cat ate the fish .",

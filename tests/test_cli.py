@@ -103,6 +103,7 @@ def test_resume_finishes_with_the_right_number_of_epochs(data, tmp_path, capsys)
         train_run("dense", str(data / "x.npy"), out, options={"hidden": "8", "latent_dim": "2", "epochs": "4"},
                   callbacks=[Kill()], report=False)
     assert (out / "checkpoint.aekit").exists() and not (out / "model.aekit").exists()
+    assert (out / "history.csv").read_text().count("\n") == 3  # written as training went: both finished epochs
     rc = main(["train", "dense", "--data", str(data / "x.npy"), "--out", str(out), "--set", "epochs=4",
                "--resume", "--no-report", "--json"])
     assert rc == 0 and _json(capsys)["epochs"] == 4

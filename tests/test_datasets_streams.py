@@ -137,34 +137,23 @@ def test_image_stream_errors(tmp_path):
         ImageStream(tmp_path / "e", size=4)
 
 
-def test_image_stream_stopping_early_is_clean(tmp_path):
+def test_image_stream_stopping_early_is_clean(tmp_path, monkeypatch):
+    import threading
+
+    import aekit.datasets.streams as streams
+
+    decoded = []
+    real = streams.try_decode
+    monkeypatch.setattr(streams, "try_decode", lambda path, *a: decoded.append(path) or real(path, *a))
     s = ImageStream(make_pictures(tmp_path / "p", 30), size=4, workers=2)
+    threads = threading.active_count()
     it = s.iter_batches(2)
     assert next(it).shape == (2, 4, 4, 3)
-    it.close()  # the consumer breaks out of its loop: pending decodes are cancelled
-
-
-def vm_rss_kib() -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    pytest.skip("no /proc/self/status")
-
-
-def test_image_stream_memory_does_not_grow_with_the_folder(tmp_path):
-    # 400 tiny files decoded to 96x96x3 = 27 KiB each: keeping them all would add ~10.5 MiB.
-    s = ImageStream(make_pictures(tmp_path / "p", 400, size=(4, 4)), size=96, workers=2)
-    batches = s.iter_batches(20, shuffle=True, seed=0)
-    for _ in range(3):
-        next(batches)  # warm up allocator, thread pool and Pillow
-    before = vm_rss_kib()
-    n = 60
-    for b in batches:
-        n += len(b)
-    grown = vm_rss_kib() - before
-    assert n == 400
-    assert grown < 4 * 1024, f"RSS grew by {grown} KiB while streaming 400 pictures"
+    it.close()  # the consumer breaks out of its loop: pending decodes are cancelled, the workers joined
+    assert threading.active_count() == threads
+    seen = len(decoded)
+    assert seen <= 2 * (2 + 2)  # at most the batches already in flight (workers + 1, plus one being read)
+    assert len(decoded) == seen < 30  # nothing decodes after close()
 
 
 # --- splits ---------------------------------------------------------------------------------------------

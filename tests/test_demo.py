@@ -1,25 +1,26 @@
-"""`aekit demo --quick`: the out-of-the-box run (and the CI smoke run) writes models and one report."""
+"""`aekit demo`: the demo is ordinary training runs plus one report. The full quick demo (and its quality
+floors) runs in CI (.ci/run); here a tiny plan checks what the demo writes."""
 import re
-import time
 
 import aekit
-from aekit.cli.main import main
+from aekit.demo import run_demo
+
+# 2-D codes: the report draws them as they are (no t-SNE), which keeps this test quick
+TINY = [("Convolutional autoencoder", "conv", {"filters": [4], "latent_dim": 2}, 1, {}),
+        ("Variational autoencoder with a 2-D code", "vae", {"hidden": [16], "latent_dim": 2}, 2, {})]
 
 
-def test_demo_quick(tmp_path, capsys):
-    t0 = time.perf_counter()
-    rc = main(["demo", "--quick", "--out", str(tmp_path), "--quiet"])
-    seconds = time.perf_counter() - t0
-    assert rc == 0
-    html = (tmp_path / "report.html").read_text()
-    assert html.count("<h2>") == 3  # one section per model
-    for h in ("Convolutional autoencoder", "Denoising", "Latent manifold", "t-SNE"):
+def test_demo_writes_run_folders_and_one_report(tmp_path, monkeypatch):
+    monkeypatch.setattr("aekit.demo.QUICK_TRAIN", 300)
+    monkeypatch.setattr("aekit.demo.QUICK_VAL", 100)
+    report = run_demo(tmp_path, quick=True, verbose=0, plan=TINY)
+    html = report.read_text()
+    assert report == tmp_path / "report.html" and html.count("<h2>") == 2  # one section per model
+    for h in ("Convolutional autoencoder", "Latent manifold", "Latent space"):
         assert h in html, h
-    assert len(re.findall(r"<img ", html)) >= 20
-    for name in ("conv.aekit", "denoising.aekit", "vae2d.aekit"):
-        m = aekit.load(tmp_path / name)
-        assert len(m.history.epoch) >= 2
-    # quality floor: recognisable reconstructions (validation BCE well below an untrained model's ~0.69)
-    assert aekit.load(tmp_path / "conv.aekit").history.history["val_loss"][-1] < 0.3
-    assert aekit.load(tmp_path / "denoising.aekit").history.history["val_loss"][-1] < 0.2
-    assert seconds < 180  # < 60 s on an idle 2-core machine; slack for a loaded CI box
+    assert len(re.findall(r"<img ", html)) >= 10
+    for name, epochs in (("conv", 1), ("denoising", 2)):  # run folders named by position in the plan
+        m = aekit.load(tmp_path / name / "model.aekit")
+        assert len(m.history.epoch) == epochs and "val_loss" in m.history.history
+        assert (tmp_path / name / "history.csv").read_text().count("\n") == epochs + 1
+        assert m.data.source == "digits" and m.data.image_shape == (1, 28, 28)

@@ -27,7 +27,7 @@ from .inference import map_batches
 from .losses import LossSpec, kl_divergence, reconstruction
 from .preprocessing import Scaler
 from .registry import get_family
-from .training.callbacks import CheckpointSaver, EarlyStopping, ProgressBar, TensorBoard
+from .training.callbacks import CheckpointSaver, CSVLogger, EarlyStopping, ProgressBar, TensorBoard
 from .training import distributed
 from .training.checkpoint import restore_checkpoint
 from .training.loop import ArraySource, History, StreamSource, is_stream, new_state, reconstruction_loss
@@ -193,6 +193,8 @@ class Autoencoder:
             cbs.append(EarlyStopping(monitor, cfg.patience, cfg.min_delta, cfg.restore_best_weights))
         if cfg.log_dir:
             cbs.append(TensorBoard(cfg.log_dir))
+        if cfg.csv_log:
+            cbs.append(CSVLogger(cfg.csv_log))
         if cfg.checkpoint:
             self.train_config = cfg
             cbs.append(CheckpointSaver(cfg.checkpoint, self._header))

@@ -279,6 +279,7 @@ class TrainConfig:
     checkpoint: Optional[str] = None  # path written at the end of every epoch
     resume: bool = False  # continue from `checkpoint` when it exists
     log_dir: Optional[str] = None  # TensorBoard event files
+    csv_log: Optional[str] = None  # the history as CSV, rewritten after every epoch
     verbose: int = option(1, choices=(0, 1, 2))  # 0 silent, 1 progress bar, 2 one line per epoch
     sync_batch_norm: bool = False  # under torchrun on GPUs: BatchNorm statistics over the global batch
 

@@ -8,6 +8,10 @@ Trains, on the 8,000/2,000 split of :func:`aekit.datasets.load_digits_sample`:
    manifold of generated digits.
 
 ``quick=True`` trains on fewer digits for fewer epochs (under a minute on 2 cores; rougher pictures).
+
+Each model is an ordinary training run (:func:`aekit.runs.train_run`, what ``aekit train`` does): a run
+folder with the model file, a checkpoint, the history CSV and TensorBoard logs, written as training goes;
+the demo adds one report over the three models.
 """
 from __future__ import annotations
 
@@ -40,8 +44,8 @@ def run_demo(out_dir="aekit-demo", quick: bool = False, seed: int = 0, verbose: 
     Parameters
     ----------
     out_dir : path-like
-        Receives ``report.html`` and one model file per model (``conv.aekit``, ``denoising.aekit``,
-        ``vae2d.aekit``).
+        Receives ``report.html`` and one run folder per model (``conv/``, ``denoising/``, ``vae2d/``, each
+        with ``model.aekit``, ``history.csv``, ``checkpoint.aekit`` and ``tb/``).
     quick : bool
         Fewer digits and epochs (the CI smoke run).
     seed : int
@@ -71,11 +75,15 @@ def run_demo(out_dir="aekit-demo", quick: bool = False, seed: int = 0, verbose: 
         torch.set_num_threads(old_threads)
 
 
+RUN_NAMES = ("conv", "denoising", "vae2d")
+
+
 def _run(out: Path, quick: bool, seed: int, verbose: int, device: str, plan) -> Path:
-    from .autoencoder import build
     from .datasets import load_digits_sample
     from .io import atomic_write
     from .report.html import model_section, render_page
+    from .runs import train_run
+    from .sources import Source
 
     out.mkdir(parents=True, exist_ok=True)
     (x_train, _), (x_test, y_test) = load_digits_sample(split=True, seed=seed)  # uint8 (N, 28, 28)
@@ -84,22 +92,20 @@ def _run(out: Path, quick: bool, seed: int, verbose: int, device: str, plan) -> 
     x_val = x_test[:QUICK_VAL] if quick else x_test
     if quick:
         x_train = x_train[:QUICK_TRAIN]
-    files = ("conv.aekit", "denoising.aekit", "vae2d.aekit")
+    # the test digits validate every model (train_run takes a source's test split as validation data)
+    src = Source(x_train, None, x_val, None, kind="image", name="digits", meta={"image_shape": [1, 28, 28]})
     sections, t_all = [], time.perf_counter()
     for i, (label, family, opts, epochs, train_opts) in enumerate(plan):
-        t0 = time.perf_counter()
-        ae = build(family, input_shape=(1, 28, 28), seed=seed, **opts)
-        ae.fit(x_train, validation_data=x_val, epochs=epochs, batch_size=BATCH, seed=seed, device=device,
-               verbose=1 if verbose else 0, **train_opts)
-        name = files[i] if i < len(files) else f"model{i}.aekit"
-        ae.save(out / name)
+        name = RUN_NAMES[i] if i < len(RUN_NAMES) else f"model{i}"
+        run = train_run(family, src, out / name, options={**opts, **train_opts, "epochs": epochs, "batch_size": BATCH},
+                        seed=seed, device=device, verbose=1 if verbose else 0, report=False)
         t1 = time.perf_counter()
-        sections.append(model_section(ae, x_test, y_test, heading=label, seed=seed,
+        sections.append(model_section(run.model, x_test, y_test, heading=label, seed=seed,
                                       max_points=1000 if quick else 2000,
                                       max_tsne=500 if quick else 1000))
         if verbose:
-            print(f"{label}: {epochs} epochs in {t1 - t0:.1f} s (report {time.perf_counter() - t1:.1f} s), "
-                  f"val_loss {ae.history.history['val_loss'][-1]:.4g} -> {out / name}")
+            print(f"{label}: {epochs} epochs in {run.seconds:.1f} s (report {time.perf_counter() - t1:.1f} s), "
+                  f"val_loss {run.model.history.history['val_loss'][-1]:.4g} -> {run.model_path}")
     note = (f"{len(x_train):,} training and {len(x_test):,} test digits (the MNIST test set embedded in aekit), "
             f"{'quick run' if quick else 'full run'}, {time.perf_counter() - t_all:.0f} s in all")
     page = render_page("aekit demo: autoencoders on handwritten digits", sections, note)

@@ -19,7 +19,6 @@ from typing import Optional
 from .config import TrainConfig, apply_overrides, field_types, from_dict
 from .errors import AekitError
 from .header import DataDescription
-from .io import atomic_write
 from .registry import get_family
 from .training import distributed
 
@@ -99,16 +98,6 @@ def parse_sets(items) -> dict:
     return out
 
 
-def history_csv(history) -> bytes:
-    """The per-epoch logs as CSV bytes: ``epoch`` then one column per log key."""
-    keys = list(history.history)
-    lines = [",".join(["epoch", *keys])]
-    for i, ep in enumerate(history.epoch):
-        vals = [history.history[k][i] if i < len(history.history[k]) else "" for k in keys]
-        lines.append(",".join([str(ep + 1), *(f"{v:.6g}" if v != "" else "" for v in vals)]))
-    return ("\n".join(lines) + "\n").encode()
-
-
 @dataclass
 class TrainRun:
     """What :func:`train_run` returns."""
@@ -177,7 +166,10 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     if "scale" not in t_opts and src.kind in ("table", "series"):
         tcfg = dataclasses.replace(tcfg, scale="minmax")
     fit_opts = dataclasses.asdict(tcfg)
-    fit_opts.update(checkpoint=str(ckpt), resume=bool(resume), log_dir=str(out / "tb"), verbose=verbose)
+    # the run's files are written as training goes by the loop's callbacks: a checkpoint, the history CSV
+    # and TensorBoard logs after every epoch (a killed run keeps all three); the model and report at the end
+    fit_opts.update(checkpoint=str(ckpt), resume=bool(resume), log_dir=str(out / "tb"),
+                    csv_log=str(out / "history.csv"), verbose=verbose)
     if seed is not None:
         fit_opts["seed"] = seed
     if device is not None:
@@ -210,9 +202,8 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
 
 
 def _write_outputs(model, src, family: str, out: Path, report: bool) -> None:
-    """model.aekit, history.csv and (with ``report``) report.html."""
+    """model.aekit and (with ``report``) report.html; history.csv is written as training goes (CSVLogger)."""
     model.save(out / "model.aekit")
-    atomic_write(out / "history.csv", history_csv(model.history))
     if report:
         from .report import write_report
 
@@ -223,4 +214,4 @@ def _write_outputs(model, src, family: str, out: Path, report: bool) -> None:
                                                  else "the training data (no test split)"))
 
 
-__all__ = ["train_run", "read_config_file", "split_options", "parse_sets", "history_csv", "TrainRun"]
+__all__ = ["train_run", "read_config_file", "split_options", "parse_sets", "TrainRun"]

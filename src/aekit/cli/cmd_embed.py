@@ -1,5 +1,18 @@
-"""aekit embed: codes of a file or folder under a trained model, and an optional 2-D map picture."""
-from ..apps.embed import MAP_METHODS, embed_file
+"""aekit embed: codes of a file or folder under a trained model, and an optional 2-D map picture.
+
+The files and folders are read here (arrays, pictures, sentences, Reuters documents, labels); the library
+calls take and return arrays (:mod:`aekit.apps.embed`, :mod:`aekit.apps.text`).
+"""
+import io as _io
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..apps.embed import MAP_METHODS, embed, map_2d, plot_map
+from ..apps.text import is_sentence_model
+from ..errors import AekitError
+from ..io import atomic_write
 from .common import emit, load_model, need_file
 
 NAME = "embed"
@@ -22,6 +35,92 @@ def add_arguments(p) -> None:
     p.add_argument("--labels", default=None, help="labels to colour the map: .npy or a text file, one per sample")
     p.add_argument("--key", default=None, help="the array inside an .npz input")
     p.add_argument("--max-points", type=int, default=5000, help="at most this many samples on the map")
+
+
+def _read_labels(path, n: int) -> np.ndarray:
+    """Labels (n,) from a .npy/.npz array or a text file with one label per line."""
+    from ..datasets import load_array
+
+    p = Path(path)
+    if not p.exists():
+        raise AekitError(f"labels {path}: no such file")
+    if p.suffix.lower() in (".npy", ".npz"):
+        lab = np.asarray(load_array(p))
+    else:
+        lab = np.asarray([ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()])
+    if lab.ndim != 1 or len(lab) != n:
+        raise AekitError(f"labels {path}: expected {n} labels (one per input sample), got shape {lab.shape}")
+    return lab
+
+
+def _read(model, path, key):
+    """(x, labels or None, class_names or None) of an INPUT for ``model``; sentences/documents for text."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise AekitError(f"input {path}: no such file or folder")
+    if is_sentence_model(model):
+        from ..datasets import load_reuters, read_sentences
+
+        if p.is_dir() or p.suffix.lower() == ".sgm":  # Reuters-21578: one vector per document
+            docs = [d for d in load_reuters(p) if d.body]
+            return [d.body for d in docs], np.asarray([d.topics[0] if d.topics else "none" for d in docs]), \
+                None, "documents"
+        if p.suffix.lower() != ".txt":
+            raise AekitError(f"input {path}: a sentence model reads a .txt file (one sentence per line) "
+                             f"or a Reuters-21578 folder")
+        return read_sentences(p), None, None, "sentences"
+    if p.is_dir():
+        from ..datasets import load_images
+        from ..imageio import image_shape
+
+        shp = image_shape(model)
+        if shp is None:
+            raise AekitError(f"input {path}: a folder of pictures, but this model does not take images")
+        s = load_images(p, size=(shp[1], shp[2]), color="gray" if shp[0] == 1 else "rgb", cache=False,
+                        workers=1, labels="auto")
+        return s.x, s.y, (list(s.class_names) if s.class_names else None), "images"
+    from ..sources import read_input
+
+    x, meta = read_input(p, model, key=key)
+    return x, None, None, "images" if meta.get("images") else "arrays"
+
+
+def embed_file(model, input, out, *, map: Optional[str] = None, map_image=None, labels=None,
+               key: Optional[str] = None, max_points: int = 5000, seed: int = 0) -> dict:
+    """What ``aekit embed`` does: codes of a file or folder saved as ``.npy``, optionally a 2-D map image.
+
+    ``map`` ('tsne', 'pca', 'umap') or ``map_image`` asks for the picture (default path: next to the codes,
+    ``<codes>_map.png``); at most ``max_points`` samples (the first ones) are mapped. Points are coloured by
+    ``labels`` (a .npy or a text file with one label per line), else by the class sub-folders of an image
+    folder or the first topic of Reuters documents. Returns a summary dict.
+    """
+    x, lab, names, kind = _read(model, input, key)
+    codes = embed(model, x) if kind != "documents" else _documents(model, x)
+    if labels is not None:
+        lab, names = _read_labels(labels, len(codes)), None
+    buf = _io.BytesIO()
+    np.save(buf, codes.astype(np.float32), allow_pickle=False)
+    out = atomic_write(out, buf.getvalue())
+    res = {"codes": str(out), "n": int(len(codes)), "code_size": int(codes.shape[1]), "input_kind": kind}
+    if map is not None or map_image is not None:
+        method = map or "tsne"
+        if method not in MAP_METHODS:
+            raise AekitError(f"--map {method!r}: expected one of {', '.join(MAP_METHODS)}")
+        n = min(len(codes), int(max_points))
+        pts = map_2d(codes[:n], method, seed=seed)
+        img = Path(map_image) if map_image else out.with_name(out.stem + "_map.png")
+        plot_map(pts, lab[:n] if lab is not None else None, img, class_names=names,
+                 title=f"{Path(str(input)).name}: {method if codes.shape[1] != 2 else 'codes'} map of {n} samples")
+        res.update(map=method if codes.shape[1] != 2 else "codes", map_image=str(img), mapped=n,
+                   coloured_by_labels=lab is not None)
+    return res
+
+
+def _documents(model, docs):
+    from ..apps.text import document_vectors
+
+    return document_vectors(model, docs)
+
 
 
 def run(args) -> int:

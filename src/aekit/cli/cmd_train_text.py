@@ -1,5 +1,4 @@
 """aekit train-text: train a sentence autoencoder (word vectors + bidirectional LSTM) on sentences."""
-from ..apps.text import train_text_file
 from .common import emit, need_file, verbose
 
 NAME = "train-text"
@@ -24,11 +23,24 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    import numpy as np
+
+    from ..apps.text import TextSection, train_sentence_model
+    from ..datasets import load_sentences
+
     need_file(args.input, "input")
-    res = train_text_file(args.input, args.output, max_sentences=args.max_sentences,
-                          seed=args.seed if args.seed is not None else 0, vocab_size=args.vocab_size,
-                          seq_len=args.seq_len, dim=args.dim, hidden=args.hidden, latent_dim=args.latent_dim,
-                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, verbose=verbose(args))
+    seed = args.seed if args.seed is not None else 0
+    sents = load_sentences(args.input, "TRAIN")
+    if args.max_sentences and len(sents) > args.max_sentences:  # a random subset
+        sents = [sents[i] for i in np.random.default_rng(seed).permutation(len(sents))[:args.max_sentences]]
+    ae = train_sentence_model(sents, seed=seed, vocab_size=args.vocab_size, seq_len=args.seq_len, dim=args.dim,
+                              hidden=args.hidden, latent_dim=args.latent_dim, epochs=args.epochs,
+                              batch_size=args.batch_size, lr=args.lr, verbose=verbose(args))
+    saved = ae.save(args.output)
+    hist, text = ae.history.history.get("loss", []), ae.section(TextSection)
+    res = {"model": str(saved), "sentences": len(sents), "vocabulary": len(text.vocabulary),
+           "seq_len": text.seq_len, "code_size": ae.code_size, "epochs": len(hist),
+           "loss": hist[-1] if hist else None}
     emit(args, res, f"trained on {res['sentences']} sentences ({res['epochs']} epochs, loss {res['loss']:.4g}) "
                     f"-> {res['model']}")
     return 0

@@ -10,7 +10,8 @@ tables (CSV, TSV, Parquet)      :func:`load_table` -> :class:`Table`
 time series                     :func:`load_timeseries`, :func:`sliding_windows`,
                                 :func:`window_scores_to_points`, :func:`load_nab_windows`,
                                 :func:`nab_labels`, :func:`nab_score` (the NAB benchmark's score)
-text                            :func:`load_reuters` -> :class:`Document`, :func:`split_sentences`,
+text                            :func:`load_reuters` -> :class:`Document`, :func:`read_sentences`,
+                                :func:`load_sentences`, :func:`split_sentences`,
                                 :func:`tokenize`, :func:`normalize`, :class:`Vocabulary`,
                                 :func:`load_word_vectors`
 splits and scaling              :func:`train_test_split`, :func:`fit_scaler`
@@ -38,8 +39,8 @@ from .nab import nab_score, window_indices
 from .splits import fit_scaler, train_test_split
 from .streams import ArrayStream, ImageStream
 from .tables import Table, load_table
-from .text import (PAD, UNK, Document, Vocabulary, load_reuters, load_word_vectors, normalize,
-                   split_sentences, tokenize)
+from .text import (PAD, UNK, Document, Vocabulary, load_reuters, load_sentences, load_word_vectors, normalize,
+                   read_sentences, split_sentences, tokenize)
 from .timeseries import (TimeSeries, load_nab_windows, load_timeseries, nab_labels, sliding_windows,
                          window_scores_to_points)
 
@@ -50,7 +51,8 @@ __all__ = [
     "load_array", "ArrayStream", "load_table", "Table",
     "load_timeseries", "TimeSeries", "sliding_windows", "window_scores_to_points", "load_nab_windows",
     "nab_labels", "nab_score", "window_indices",
-    "load_reuters", "Document", "split_sentences", "tokenize", "normalize", "Vocabulary", "load_word_vectors",
+    "load_reuters", "Document", "read_sentences", "load_sentences", "split_sentences", "tokenize", "normalize",
+    "Vocabulary", "load_word_vectors",
     "PAD", "UNK",
     "train_test_split", "fit_scaler",
 ]

@@ -10,6 +10,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -271,6 +272,35 @@ class Vocabulary:
             return cls(d["itos"])
         except (KeyError, TypeError):
             raise AekitError("Vocabulary: malformed vocabulary state (expected {'itos': [...]})") from None
+
+
+def read_sentences(path) -> list[str]:
+    """Sentences of a UTF-8 text file, one per non-blank line."""
+    p = Path(path)
+    try:
+        lines = p.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError as e:
+        raise AekitError(f"{p}: cannot read ({e.strerror or e})") from None
+    out = [ln.strip() for ln in lines if ln.strip()]
+    if not out:
+        raise AekitError(f"{p}: no sentences (expected one sentence per line)")
+    return out
+
+
+def load_sentences(path, split: Optional[str] = "TRAIN", min_words: int = 3) -> list[str]:
+    """Training sentences of a ``.txt`` file (one per line) or of Reuters-21578 (a folder or ``.sgm``
+    file: the bodies of the documents of LEWISSPLIT ``split``, all when None, split into sentences);
+    sentences with fewer than ``min_words`` tokens are left out for Reuters."""
+    p = Path(path)
+    if p.is_dir() or p.suffix.lower() == ".sgm":
+        docs = [d for d in load_reuters(p) if d.body and (split is None or d.lewissplit == split)]
+        out = [s for d in docs for s in split_sentences(d.body) if len(tokenize(s)) >= min_words]
+        if not out:
+            raise AekitError(f"{p}: no sentences in the documents of split {split!r}")
+        return out
+    if p.suffix.lower() != ".txt":
+        raise AekitError(f"{p}: expected a .txt file (one sentence per line) or a Reuters-21578 folder")
+    return read_sentences(p)
 
 
 def load_word_vectors(path, vocab: Vocabulary, dim: int, seed: int = 0):

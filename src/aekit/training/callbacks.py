@@ -145,6 +145,27 @@ class TensorBoard(Callback):
             self.writer.close()
 
 
+class CSVLogger(Callback):
+    """Keras' ``CSVLogger``: the history as CSV (``epoch`` 1-based, then one column per log key), rewritten
+    atomically at the start and after every epoch, so a killed run keeps the history of its finished epochs
+    (and a resumed one the history of both parts)."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def _write(self, state) -> None:
+        from ..io import atomic_write
+
+        if state.world.is_main:  # under torchrun rank 0 writes the file
+            atomic_write(self.path, state.history.to_csv())
+
+    def on_train_begin(self, state) -> None:
+        self._write(state)
+
+    def on_epoch_end(self, state, logs) -> None:
+        self._write(state)
+
+
 class CheckpointSaver(Callback):
     """Writes a resumable checkpoint (see ``checkpoint.py``) at the end of every epoch; in a data-parallel
     run rank 0 writes it and the others wait at a barrier, so all go on only once it is on disk."""

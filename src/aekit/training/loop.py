@@ -47,6 +47,15 @@ class History:
     def to_dict(self) -> dict:
         return {"history": self.history, "epoch": self.epoch}
 
+    def to_csv(self) -> bytes:
+        """The per-epoch logs as CSV bytes: ``epoch`` (1-based) then one column per log key."""
+        keys = list(self.history)
+        lines = [",".join(["epoch", *keys])]
+        for i, ep in enumerate(self.epoch):
+            vals = [f"{self.history[k][i]:.6g}" if i < len(self.history[k]) else "" for k in keys]
+            lines.append(",".join([str(ep + 1), *vals]))
+        return ("\n".join(lines) + "\n").encode()
+
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "History":
         d = d or {}
