@@ -16,7 +16,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..sources import image_shape, read_input, write_output
+    from ..imageio import image_shape
+    from ..sources import read_input, write_output
 
     model = load_model(need_file(args.model, "model"), args)
     x, meta = read_input(args.input, model)
