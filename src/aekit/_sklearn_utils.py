@@ -81,6 +81,29 @@ class _AutoencoderBase(BaseEstimator):
         "verbose": [Interval(Integral, 0, 2, closed="both")],
     }
 
+    def __init__(self, family="dense", *, latent_dim=None, hidden=None, input_shape=None, epochs=50,
+                 batch_size=64, lr=None, optimizer="adam", weight_decay=0.0, noise=None, scale="auto",
+                 loss="auto", model_options=None, validation_split=0.0, patience=None, device="cpu",
+                 random_state=None, verbose=0):
+        self.family = family
+        self.latent_dim = latent_dim
+        self.hidden = hidden
+        self.input_shape = input_shape
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.noise = noise
+        self.scale = scale
+        self.loss = loss
+        self.model_options = model_options
+        self.validation_split = validation_split
+        self.patience = patience
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
     # --- fitting -----------------------------------------------------------------------------------------
     def _seed(self):
         """An int seed for aekit (build and fit) from ``random_state``; None stays None (fresh randomness)."""

@@ -13,7 +13,8 @@ latent_dim : int or None, default=None
     Code size. None: half the number of features, between 1 and 32; with ``input_shape`` set, the
     family's own default (e.g. the last feature map for ``conv``).
 hidden : list of int or None, default=None
-    Encoder layer sizes of dense families (None: the family's default, e.g. [128, 64] for dense).
+    Encoder layer sizes of dense families, or the LSTM width of lstm ([64] or [64, 64] for two layers)
+    (None: the family's default, e.g. [128, 64] for dense).
 input_shape : tuple or None, default=None
     How each row is shaped for the model, e.g. (28, 28) or (1, 28, 28) for flattened MNIST digits, (3, 32,
     32) / (32, 32, 3) for colour images, (T, F) for windows of a series. Its product must equal the number
@@ -73,28 +74,7 @@ class AutoencoderTransformer(TransformerMixin, _AutoencoderBase):
     ['autoencoder0', 'autoencoder1', 'autoencoder2']
     """
 
-    def __init__(self, family="dense", *, latent_dim=None, hidden=None, input_shape=None, epochs=50,
-                 batch_size=64, lr=None, optimizer="adam", weight_decay=0.0, noise=None, scale="auto",
-                 loss="auto", model_options=None, validation_split=0.0, patience=None, device="cpu",
-                 random_state=None, verbose=0):
-        self.family = family
-        self.latent_dim = latent_dim
-        self.hidden = hidden
-        self.input_shape = input_shape
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.noise = noise
-        self.scale = scale
-        self.loss = loss
-        self.model_options = model_options
-        self.validation_split = validation_split
-        self.patience = patience
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+    # __init__ (the shared parameters): _AutoencoderBase
 
     def fit(self, X, y=None):
         """Train the autoencoder on X (n_samples, n_features); ``y`` is ignored. Returns self."""
@@ -175,25 +155,11 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
                  epochs=50, batch_size=64, lr=None, optimizer="adam", weight_decay=0.0, noise=None,
                  scale="auto", loss="auto", model_options=None, validation_split=0.0, patience=None,
                  device="cpu", random_state=None, verbose=0):
-        self.family = family
         self.contamination = contamination
-        self.latent_dim = latent_dim
-        self.hidden = hidden
-        self.input_shape = input_shape
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.noise = noise
-        self.scale = scale
-        self.loss = loss
-        self.model_options = model_options
-        self.validation_split = validation_split
-        self.patience = patience
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        super().__init__(family, latent_dim=latent_dim, hidden=hidden, input_shape=input_shape, epochs=epochs,
+                         batch_size=batch_size, lr=lr, optimizer=optimizer, weight_decay=weight_decay, noise=noise,
+                         scale=scale, loss=loss, model_options=model_options, validation_split=validation_split,
+                         patience=patience, device=device, random_state=random_state, verbose=verbose)
 
     def fit(self, X, y=None):
         """Train on X (mostly normal data), then set the threshold from the training scores. Returns self."""
