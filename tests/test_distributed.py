@@ -287,3 +287,31 @@ def test_train_help_documents_nproc_and_strips_it():
     assert "--nproc N" in text and "torchrun --nproc-per-node 2 -m aekit train" in text
     assert _without_nproc(["train", "dense", "--nproc", "2", "--data", "x", "--nproc=3"]) == \
         ["train", "dense", "--data", "x"]
+
+
+def test_cli_data_larger_than_memory_streams_with_a_streamed_scaler(tmp_path, monkeypatch):
+    """A .npy larger than half the free memory is memory-mapped by the data reader; training reads it
+    batch by batch, fitting the table's min-max scaler in one streaming pass (same figures as in memory)."""
+    import aekit.datasets.arrays as arrays_mod
+    from aekit.preprocessing import Scaler
+    from aekit.runs import train_run
+
+    x = np.random.default_rng(2).normal(size=(500, 6)).astype(np.float32) * 3 + 1
+    np.save(tmp_path / "big.npy", x)
+    monkeypatch.setattr(arrays_mod, "available_memory", lambda: 1024)  # "larger than memory"
+    used = []
+    real = ArrayStream.iter_batches
+    monkeypatch.setattr(ArrayStream, "iter_batches", lambda self, *a, **k: (used.append(self._mm is not None),
+                                                                           real(self, *a, **k))[1])
+    run = train_run("dense", tmp_path / "big.npy", tmp_path / "run", report=False,
+                    options={"hidden": "4", "latent_dim": "2", "epochs": "2", "batch_size": "64",
+                             "validation_split": "0.2"})
+    assert used and all(used)
+    h = run.model.history.history
+    assert len(h["loss"]) == 2 and len(h["val_loss"]) == 2
+    ref = Scaler("minmax").fit(x[:400])  # the training part: the last 20 % validate
+    np.testing.assert_allclose(run.model.scaler.offset_, ref.offset_, rtol=1e-6)
+    np.testing.assert_allclose(run.model.scaler.scale_, ref.scale_, rtol=1e-6)
+    std = Scaler("standard").fit_batches([x[:123], x[123:]])
+    np.testing.assert_allclose(std.offset_, x.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(std.scale_, x.std(0), rtol=1e-5)

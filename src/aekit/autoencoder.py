@@ -212,25 +212,17 @@ class Autoencoder:
 
     def _sources(self, x, y, validation_data, cfg: TrainConfig):
         """Training and validation sources; fits the scaler on the training part only."""
-        if isinstance(x, np.memmap):  # read batch by batch: never copied into memory
-            from .datasets.streams import ArrayStream
-
-            x = ArrayStream(x)
+        if isinstance(x, np.memmap) and y is None:  # read batch by batch: never copied into memory
+            x, validation_data = _memmap_streams(x, validation_data, cfg.validation_split)
         if is_stream(x):
-            if cfg.scale:
-                raise AekitError("fit: scale= needs in-memory data; scale the stream's data beforehand")
-            val = None
-            if validation_data is not None:
-                val = (StreamSource(validation_data, self.input_shape) if is_stream(validation_data)
-                       else self._array_source(validation_data, "validation_data"))
-            return StreamSource(x, self.input_shape), val, None
+            return self._stream_sources(x, validation_data, cfg)
         xa, _ = to_model(x, self.input_shape, "x")
         ya = to_model(y, self.input_shape, "y")[0] if y is not None else None
         if ya is not None and len(ya) != len(xa):
             raise AekitError(f"y: {len(ya)} samples but x has {len(xa)}")
         val = validation_data
         if val is None and cfg.validation_split:
-            cut = len(xa) - max(1, int(round(len(xa) * cfg.validation_split)))
+            cut = _split_at(len(xa), cfg.validation_split)
             val = (xa[cut:], ya[cut:] if ya is not None else xa[cut:])
             xa, ya = xa[:cut], (ya[:cut] if ya is not None else None)
         self.sections.preprocessing.scaler = Scaler(cfg.scale).fit(xa) if cfg.scale else None
@@ -239,6 +231,20 @@ class Autoencoder:
         source = ArraySource(xt, torch.from_numpy(ya) if ya is not None else None)
         val_source = self._array_source(val, "validation_data") if val is not None else None
         return source, val_source, xt
+
+    def _stream_sources(self, x, validation_data, cfg: TrainConfig):
+        """Sources of a stream; with ``scale=`` the scaler is fitted in one streaming pass over ``x``."""
+        scaler = None
+        if cfg.scale:
+            scaler = Scaler(cfg.scale).fit_batches(to_model(np.asarray(b), self.input_shape, "x")[0]
+                                                   for b in x.iter_batches(8192))
+        self.sections.preprocessing.scaler = scaler
+        transform = self.scale if scaler is not None else None
+        val = None
+        if validation_data is not None:
+            val = (StreamSource(validation_data, self.input_shape, transform) if is_stream(validation_data)
+                   else self._array_source(validation_data, "validation_data"))
+        return StreamSource(x, self.input_shape, transform), val, None
 
     def _array_source(self, val, name: str) -> ArraySource:
         if isinstance(val, tuple) and len(val) == 2:
@@ -417,6 +423,23 @@ class Autoencoder:
         from .export import export_onnx
 
         return export_onnx(self, path, part=part, **kwargs)
+
+
+def _split_at(n: int, validation_split: float) -> int:
+    """Where the validation part (the last rows, as in Keras) of ``n`` samples starts."""
+    return n - max(1, int(round(n * validation_split)))
+
+
+def _memmap_streams(x: np.memmap, validation_data, validation_split: float):
+    """A memory-mapped training array (and its validation part) as streams: read batch by batch."""
+    from .datasets.streams import ArrayStream
+
+    if validation_data is None and validation_split:
+        cut = _split_at(len(x), validation_split)
+        return ArrayStream(x[:cut]), ArrayStream(x[cut:])
+    if isinstance(validation_data, np.memmap):
+        validation_data = ArrayStream(validation_data)
+    return ArrayStream(x), validation_data
 
 
 def build(name: str, *, input_shape, seed: Optional[int] = None, **options) -> Autoencoder:

@@ -46,6 +46,41 @@ class Scaler:
         self.offset_, self.scale_ = offset.astype(np.float32), scale.astype(np.float32)
         return self
 
+    def fit_batches(self, batches) -> "Scaler":
+        """Fit on an iterable of arrays ``(n_i, ...)`` read one at a time (a stream, a memory map in
+        chunks): the same statistics as :meth:`fit` on their concatenation, in bounded memory.
+
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).random((10, 3))
+        >>> a, b = Scaler("standard").fit(x), Scaler("standard").fit_batches([x[:4], x[4:]])
+        >>> bool(np.allclose(a.offset_, b.offset_) and np.allclose(a.scale_, b.scale_))
+        True
+        """
+        n, lo, hi, mean, m2 = 0, None, None, None, None
+        for b in batches:
+            b = np.asarray(b, dtype=np.float64)
+            if not len(b):
+                continue
+            if self.kind == "minmax":
+                lo = b.min(axis=0) if lo is None else np.minimum(lo, b.min(axis=0))
+                hi = b.max(axis=0) if hi is None else np.maximum(hi, b.max(axis=0))
+            else:  # Chan et al.'s pairwise update of the mean and the sum of squared deviations
+                mb = b.mean(axis=0)
+                m2b = ((b - mb) ** 2).sum(axis=0)
+                if mean is None:
+                    mean, m2 = mb, m2b
+                else:
+                    delta = mb - mean
+                    mean = mean + delta * len(b) / (n + len(b))
+                    m2 = m2 + m2b + delta ** 2 * n * len(b) / (n + len(b))
+            n += len(b)
+        if n == 0:
+            raise AekitError("scaler: no samples to fit on")
+        offset, scale = (lo, hi - lo) if self.kind == "minmax" else (mean, np.sqrt(m2 / n))
+        scale = np.where(scale > 0, scale, 1.0)
+        self.offset_, self.scale_ = offset.astype(np.float32), scale.astype(np.float32)
+        return self
+
     def _check(self) -> None:
         if self.offset_ is None:
             raise AekitError("scaler: not fitted; call fit() on training data first")

@@ -156,15 +156,16 @@ def _load_arrays(path: Path, key, input_kind) -> Source:
     name = str(path)
     if path.suffix.lower() == ".npz" and key is None:
         keys = npz_keys(path)
-        get = lambda k: np.asarray(load_array(path, key=k)) if k in keys else None  # noqa: E731
+        get = lambda k: np.asanyarray(load_array(path, key=k)) if k in keys else None  # noqa: E731
         if "x_train" in keys:
             x, y, xt, yt = get("x_train"), get("y_train"), get("x_test"), get("y_test")
         elif "x" in keys:
             x, y, xt, yt = get("x"), get("y"), None, None
         else:
-            x, y, xt, yt = np.asarray(load_array(path)), None, None, None
+            x, y, xt, yt = np.asanyarray(load_array(path)), None, None, None
     else:
-        x, y, xt, yt = np.asarray(load_array(path, key=key)), None, None, None
+        x, y, xt, yt = np.asanyarray(load_array(path, key=key)), None, None, None
+    # asanyarray keeps a memory map (files larger than half the free memory): fit reads it batch by batch
     if x.ndim < 2:
         raise AekitError(f"data {name}: expected samples (N, ...), got an array of shape {x.shape}")
     for lab, what in ((y, "y"), (yt, "y_test")):

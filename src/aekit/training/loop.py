@@ -96,8 +96,9 @@ class StreamSource:
     """A bounded-memory stream (``aekit.datasets.ImageStream`` / ``ArrayStream``): anything with
     ``__len__`` and ``iter_batches(batch_size, shuffle=, seed=)`` yielding numpy batches in a user layout."""
 
-    def __init__(self, stream, input_shape: tuple):
+    def __init__(self, stream, input_shape: tuple, transform: Optional[Callable] = None):
         self.stream, self.input_shape = stream, input_shape
+        self.transform = transform  # e.g. the model's scaler, applied to each batch in the model's layout
 
     def __len__(self) -> int:
         return len(self.stream)
@@ -116,7 +117,8 @@ class StreamSource:
                 break
             if not len(b):
                 continue
-            xb = torch.from_numpy(to_model(np.asarray(b), self.input_shape, "stream batch")[0])
+            xb = to_model(np.asarray(b), self.input_shape, "stream batch")[0]
+            xb = torch.from_numpy(self.transform(xb) if self.transform is not None else xb)
             yield xb, xb
 
 
