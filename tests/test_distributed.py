@@ -200,7 +200,7 @@ def test_memmap_stream_reads_rank_parts(tmp_path):
     mm = np.load(tmp_path / "a.npy", mmap_mode="r")
     for view in (mm, mm[7:40]):
         s = ArrayStream(view)
-        assert s._mm is not None  # its pages are released as batches are read
+        assert s._layout is not None and s._array is None  # read from the file, not through the map
         ref = np.asarray(view)
         one = list(s.iter_batches(16, shuffle=True, seed=2))
         parts = [list(s.iter_batches(16, shuffle=True, seed=2, shard=(r, 3))) for r in range(3)]
@@ -219,13 +219,13 @@ def test_fit_reads_a_memmap_without_loading_it(tmp_path, monkeypatch):
     real = ArrayStream.iter_batches
 
     def spy(self, *a, **k):
-        seen.append(self._mm is not None)
+        seen.append(self._layout is not None)
         return real(self, *a, **k)
 
     monkeypatch.setattr(ArrayStream, "iter_batches", spy)
     ae = aekit.build("dense", input_shape=(6,), hidden=[4], latent_dim=2, seed=0)
     h = ae.fit(mm, epochs=2, batch_size=64, verbose=0, seed=0)
-    assert seen and all(seen) and len(h.history["loss"]) == 2  # streamed from the map, pages released
+    assert seen and all(seen) and len(h.history["loss"]) == 2  # streamed from the file
 
 
 def test_loss_weight_restores_the_global_mean():
@@ -301,7 +301,7 @@ def test_cli_data_larger_than_memory_streams_with_a_streamed_scaler(tmp_path, mo
     monkeypatch.setattr(arrays_mod, "available_memory", lambda: 1024)  # "larger than memory"
     used = []
     real = ArrayStream.iter_batches
-    monkeypatch.setattr(ArrayStream, "iter_batches", lambda self, *a, **k: (used.append(self._mm is not None),
+    monkeypatch.setattr(ArrayStream, "iter_batches", lambda self, *a, **k: (used.append(self._layout is not None),
                                                                            real(self, *a, **k))[1])
     run = train_run("dense", tmp_path / "big.npy", tmp_path / "run", report=False,
                     options={"hidden": "4", "latent_dim": "2", "epochs": "2", "batch_size": "64",
