@@ -8,7 +8,7 @@ from aekit.losses import LossSpec, objective
 
 # A small input for each family; a newly registered family must add one here (the test below fails if not).
 SHAPES = {"dense": (1, 8, 8), "stacked": (64,), "vae": (64,), "conv": (1, 12, 12), "conv_vae": (3, 10, 10),
-          "lstm": (6, 3)}
+          "lstm": (6, 3), "codec": (3, 16, 16)}
 
 
 def _data(shape, n=96, seed=0):

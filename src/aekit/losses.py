@@ -66,10 +66,27 @@ class LossSpec:
     beta: float = 1.0
     sparsity: Optional[SparsityConfig] = None
     code_in_unit: bool = False
+    rate_lambda: Optional[float] = None  # codec models: lambda * 255^2 * MSE + bits per pixel
+
+
+def bits_per_pixel(likelihoods: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The rate of a batch: -log2 p(code) summed, over the pixels (B * H * W) of target (B, C, H, W)."""
+    pixels = target.shape[0] * target.shape[-2] * target.shape[-1]
+    return -torch.log2(likelihoods).sum() / pixels
+
+
+def rate_distortion(out: Output, target: torch.Tensor, lmbda: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """A codec's loss ``lambda * 255^2 * MSE + bpp`` (Ballé et al.; MSE on [0, 1] pixels) and its terms
+    {'reconstruction' (the MSE), 'bpp'}."""
+    mse = F.mse_loss(out.x_hat, target)
+    bpp = bits_per_pixel(out.likelihoods, target)
+    return lmbda * 255.0 ** 2 * mse + bpp, {"reconstruction": mse, "bpp": bpp}
 
 
 def objective(out: Output, target: torch.Tensor, spec: LossSpec) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The scalar loss to minimise and its named terms (batch means), e.g. {'reconstruction', 'kl'}."""
+    if spec.rate_lambda is not None:
+        return rate_distortion(out, target, spec.rate_lambda)
     rec = reconstruction_batch(out, target, spec.reconstruction, "sum" if spec.variational else "mean")
     terms = {"reconstruction": rec}
     total = rec

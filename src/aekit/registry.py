@@ -38,6 +38,9 @@ class Family:
     pretrain : callable or None
         ``pretrain(module, x, loss_spec, train_config, model_config)``, run by ``fit`` on in-memory data
         before end-to-end training (not when resuming a checkpoint).
+    rate_distortion : bool
+        A learned codec: the loss is ``lambda * 255^2 * MSE + bits per pixel`` with the config's
+        ``rate_lambda``, the rate read from the likelihoods its forward returns.
     """
 
     name: str
@@ -47,20 +50,22 @@ class Family:
     input_kind: str = "flat"
     variational: bool = False
     pretrain: Optional[Callable] = None
+    rate_distortion: bool = False
 
     def loss_spec(self, cfg):
         """The training objective of a model of this family with config ``cfg`` (:class:`aekit.losses.LossSpec`)."""
         from .losses import LossSpec
 
         return LossSpec(cfg.reconstruction_loss, self.variational, float(cfg.beta) if self.variational else 1.0,
-                        cfg.sparsity, cfg.latent_activation == "sigmoid")
+                        cfg.sparsity, cfg.latent_activation == "sigmoid",
+                        float(cfg.rate_lambda) if self.rate_distortion else None)
 
 
 _FAMILIES: dict[str, Family] = {}
 
 
 def register_model(name: str, config_cls: type, description: str, *, input_kind: str = "flat",
-                   variational: bool = False, pretrain: Optional[Callable] = None):
+                   variational: bool = False, pretrain: Optional[Callable] = None, rate_distortion: bool = False):
     """Decorator registering ``builder(config) -> AEModule`` under ``name`` (see :class:`Family`)."""
     if input_kind not in INPUT_KINDS:
         raise ValueError(f"family {name!r}: input_kind={input_kind!r}; expected one of {', '.join(INPUT_KINDS)}")
@@ -70,7 +75,8 @@ def register_model(name: str, config_cls: type, description: str, *, input_kind:
     def deco(builder):
         if name in _FAMILIES:
             raise ValueError(f"family {name!r} is registered twice")
-        _FAMILIES[name] = Family(name, config_cls, builder, description, input_kind, variational, pretrain)
+        _FAMILIES[name] = Family(name, config_cls, builder, description, input_kind, variational, pretrain,
+                                 rate_distortion)
         return builder
 
     return deco

@@ -189,12 +189,13 @@ def _load_series(path: Path, window: int, stride: Optional[int]) -> Source:
 
 # --- model inputs / outputs -------------------------------------------------------------------------------
 
-def read_input(path, model=None, *, key: Optional[str] = None) -> tuple[np.ndarray, dict]:
+def read_input(path, model=None, *, key: Optional[str] = None, native_size: bool = False) -> tuple:
     """Read the INPUT of ``encode``/``reconstruct``: a ``.npy``/``.npz``, a folder of pictures or one
     picture (resized to the model's image size). Returns ``(x, meta)`` with ``meta['paths']`` for pictures.
+    With ``native_size`` pictures keep their own sizes and ``x`` is a list of uint8 (H, W, C) arrays.
     """
     from .datasets import load_array, load_images
-    from .datasets.images import decode_image
+    from .datasets.images import decode_image, list_files
 
     p = Path(path).expanduser()
     if not p.exists():
@@ -202,6 +203,20 @@ def read_input(path, model=None, *, key: Optional[str] = None) -> tuple[np.ndarr
     shp = image_shape(model) if model is not None else None
     color = "gray" if (shp is None or shp[0] == 1) else "rgb"
     size = (shp[1], shp[2]) if shp else (28, 28)
+    if native_size and (p.is_dir() or p.suffix.lower() in IMAGE_SUFFIXES):
+        files = [p / rel for rel, _, _ in list_files(p, f"input {path}")] if p.is_dir() else [p]
+        pics, names = [], []
+        for f in files:
+            try:
+                pics.append(decode_image(f, None, color))
+            except Exception as e:  # noqa: BLE001 - Pillow raises many kinds for a bad file
+                if not p.is_dir():
+                    raise AekitError(f"input {path}: not a readable picture ({e})") from None
+                continue  # a folder's non-picture files are skipped, as load_images does
+            names.append(str(f.relative_to(p)) if p.is_dir() else f.name)
+        if not pics:
+            raise AekitError(f"input {path}: no readable picture")
+        return pics, {"paths": names, "images": True}
     if p.is_dir():
         s = load_images(p, size=size, color=color, cache=False, workers=1, labels=None)
         return s.x, {"paths": list(s.paths), "images": True}
@@ -224,6 +239,11 @@ def write_output(out, arr: np.ndarray, *, images: bool = False, image_shape_: Op
     """
     p = Path(out).expanduser()
     suf = p.suffix.lower()
+    if isinstance(arr, list):  # pictures of different sizes (a codec model's): only a folder holds them
+        if len({np.shape(a) for a in arr}) == 1:
+            arr = np.stack(arr)
+        elif suf and suf not in (".d",):
+            raise AekitError(f"output {out}: the pictures differ in size; write them to a folder instead")
     if suf == ".npy":
         buf = _io.BytesIO()
         np.save(buf, np.asarray(arr), allow_pickle=False)
@@ -236,7 +256,7 @@ def write_output(out, arr: np.ndarray, *, images: bool = False, image_shape_: Op
         return atomic_write(p, png_bytes(grid(to_uint8_images(arr, image_shape_))))
     if suf and suf not in (".d",):
         raise AekitError(f"output {out}: unsupported type {suf!r}; expected .npy, .npz, .png or a folder")
-    imgs = to_uint8_images(arr, image_shape_)
+    imgs = [to_uint8_images(a[None])[0] for a in arr] if isinstance(arr, list) else to_uint8_images(arr, image_shape_)
     p.mkdir(parents=True, exist_ok=True)
     width = len(str(len(imgs)))
     for i, im in enumerate(imgs):

@@ -1,9 +1,19 @@
 """Compress to a file: pictures (or any arrays) -> the model's codes -> quantised -> entropy-coded ``.aekz``.
 
-The ``.aekz`` format (integers little-endian)::
+Two kinds of file, told apart by the format version:
+
+- version 1, any autoencoder: the codes, quantised per dimension over the file's own ranges and coded
+  with probability tables stored in the file (below);
+- version 2, a ``codec`` model (:mod:`aekit.models.codec`): the integer code of its analysis transform,
+  coded with the model's own learned tables (:mod:`aekit.apps.learned_codec`), one picture at a time at
+  its own size. Header ``{fingerprint, model, family, n, code_size (latent channels), coder: 'model',
+  size [H, W] or sizes [[H, W], ...], channels, dtype, layout, names (optional)}``; then ``4 bytes E``,
+  ``E bytes`` (escape block + rANS payload, :func:`aekit.apps.entropy.encode_with_model`) and the CRC-32.
+
+The version-1 layout (integers little-endian)::
 
     8 bytes   magic b"AEKZ\\x00\\r\\n\\x1a"
-    2 bytes   format version (uint16), currently 1
+    2 bytes   format version (uint16), 1
     4 bytes   header length H (uint32)
     H bytes   header: UTF-8 JSON {fingerprint (sha256 of the model, ``ae.fingerprint()``), model (path hint),
               family, n, code_size, bits, input_shape, sample_shape, dtype}
@@ -43,10 +53,13 @@ from ..arrays import infer_layout
 from ..errors import AekitError, FormatError
 from ..io import atomic_write
 from ..training.callbacks import Callback
+from . import learned_codec
 from .entropy import decode_symbols, encode_symbols
 
 MAGIC = b"AEKZ\x00\r\n\x1a"
-VERSION = 1
+VERSION = 1  # quantised codes, per-file ranges and tables (any autoencoder)
+MODEL_VERSION = 2  # a codec model's symbols under its own tables
+_REQUIRED = {VERSION: ("fingerprint", "n", "code_size", "bits"), MODEL_VERSION: ("fingerprint", "n", "channels")}
 MAX_BITS = 12
 _PREFIX = struct.Struct("<8sHI")
 
@@ -91,11 +104,16 @@ def encode_codes(codes: np.ndarray, bits: int = 8, *, fingerprint: str = "", met
     q, lo, hi = quantize(codes, bits)
     n, d = q.shape
     header = {**(meta or {}), "fingerprint": fingerprint, "n": n, "code_size": d, "bits": bits}
-    hb = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
     ent = encode_symbols(q, bits)
-    body = (_PREFIX.pack(MAGIC, VERSION, len(hb)) + hb + lo.astype("<f4").tobytes() + hi.astype("<f4").tobytes()
-            + struct.pack("<I", len(ent)) + ent)
-    return body + struct.pack("<I", zlib.crc32(body))
+    return _pack(VERSION, header, lo.astype("<f4").tobytes() + hi.astype("<f4").tobytes()
+                 + struct.pack("<I", len(ent)) + ent)
+
+
+def _pack(version: int, header: dict, body: bytes) -> bytes:
+    """prefix + JSON header + body + CRC-32 of all before it."""
+    hb = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    out = _PREFIX.pack(MAGIC, version, len(hb)) + hb + body
+    return out + struct.pack("<I", zlib.crc32(out))
 
 
 def read_header(data: bytes, name: str = "input") -> tuple[dict, int]:
@@ -105,16 +123,17 @@ def read_header(data: bytes, name: str = "input") -> tuple[dict, int]:
     magic, version, hlen = _PREFIX.unpack_from(data, 0)
     if magic != MAGIC:
         raise FormatError(f"{name}: not an aekit .aekz file (bad magic bytes)")
-    if version != VERSION:
+    if version not in _REQUIRED:
         raise FormatError(f"{name}: .aekz format version {version} is not supported (this aekit reads "
-                          f"version {VERSION})")
+                          f"versions {', '.join(map(str, _REQUIRED))})")
     end = _PREFIX.size + hlen
     if len(data) < end:
         raise FormatError(f"{name}: truncated .aekz file (header cut short)")
     try:
         header = json.loads(data[_PREFIX.size:end].decode())
-        for key in ("fingerprint", "n", "code_size", "bits"):
+        for key in _REQUIRED[version]:
             header[key]
+        header["version"] = version
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
         raise FormatError(f"{name}: corrupt .aekz file (unreadable header)") from None
     return header, end
@@ -126,13 +145,9 @@ def decode_codes(data: bytes, fingerprint: Optional[str] = None, name: str = "in
     With ``fingerprint``, a file made by another model is refused (AekitError). Truncated or corrupt files
     raise FormatError.
     """
-    header, pos = read_header(data, name)
-    if len(data) < pos + 4 or zlib.crc32(data[:-4]) != struct.unpack("<I", data[-4:])[0]:
-        raise FormatError(f"{name}: truncated or corrupt .aekz file (checksum mismatch)")
-    if fingerprint is not None and header["fingerprint"] != fingerprint:
-        raise AekitError(f"{name}: was compressed with another model (fingerprint "
-                         f"{header['fingerprint'][:12]}..., this model is {fingerprint[:12]}...); "
-                         f"pass the model it was made with")
+    header, pos = _checked(data, fingerprint, name)
+    if header["version"] != VERSION:
+        raise AekitError(f"{name}: holds a codec model's pictures, not codes; decompress it with its model")
     n, d, bits = int(header["n"]), int(header["code_size"]), _check_bits(int(header["bits"]))
     try:
         lo = np.frombuffer(data, "<f4", d, pos).astype(np.float32)
@@ -149,6 +164,18 @@ def decode_codes(data: bytes, fingerprint: Optional[str] = None, name: str = "in
     except FormatError as e:
         raise FormatError(f"{name}: {e}") from None
     return dequantize(q, lo, hi, bits), header
+
+
+def _checked(data: bytes, fingerprint: Optional[str], name: str) -> tuple[dict, int]:
+    """read_header plus the checksum and the model's fingerprint."""
+    header, pos = read_header(data, name)
+    if len(data) < pos + 4 or zlib.crc32(data[:-4]) != struct.unpack("<I", data[-4:])[0]:
+        raise FormatError(f"{name}: truncated or corrupt .aekz file (checksum mismatch)")
+    if fingerprint is not None and header["fingerprint"] != fingerprint:
+        raise AekitError(f"{name}: was compressed with another model (fingerprint "
+                         f"{header['fingerprint'][:12]}..., this model is {fingerprint[:12]}...); "
+                         f"pass the model it was made with")
+    return header, pos
 
 
 # --- training for the codec -----------------------------------------------------------------------------
@@ -187,9 +214,17 @@ class QuantizationNoise(Callback):
 # --- with a model ---------------------------------------------------------------------------------------
 
 def compress(model, x, bits: int = 8, model_path: Optional[str | os.PathLike] = None,
-             batch_size: int = 1024) -> bytes:
+             batch_size: int = 1024, names: Optional[list] = None) -> bytes:
     """``.aekz`` bytes of ``x`` (N, ...) through ``model``'s encoder. ``model_path`` is stored as a hint for
-    decompression. uint8 inputs come back as uint8."""
+    decompression. uint8 inputs come back as uint8.
+
+    A ``codec`` model codes with its own learned tables (``bits`` does not apply) and takes pictures of
+    any size: an array, or a list of pictures (H, W, C) of different sizes; ``names`` (one per picture)
+    are kept in the file for :func:`decompress_file`.
+    """
+    hint = str(Path(model_path).resolve()) if model_path else None
+    if learned_codec.is_codec(model):
+        return _compress_learned(model, x, hint, names)
     x = np.asarray(x)
     if x.ndim < 2:
         raise AekitError(f"x: expected a batch of samples (N, ...), got shape {x.shape}")
@@ -202,12 +237,51 @@ def compress(model, x, bits: int = 8, model_path: Optional[str | os.PathLike] = 
     codes = model.encode(x, batch_size=batch_size)
     meta = {"family": model.family, "input_shape": list(model.input_shape), "sample_shape": list(x.shape[1:]),
             "dtype": "uint8" if x.dtype == np.uint8 else "float32",
-            "model": str(Path(model_path).resolve()) if model_path else None}
+            "model": hint}
     return encode_codes(codes, bits, fingerprint=model.fingerprint(), meta=meta)
 
 
-def decompress(data: bytes, model, name: str = "input", batch_size: int = 1024) -> np.ndarray:
-    """The reconstructions (N, ...) in the layout and dtype the compressed array had."""
+def _compress_learned(model, x, hint: Optional[str], names: Optional[list]) -> bytes:
+    channels = model.input_shape[0]
+    pics, how = learned_codec.as_pictures(x, channels)
+    sizes = [list(p.shape[1:]) for p in pics]
+    header = {"fingerprint": model.fingerprint(), "model": hint, "family": model.family, "n": len(pics),
+              "code_size": int(model.module.head.channels), "channels": channels, "coder": "model", **how}
+    if len({tuple(s) for s in sizes}) == 1:
+        header["size"] = sizes[0]
+    else:
+        header["sizes"] = sizes
+    if names is not None:
+        if len(names) != len(pics):
+            raise AekitError(f"names: {len(names)} names for {len(pics)} pictures")
+        header["names"] = [str(n) for n in names]
+    body = learned_codec.encode_pictures(model, pics)
+    return _pack(MODEL_VERSION, header, struct.pack("<I", len(body)) + body)
+
+
+def _decompress_learned(data: bytes, header: dict, pos: int, model, name: str):
+    n = int(header["n"])
+    sizes = header.get("sizes") or [header.get("size")] * n
+    try:
+        sizes = [(int(h), int(w)) for h, w in sizes]
+        (blen,) = struct.unpack_from("<I", data, pos)
+    except (TypeError, ValueError, struct.error):
+        raise FormatError(f"{name}: corrupt .aekz file (picture sizes or block length unreadable)") from None
+    if len(sizes) != n or pos + 4 + blen != len(data) - 4:
+        raise FormatError(f"{name}: truncated .aekz file (entropy-coded block cut short)")
+    try:
+        pics = learned_codec.decode_pictures(model, data[pos + 4:pos + 4 + blen], sizes)
+    except FormatError as e:
+        raise FormatError(f"{name}: {e}") from None
+    return learned_codec.restore(pics, header.get("dtype", "uint8"), header.get("layout", "channels_last"))
+
+
+def decompress(data: bytes, model, name: str = "input", batch_size: int = 1024):
+    """The reconstructions (N, ...) in the layout and dtype the compressed array had (for a codec model
+    whose pictures differ in size, a list of pictures)."""
+    header, pos = _checked(data, model.fingerprint(), name)
+    if header["version"] == MODEL_VERSION:
+        return _decompress_learned(data, header, pos, model, name)
     codes, header = decode_codes(data, model.fingerprint(), name)
     out = model.decode(codes, batch_size=batch_size)  # (N, *input_shape)
     shape = tuple(header.get("sample_shape") or model.input_shape)
@@ -218,14 +292,26 @@ def decompress(data: bytes, model, name: str = "input", batch_size: int = 1024) 
 
 
 def compress_file(model, x, path: str | os.PathLike, bits: int = 8,
-                  model_path: Optional[str | os.PathLike] = None) -> dict:
-    """Write ``x`` compressed to ``path`` (atomically); returns a summary (bytes, bytes per sample, ...)."""
-    blob = compress(model, x, bits, model_path)
+                  model_path: Optional[str | os.PathLike] = None, names: Optional[list] = None,
+                  psnr: bool = True) -> dict:
+    """Write ``x`` compressed to ``path`` (atomically); returns a summary: bytes, bytes per sample, and for
+    pictures bits per pixel and (with ``psnr``, decoding the file once) the round trip's PSNR overall and
+    per channel."""
+    blob = compress(model, x, bits, model_path, names=names)
     atomic_write(path, blob)
-    n = len(x)
-    raw = int(np.asarray(x[:1]).nbytes) * n
-    return {"output": str(path), "n": n, "bits": int(bits), "code_size": model.code_size, "bytes": len(blob),
-            "bytes_per_sample": len(blob) / n, "ratio": raw / len(blob)}
+    learned = learned_codec.is_codec(model)
+    samples = list(x) if isinstance(x, (list, tuple)) else np.asarray(x)
+    n = len(samples)
+    raw = sum(int(np.asarray(s).nbytes) for s in samples)
+    info = {"output": str(path), "n": n, "bits": None if learned else int(bits), "code_size": model.code_size,
+            "bytes": len(blob), "bytes_per_sample": len(blob) / n, "ratio": raw / len(blob)}
+    if learned or len(model.input_shape) == 3:  # pictures: bits per pixel, and how good the round trip is
+        pixels = (learned_codec.pixel_count(samples, model.input_shape[0]) if learned
+                  else n * int(np.prod(model.input_shape[1:])))
+        info["bpp"] = 8 * len(blob) / pixels
+        if psnr:
+            info.update(learned_codec.psnr_report(samples, decompress(blob, model)))
+    return info
 
 
 def read_file_header(path: str | os.PathLike) -> dict:
@@ -258,7 +344,7 @@ def locate_model(path: str | os.PathLike, model=None):
     return model
 
 
-def decompress_file(path: str | os.PathLike, model=None) -> tuple[np.ndarray, dict]:
+def decompress_file(path: str | os.PathLike, model=None) -> tuple:
     """(reconstructions, header) of an ``.aekz`` file. ``model`` is an Autoencoder or a model path; when
     None, the model path stored in the file is used (see :func:`locate_model`)."""
     model = locate_model(path, model)
@@ -267,5 +353,5 @@ def decompress_file(path: str | os.PathLike, model=None) -> tuple[np.ndarray, di
     return decompress(data, model, str(path)), header
 
 
-__all__ = ["MAGIC", "VERSION", "QuantizationNoise", "quantize", "dequantize", "encode_codes", "decode_codes", "read_header",
+__all__ = ["MAGIC", "VERSION", "MODEL_VERSION", "QuantizationNoise", "quantize", "dequantize", "encode_codes", "decode_codes", "read_header",
            "compress", "decompress", "compress_file", "decompress_file", "read_file_header", "locate_model"]

@@ -199,5 +199,61 @@ def decode_symbols(data: bytes, n: int, d: int, bits: int) -> np.ndarray:
     return rans_decode(data[5 + tlen:], n, d, freqs)
 
 
-__all__ = ["encode_symbols", "decode_symbols", "rans_encode", "rans_decode", "normalise", "build_tables",
+# --- coding with a model's own tables (learned codecs) ----------------------------------------------------
+
+def model_freqs(pmf: np.ndarray, tail: np.ndarray) -> np.ndarray:
+    """Coder frequencies (C, S + 1) from a model's per-channel probabilities ``pmf`` (C, S) (0 past a
+    channel's range) and escape probabilities ``tail`` (C,): column S is the escape symbol. Every symbol
+    of a channel's range, and its escape, keep a frequency >= 1, so anything stays codable."""
+    in_range = np.zeros(pmf.shape, bool)
+    for j, row in enumerate(pmf):
+        used = np.flatnonzero(row)
+        in_range[j, :used[-1] + 1 if len(used) else 1] = True
+    counts = np.where(in_range, np.maximum(pmf, 1e-12), 0.0)
+    counts = np.concatenate([counts, np.maximum(tail, 1e-12)[:, None]], 1)  # (C, S + 1)
+    return np.stack([normalise(c) for c in counts])
+
+
+def _zigzag(v: int) -> int:
+    return 2 * v if v >= 0 else -2 * v - 1
+
+
+def encode_with_model(q: np.ndarray, lo: np.ndarray, freqs: np.ndarray) -> bytes:
+    """Symbols q (R, C) (any integers) coded with fixed per-channel tables (no tables in the stream):
+    ``q[:, c] - lo[c]`` where the table has it, else the escape symbol and the value itself as a zigzag
+    varint in a side block. Layout: escape-block length (uint32), escape block, rANS payload."""
+    q = np.asarray(q, np.int64)
+    esc = freqs.shape[1] - 1
+    idx = q - lo[None, :]  # (R, C)
+    width = (freqs[:, :esc] > 0).sum(1)  # symbols in each channel's range
+    out = (idx < 0) | (idx >= width[None, :])
+    side = b"".join(write_varint(_zigzag(int(v))) for v in q[out])  # row-major, as the decoder meets them
+    idx = np.where(out, esc, idx)
+    return struct.pack("<I", len(side)) + side + rans_encode(idx, freqs)
+
+
+def decode_with_model(data: bytes, rows: int, lo: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`encode_with_model`: symbols (rows, C) int64; FormatError when the block is bad."""
+    if len(data) < 4:
+        raise FormatError("corrupt .aekz file (entropy-coded block too short)")
+    (slen,) = struct.unpack_from("<I", data, 0)
+    if 4 + slen > len(data):
+        raise FormatError("corrupt .aekz file (escape block cut short)")
+    side = data[4:4 + slen]
+    idx = rans_decode(data[4 + slen:], rows, len(lo), freqs)
+    esc = freqs.shape[1] - 1
+    q = idx + lo[None, :]
+    pos = 0
+    try:
+        for r, c in zip(*np.nonzero(idx == esc)):
+            z, pos = read_varint(side, pos)
+            q[r, c] = z // 2 if z % 2 == 0 else -(z + 1) // 2
+    except IndexError:
+        raise FormatError("corrupt .aekz file (escape block cut short)") from None
+    if pos != len(side):
+        raise FormatError("corrupt .aekz file (escape block does not match the stream)")
+    return q
+
+
+__all__ = ["encode_with_model", "decode_with_model", "model_freqs", "encode_symbols", "decode_symbols", "rans_encode", "rans_decode", "normalise", "build_tables",
            "cost_bits", "SCALE", "M"]

@@ -23,8 +23,10 @@ def run(args) -> int:
     model = locate_model(args.file, args.model).to(pick_device(getattr(args, "device", "auto")))
     x, header = decompress_file(args.file, model)
     shp = image_shape(model)
-    out = write_output(args.output, x, images=shp is not None, image_shape_=shp)
-    emit(args, {"output": str(out), "n": int(header["n"]), "shape": list(x.shape), "dtype": str(x.dtype),
-                "bits": int(header["bits"]), "code_size": int(header["code_size"])},
-         f"wrote {out}: {header['n']} samples of shape {tuple(x.shape[1:])} ({x.dtype})")
+    out = write_output(args.output, x, images=shp is not None, image_shape_=shp, names=header.get("names"))
+    shapes = sorted({tuple(a.shape) for a in x})  # pictures of a codec model may differ in size
+    what = f"shape {shapes[0]}" if len(shapes) == 1 else f"{len(shapes)} sizes"
+    emit(args, {"output": str(out), "n": int(header["n"]), "shape": [len(x), *shapes[0]] if len(shapes) == 1
+                else None, "dtype": str(x[0].dtype), "bits": header.get("bits"), "code_size": header.get("code_size")},
+         f"wrote {out}: {header['n']} samples of {what} ({x[0].dtype})")
     return 0

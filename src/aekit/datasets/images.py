@@ -175,13 +175,16 @@ def decode_image(path, size, color: str = "rgb", fit: str = "crop") -> np.ndarra
     """Decode one picture to uint8 (H, W, C); raises whatever Pillow raises for a bad file.
 
     ``fit="crop"`` scales to cover (H, W) and cuts the centre, ``"pad"`` scales to fit inside and pads
-    with black, ``"stretch"`` ignores the aspect ratio. EXIF orientation is applied.
+    with black, ``"stretch"`` ignores the aspect ratio. ``size=None`` keeps the picture's own size.
+    EXIF orientation is applied.
     """
-    h, w = size
     with Image.open(path) as im:
         orientation = im.getexif().get(0x0112, 1) if im.format in ("JPEG", "WEBP", "TIFF", "PNG") else 1
+        h, w = size if size is not None else im.size[::-1]
         tw, th = (h, w) if orientation in (5, 6, 7, 8) else (w, h)  # target in the file's orientation
-        if im.format == "JPEG":
+        if size is None:
+            h, w = th, tw  # the picture's own size, once the orientation is applied
+        elif im.format == "JPEG":
             # JPEG can decode at 1/2, 1/4, 1/8 scale directly (several times faster): ask for the smallest
             # scale that is still at least as large as what the resize below needs.
             iw, ih = im.size

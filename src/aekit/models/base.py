@@ -19,6 +19,7 @@ class Output:
     mu: Optional[torch.Tensor] = None  # (B, latent), variational models only
     logvar: Optional[torch.Tensor] = None
     output_activation: str = "linear"
+    likelihoods: Optional[torch.Tensor] = None  # (B, M, h, w), codec models: p(quantised code), for the rate
 
     @cached_property
     def x_hat(self) -> torch.Tensor:

@@ -116,3 +116,55 @@ class LSTMStack(nn.Module):
             return seq, h[-1]
         fwd, bwd = seq[..., : self.hidden], seq[..., self.hidden:]
         return self.merge(fwd, bwd), self.merge(h[-2], h[-1])
+
+
+# --- learned image compression (Ballé et al. 2017, 2018) ---------------------------------------------------
+
+class _LowerBound(torch.autograd.Function):
+    """max(x, bound) whose gradient still flows where it pushes x back up over the bound, so a parameter
+    stuck at the bound can leave it (a plain clamp would zero its gradient for good)."""
+
+    @staticmethod
+    def forward(ctx, x, bound: float):
+        ctx.save_for_backward(x)
+        ctx.bound = bound
+        return x.clamp_min(bound)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        pass_through = (x >= ctx.bound) | (grad < 0)
+        return grad * pass_through.to(grad.dtype), None
+
+
+def lower_bound(x: torch.Tensor, bound: float) -> torch.Tensor:
+    return _LowerBound.apply(x, bound)
+
+
+class GDN(nn.Module):
+    """Generalised divisive normalisation (Ballé, Laparra & Simoncelli 2016) over channels:
+    ``y_i = x_i / sqrt(beta_i + sum_j gamma_ij x_j^2)``; ``inverse=True`` is IGDN (multiplies instead).
+
+    beta and gamma must stay non-negative; they are stored reparameterised (``p = sqrt(v + pedestal)``,
+    read back as ``lower_bound(p)^2 - pedestal``), which keeps gradients well scaled near zero.
+    Input and output (B, C, H, W).
+    """
+
+    _PEDESTAL = 2.0 ** -36
+
+    def __init__(self, channels: int, inverse: bool = False, beta_min: float = 1e-6, gamma_init: float = 0.1):
+        super().__init__()
+        self.inverse = inverse
+        ped = self._PEDESTAL
+        self._beta_bound = (beta_min + ped) ** 0.5
+        self._gamma_bound = ped ** 0.5
+        self.beta = nn.Parameter(torch.sqrt(torch.ones(channels) + ped))  # (C,)
+        self.gamma = nn.Parameter(torch.sqrt(gamma_init * torch.eye(channels) + ped))  # (C, C)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ped = self._PEDESTAL
+        beta = lower_bound(self.beta, self._beta_bound) ** 2 - ped  # (C,)
+        gamma = lower_bound(self.gamma, self._gamma_bound) ** 2 - ped  # (C, C)
+        c = gamma.shape[0]
+        norm = torch.nn.functional.conv2d(x * x, gamma.view(c, c, 1, 1), beta)  # (B, C, H, W)
+        return x * torch.sqrt(norm) if self.inverse else x * torch.rsqrt(norm)

@@ -1,0 +1,170 @@
+"""Coding pictures with a ``codec`` model (:mod:`aekit.models.codec`): its own probability tables, any size.
+
+Each picture, at its own size, goes through the analysis transform (padded to the transform's stride) and is
+rounded to integer symbols (M channels x h x w positions). All pictures' symbols are coded in one rANS
+stream (:func:`aekit.apps.entropy.encode_with_model`) with the per-channel tables of the model's entropy
+model (:meth:`FactorizedPrior.pmf_table`): nothing about the probabilities is stored in the file, so the
+bytes are what the model's rate term promises (plus a 16-bit table precision and the file's header).
+Decoding rebuilds the same tables from the same weights, decodes the symbols and runs the synthesis
+transform, cropped back to each picture's size. :mod:`aekit.apps.codec` wraps this in the ``.aekz`` file.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from ..errors import AekitError
+from .entropy import decode_with_model, encode_with_model, model_freqs
+
+
+def is_codec(model) -> bool:
+    """True when ``model`` has a learned entropy model (the ``codec`` family)."""
+    return hasattr(getattr(model.module, "head", None), "pmf_table")
+
+
+def as_pictures(x, channels: int) -> tuple[list[np.ndarray], dict]:
+    """Pictures as a list of (C, H, W) float32 in [0, 1], and how to give results back: ``{'dtype',
+    'layout'}``. ``x`` is an array (N, H, W, C), (N, C, H, W) or (N, H, W) (grey), or a list of
+    pictures (H, W, C) / (H, W) of any sizes."""
+    arrays = list(x) if isinstance(x, (list, tuple)) else None
+    if arrays is None:
+        a = np.asarray(x)
+        if a.ndim not in (3, 4) or len(a) == 0:
+            raise AekitError(f"x: expected pictures (N, H, W, C), (N, C, H, W) or (N, H, W), got shape {a.shape}")
+        arrays = list(a)
+    pics, layouts, dtypes = [], set(), set()
+    for i, p in enumerate(arrays):
+        p = np.asarray(p)
+        if p.ndim == 2 and channels == 1:
+            p, lay = p[None], "no_channel"
+        elif p.ndim == 3 and p.shape[-1] == channels and p.shape[0] != channels:
+            p, lay = np.moveaxis(p, -1, 0), "channels_last"
+        elif p.ndim == 3 and p.shape[0] == channels:
+            lay = "channels_first"
+        elif p.ndim == 3 and p.shape[-1] == channels:
+            p, lay = np.moveaxis(p, -1, 0), "channels_last"
+        else:
+            raise AekitError(f"x: picture {i} has shape {p.shape}; this codec takes {channels}-channel "
+                             f"pictures (H, W, {channels})")
+        if not (p.dtype == np.uint8 or np.issubdtype(p.dtype, np.floating)):
+            raise AekitError(f"x: picture {i} has dtype {p.dtype}; expected uint8 or float in [0, 1]")
+        dtypes.add("uint8" if p.dtype == np.uint8 else "float32")
+        layouts.add(lay)
+        f = p.astype(np.float32) / 255 if p.dtype == np.uint8 else p.astype(np.float32)
+        if not np.isfinite(f).all():
+            raise AekitError(f"x: picture {i} contains NaN or infinite values")
+        pics.append(np.ascontiguousarray(f))
+    if not pics:
+        raise AekitError("x: no pictures")
+    return pics, {"dtype": "uint8" if dtypes == {"uint8"} else "float32",
+                  "layout": layouts.pop() if len(layouts) == 1 else "channels_last"}
+
+
+def pixel_count(x, channels: int) -> int:
+    """Pixels (H * W, summed) of pictures as :func:`as_pictures` takes them."""
+    total = 0
+    for p in x:
+        shp = np.shape(p)
+        if len(shp) == 2:
+            total += shp[0] * shp[1]
+        elif shp[-1] == channels and shp[0] != channels:
+            total += shp[0] * shp[1]
+        else:
+            total += shp[1] * shp[2]
+    return int(total)
+
+
+def coder_tables(module) -> tuple[np.ndarray, np.ndarray]:
+    """(lo (M,), frequencies (M, S + 1)) of a codec module's entropy model, for the rANS coder."""
+    lo, pmf, tail = module.head.pmf_table()
+    return lo, model_freqs(pmf, tail)
+
+
+def _groups(sizes: Sequence[tuple], batch_size: int):
+    """Indices of pictures of equal size, in batches."""
+    by: dict[tuple, list[int]] = {}
+    for i, s in enumerate(sizes):
+        by.setdefault(tuple(s), []).append(i)
+    for s, idx in by.items():
+        for k in range(0, len(idx), batch_size):
+            yield s, idx[k:k + batch_size]
+
+
+def latent_size(module, size: tuple) -> tuple[int, int]:
+    stride = module.encoder.stride
+    return (-(-int(size[0]) // stride), -(-int(size[1]) // stride))
+
+
+def encode_pictures(model, pics: list[np.ndarray], batch_size: int = 64) -> bytes:
+    """The entropy-coded symbols of pictures (C, H, W) float32 (the body of a version-2 ``.aekz``)."""
+    module, dev = model.module.eval(), model.device
+    per: list[Optional[np.ndarray]] = [None] * len(pics)
+    with torch.inference_mode():
+        for _, idx in _groups([p.shape[1:] for p in pics], batch_size):
+            xb = torch.from_numpy(np.stack([pics[i] for i in idx])).to(dev)  # (B, C, H, W)
+            y = torch.round(module.encoder(xb)).to(torch.int64).cpu().numpy()  # (B, M, h, w)
+            for i, yi in zip(idx, y):
+                per[i] = yi.reshape(len(yi), -1).T  # (h*w, M): one row per position
+    q = np.concatenate(per)  # (rows, M)
+    lo, freqs = coder_tables(module)
+    return encode_with_model(q, lo, freqs)
+
+
+def decode_pictures(model, body: bytes, sizes: Sequence[tuple], batch_size: int = 64) -> list[np.ndarray]:
+    """Reconstructions (C, H, W) float32 (clipped to [0, 1]) of :func:`encode_pictures`' bytes."""
+    module, dev = model.module.eval(), model.device
+    lo, freqs = coder_tables(module)
+    lat = [latent_size(module, s) for s in sizes]
+    counts = [h * w for h, w in lat]
+    q = decode_with_model(body, int(sum(counts)), lo, freqs)  # (rows, M)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    m = len(lo)
+    out: list[Optional[np.ndarray]] = [None] * len(sizes)
+    with torch.inference_mode():
+        for s, idx in _groups(sizes, batch_size):
+            y = np.stack([q[starts[i]:starts[i + 1]].T.reshape(m, *lat[i]) for i in idx])  # (B, M, h, w)
+            rec = module.synthesis(torch.from_numpy(y.astype(np.float32)).to(dev), tuple(s))  # (B, C, H, W)
+            for i, r in zip(idx, rec.clamp(0, 1).float().cpu().numpy()):
+                out[i] = r
+    return out
+
+
+def restore(pics: list[np.ndarray], dtype: str, layout: str):
+    """Pictures (C, H, W) float32 back to the caller's dtype and layout: one array when all share a size,
+    else a list."""
+    conv = [(p * 255 + 0.5).astype(np.uint8) if dtype == "uint8" else p for p in pics]
+    if layout == "channels_last":
+        conv = [np.moveaxis(p, 0, -1) for p in conv]
+    elif layout == "no_channel":
+        conv = [p[0] for p in conv]
+    if len({p.shape for p in conv}) == 1:
+        return np.stack(conv)
+    return conv
+
+
+def _db(mse: float) -> float:
+    return float(10 * np.log10(1 / mse)) if mse > 0 else float("inf")
+
+
+def psnr_report(original, decoded) -> dict:
+    """PSNR in dB (10 log10(1 / MSE), pixels in [0, 1], MSE over all pictures) overall and, for colour
+    pictures given channels last, per channel (``psnr_channels``). Arrays or lists of pictures."""
+    total, n, per_c, per_n = 0.0, 0, None, 0
+    for a, b in zip(list(original), list(decoded)):
+        a, b = np.asarray(a), np.asarray(b)
+        d = ((a / (255.0 if a.dtype == np.uint8 else 1.0)) - (b / (255.0 if b.dtype == np.uint8 else 1.0))) ** 2
+        total, n = total + float(d.sum()), n + d.size
+        if d.ndim == 3 and d.shape[-1] in (3, 4):  # (H, W, C): per-channel sums
+            s = d.reshape(-1, d.shape[-1]).sum(0)
+            per_c = s if per_c is None else per_c + s
+            per_n += d.shape[0] * d.shape[1]
+    rep = {"psnr": round(_db(total / max(n, 1)), 3)}
+    if per_c is not None:
+        rep["psnr_channels"] = [round(_db(v / per_n), 3) for v in per_c]
+    return rep
+
+
+__all__ = ["is_codec", "as_pictures", "pixel_count", "encode_pictures", "decode_pictures", "coder_tables", "restore",
+           "psnr_report"]
