@@ -33,6 +33,7 @@ from .training.checkpoint import restore_checkpoint
 from .training.loop import ArraySource, History, StreamSource, is_stream, new_state, reconstruction_loss
 from .training.loop import evaluate as _loop_evaluate
 from .training.loop import fit_loop as _fit_loop
+from .training.pca_init import KeepInitIfBetter, pca_init
 
 FILE_KIND = "aekit-model"
 EXTRA_PREFIX = "__extra__."  # payload names of Autoencoder.extra_tensors
@@ -204,6 +205,11 @@ class Autoencoder:
             restore_checkpoint(cfg.checkpoint, state)
         elif self.family_info.pretrain is not None and x_train is not None:
             self.family_info.pretrain(self.module, x_train, spec, cfg, self.config)
+        if cfg.init == "pca" and not resumed:
+            if x_train is None:
+                raise AekitError("fit: init='pca' needs in-memory training data, not a stream")
+            pca_init(self.module, x_train)
+            cbs.append(KeepInitIfBetter(source, cfg.batch_size))
         self.history = _fit_loop(state, source, val_source=val_source, corruption=self.config.corruption,
                                  callbacks=cbs)
         self.train_config, self.device = cfg, state.device

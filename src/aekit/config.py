@@ -282,6 +282,7 @@ class TrainConfig:
     csv_log: Optional[str] = None  # the history as CSV, rewritten after every epoch
     verbose: int = option(1, choices=(0, 1, 2))  # 0 silent, 1 progress bar, 2 one line per epoch
     sync_batch_norm: bool = False  # under torchrun on GPUs: BatchNorm statistics over the global batch
+    init: Optional[str] = option(None, choices=("pca",))  # dense models: start from the PCA of the data (training/pca_init.py)
 
     def __post_init__(self):
         check_fields(self, "training")
