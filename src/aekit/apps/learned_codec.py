@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..errors import AekitError
+from ..inference import map_batches
 from .entropy import decode_with_model, encode_with_model, model_freqs
 
 
@@ -82,14 +83,12 @@ def coder_tables(module) -> tuple[np.ndarray, np.ndarray]:
     return lo, model_freqs(pmf, tail)
 
 
-def _groups(sizes: Sequence[tuple], batch_size: int):
-    """Indices of pictures of equal size, in batches."""
+def _groups(sizes: Sequence[tuple]) -> dict[tuple, list[int]]:
+    """Indices of the pictures of each size."""
     by: dict[tuple, list[int]] = {}
     for i, s in enumerate(sizes):
-        by.setdefault(tuple(s), []).append(i)
-    for s, idx in by.items():
-        for k in range(0, len(idx), batch_size):
-            yield s, idx[k:k + batch_size]
+        by.setdefault(tuple(int(v) for v in s), []).append(i)
+    return by
 
 
 def latent_size(module, size: tuple) -> tuple[int, int]:
@@ -99,14 +98,13 @@ def latent_size(module, size: tuple) -> tuple[int, int]:
 
 def encode_pictures(model, pics: list[np.ndarray], batch_size: int = 64) -> bytes:
     """The entropy-coded symbols of pictures (C, H, W) float32 (the body of a version-2 ``.aekz``)."""
-    module, dev = model.module.eval(), model.device
+    module = model.module
     per: list[Optional[np.ndarray]] = [None] * len(pics)
-    with torch.inference_mode():
-        for _, idx in _groups([p.shape[1:] for p in pics], batch_size):
-            xb = torch.from_numpy(np.stack([pics[i] for i in idx])).to(dev)  # (B, C, H, W)
-            y = torch.round(module.encoder(xb)).to(torch.int64).cpu().numpy()  # (B, M, h, w)
-            for i, yi in zip(idx, y):
-                per[i] = yi.reshape(len(yi), -1).T  # (h*w, M): one row per position
+    for _, idx in _groups([p.shape[1:] for p in pics]).items():
+        y = map_batches(module, np.stack([pics[i] for i in idx]),  # (B, C, H, W) -> (B, M, h, w)
+                        lambda m, b: torch.round(m.encoder(b)), batch_size=batch_size)
+        for i, yi in zip(idx, y.astype(np.int64)):
+            per[i] = yi.reshape(len(yi), -1).T  # (h*w, M): one row per position
     q = np.concatenate(per)  # (rows, M)
     lo, freqs = coder_tables(module)
     return encode_with_model(q, lo, freqs)
@@ -114,7 +112,7 @@ def encode_pictures(model, pics: list[np.ndarray], batch_size: int = 64) -> byte
 
 def decode_pictures(model, body: bytes, sizes: Sequence[tuple], batch_size: int = 64) -> list[np.ndarray]:
     """Reconstructions (C, H, W) float32 (clipped to [0, 1]) of :func:`encode_pictures`' bytes."""
-    module, dev = model.module.eval(), model.device
+    module = model.module
     lo, freqs = coder_tables(module)
     lat = [latent_size(module, s) for s in sizes]
     counts = [h * w for h, w in lat]
@@ -122,12 +120,12 @@ def decode_pictures(model, body: bytes, sizes: Sequence[tuple], batch_size: int 
     starts = np.concatenate([[0], np.cumsum(counts)])
     m = len(lo)
     out: list[Optional[np.ndarray]] = [None] * len(sizes)
-    with torch.inference_mode():
-        for s, idx in _groups(sizes, batch_size):
-            y = np.stack([q[starts[i]:starts[i + 1]].T.reshape(m, *lat[i]) for i in idx])  # (B, M, h, w)
-            rec = module.synthesis(torch.from_numpy(y.astype(np.float32)).to(dev), tuple(s))  # (B, C, H, W)
-            for i, r in zip(idx, rec.clamp(0, 1).float().cpu().numpy()):
-                out[i] = r
+    for size, idx in _groups(sizes).items():
+        y = np.stack([q[starts[i]:starts[i + 1]].T.reshape(m, *lat[i]) for i in idx]).astype(np.float32)
+        rec = map_batches(module, y, lambda mod, b: mod.synthesis(b, size).clamp(0, 1),  # (B, C, H, W)
+                          batch_size=batch_size)
+        for i, r in zip(idx, rec):
+            out[i] = r
     return out
 
 
