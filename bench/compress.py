@@ -235,10 +235,11 @@ def codec_ladder(a, x_train: np.ndarray, x_test: np.ndarray):
             ae.module.load_state_dict(base.module.state_dict())
         secs = a.codec_seconds if base is None else a.codec_finetune_seconds
         t0 = time.perf_counter()
-        h = ae.fit(x_train, epochs=10_000, batch_size=a.codec_batch, lr=a.codec_lr, verbose=0, seed=i,
-                   callbacks=[TimeLimit(secs)])
+        h = ae.fit(x_train, epochs=10_000, batch_size=a.codec_batch, lr=a.codec_lr, clip_grad_norm=1.0, verbose=0,
+                   seed=i, callbacks=[TimeLimit(secs)])
         name = f"codec-q{q}"
-        models[name] = {"quality": q, "lambda": ae.config.rate_lambda, **arch, "epochs": len(h.history["loss"]),
+        models[name] = {"quality": q, "lambda": ae.config.rate_lambda, **arch, "batch_size": a.codec_batch,
+                        "lr": a.codec_lr, "clip_grad_norm": 1.0, "epochs": len(h.history["loss"]),
                         "train_s": round(time.perf_counter() - t0, 1), "start": "scratch" if base is None else
                         f"fine-tuned from q{a.codec_qualities[0]}", "final_train_bpp": round(h.history["bpp"][-1], 4),
                         "final_train_mse": round(h.history["reconstruction"][-1], 6)}
@@ -348,11 +349,11 @@ def main() -> None:
                     "into --out instead of running")
     ap.add_argument("--mnist-seconds", type=float, default=120)
     ap.add_argument("--mnist-latents", type=int, nargs="+", default=[32])
-    ap.add_argument("--cats-seconds", type=float, default=180)
+    ap.add_argument("--cats-seconds", type=float, default=120)
     ap.add_argument("--cats-latents", type=int, nargs="+", default=[256])
     ap.add_argument("--codec-qualities", type=int, nargs="+", default=[5, 3, 4, 6, 7])
-    ap.add_argument("--codec-seconds", type=float, default=360, help="the first quality, from scratch")
-    ap.add_argument("--codec-finetune-seconds", type=float, default=120, help="each further quality")
+    ap.add_argument("--codec-seconds", type=float, default=600, help="the first quality, from scratch")
+    ap.add_argument("--codec-finetune-seconds", type=float, default=90, help="each further quality")
     ap.add_argument("--codec-filters", type=int, default=64)
     ap.add_argument("--codec-latent", type=int, default=96)
     ap.add_argument("--codec-stages", type=int, default=4)

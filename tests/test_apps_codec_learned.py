@@ -158,3 +158,11 @@ def test_cli_compresses_a_folder_of_sizes_and_keeps_names(trained, tmp_path, cap
     for name, (h, w) in {"tall": (40, 21), "odd": (37, 53), "small": (9, 12)}.items():
         assert Image.open(tmp_path / "back" / f"{name}.png").size == (w, h)
     assert main(["decompress", str(tmp_path / "p.aekz"), "-o", str(tmp_path / "x.npy")]) == 2
+
+
+def test_report_shows_rate_and_distortion(trained, tmp_path):
+    from aekit.report import write_report
+
+    ae, x = trained
+    page = write_report(ae, x[:20], out_path=tmp_path / "r.html").read_text()
+    assert "Rate and distortion" in page and "bits per pixel" in page and "PSNR per channel" in page

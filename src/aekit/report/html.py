@@ -18,6 +18,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ..apps.learned_codec import is_codec, psnr_report
 from ..errors import AekitError
 from ..io import atomic_write
 from ..imageio import image_shape as model_image_shape
@@ -104,6 +105,9 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
     if model.history.history:
         parts += ["<h3>Loss curves</h3>", _img(plots.loss_curves(model.history.history), "loss curves")]
 
+    if is_codec(model):
+        parts += rate_distortion_section(model, x_model)
+
     k = min(n_show, n)
     if ishape is not None:
         rec = model.reconstruct(x_model[:k])
@@ -137,6 +141,29 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
             parts += ["<h3>First-layer filters</h3>", _img(filt, "filters")]
     parts += ["<h3>Reconstruction error</h3>", _img(plots.error_histogram(err), "error histogram")]
     return "\n".join(parts)
+
+
+def rate_distortion_section(model, x_model: np.ndarray) -> list[str]:
+    """A codec model's coded rate and quality on the test pictures, and the rate-distortion path its training
+    took (per epoch: training bpp and the PSNR of the training MSE)."""
+    from ..apps.codec import compress, decompress
+
+    pics = np.clip(x_model, 0, 1)  # (N, C, H, W) in [0, 1]
+    blob = compress(model, pics)
+    rec = decompress(blob, model)
+    rep = psnr_report(np.moveaxis(pics, 1, -1), np.moveaxis(rec, 1, -1))
+    bpp = 8 * len(blob) / (len(pics) * pics.shape[-2] * pics.shape[-1])
+    rows = [("quality / lambda", f"{model.config.quality} / {model.config.rate_lambda:g}"),
+            ("bytes per picture (whole .aekz / N)", f"{len(blob) / len(pics):.1f}"), ("bits per pixel", f"{bpp:.3f}"),
+            ("PSNR (dB)", rep["psnr"])]
+    if "psnr_channels" in rep:
+        rows.append(("PSNR per channel (dB)", " / ".join(f"{v:.2f}" for v in rep["psnr_channels"])))
+    curves = {"coded test pictures": [(bpp, rep["psnr"])]}
+    h = model.history.history
+    if h.get("bpp") and h.get("reconstruction"):
+        curves["training, per epoch"] = [(b, 10 * np.log10(1 / max(m, 1e-12))) for b, m in zip(h["bpp"], h["reconstruction"])]
+    return ["<h3>Rate and distortion</h3>", _table(rows, ("", "value")),
+            _img(plots.rate_distortion(curves), "rate-distortion")]
 
 
 def render_page(title: str, sections: Sequence[str], subtitle: str = "") -> str:

@@ -86,6 +86,21 @@ def loss_curves(history: dict) -> Figure:
     return fig
 
 
+def rate_distortion(curves: dict, x_label: str = "bits per pixel") -> Figure:
+    """PSNR over rate for each named curve: ``{name: [(rate, psnr), ...]}``, points joined in rate order."""
+    fig = Figure(figsize=(5.2, 3.6))
+    ax = fig.add_subplot(1, 1, 1)
+    for name, pts in curves.items():
+        pts = sorted(pts)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=4, label=name)
+    ax.set_xlabel(x_label)
+    ax.set_ylabel("PSNR (dB)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def code_images(codes: np.ndarray, n: int = 10) -> Figure:
     """The codes of ``n`` samples as pictures, as the Keras blog shows the 128 conv codes as 4 x 32."""
     codes = np.asarray(codes[:n], np.float32)
