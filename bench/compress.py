@@ -398,6 +398,12 @@ def main() -> None:
         res = {**json.loads(out.read_text()), **res}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1) + "\n")
+    if "cats" in res and "codec" in res["cats"]["curves"]:  # the RD figure next to the JSON
+        from aekit.report.plots import figure_png, rate_distortion
+
+        fig = rate_distortion({k: [(p["bytes_per_image"], p["psnr"]) for p in frontier(v)]
+                               for k, v in res["cats"]["curves"].items()}, "bytes per picture")
+        out.with_name(out.stem + "_rd.png").write_bytes(figure_png(fig))
     for ds in ("mnist", "cats"):
         if ds in res:
             print(ds, json.dumps(res[ds].get("at_128_and_256_bytes") or res[ds]["at_equal_bytes"], indent=None))
