@@ -58,7 +58,8 @@ def infer_layout(sample_shape: tuple, input_shape: tuple, name: str = "x") -> La
 def to_float(x: np.ndarray) -> np.ndarray:
     """uint8 -> float32 in [0, 1]; other numeric dtypes -> float32."""
     if x.dtype == np.uint8:
-        return x.astype(np.float32) / 255.0
+        y = x.astype(np.float32)
+        return np.divide(y, 255.0, out=y)  # in place: one float32 copy, not two
     if x.dtype == np.bool_ or np.issubdtype(x.dtype, np.number):
         return x.astype(np.float32, copy=False)
     raise AekitError(f"array dtype {x.dtype} is not numeric; expected uint8 or float")
@@ -87,7 +88,8 @@ def to_model(x, input_shape: tuple, name: str = "x") -> tuple[np.ndarray, Layout
         y = np.moveaxis(y, -1, 1)
     elif layout.kind != "same":
         y = y.reshape(len(y), *input_shape)
-    if not np.isfinite(y).all():
+    # min and max propagate NaN and reach +-inf: two passes without a (N, ...) boolean temporary
+    if y.size and not (np.isfinite(y.min()) and np.isfinite(y.max())):
         raise AekitError(f"{name}: the array contains NaN or infinite values")
     return np.ascontiguousarray(y), layout
 

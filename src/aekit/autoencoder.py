@@ -34,6 +34,7 @@ from .training.loop import ArraySource, History, StreamSource, is_stream, new_st
 from .training.loop import evaluate as _loop_evaluate
 from .training.loop import fit_loop as _fit_loop
 from .training.pca_init import KeepInitIfBetter, pca_init
+from .training.threads import thread_scope
 
 FILE_KIND = "aekit-model"
 EXTRA_PREFIX = "__extra__."  # payload names of Autoencoder.extra_tensors
@@ -184,34 +185,36 @@ class Autoencoder:
                         owner="fit")
         spec = self.loss_spec
         source, val_source, x_train = self._sources(x, y, validation_data, cfg)
-        state = new_state(self.module, cfg, spec)
-        self.sections.parallel = Parallel(state.world.size, cfg.batch_size, cfg.batch_size // state.world.size)
-        cbs = []
-        if cfg.verbose:
-            cbs.append(ProgressBar(cfg.verbose))
-        if cfg.patience:
-            monitor = "val_loss" if val_source is not None else "loss"
-            cbs.append(EarlyStopping(monitor, cfg.patience, cfg.min_delta, cfg.restore_best_weights))
-        if cfg.log_dir:
-            cbs.append(TensorBoard(cfg.log_dir))
-        if cfg.csv_log:
-            cbs.append(CSVLogger(cfg.csv_log))
-        if cfg.checkpoint:
-            self.train_config = cfg
-            cbs.append(CheckpointSaver(cfg.checkpoint, self._header))
-        cbs.extend(callbacks or [])
-        resumed = cfg.resume and Path(cfg.checkpoint).exists()
-        if resumed:
-            restore_checkpoint(cfg.checkpoint, state)
-        elif self.family_info.pretrain is not None and x_train is not None:
-            self.family_info.pretrain(self.module, x_train, spec, cfg, self.config)
-        if cfg.init == "pca" and not resumed:
-            if x_train is None:
-                raise AekitError("fit: init='pca' needs in-memory training data, not a stream")
-            pca_init(self.module, x_train)
-            cbs.append(KeepInitIfBetter(source, cfg.batch_size))
-        self.history = _fit_loop(state, source, val_source=val_source, corruption=self.config.corruption,
-                                 callbacks=cbs)
+        # the thread policy (training/threads.py) for the whole fit; the caller's setting comes back after
+        with thread_scope(cfg.threads) as threads:
+            state = new_state(self.module, cfg, spec)
+            self.sections.parallel = Parallel(state.world.size, cfg.batch_size, cfg.batch_size // state.world.size)
+            cbs = [threads]
+            if cfg.verbose:
+                cbs.append(ProgressBar(cfg.verbose))
+            if cfg.patience:
+                monitor = "val_loss" if val_source is not None else "loss"
+                cbs.append(EarlyStopping(monitor, cfg.patience, cfg.min_delta, cfg.restore_best_weights))
+            if cfg.log_dir:
+                cbs.append(TensorBoard(cfg.log_dir))
+            if cfg.csv_log:
+                cbs.append(CSVLogger(cfg.csv_log))
+            if cfg.checkpoint:
+                self.train_config = cfg
+                cbs.append(CheckpointSaver(cfg.checkpoint, self._header))
+            cbs.extend(callbacks or [])
+            resumed = cfg.resume and Path(cfg.checkpoint).exists()
+            if resumed:
+                restore_checkpoint(cfg.checkpoint, state)
+            elif self.family_info.pretrain is not None and x_train is not None:
+                self.family_info.pretrain(self.module, x_train, spec, cfg, self.config)
+            if cfg.init == "pca" and not resumed:
+                if x_train is None:
+                    raise AekitError("fit: init='pca' needs in-memory training data, not a stream")
+                pca_init(self.module, x_train)
+                cbs.append(KeepInitIfBetter(source, cfg.batch_size))
+            self.history = _fit_loop(state, source, val_source=val_source, corruption=self.config.corruption,
+                                     callbacks=cbs)
         self.train_config, self.device = cfg, state.device
         self.module.eval()
         return self.history

@@ -272,7 +272,10 @@ class TrainConfig:
     scale: Optional[str] = option(None, choices=("minmax", "standard"))  # fitted on the training data, stored
     seed: Optional[int] = None
     device: str = "auto"  # 'auto' picks cuda, then mps, then cpu
-    amp: bool = False  # bfloat16 autocast on CUDA
+    amp: bool = False  # mixed precision: bfloat16 on CPUs with AVX512-BF16/AMX and on recent GPUs, else float16+scaler
+    threads: Optional[int] = option(None, low=1, integer=True)  # CPU threads; None: AEKIT_NUM_THREADS or auto
+    channels_last: Optional[bool] = None  # NHWC memory for 2-D convolutions; None: on for conv models (CPU, CUDA)
+    compile: bool = False  # torch.compile the training step (pays a compile time once per fit)
     patience: Optional[int] = option(None, low=1, integer=True)  # early stopping on val_loss (else loss)
     min_delta: float = option(0.0, low=0)
     restore_best_weights: bool = True

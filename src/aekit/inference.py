@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from .arrays import batches
+from .training.threads import thread_scope
 
 
 @contextlib.contextmanager
@@ -58,7 +59,7 @@ def map_batches(module: nn.Module, data, fn: Callable, *, batch_size: int = 1024
     if device is None:
         device = next(module.parameters()).device
     out = []
-    with evaluation(module):
+    with thread_scope(), evaluation(module):  # inside fit, the training's thread policy stays in charge
         if hasattr(data, "iter_batches"):
             for xb, yb in data.iter_batches(batch_size, False, torch.Generator()):
                 out.append(_to_cpu(fn(module, xb.to(device), yb.to(device)), dtype))

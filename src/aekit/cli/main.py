@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
@@ -31,7 +32,20 @@ def _add_common(p: argparse.ArgumentParser, suppress: bool) -> None:
     g.add_argument("--json", action="store_true", default=d(False), help="machine-readable output on stdout")
     g.add_argument("--device", default=d("auto"), help="cpu, cuda, cuda:1, mps or auto (default: auto)")
     g.add_argument("--seed", type=int, default=d(None), help="random seed for reproducible runs")
+    g.add_argument("--threads", type=_threads, default=d(None), metavar="N",
+                   help="CPU threads for torch (default: auto, the cores other programs leave free; "
+                        "also AEKIT_NUM_THREADS)")
     g.add_argument("--debug", action="store_true", default=d(False), help="show tracebacks")
+
+
+def _threads(text: str) -> str:
+    from ..training.threads import requested_threads
+
+    try:
+        requested_threads(text)
+    except AekitError:
+        raise argparse.ArgumentTypeError(f"invalid thread count {text!r}; expected a positive number or 'auto'")
+    return text
 
 
 def commands() -> dict:
@@ -71,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    if getattr(args, "threads", None) is not None:
+        # every library call of this command (training and inference) reads it; child processes inherit it
+        from ..training.threads import ENV
+
+        os.environ[ENV] = args.threads
     try:
         return int(args.run_command(args) or 0)
     except AekitError as e:

@@ -26,6 +26,8 @@ from ..inference import map_batches
 from ..losses import LossSpec, objective
 from . import distributed
 from .distributed import SINGLE, World
+from .device import AmpPlan, amp_plan, batch_format, fits_on_device, fused_ok, pick_device  # noqa: F401
+from .device import to_memory_format, use_channels_last, warn_amp
 
 # learning rates aekit has always used where they differ from torch's own defaults (others: torch's)
 _LR = {"adam": 1e-3, "adamw": 1e-3, "adadelta": 1.0, "rmsprop": 1e-3, "sgd": 1e-2}
@@ -66,30 +68,90 @@ class History:
 
 
 class ArraySource:
-    """In-memory data: ``x`` (N, ...) float32 inputs and optional targets ``y`` (default: ``x``)."""
+    """In-memory data: ``x`` (N, ...) float32 inputs and optional targets ``y`` (default: ``x``).
+
+    A shuffled epoch draws one permutation and gathers the rows chunk by chunk (``index_select(out=)``)
+    into buffers reused across epochs, then yields contiguous slices of them: no per-step allocation, and
+    at most ``GATHER_BYTES`` of extra memory (so a batch is valid until the next one is drawn: copy it to
+    keep it). An unshuffled pass yields views of the data itself.
+    :meth:`place` decides once where the data lives for a device (see ``device.fits_on_device``).
+    """
+
+    GATHER_BYTES = 32 * 2**20
 
     def __init__(self, x: torch.Tensor, y: Optional[torch.Tensor] = None):
         self.x, self.y = x, y
+        self._bufs: dict[int, torch.Tensor] = {}
+        self._pinned = False
 
     def __len__(self) -> int:
         return len(self.x)
+
+    def place(self, device: torch.device) -> None:
+        """Copy the data to ``device`` when it fits there; otherwise gather into pinned host memory so
+        that batches go to the GPU with non-blocking copies."""
+        if self.x.device == device or device.type == "cpu":
+            return
+        nbytes = self.x.nbytes + (self.y.nbytes if self.y is not None else 0)
+        if fits_on_device(nbytes, device):
+            self.x = self.x.to(device)
+            self.y = self.y.to(device) if self.y is not None else None
+            self._bufs.clear()
+        elif device.type == "cuda":
+            self._pinned = True
+
+    def _gather(self, slot: int, src: torch.Tensor, idx: torch.Tensor, rows: int) -> torch.Tensor:
+        buf = self._bufs.get(slot)
+        if buf is None or len(buf) < rows:
+            buf = torch.empty((rows, *src.shape[1:]), dtype=src.dtype, device=src.device,
+                              pin_memory=self._pinned)
+            self._bufs[slot] = buf
+        out = buf[:len(idx)]
+        torch.index_select(src, 0, idx, out=out)
+        return out
 
     def iter_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator, drop_single: bool = False,
                      world: World = SINGLE):
         """Batches of ``batch_size`` (the global batch); under data parallelism each rank yields its part of
         every global batch (see :func:`aekit.arrays.shard_bounds`), all ranks drawing the same permutation."""
         n = len(self.x)
-        order = torch.randperm(n, generator=generator) if shuffle else None
+        parts = []  # (start, end) of this rank's part of each global batch, in positions of the permutation
         for i in range(0, n, batch_size):
             m = min(batch_size, n - i)
             if drop_single and _drop_last(i, m, n, world):
                 break
             a, b = shard_bounds(m, world.rank, world.size)
-            if a == b:
-                continue  # evaluation: this rank has no part of a final batch smaller than the world
-            idx = order[i + a:i + b] if order is not None else slice(i + a, i + b)
-            xb = self.x[idx]
-            yield xb, (self.y[idx] if self.y is not None else xb)
+            if a < b:  # else (evaluation): this rank has no part of a final batch smaller than the world
+                parts.append((i + a, i + b))
+        if not parts:
+            return
+        if not shuffle:
+            for a, b in parts:
+                xb = self.x[a:b]
+                yield xb, (self.y[a:b] if self.y is not None else xb)
+            return
+        order = torch.randperm(n, generator=generator)
+        if world.size > 1:  # this rank's rows, batch after batch: local positions are cumulative
+            order = torch.cat([order[a:b] for a, b in parts])
+            ends = np.cumsum([b - a for a, b in parts]).tolist()
+            parts = list(zip([0, *ends[:-1]], ends))
+        order = order.to(self.x.device)
+        row_bytes = max(1, self.x[:1].nbytes + (self.y[:1].nbytes if self.y is not None else 0))
+        budget = min(len(order), max(batch_size, self.GATHER_BYTES // row_bytes))  # rows per gather
+        k = 0
+        while k < len(parts):  # one chunk: whole batches up to the gather budget
+            c0, j = parts[k][0], k
+            while j + 1 < len(parts) and parts[j + 1][1] - c0 <= budget:
+                j += 1
+            if self._pinned and k:  # the previous chunk's non-blocking copies must finish before reuse
+                torch.cuda.current_stream().synchronize()
+            idx = order[c0:parts[j][1]]
+            bx = self._gather(0, self.x, idx, budget)
+            by = self._gather(1, self.y, idx, budget) if self.y is not None else bx
+            for a, b in parts[k:j + 1]:
+                xb = bx[a - c0:b - c0]
+                yield xb, (by[a - c0:b - c0] if self.y is not None else xb)
+            k = j + 1
 
 
 class StreamSource:
@@ -153,6 +215,10 @@ class LoopState:
     device: torch.device
     shuffle_gen: torch.Generator
     noise_gen: torch.Generator
+    amp: AmpPlan = field(default_factory=lambda: AmpPlan("cpu"))
+    scaler: Optional[object] = None  # torch.amp.GradScaler for float16 autocast
+    channels_last: bool = False  # 4-D weights and batches in NHWC memory
+    train_module: Optional[nn.Module] = None  # what the training step calls: torch.compile(module) or module
     history: History = field(default_factory=History)
     epoch: int = 0  # epochs completed
     steps_per_epoch: int = 0
@@ -185,9 +251,12 @@ def _construct(cls, first, options: dict, what: str):
                          f" is not valid: {e}") from None
 
 
-def make_optimizer(params: Iterable[torch.Tensor], cfg: TrainConfig) -> torch.optim.Optimizer:
+def make_optimizer(params: Iterable[torch.Tensor], cfg: TrainConfig,
+                   device: Optional[torch.device] = None) -> torch.optim.Optimizer:
     """``torch.optim`` optimizer ``cfg.optimizer`` (by lower-case name) with ``lr``, and ``weight_decay`` and
-    ``momentum`` where it takes them, then ``cfg.optimizer_options`` (e.g. ``{"betas": [0.9, 0.99]}``)."""
+    ``momentum`` where it takes them, then ``cfg.optimizer_options`` (e.g. ``{"betas": [0.9, 0.99]}``).
+    On CPU and CUDA, optimizers with a fused kernel (Adam, AdamW, SGD) use it: one kernel for all parameters
+    instead of a chain of ops per parameter, the same arithmetic."""
     cls = optimizer_classes()[cfg.optimizer]
     accepts = inspect.signature(cls).parameters
     opts: dict = {}
@@ -198,6 +267,8 @@ def make_optimizer(params: Iterable[torch.Tensor], cfg: TrainConfig) -> torch.op
         opts["weight_decay"] = cfg.weight_decay
     if "momentum" in accepts:
         opts["momentum"] = cfg.momentum
+    if "fused" in accepts and device is not None and fused_ok(device) and cfg.optimizer in ("adam", "adamw"):
+        opts["fused"] = True
     opts.update({k: tuple(v) if isinstance(v, list) else v for k, v in cfg.optimizer_options.items()})
     return _construct(cls, params, opts, "optimizer")
 
@@ -240,9 +311,16 @@ def new_state(module: nn.Module, cfg: TrainConfig, loss: LossSpec | Callable) ->
     shuffle_gen = torch.Generator().manual_seed(seed)
     noise_gen = torch.Generator(device=device).manual_seed(seed + 1 + world.rank)
     loss_fn = reconstruction_loss(loss) if isinstance(loss, LossSpec) else loss
-    optimizer = make_optimizer(module.parameters(), cfg)
+    channels_last = use_channels_last(cfg.channels_last, module, device)
+    to_memory_format(module, channels_last)  # before the optimizer sees the parameters
+    plan = amp_plan(cfg.amp, device)
+    warn_amp(plan)
+    # a compiled wrapper shares the module's parameters; the module itself stays eager for inference and files
+    train_module = torch.compile(module) if cfg.compile else module
+    optimizer = make_optimizer(module.parameters(), cfg, device)
     return LoopState(module, optimizer, cfg, loss_fn, device, shuffle_gen, noise_gen, seed=seed,
-                     scheduler=make_scheduler(optimizer, cfg), world=world)
+                     scheduler=make_scheduler(optimizer, cfg), world=world, amp=plan, scaler=plan.scaler(),
+                     channels_last=channels_last, train_module=train_module)
 
 
 @contextlib.contextmanager
@@ -262,11 +340,6 @@ def _own_rng(state: LoopState):
             state.torch_rng = torch.get_rng_state()
             state.cuda_rng = torch.cuda.get_rng_state(state.device) if cuda else None
 
-
-def _autocast(state: LoopState):
-    if state.cfg.amp and state.device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def evaluate(module: nn.Module, source, loss_fn: Callable, batch_size: int, device: torch.device,
@@ -308,20 +381,32 @@ def _train_epoch(state: LoopState, source, corruption: Optional[CorruptionConfig
     sums: dict[str, torch.Tensor] = {}
     n = 0
     n_all, world = len(source), state.world
-    fwd = state.forward_module or module  # DDP's wrapper averages the gradients across processes
+    # DDP's wrapper averages the gradients across processes; else the compiled module when compile=True
+    fwd = state.forward_module or (module if state.train_module is None else state.train_module)
     batches = source.iter_batches(cfg.batch_size, cfg.shuffle, state.shuffle_gen, drop_single=True, world=world)
+    scaler = state.scaler
     for step, (xb, yb) in enumerate(batches):
-        xb = xb.to(state.device, non_blocking=True)
-        yb = xb if yb is None else yb.to(state.device, non_blocking=True)
+        same = yb is None or yb is xb  # an autoencoder's target is its input: move it once
+        xb = batch_format(xb.to(state.device, non_blocking=True), state.channels_last)
+        yb = xb if same else yb.to(state.device, non_blocking=True)
         inp = corrupt(xb, corruption, state.noise_gen) if corruption is not None else xb
-        with _autocast(state):
+        with state.amp.autocast():
             loss, terms = state.loss_fn(fwd, inp, yb)
         opt.zero_grad(set_to_none=True)
         w = distributed.loss_weight(len(xb), min(cfg.batch_size, n_all - step * cfg.batch_size), world)
-        (loss * w if w != 1.0 else loss).backward()
-        if cfg.clip_grad_norm:
-            nn.utils.clip_grad_norm_(module.parameters(), cfg.clip_grad_norm)
-        opt.step()
+        loss_w = loss * w if w != 1.0 else loss
+        if scaler is not None:  # float16: scale the loss so small gradients do not underflow
+            scaler.scale(loss_w).backward()
+            if cfg.clip_grad_norm:
+                scaler.unscale_(opt)
+                nn.utils.clip_grad_norm_(module.parameters(), cfg.clip_grad_norm)
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss_w.backward()
+            if cfg.clip_grad_norm:
+                nn.utils.clip_grad_norm_(module.parameters(), cfg.clip_grad_norm)
+            opt.step()
         b = len(xb)
         # running sums stay on the device (one in-place op per term); .item() once per epoch and when the
         # progress bar redraws, so the loop never waits on the device mid-epoch
@@ -343,7 +428,11 @@ def fit_loop(state: LoopState, source, *, val_source=None, corruption: Optional[
     callbacks = list(callbacks)
     cfg = state.cfg
     state.steps_per_epoch = -(-len(source) // cfg.batch_size)
-    with _own_rng(state), distributed.data_parallel(state):
+    for src in (source, val_source):
+        if hasattr(src, "place"):
+            src.place(state.device)
+    to_memory_format(state.module, state.channels_last, state.optimizer)
+    with _own_rng(state), _layout(state), distributed.data_parallel(state):
         for cb in callbacks:
             cb.on_train_begin(state)
         while state.epoch < cfg.epochs and not state.stop:
@@ -363,6 +452,16 @@ def fit_loop(state: LoopState, source, *, val_source=None, corruption: Optional[
         for cb in callbacks:
             cb.on_train_end(state)
     return state.history
+
+
+@contextlib.contextmanager
+def _layout(state: LoopState):
+    """The module leaves the loop in the usual memory layout (inference, export), however training ends."""
+    try:
+        yield
+    finally:
+        if state.channels_last:
+            to_memory_format(state.module, False, state.optimizer)
 
 
 def _step_scheduler(scheduler, logs: dict) -> None:

@@ -1,0 +1,134 @@
+"""Where and in what precision training runs: device choice, data placement, mixed precision, memory format.
+
+Each decision is a small pure function of the device and the hardware's answers, so it is unit-tested on
+any machine (the CUDA answers are parameters, not calls, in the tests).
+"""
+from __future__ import annotations
+
+import contextlib
+import warnings
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import nn
+
+# data up to this fraction of the device's free memory is copied there once, before the first epoch
+RESIDENT_FRACTION = 0.25
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """'auto' picks cuda, then mps, then cpu; any other name is taken as given."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def cpu_supports_bf16() -> bool:
+    """True when this CPU has native bfloat16 matrix instructions (AVX512-BF16 or AMX), the case where
+    oneDNN runs bfloat16 matmuls and convolutions faster than float32."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+@dataclass(frozen=True)
+class AmpPlan:
+    """Autocast for the forward pass: ``dtype`` None means full float32; float16 needs a GradScaler
+    (its small range underflows gradients), bfloat16 has float32's range and needs none."""
+
+    device_type: str
+    dtype: Optional[torch.dtype] = None
+    note: str = ""
+
+    @property
+    def needs_scaler(self) -> bool:
+        return self.dtype == torch.float16
+
+    def autocast(self):
+        if self.dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device_type, dtype=self.dtype)
+
+    def scaler(self):
+        """A GradScaler for float16, else None."""
+        return torch.amp.GradScaler(self.device_type) if self.needs_scaler else None
+
+
+def amp_plan(amp: bool, device: torch.device, *, cpu_bf16: Optional[bool] = None,
+             cuda_bf16: Optional[bool] = None) -> AmpPlan:
+    """What ``amp=True`` means on ``device``: bfloat16 on CPUs with native bfloat16 and on GPUs that
+    support it, float16 with a GradScaler on older GPUs, float32 (with a ``note`` saying why) elsewhere.
+    ``cpu_bf16`` / ``cuda_bf16`` override the hardware queries (tests)."""
+    kind = device.type
+    if not amp:
+        return AmpPlan(kind)
+    if kind == "cuda":
+        bf16 = torch.cuda.is_bf16_supported() if cuda_bf16 is None else cuda_bf16
+        return AmpPlan(kind, torch.bfloat16 if bf16 else torch.float16)
+    if kind == "cpu":
+        if cpu_supports_bf16() if cpu_bf16 is None else cpu_bf16:
+            return AmpPlan(kind, torch.bfloat16)
+        return AmpPlan(kind, None, "amp=True: this CPU has no native bfloat16 (AVX512-BF16 or AMX); "
+                                   "training in float32")
+    return AmpPlan(kind, None, f"amp=True is not supported on {kind}; training in float32")
+
+
+def warn_amp(plan: AmpPlan) -> None:
+    if plan.note:
+        warnings.warn(plan.note, RuntimeWarning, stacklevel=3)
+
+
+def has_conv2d(module: nn.Module) -> bool:
+    return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in module.modules())
+
+
+def use_channels_last(option: Optional[bool], module: nn.Module, device: torch.device) -> bool:
+    """channels_last (NHWC) memory for 2-D convolutions: oneDNN (CPU) and cuDNN's tensor-core kernels
+    run NHWC natively and NCHW through reorders. ``None`` (auto): on for modules with 2-D convolutions
+    on CPU and CUDA."""
+    if option is not None:
+        return bool(option)
+    return device.type in ("cpu", "cuda") and has_conv2d(module)
+
+
+def to_memory_format(module: nn.Module, channels_last: bool, optimizer=None) -> None:
+    """Convert the 4-D weights in place (parameters keep their identity, so optimizers stay valid), and
+    the optimizer's per-parameter state with them (fused kernels want matching layouts)."""
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    for p in module.parameters():
+        if p.dim() == 4:
+            p.data = p.data.contiguous(memory_format=fmt)
+            state = optimizer.state.get(p, {}) if optimizer is not None else {}
+            for k, v in state.items():
+                if isinstance(v, torch.Tensor) and v.dim() == 4:
+                    state[k] = v.contiguous(memory_format=fmt)
+
+
+def batch_format(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
+    """A (B, C, H, W) batch in channels_last memory when asked (other ranks pass through)."""
+    if channels_last and x.dim() == 4:
+        return x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def fits_on_device(nbytes: int, device: torch.device, free_bytes: Optional[int] = None) -> bool:
+    """Whether data of ``nbytes`` should live on ``device`` for the whole fit: always on the CPU; on a
+    GPU when it takes at most RESIDENT_FRACTION of the free memory (``free_bytes`` overrides the query)."""
+    if device.type == "cpu":
+        return True
+    if device.type != "cuda":
+        return False
+    if free_bytes is None:
+        free_bytes = torch.cuda.mem_get_info(device)[0]
+    return nbytes <= RESIDENT_FRACTION * free_bytes
+
+
+def fused_ok(device: torch.device) -> bool:
+    """torch's fused Adam/AdamW kernels exist for CPU and CUDA tensors."""
+    return device.type in ("cpu", "cuda")
