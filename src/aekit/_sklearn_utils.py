@@ -6,7 +6,6 @@ rows to the model's layout and back, and pickles the fitted model as bytes of ae
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
 from numbers import Integral, Real
@@ -27,6 +26,7 @@ except ImportError:  # older scikit-learn: the estimator method it replaced
 from .arrays import infer_layout
 from .autoencoder import Autoencoder, build
 from .inference import map_batches
+from .training.threads import requested_threads, thread_scope
 from .config import OPTIMIZERS
 from .errors import AekitError
 from .losses import reconstruction
@@ -39,22 +39,14 @@ _MODEL_STATE = "_aekit_model_file"
 _SMALL = 500_000  # values in X below which one CPU thread is faster than several (thread start-up dominates)
 
 
-@contextlib.contextmanager
 def cpu_threads_for(X: np.ndarray):
-    """Run torch on one CPU thread while working on small arrays, then restore the thread count.
+    """The thread policy (:func:`aekit.training.threads.thread_scope`) with one thread for small arrays.
 
     scikit-learn users fit many small models (cross-validation, grid search); on small data the
-    intra-op thread pool costs more than it gains, and on a busy machine it can cost 10-50x.
+    intra-op thread pool costs more than it gains, and on a busy machine it can cost 10-50x. Larger
+    arrays get the automatic policy; ``AEKIT_NUM_THREADS`` wins for both. The caller's setting is restored.
     """
-    if X.size >= _SMALL or torch.get_num_threads() == 1:
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+    return thread_scope(1 if X.size < _SMALL and requested_threads() is None else None)
 
 
 class _AutoencoderBase(BaseEstimator):
