@@ -11,7 +11,6 @@ import torch
 import aekit
 from aekit.cli.main import main
 from aekit.config import TrainConfig
-from aekit.losses import LossSpec
 from aekit.training import Callback
 from aekit.training.device import (AmpPlan, amp_plan, batch_format, cpu_supports_bf16, fits_on_device,
                                    pick_device, to_memory_format, use_channels_last)
@@ -215,7 +214,7 @@ def test_fit_amp_runs_and_stays_close_to_float32(digits):
 def test_float16_autocast_with_grad_scaler_runs_on_cpu(digits):
     ae = dense()
     state = new_state(ae.module, TrainConfig(epochs=2, batch_size=32, seed=0),
-                      LossSpec.from_config(ae.config, False))
+                      ae.loss_spec)
     state.amp = AmpPlan("cpu", torch.float16)
     state.scaler = state.amp.scaler()
     assert state.scaler is not None
