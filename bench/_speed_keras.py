@@ -106,5 +106,5 @@ class Times(keras.callbacks.Callback):
 
 times, losses = [], []
 model.fit(xin, target, batch_size=batch, epochs=epochs, shuffle=True, verbose=0, callbacks=[Times()])
-print(json.dumps({"params": int(model.count_params()), "epoch_s": [round(t, 4) for t in times],
+print(json.dumps({"params": int(sum(np.prod(w.shape) for w in model.trainable_weights)), "epoch_s": [round(t, 4) for t in times],
                   "loss": losses[-1], "tensorflow": tf.__version__, "keras": keras.__version__}))
