@@ -233,16 +233,6 @@ class LoopState:
     forward_module: Optional[nn.Module] = None  # the DistributedDataParallel wrapper while training in parallel
 
 
-def pick_device(name: str = "auto") -> torch.device:
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
 def _construct(cls, first, options: dict, what: str):
     try:
         return cls(first, **options)
