@@ -70,7 +70,7 @@ def _gpd_moments(excess: np.ndarray) -> tuple[float, float]:
 
 
 def tail_surprise(raw, start: int, short: int = 5, history: int = 1000, level: float = 0.95,
-                  refit: int = 20, min_history: int = 100) -> np.ndarray:
+                  refit: int = 20, min_history: int = 100, exclude=None, max_excluded: int = 96) -> np.ndarray:
     """Peaks-over-threshold tail model of a causal error series, as the surprise ``-log10(p)``.
 
     The score of point ``t`` (``t >= start``) is the mean error of the last ``short`` points; its tail
@@ -79,6 +79,10 @@ def tail_surprise(raw, start: int, short: int = 5, history: int = 1000, level: f
     above ``u`` times the survival function of a generalised Pareto distribution fitted to the excesses over
     ``u`` (SPOT, Siffer et al., 2017). The model is refitted every ``refit`` points, only ever on the past.
     Points before ``start`` (or with less than ``min_history`` points of history) score 0.
+
+    With ``exclude`` (a surprise), points at least that surprising are kept out of the history, as SPOT
+    keeps alarms out of its model, so one anomaly does not hide the next; a run of more than
+    ``max_excluded`` such points is a new normal and enters the history again.
 
     >>> r = np.random.default_rng(0).random(600); r[500] = 5.0
     >>> s = tail_surprise(r, start=200, short=1)
@@ -91,23 +95,31 @@ def tail_surprise(raw, start: int, short: int = 5, history: int = 1000, level: f
         t = np.arange(len(r))
         lo = np.maximum(t - short + 1, 0)
         r = (c[t + 1] - c[lo]) / (t + 1 - lo)
+    start = max(int(start), 0)
     out = np.zeros(len(r))
-    for a in range(max(int(start), 0), len(r), int(refit)):
-        ref = np.sort(r[max(0, a - int(history)):a])  # the past only
-        n = len(ref)
-        if n < min_history:
-            continue
+    kept = list(r[:start])      # the history the model may learn from, in time order
+    run = 0                     # consecutive points kept out so far
+    for a in range(start, len(r), int(refit)):
         x = r[a:a + int(refit)]
-        p = np.maximum((n - np.searchsorted(ref, x, side="left")) / n, 1.0 / n)
-        u = ref[min(int(level * n), n - 1)]
-        excess = ref[ref > u] - u
-        over = x > u
-        if len(excess) >= 5 and over.any():
-            xi, sigma = _gpd_moments(excess)
-            d = (x[over] - u) / sigma
-            tail = np.exp(-d) if abs(xi) < 1e-6 else np.maximum(1.0 + xi * d, 1e-300) ** (-1.0 / xi)
-            p[over] = len(excess) / n * tail
-        out[a:a + len(x)] = -np.log10(np.maximum(p, 1e-300))
+        ref = np.sort(np.asarray(kept[-int(history):]))  # the past only
+        n = len(ref)
+        if n >= min_history:
+            p = np.maximum((n - np.searchsorted(ref, x, side="left")) / n, 1.0 / n)
+            u = ref[min(int(level * n), n - 1)]
+            excess = ref[ref > u] - u
+            over = x > u
+            if len(excess) >= 5 and over.any():
+                xi, sigma = _gpd_moments(excess)
+                d = (x[over] - u) / sigma
+                tail = np.exp(-d) if abs(xi) < 1e-6 else np.maximum(1.0 + xi * d, 1e-300) ** (-1.0 / xi)
+                p[over] = len(excess) / n * tail
+            out[a:a + len(x)] = -np.log10(np.maximum(p, 1e-300))
+        for v, sv in zip(x, out[a:a + len(x)]):
+            if exclude is not None and sv >= exclude and run < max_excluded:
+                run += 1
+            else:
+                run = 0
+                kept.append(v)
     return out
 
 
