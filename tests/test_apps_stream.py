@@ -96,3 +96,13 @@ def test_cli_detect_stream_writes_points_and_flags_the_spike(tmp_path, capsys):
     assert any(700 <= i <= 705 for i in flagged) and info["n_anomalies"] == len(flagged) and info["n_train"] == 300
     assert main(cmd[:-1] + ["--threshold", "3"]) == 2
     assert "does not apply to --stream" in capsys.readouterr().err
+
+
+def test_alarms_kept_out_of_the_history_do_not_hide_the_next_one():
+    r = np.random.default_rng(0).random(700)
+    r[[400, 402, 404, 600]] = 3.0                   # an anomaly, then the same again 200 points later
+    plain = tail_surprise(r, start=200, short=1)
+    spot = tail_surprise(r, start=200, short=1, exclude=4.0)
+    assert plain[400] > 4 and spot[600] > 4
+    assert spot[600] > plain[600]                   # the first anomaly made the second look ordinary
+    np.testing.assert_array_equal(spot[:401], plain[:401])
