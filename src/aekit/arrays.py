@@ -110,3 +110,24 @@ def shard_bounds(m: int, rank: int, world_size: int) -> tuple[int, int]:
     base, extra = divmod(int(m), int(world_size))
     start = rank * base + min(rank, extra)
     return start, start + base + (1 if rank < extra else 0)
+
+
+def index_batches(n: int, batch_size, shuffle: bool = False, seed=None, shard=None):
+    """Index arrays covering range(n) in batches, in order or (``shuffle``) in the permutation numpy's
+    ``default_rng(seed)`` draws: the one batching-and-shuffling rule of every stream (ImageStream, ArrayStream,
+    DynamicBinarization). With ``shard=(rank, world_size)`` each is this rank's part of a global batch (all
+    ranks draw the same permutation from ``seed``), possibly empty for a final batch smaller than the world.
+
+    >>> [b.tolist() for b in index_batches(5, 2)]
+    [[0, 1], [2, 3], [4]]
+    """
+    batch_size = int(batch_size)
+    if batch_size < 1:
+        raise AekitError(f"iter_batches: batch_size must be >= 1, got {batch_size}")
+    rank, size = shard or (0, 1)
+    if not 0 <= rank < size:
+        raise AekitError(f"iter_batches: shard={shard!r}; expected (rank, world_size) with 0 <= rank < world_size")
+    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
+    for s in range(0, n, batch_size):
+        a, b = shard_bounds(min(batch_size, n - s), rank, size)
+        yield order[s + a:s + b]

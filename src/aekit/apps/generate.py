@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..arrays import batches, infer_layout
+from ..arrays import batches, index_batches, infer_layout
 from ..errors import AekitError
 from ..imageio import grid, png_bytes, to_pictures, to_uint8_images
 from ..io import atomic_write
@@ -184,10 +184,9 @@ class DynamicBinarization:
     def __len__(self) -> int:
         return len(self.x)
 
-    def iter_batches(self, batch_size: int, shuffle: bool = True, seed: Optional[int] = None):
-        order = np.random.default_rng(seed).permutation(len(self.x)) if shuffle else np.arange(len(self.x))
-        for sl in batches(len(order), batch_size):
-            xb = self.x[order[sl]]
+    def iter_batches(self, batch_size: int, shuffle: bool = True, seed: Optional[int] = None, shard=None):
+        for idx in index_batches(len(self.x), batch_size, shuffle, seed, shard):
+            xb = self.x[idx]
             yield (self.rng.random(xb.shape, dtype=np.float32) < xb).astype(np.float32)
 
 

@@ -28,32 +28,17 @@ import numpy as np
 from PIL import Image
 
 from ..errors import AekitError
-from ..arrays import shard_bounds
+from ..arrays import index_batches
 from .arrays import ArrayLayout, array_layout, load_array
 from .images import check_image_options, default_workers, folder_labels, list_files, report_skipped, try_decode
 
 
-def _batches(n: int, batch_size, shuffle: bool, seed, shard=None):
-    """Index batches; with ``shard=(rank, world_size)`` each is this rank's part of a global batch (all
-    ranks draw the same permutation from ``seed``), possibly empty for a final batch smaller than the world."""
-    batch_size = int(batch_size)
-    if batch_size < 1:
-        raise AekitError(f"iter_batches: batch_size must be >= 1, got {batch_size}")
-    rank, size = shard or (0, 1)
-    if not 0 <= rank < size:
-        raise AekitError(f"iter_batches: shard={shard!r}; expected (rank, world_size) with 0 <= rank < world_size")
-    order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
-    for s in range(0, n, batch_size):
-        a, b = shard_bounds(min(batch_size, n - s), rank, size)
-        yield order[s + a:s + b]
-
-
-def _prefetched(fn, index_batches, workers: int):
+def _prefetched(fn, index_lists, workers: int):
     """Yield ``fn(idx)`` for each batch in order, computing up to ``workers`` batches ahead in threads."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending = deque()
         try:
-            for idx in index_batches:
+            for idx in index_lists:
                 pending.append(pool.submit(fn, idx))
                 if len(pending) > workers:
                     yield pending.popleft().result()
@@ -153,7 +138,7 @@ class ImageStream:
     def iter_batches(self, batch_size: int, *, shuffle: bool = False, seed=None, shard=None):
         """Yield uint8 batches ``(b, H, W, C)``; ``shuffle`` permutes the file order with ``seed``;
         ``shard=(rank, world_size)`` yields (and decodes) only this rank's part of each batch."""
-        idx = _batches(len(self.paths), batch_size, shuffle, seed, shard)
+        idx = index_batches(len(self.paths), batch_size, shuffle, seed, shard)
         for batch in _prefetched(self._decode_batch, idx, self.workers):
             if len(batch):
                 yield batch
@@ -266,7 +251,7 @@ class ArrayStream:
         """Yield batches ``(b, *sample_shape)``; ``shuffle`` permutes row indices with ``seed``;
         ``shard=(rank, world_size)`` reads only this rank's part of each batch (data-parallel training)."""
         if self._layout is None:
-            for idx in _batches(self._n, batch_size, shuffle, seed, shard):
+            for idx in index_batches(self._n, batch_size, shuffle, seed, shard):
                 if not len(idx):
                     yield self._cast(self._array[:0])
                     continue
@@ -277,7 +262,7 @@ class ArrayStream:
             return
         fd = os.open(self._layout.path, os.O_RDONLY)
         try:
-            for idx in _batches(self._n, batch_size, shuffle, seed, shard):
+            for idx in index_batches(self._n, batch_size, shuffle, seed, shard):
                 yield self._cast(self._read(fd, idx))
         finally:
             os.close(fd)
