@@ -114,6 +114,19 @@ def _rank_pid(launcher: int, rank: int):
     return None
 
 
+RESUME_SCRIPT = """
+import os, sys
+import numpy as np, aekit
+
+ckpt, data, epochs, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+ae = aekit.load(ckpt)  # the killed run's model; fit restores weights, optimizer, epoch and RNG states
+ae.fit(np.load(data), epochs=epochs, batch_size=32, seed=3, verbose=0, scale="minmax", checkpoint=ckpt, resume=True)
+ae.save(out)  # rank 0 writes
+if os.environ["RANK"] == "0":
+    print("resumed", ae.parallel.world_size, len(ae.history.epoch))
+"""
+
+
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the worker processes through /proc")
 def test_dead_rank_stops_the_run_with_one_line_and_resume_continues(tmp_path):
     data = _data(tmp_path / "x.npy", n=2000, f=12)
@@ -145,12 +158,16 @@ def test_dead_rank_stops_the_run_with_one_line_and_resume_continues(tmp_path):
     done = len(ckpt.history.epoch)
     assert done >= 1
 
-    # resume under 2 processes up to done + 2 epochs; the same as one uninterrupted process
+    # resume under 2 processes up to done + 2 epochs from a user script calling Autoencoder.fit under torchrun;
+    # the same as one uninterrupted process
     target = done + 2
+    script = tmp_path / "resume.py"
+    script.write_text(RESUME_SCRIPT)
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           "-m", "aekit", "train", *common, "--resume", "--set", f"epochs={target}"],
+                           str(script), str(out / "checkpoint.aekit"), str(data), str(target), str(out / "model.aekit")],
                           env=_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("resumed") == 1  # the script prints on rank 0 only
     resumed = aekit.load(out / "model.aekit")
     assert len(resumed.history.epoch) == target and resumed.parallel.world_size == 2
 
@@ -253,6 +270,18 @@ def test_global_batch_must_divide_and_sync_batch_norm_needs_cuda():
     st = _state(World())  # one process: nothing is wrapped
     with distributed.data_parallel(st):
         assert st.forward_module is None
+
+
+def test_restored_streams_differ_per_rank_and_repeat():
+    saved = torch.Generator().manual_seed(11).get_state()
+    states = []
+    for rank in (1, 2, 1):
+        st = _state(World(rank, 3))
+        st.torch_rng = saved.clone()
+        distributed.per_rank_streams(st)
+        states.append((st.torch_rng, st.noise_gen.initial_seed()))
+    assert torch.equal(states[0][0], states[2][0]) and states[0][1] == states[2][1]
+    assert not torch.equal(states[0][0], states[1][0]) and not torch.equal(states[0][0], saved)
 
 
 def test_sync_batch_norm_conversion_is_undone_with_trained_values():

@@ -65,3 +65,7 @@ def restore_checkpoint(path, state: LoopState) -> None:
     state.noise_gen.set_state(tensors["__rng__.noise"])  # generator states are CPU byte tensors
     if "__rng__.cuda" in tensors and torch.cuda.is_available():
         state.cuda_rng = tensors["__rng__.cuda"]
+    if state.world.rank:  # rank 0 saved its own streams; the others derive theirs from it
+        from .distributed import per_rank_streams
+
+        per_rank_streams(state)

@@ -9,7 +9,8 @@
   (nothing here touches a gradient), optionally with ``torch.nn.SyncBatchNorm`` (``sync_batch_norm=True``);
 * makes every rank draw the same permutation from the same seed and take its part of each *global*
   batch (``batch_size`` is the global batch, as in Keras' distribution strategies), so that N processes
-  follow one process's trajectory (see :func:`loss_weight`);
+  follow one process's trajectory (see :func:`loss_weight`) for models without batch statistics or
+  per-sample randomness (dropout, corruption noise and VAE sampling use one stream per rank);
 * averages logged and validation losses over all samples of all ranks;
 * lets rank 0 alone write files (checkpoints, model, history, TensorBoard, report) while the others wait
   at a barrier, and turns a lost peer into one clear :class:`DistributedError`.
@@ -175,6 +176,16 @@ def same_seed(seed: int, world: World, device: torch.device) -> int:
     return int(t.item())
 
 
+def per_rank_streams(state) -> None:
+    """After a checkpoint (written by rank 0) is restored: give this rank dropout/sampling and corruption
+    noise streams of its own, derived from the restored ones and the rank (the shuffle stays shared)."""
+    g = torch.Generator()
+    g.set_state(state.torch_rng)
+    seed = int(torch.randint(0, 2**31 - 1, (1,), generator=g)) + state.world.rank
+    state.torch_rng = torch.Generator().manual_seed(seed).get_state()
+    state.noise_gen.manual_seed(seed + 1)
+
+
 def any_rank(flag: bool, world: World, device: torch.device) -> bool:
     """True on every rank when it is true on any (e.g. a time limit one rank reached first)."""
     if not world.parallel:
@@ -305,5 +316,5 @@ def launch(nproc: int, argv: list[str], *, threads: Optional[int] = None, hint: 
 
 
 __all__ = ["World", "SINGLE", "DistributedError", "env_world", "current", "is_main", "setup", "shutdown",
-           "barrier", "all_sum", "all_reduce_sums", "same_seed", "any_rank", "loss_weight", "data_parallel", "lost_peer_errors",
-           "launch"]
+           "barrier", "per_rank_streams", "all_sum", "all_reduce_sums", "same_seed", "any_rank", "loss_weight",
+           "data_parallel", "lost_peer_errors", "launch"]
