@@ -33,7 +33,7 @@ from .losses import reconstruction
 from .registry import get_family
 from .training.loop import pick_device
 
-_DTYPES = [np.float64, np.float32]  # float32 stays float32 (the model's precision); anything else -> float64
+DTYPES = [np.float64, np.float32]  # float32 stays float32 (the model's precision); anything else -> float64
 _SET_BY_PARAMETERS = ("input_shape", "latent_dim", "hidden", "output_activation", "loss", "corruption")
 _MODEL_STATE = "_aekit_model_file"
 _SMALL = 500_000  # values in X below which one CPU thread is faster than several (thread start-up dominates)
@@ -49,7 +49,7 @@ def cpu_threads_for(X: np.ndarray):
     return thread_scope(1 if X.size < _SMALL and requested_threads() is None else None)
 
 
-class _AutoencoderBase(BaseEstimator):
+class AutoencoderBase(BaseEstimator):
     """Parameters, fitting, layout mapping and pickling common to the transformer and the detector."""
 
     _parameter_constraints: dict = {
@@ -156,7 +156,7 @@ class _AutoencoderBase(BaseEstimator):
     def _fit_model(self, X) -> np.ndarray:
         """Validate, build and train ``model_``; returns the validated X."""
         self._validate_params()
-        X = validate_data(self, X, dtype=_DTYPES)
+        X = validate_data(self, X, dtype=DTYPES)
         get_family(self.family)  # an unknown family: AekitError listing the registered ones
         shape = self._sample_shape(X.shape[1])
         scale, loss = self._resolve_scale_loss(X)
@@ -209,7 +209,7 @@ class _AutoencoderBase(BaseEstimator):
 
     def _validated(self, X) -> np.ndarray:
         check_is_fitted(self)
-        return validate_data(self, X, dtype=_DTYPES, reset=False)
+        return validate_data(self, X, dtype=DTYPES, reset=False)
 
     # --- inference: float64 on CPU, so a row's result does not depend on the batch it came in ----------
     def _make_module64(self) -> None:

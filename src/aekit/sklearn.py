@@ -53,12 +53,12 @@ from sklearn.base import OutlierMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_feature_names_in, check_array, check_is_fitted
 
-from ._sklearn_utils import _DTYPES, _AutoencoderBase
+from ._sklearn_utils import DTYPES, AutoencoderBase
 from .apps.anomaly import scores_to_proba, threshold_from_scores
 from .errors import AekitError
 
 
-class AutoencoderTransformer(TransformerMixin, _AutoencoderBase):
+class AutoencoderTransformer(TransformerMixin, AutoencoderBase):
     """An autoencoder as a scikit-learn transformer: ``transform`` gives codes, ``inverse_transform``
     reconstructions. See the module docstring for the parameters.
 
@@ -74,7 +74,7 @@ class AutoencoderTransformer(TransformerMixin, _AutoencoderBase):
     ['autoencoder0', 'autoencoder1', 'autoencoder2']
     """
 
-    # __init__ (the shared parameters): _AutoencoderBase
+    # __init__ (the shared parameters): AutoencoderBase
 
     def fit(self, X, y=None):
         """Train the autoencoder on X (n_samples, n_features); ``y`` is ignored. Returns self."""
@@ -90,7 +90,7 @@ class AutoencoderTransformer(TransformerMixin, _AutoencoderBase):
     def inverse_transform(self, X):
         """Reconstructions (n_samples, n_features) decoded from codes X (n_samples, code_size)."""
         check_is_fitted(self)
-        Z = check_array(X, dtype=_DTYPES)
+        Z = check_array(X, dtype=DTYPES)
         if Z.shape[1] != self._n_features_out:
             raise AekitError(f"inverse_transform: codes have {Z.shape[1]} columns; this model's code size "
                              f"is {self._n_features_out}")
@@ -113,7 +113,7 @@ class AutoencoderTransformer(TransformerMixin, _AutoencoderBase):
         return tags
 
 
-class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
+class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     """Reconstruction-error outlier detection with scikit-learn's conventions and PyOD's attributes.
 
     scikit-learn conventions (what ``check_estimator`` tests): ``score_samples`` is the negative
@@ -147,7 +147,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _AutoencoderBase):
     """
 
     _parameter_constraints: dict = {
-        **_AutoencoderBase._parameter_constraints,
+        **AutoencoderBase._parameter_constraints,
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
     }
 

@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import FormatError
 
 # type code -> big-endian numpy dtype
-_DTYPES = {
+DTYPES = {
     0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
     0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
 }
@@ -30,14 +30,14 @@ def read_idx_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:
         raise FormatError(f"{name}: not an IDX file (only {len(data)} bytes)")
     magic = int.from_bytes(data[:4], "big")
     zero, code, ndim = int.from_bytes(data[:2], "big"), data[2], data[3]
-    if zero != 0 or code not in _DTYPES or ndim == 0:
+    if zero != 0 or code not in DTYPES or ndim == 0:
         raise FormatError(f"{name}: not an IDX file (magic number {magic} / 0x{magic:08x}; "
                           f"expected e.g. {MAGIC_IMAGES} for images or {MAGIC_LABELS} for labels)")
     header = 4 + 4 * ndim
     if len(data) < header:
         raise FormatError(f"{name}: truncated IDX file (header needs {header} bytes, file has {len(data)})")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    dtype = _DTYPES[code]
+    dtype = DTYPES[code]
     expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(data) < expected:
         raise FormatError(f"{name}: truncated IDX file (shape {shape} needs {expected} bytes, "
