@@ -245,6 +245,13 @@ def test_fit_reads_a_memmap_without_loading_it(tmp_path, monkeypatch):
     assert seen and all(seen) and len(h.history["loss"]) == 2  # streamed from the file
 
 
+def test_validation_smaller_than_the_world_is_refused():
+    from aekit.training.loop import evaluate
+
+    with pytest.raises(AekitError, match="validation data: 2 samples for 3 processes"):
+        evaluate(torch.nn.Linear(2, 2), ArraySource(torch.zeros(2, 2)), None, 8, torch.device("cpu"), World(0, 3))
+
+
 def test_loss_weight_restores_the_global_mean():
     w = World(0, 2)
     assert distributed.loss_weight(128, 256, w) == 1.0

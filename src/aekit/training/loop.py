@@ -345,6 +345,9 @@ def evaluate(module: nn.Module, source, loss_fn: Callable, batch_size: int, devi
         return torch.stack([torch.tensor(float(len(xb)), device=xb.device), *(v.float() * len(xb) for v in
                             (loss, *terms.values()))]).unsqueeze(0)
 
+    if world.parallel and len(source) < world.size:  # a rank without rows would wait for the others forever
+        raise AekitError(f"validation data: {len(source)} samples for {world.size} processes; expected at least "
+                         f"one per process")
     data = _Sharded(source, world) if world.parallel else source
     rows = map_batches(module, data, batch_sums, batch_size=batch_size, device=device, dtype=torch.float64,
                        numpy=False)  # (batches, 1 + terms)
