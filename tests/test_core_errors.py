@@ -48,8 +48,9 @@ def test_load_refuses_foreign_truncated_and_future_files(tmp_path):
     foreign.write_bytes(b"\x80\x04\x95 definitely a pickle")
     with pytest.raises(FormatError, match="not an aekit model file"):
         aekit.load(foreign)
-    with pytest.raises(FormatError, match="no such file"):
+    with pytest.raises(FileNotFoundError, match="no such file") as err:  # an AekitError too (exit 2)
         aekit.load(tmp_path / "missing.aekit")
+    assert isinstance(err.value, AekitError)
     good = aekit.build("dense", input_shape=(4,), hidden=[], latent_dim=2).save(tmp_path / "m.aekit")
     data = good.read_bytes()
     (tmp_path / "cut.aekit").write_bytes(data[:-10])

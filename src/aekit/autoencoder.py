@@ -388,24 +388,28 @@ class Autoencoder:
     @classmethod
     def _from_file(cls, header: dict, tensors: dict, name) -> "Autoencoder":
         """Rebuild a model through the registry from a file's header and tensors."""
-        if header.get("kind") != FILE_KIND or "family" not in header:
+        if header.get("kind") != FILE_KIND or not isinstance(header.get("family"), str):
             raise FormatError(f"{name}: an aekit file, but not a model file")
         try:
             family = get_family(header["family"])
             cfg = from_dict(family.config_cls, header["config"])
             train_cfg = from_dict(TrainConfig, header["train_config"]) if header.get("train_config") else None
             sections = Sections.from_header(header)
-        except AekitError as e:
+            history = History.from_dict(header.get("history"))
+            if sections.preprocessing.scaler is not None:
+                _check_scaler(sections.preprocessing.scaler, cfg.input_shape)
+        except (AekitError, TypeError, ValueError, AttributeError, KeyError) as e:
             raise FormatError(f"{name}: cannot rebuild the model ({e})") from None
+        weights = {k: v for k, v in tensors.items() if not k.startswith("__")}
+        _check_weights(family, cfg, weights, name)  # before building: a forged config cannot allocate much
         module = family.builder(cfg)
         try:
-            module.load_state_dict({k: v for k, v in tensors.items() if not k.startswith("__")})
+            module.load_state_dict(weights)
         except RuntimeError as e:
             raise FormatError(f"{name}: weights do not match the {header['family']!r} config "
                               f"({str(e).splitlines()[0]})") from None
         module.eval()
-        return cls(header["family"], cfg, module, train_config=train_cfg,
-                   history=History.from_dict(header.get("history")), sections=sections,
+        return cls(header["family"], cfg, module, train_config=train_cfg, history=history, sections=sections,
                    extra_tensors={k[len(EXTRA_PREFIX):]: v for k, v in tensors.items()
                                   if k.startswith(EXTRA_PREFIX)})
 
@@ -435,8 +439,13 @@ class Autoencoder:
 
 
 def _split_at(n: int, validation_split: float) -> int:
-    """Where the validation part (the last rows, as in Keras) of ``n`` samples starts."""
-    return n - max(1, int(round(n * validation_split)))
+    """Where the validation part (the last rows, as in Keras) of ``n`` samples starts; an AekitError when
+    it would leave no training sample."""
+    cut = n - max(1, int(round(n * validation_split)))
+    if cut < 1:
+        raise AekitError(f"validation_split={validation_split} leaves no training sample of {n}; use a "
+                         f"smaller split or pass validation_data")
+    return cut
 
 
 def _memmap_streams(x: np.memmap, validation_data, validation_split: float):
@@ -479,3 +488,33 @@ def load(path: str | os.PathLike) -> Autoencoder:
     safetensors payload; nothing is unpickled or executed.
     """
     return Autoencoder._from_file(*io.read_file(path), path)
+
+
+def _check_scaler(scaler: Scaler, input_shape: tuple) -> None:
+    """The stored scaler must apply to one sample of the model's input shape."""
+    try:
+        ok = np.broadcast_shapes(scaler.offset_.shape, tuple(input_shape)) == tuple(input_shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise AekitError(f"the scaler's shape {scaler.offset_.shape} does not fit the input shape "
+                         f"{tuple(input_shape)}")
+
+
+def _check_weights(family, cfg, weights: dict, path) -> None:
+    """The file's tensors must be exactly the ones the config's module has, with the same shapes. The module
+    is built on the meta device (no memory) to find out, so a header whose config asks for a huge model
+    is refused before anything that size is allocated."""
+    try:
+        with torch.device("meta"):
+            want = {k: tuple(v.shape) for k, v in family.builder(cfg).state_dict().items()}
+    except (AekitError, RuntimeError, ValueError, TypeError, OverflowError) as e:
+        raise FormatError(f"{path}: cannot rebuild the model ({str(e).splitlines()[0] if str(e) else e})") from None
+    have = {k: tuple(v.shape) for k, v in weights.items()}
+    if want == have:
+        return
+    missing, unexpected = sorted(set(want) - set(have)), sorted(set(have) - set(want))
+    wrong = sorted(k for k in set(want) & set(have) if want[k] != have[k])
+    what = (f"missing {missing[0]!r}" if missing else f"unexpected {unexpected[0]!r}" if unexpected
+            else f"{wrong[0]!r} has shape {have[wrong[0]]}, the config needs {want[wrong[0]]}")
+    raise FormatError(f"{path}: weights do not match the {family.name!r} config ({what})")

@@ -10,17 +10,20 @@ defined anywhere else.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from .config import TrainConfig, apply_overrides, field_types, from_dict
-from .errors import AekitError
+from .errors import AekitError, FileAccessError, os_error
 from .header import DataDescription
 from .registry import get_family
 from .training import distributed
+from .training.loop import pick_device
 
 DATA_KEYS = ("image_size", "color", "window", "stride", "input_kind", "key", "limit")
 
@@ -120,6 +123,29 @@ class TrainRun:
                 "seconds": round(self.seconds, 2)}
 
 
+@contextlib.contextmanager
+def _new_folder(out: Path, keep: Path):
+    """Create the run folder ``out``; if the body fails before ``keep`` (the checkpoint, what ``--resume``
+    needs) exists, remove the folders this call created, so a failed run leaves no empty run folder."""
+    if out.exists() and not out.is_dir():
+        raise FileAccessError(f"run folder {out}: is a file, expected a folder")
+    created = None
+    for p in (out, *out.parents):
+        if p.exists():
+            break
+        created = p
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise os_error(e, "run folder") from None
+    try:
+        yield out
+    except BaseException:
+        if created is not None and not keep.exists():
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+
+
 def _input_shape(family, src) -> tuple:
     shp = src.meta.get("image_shape")
     if shp and family.input_kind != "sequence":
@@ -163,6 +189,8 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     ckpt = out / "checkpoint.aekit"
 
     tcfg = apply_overrides(TrainConfig(), t_opts)
+    if tcfg.epochs < 1:
+        raise AekitError(f"epochs={tcfg.epochs}: a training run needs at least 1 epoch")
     if "scale" not in t_opts and src.kind in ("table", "series"):
         tcfg = dataclasses.replace(tcfg, scale="minmax")
     fit_opts = dataclasses.asdict(tcfg)
@@ -187,10 +215,11 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
                                  **{k: src.meta[k] for k in ("image_shape", "window", "stride", "class_names",
                                                              "color", "columns") if src.meta.get(k)})
     val = src.x_test if (src.x_test is not None and not tcfg.validation_split) else None
-    out.mkdir(parents=True, exist_ok=True)
-    t0 = time.perf_counter()
-    model.fit(src.x, validation_data=val, callbacks=callbacks, **fit_opts)
-    seconds = time.perf_counter() - t0
+    pick_device(fit_opts["device"])  # a device this machine lacks fails here, before the folder exists
+    with _new_folder(out, keep=ckpt):
+        t0 = time.perf_counter()
+        model.fit(src.x, validation_data=val, callbacks=callbacks, **fit_opts)
+        seconds = time.perf_counter() - t0
     world = distributed.current()
     model_path, history_path, report_path = out / "model.aekit", out / "history.csv", None
     if world.is_main:

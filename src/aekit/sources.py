@@ -112,6 +112,7 @@ def load_source(src, *, input_kind: Optional[str] = None, image_size=(28, 28), c
 
     if input_kind is not None and input_kind not in KINDS:
         raise AekitError(f"input kind {input_kind!r}: expected one of {', '.join(KINDS)}")
+    window, stride = _count("window", window), _count("stride", stride)
     name = str(src)
     low = name.lower()
     if low == "digits":
@@ -134,8 +135,8 @@ def load_source(src, *, input_kind: Optional[str] = None, image_size=(28, 28), c
         elif path.suffix.lower() in (".npy", ".npz"):
             out = _load_arrays(path, key, input_kind)
         elif path.suffix.lower() in (".csv", ".tsv", ".txt"):
-            if input_kind == "series" or (input_kind is None and window):
-                out = _load_series(path, window or 64, stride)
+            if input_kind == "series" or (input_kind is None and window is not None):
+                out = _load_series(path, 64 if window is None else int(window), stride)
             else:
                 t = datasets.load_table(path)
                 out = Source(np.asarray(t.x, np.float32), kind="table", name=name, meta={"columns": t.columns})
@@ -147,6 +148,19 @@ def load_source(src, *, input_kind: Optional[str] = None, image_size=(28, 28), c
         out.x = out.x[:limit]
         out.y = out.y[:limit] if out.y is not None else None
     return out
+
+
+def _count(opt: str, val) -> Optional[int]:
+    """None, or an integer >= 1 given as a number or a string (``--set window=64``)."""
+    if val is None:
+        return None
+    try:
+        v = int(str(val).strip())
+    except ValueError:
+        v = 0
+    if isinstance(val, bool) or v < 1 or (isinstance(val, float) and v != val):
+        raise AekitError(f"{opt}={val!r}: expected an integer >= 1")
+    return v
 
 
 def _load_arrays(path: Path, key, input_kind) -> Source:
@@ -180,7 +194,7 @@ def _load_series(path: Path, window: int, stride: Optional[int]) -> Source:
     from .datasets import load_timeseries, sliding_windows
 
     ts = load_timeseries(path)
-    stride = stride or max(1, window // 4)
+    stride = max(1, window // 4) if stride is None else int(stride)
     values = np.asarray(ts.values, np.float64)
     w = sliding_windows(ts, window, stride)  # (N, window, F): the lstm family's (timesteps, features)
     return Source(w, kind="series", name=str(path),

@@ -43,6 +43,7 @@ import json
 import os
 import struct
 import zlib
+from io import BytesIO as _BytesIO
 from pathlib import Path
 from typing import Optional
 
@@ -50,8 +51,8 @@ import numpy as np
 import torch
 
 from ..arrays import infer_layout
-from ..errors import AekitError, FormatError
-from ..io import atomic_write
+from ..errors import AekitError, FormatError, InputNotFoundError, os_error
+from ..io import atomic_write, read_header
 from ..training.callbacks import Callback
 from . import learned_codec
 from .entropy import decode_symbols, encode_symbols
@@ -116,26 +117,33 @@ def _pack(version: int, header: dict, body: bytes) -> bytes:
     return out + struct.pack("<I", zlib.crc32(out))
 
 
-def read_header(data: bytes, name: str = "input") -> tuple[dict, int]:
-    """(header dict, offset after it) of ``.aekz`` bytes; FormatError for a foreign or truncated file."""
-    if len(data) < _PREFIX.size or not data.startswith(MAGIC[:4]):
-        raise FormatError(f"{name}: not an aekit .aekz file (no AEKZ magic bytes)")
-    magic, version, hlen = _PREFIX.unpack_from(data, 0)
-    if magic != MAGIC:
-        raise FormatError(f"{name}: not an aekit .aekz file (bad magic bytes)")
+# A file cannot claim more symbols than this many per byte it holds. Symbols of a dimension that is
+# constant cost no bits in rANS, so a forged count (2**40 codes in a few hundred bytes, with a valid
+# CRC) would otherwise make the decoder allocate without bound; real files stay far below it (a code with
+# one live dimension of 32 costs about a bit per sample: 256 symbols per byte).
+MAX_SYMBOLS_PER_BYTE = 4096
+
+
+def parse_header(data: bytes, name: str = "input") -> tuple[dict, int]:
+    """(header dict with its ``version``, offset after it) of ``.aekz`` bytes: :func:`aekit.io.read_header`
+    with this format's magic, plus the fields each version needs, each checked; FormatError for a foreign,
+    truncated or corrupt file."""
+    header, end = read_header(_BytesIO(data), len(data), name, magic=MAGIC, prefix=_PREFIX,
+                              version=max(_REQUIRED), what="aekit .aekz file")
+    version = _PREFIX.unpack_from(data, 0)[1]
     if version not in _REQUIRED:
         raise FormatError(f"{name}: .aekz format version {version} is not supported (this aekit reads "
                           f"versions {', '.join(map(str, _REQUIRED))})")
-    end = _PREFIX.size + hlen
-    if len(data) < end:
-        raise FormatError(f"{name}: truncated .aekz file (header cut short)")
-    try:
-        header = json.loads(data[_PREFIX.size:end].decode())
-        for key in _REQUIRED[version]:
-            header[key]
-        header["version"] = version
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
-        raise FormatError(f"{name}: corrupt .aekz file (unreadable header)") from None
+    for key in _REQUIRED[version]:
+        v = header.get(key)
+        ok = isinstance(v, str) if key == "fingerprint" else (
+            isinstance(v, int) and not isinstance(v, bool) and v >= (0 if key == "n" else 1))
+        if not ok:
+            raise FormatError(f"{name}: corrupt .aekz file ({key}={v!r} in the header)")
+    if version == VERSION and header["bits"] > MAX_BITS:
+        raise FormatError(f"{name}: corrupt .aekz file (bits={header['bits']}; at most {MAX_BITS})")
+    header["version"] = version
+    return header, end
     return header, end
 
 
@@ -143,32 +151,35 @@ def decode_codes(data: bytes, fingerprint: Optional[str] = None, name: str = "in
     """(dequantised codes (N, D) float32, header) of ``.aekz`` bytes.
 
     With ``fingerprint``, a file made by another model is refused (AekitError). Truncated or corrupt files
-    raise FormatError.
+    raise FormatError; every count in the file is checked against the bytes present before decoding.
     """
     header, pos = _checked(data, fingerprint, name)
     if header["version"] != VERSION:
         raise AekitError(f"{name}: holds a codec model's pictures, not codes; decompress it with its model")
-    n, d, bits = int(header["n"]), int(header["code_size"]), _check_bits(int(header["bits"]))
-    try:
-        lo = np.frombuffer(data, "<f4", d, pos).astype(np.float32)
-        hi = np.frombuffer(data, "<f4", d, pos + 4 * d).astype(np.float32)
-        pos += 8 * d
-        (elen,) = struct.unpack_from("<I", data, pos)
-    except (ValueError, struct.error):
-        raise FormatError(f"{name}: truncated .aekz file (ranges cut short)") from None
-    block = data[pos + 4:pos + 4 + elen]
-    if len(block) != elen or pos + 4 + elen != len(data) - 4:
+    n, d, bits = header["n"], header["code_size"], header["bits"]
+    if pos + 8 * d + 4 > len(data) - 4:
+        raise FormatError(f"{name}: truncated .aekz file (ranges of {d} code dimensions cut short)")
+    if n * d > MAX_SYMBOLS_PER_BYTE * len(data):
+        raise FormatError(f"{name}: corrupt .aekz file (it claims {n} x {d} codes, more than {len(data)} "
+                          f"bytes can hold)")
+    lo = np.frombuffer(data, "<f4", d, pos).astype(np.float32)
+    hi = np.frombuffer(data, "<f4", d, pos + 4 * d).astype(np.float32)
+    if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+        raise FormatError(f"{name}: corrupt .aekz file (non-finite code ranges)")
+    pos += 8 * d
+    (elen,) = struct.unpack_from("<I", data, pos)
+    if pos + 4 + elen != len(data) - 4:
         raise FormatError(f"{name}: truncated .aekz file (entropy-coded block cut short)")
     try:
-        q = decode_symbols(block, n, d, bits)
+        q = decode_symbols(data[pos + 4:pos + 4 + elen], n, d, bits)
     except FormatError as e:
         raise FormatError(f"{name}: {e}") from None
     return dequantize(q, lo, hi, bits), header
 
 
 def _checked(data: bytes, fingerprint: Optional[str], name: str) -> tuple[dict, int]:
-    """read_header plus the checksum and the model's fingerprint."""
-    header, pos = read_header(data, name)
+    """parse_header plus the checksum and the model's fingerprint."""
+    header, pos = parse_header(data, name)
     if len(data) < pos + 4 or zlib.crc32(data[:-4]) != struct.unpack("<I", data[-4:])[0]:
         raise FormatError(f"{name}: truncated or corrupt .aekz file (checksum mismatch)")
     if fingerprint is not None and header["fingerprint"] != fingerprint:
@@ -284,7 +295,10 @@ def decompress(data: bytes, model, name: str = "input", batch_size: int = 1024):
         return _decompress_learned(data, header, pos, model, name)
     codes, header = decode_codes(data, model.fingerprint(), name)
     out = model.decode(codes, batch_size=batch_size)  # (N, *input_shape)
-    shape = tuple(header.get("sample_shape") or model.input_shape)
+    try:
+        shape = tuple(int(v) for v in (header.get("sample_shape") or model.input_shape))
+    except (TypeError, ValueError):
+        raise FormatError(f"{name}: corrupt .aekz file (sample_shape={header.get('sample_shape')!r})") from None
     out = infer_layout(shape, model.input_shape).restore(out)
     if header.get("dtype") == "uint8":
         out = (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
@@ -316,42 +330,45 @@ def compress_file(model, x, path: str | os.PathLike, bits: int = 8,
 
 def read_file_header(path: str | os.PathLike) -> dict:
     """The JSON header of an ``.aekz`` file (fingerprint, model hint, n, bits, ...)."""
-    return read_header(_read(path), str(path))[0]
+    return parse_header(_read(path), str(path))[0]
 
 
 def _read(path) -> bytes:
-    p = Path(path)
-    if not p.is_file():
-        raise AekitError(f"{path}: no such .aekz file")
-    return p.read_bytes()
+    try:
+        return Path(path).read_bytes()  # one read: the header and the codes come from the same version
+    except FileNotFoundError:
+        raise InputNotFoundError(f"{path}: no such .aekz file") from None
+    except OSError as e:
+        raise os_error(e, ".aekz file") from None
 
 
-def locate_model(path: str | os.PathLike, model=None):
+def locate_model(path: str | os.PathLike, model=None, header: Optional[dict] = None):
     """The Autoencoder to decompress ``path`` with: ``model`` (an Autoencoder or a model file), else the
-    model path stored in the file; an AekitError names the path when it cannot be found."""
+    model path stored in the file (or in its already-read ``header``); an AekitError names the path when
+    it cannot be found."""
     from ..autoencoder import load
 
     if model is None:
-        hint = read_file_header(path).get("model")
-        if not hint or not Path(hint).is_file():
+        hint = (header if header is not None else read_file_header(path)).get("model")
+        if not isinstance(hint, str) or not hint or not Path(hint).is_file():
             raise AekitError(f"{path}: needs the model it was compressed with; the stored path "
                              f"{hint or '(none)'} does not exist, pass --model MODEL")
         model = hint
     if isinstance(model, (str, os.PathLike)):
         if not Path(model).is_file():
-            raise AekitError(f"model {model}: no such file")
+            raise InputNotFoundError(f"model {model}: no such file")
         model = load(model)
     return model
 
 
 def decompress_file(path: str | os.PathLike, model=None) -> tuple:
     """(reconstructions, header) of an ``.aekz`` file. ``model`` is an Autoencoder or a model path; when
-    None, the model path stored in the file is used (see :func:`locate_model`)."""
-    model = locate_model(path, model)
+    None, the model path stored in the file is used (see :func:`locate_model`). The file is read once."""
     data = _read(path)
-    header, _ = read_header(data, str(path))
+    header, _ = parse_header(data, str(path))
+    model = locate_model(path, model, header)
     return decompress(data, model, str(path)), header
 
 
-__all__ = ["MAGIC", "VERSION", "MODEL_VERSION", "QuantizationNoise", "quantize", "dequantize", "encode_codes", "decode_codes", "read_header",
+__all__ = ["MAGIC", "VERSION", "MODEL_VERSION", "QuantizationNoise", "quantize", "dequantize", "encode_codes", "decode_codes", "parse_header",
            "compress", "decompress", "compress_file", "decompress_file", "read_file_header", "locate_model"]

@@ -38,6 +38,8 @@ def normalise(counts: np.ndarray) -> np.ndarray:
     """Integer frequencies summing to ``M``, >= 1 wherever ``counts`` > 0 (0 elsewhere). counts (S,)."""
     counts = np.asarray(counts, np.float64)
     nz = counts > 0
+    if not nz.any() or not np.isfinite(counts).all():
+        raise ValueError("frequencies need at least one positive count and finite values")
     f = np.zeros(len(counts), np.int64)
     f[nz] = np.maximum(1, np.floor(counts[nz] * M / counts.sum()))
     # give or take the difference from the largest entries, never dropping a present symbol below 1
@@ -91,24 +93,36 @@ def pack_tables(model: str, params: np.ndarray, bits: int) -> bytes:
     return zlib.compress(bytes(out), 9)
 
 
-def unpack_tables(model: str, blob: bytes, d: int, bits: int) -> np.ndarray:
-    """Frequencies (D, S) from :func:`pack_tables`' bytes; FormatError if they do not parse."""
+def unpack_tables(model: str, blob: bytes, d: int, bits: int, n: int | None = None) -> np.ndarray:
+    """Frequencies (D, S) from :func:`pack_tables`' bytes; FormatError if they do not parse. With ``n``,
+    each dimension's stored histogram must count exactly ``n`` symbols."""
     n_sym = 1 << bits
     try:
         if model == "gauss":
             params = np.frombuffer(blob, "<f4").reshape(d, 2)
+            if not np.isfinite(params).all():
+                raise ValueError("non-finite parameters")
             return np.stack([normalise(_gauss_counts(float(m), float(s), n_sym)) for m, s in params])
-        raw, pos = zlib.decompress(blob), 0
+        # at most 4 bytes of range and a 10-byte varint per symbol per dimension: a zlib bomb stops here
+        limit = d * (4 + 10 * n_sym)
+        z = zlib.decompressobj()
+        raw, pos = z.decompress(blob, limit), 0
+        if z.unconsumed_tail:
+            raise ValueError("tables larger than any file of this shape needs")
         freqs = np.zeros((d, n_sym), np.int64)
         for j in range(d):
             lo, k = struct.unpack_from("<HH", raw, pos)
             pos += 4
+            if lo + k > n_sym:
+                raise ValueError(f"symbols {lo}..{lo + k - 1} of dimension {j} exceed {n_sym}")
             counts = np.zeros(n_sym, np.int64)
             for s in range(lo, lo + k):
                 counts[s], pos = read_varint(raw, pos)
+            if n is not None and int(counts.sum()) != n:
+                raise ValueError(f"dimension {j} counts {int(counts.sum())} symbols, the file {n}")
             freqs[j] = normalise(counts) if counts.any() else 0
         return freqs
-    except (ValueError, IndexError, struct.error, zlib.error):
+    except (ValueError, IndexError, OverflowError, struct.error, zlib.error):
         raise FormatError("corrupt .aekz file (unreadable probability tables)") from None
 
 
@@ -195,7 +209,7 @@ def decode_symbols(data: bytes, n: int, d: int, bits: int) -> np.ndarray:
     kind, tlen = struct.unpack_from("<BI", data, 0)
     if kind >= len(MODELS) or 5 + tlen > len(data):
         raise FormatError("corrupt .aekz file (bad entropy-coder header)")
-    freqs = unpack_tables(MODELS[kind], data[5:5 + tlen], d, bits)
+    freqs = unpack_tables(MODELS[kind], data[5:5 + tlen], d, bits, n)
     return rans_decode(data[5 + tlen:], n, d, freqs)
 
 

@@ -2,7 +2,7 @@
 from ..apps.codec import MAX_BITS, compress_file
 from ..apps.learned_codec import is_codec
 from ..sources import read_input
-from .common import emit, load_model, need_file
+from .common import emit, int_range, load_model, need_file
 
 NAME = "compress"
 HELP = "compress pictures or arrays to an .aekz file (the model's codes, quantised and entropy-coded)"
@@ -15,7 +15,7 @@ def add_arguments(p) -> None:
     p.add_argument("model", help="a trained model file (any family; a 'codec' model codes with its own tables)")
     p.add_argument("input", help="a .npy/.npz array, one picture, or a folder of pictures")
     p.add_argument("-o", "--output", required=True, help="the .aekz file to write")
-    p.add_argument("--bits", type=int, default=8, help=f"quantisation bits per code value, 1-{MAX_BITS} "
+    p.add_argument("--bits", type=int_range(1, MAX_BITS), default=8, help=f"quantisation bits per code value, 1-{MAX_BITS} "
                    "(default: 8; fewer bits: smaller file, lower quality; a codec model ignores it: "
                    "its quality is set when it is trained)")
     p.add_argument("--key", default=None, help="the array inside an .npz input")

@@ -5,7 +5,7 @@ from ..apps.denoise import denoise, psnr
 from ..errors import AekitError
 from ..imageio import image_shape
 from ..sources import read_input, write_output
-from .common import emit, load_model, need_file
+from .common import emit, load_model, need_file, positive_int
 
 NAME = "denoise"
 HELP = "denoise pictures or arrays with a (denoising) autoencoder"
@@ -23,7 +23,7 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", required=True, help=".npy, .npz, .png (grid) or a folder (PNGs)")
     p.add_argument("--key", default=None, help="array name inside an .npz input")
     p.add_argument("--reference", default=None, help="the clean .npy/.npz to measure PSNR against")
-    p.add_argument("--batch-size", type=int, default=256, help="inference batch size (default: 256)")
+    p.add_argument("--batch-size", type=positive_int, default=256, help="inference batch size (default: 256)")
 
 
 def run(args) -> int:

@@ -6,7 +6,7 @@ from ..apps.anomaly import METRICS, detect, fit_threshold
 from ..errors import AekitError
 from ..io import atomic_write
 from ..sources import read_input
-from .common import emit, load_model, need_file
+from .common import emit, finite_float, float_range, load_model, need_file
 
 NAME = "detect"
 HELP = "score samples by reconstruction error and flag anomalies (threshold stored in the model)"
@@ -30,12 +30,12 @@ def add_arguments(p) -> None:
     p.add_argument("input", nargs="?", help="samples to score: .npy/.npz, a picture, or a folder of pictures")
     p.add_argument("-o", "--output", required=True, help="the scores, a .csv file")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--contamination", type=float, default=None,
+    g.add_argument("--contamination", type=float_range(0, 0.5, hi_closed=True), default=None,
                    help="expected fraction of anomalies (0 < c <= 0.5)")
-    g.add_argument("--threshold", type=float, default=None, help="flag scores above this value")
+    g.add_argument("--threshold", type=finite_float, default=None, help="flag scores above this value")
     p.add_argument("--fit-on", default=None, metavar="TRAIN",
                    help="normal data to fit the threshold on; the threshold is saved into MODEL")
-    p.add_argument("--percentile", type=float, default=None, help="with --fit-on: threshold at this "
+    p.add_argument("--percentile", type=float_range(0, 100, closed=True), default=None, help="with --fit-on: threshold at this "
                    "percentile of the training scores instead of --contamination")
     p.add_argument("--metric", default="auto", choices=METRICS, help="score (default: the stored one, else "
                    "elbo for variational models and mse otherwise)")
@@ -59,21 +59,20 @@ def run(args) -> int:
     need_file(args.input, "input")
     if not args.output.lower().endswith(".csv"):
         raise AekitError(f"-o {args.output}: expected a .csv file for the scores")
+    if args.fit_on and args.threshold is not None:
+        raise AekitError("--fit-on fits a threshold; it cannot be combined with --threshold")
+    if args.percentile is not None and not args.fit_on:
+        raise AekitError("--percentile needs --fit-on TRAIN (it picks the threshold from training scores)")
     model = load_model(args.model, args)
+    # every input is read before anything is written: a bad INPUT must not leave MODEL rewritten
+    x_fit = read_input(need_file(args.fit_on, "--fit-on"), model, key=args.key)[0] if args.fit_on else None
+    x, meta = read_input(args.input, model, key=args.key)
     contamination = args.contamination
-    if args.fit_on:
-        if args.threshold is not None:
-            raise AekitError("--fit-on fits a threshold; it cannot be combined with --threshold")
-        need_file(args.fit_on, "--fit-on")
-        x_fit = read_input(args.fit_on, model, key=args.key)[0]
+    if x_fit is not None:
         c = contamination if contamination is not None else 0.01
         fit_threshold(model, x_fit, contamination=None if args.percentile is not None else c,
                       percentile=args.percentile, metric=args.metric)
-        model.save(args.model)
         contamination = None  # now the stored threshold is exactly what was asked for
-    elif args.percentile is not None:
-        raise AekitError("--percentile needs --fit-on TRAIN (it picks the threshold from training scores)")
-    x, meta = read_input(args.input, model, key=args.key)
     res = detect(model, x, contamination=contamination, threshold=args.threshold, metric=args.metric)
     paths = meta.get("paths")
     buf = io.StringIO()
@@ -82,6 +81,8 @@ def run(args) -> int:
     for i, (s, lab) in enumerate(zip(res.scores, res.labels)):
         w.writerow([i, f"{float(s):.8g}", int(lab)] + ([paths[i]] if paths else []))
     out = atomic_write(args.output, buf.getvalue().encode())
+    if x_fit is not None:
+        model.save(args.model)  # last: the scores are written, so a failure here loses nothing else
     info = {"output": str(out), "n": int(len(res.scores)), "n_anomalies": res.n_anomalies,
             "threshold": res.threshold, "fitted": bool(args.fit_on), "metric": res.metric}
     emit(args, info, f"{res.n_anomalies} of {len(res.scores)} samples flagged (threshold {res.threshold:.6g}); "

@@ -13,7 +13,7 @@ from ..apps.embed import MAP_METHODS, embed, map_2d, plot_map
 from ..apps.text import is_sentence_model
 from ..errors import AekitError
 from ..io import atomic_write
-from .common import emit, load_model, need_file
+from .common import emit, load_model, need_file, positive_int
 
 NAME = "embed"
 HELP = "reduce dimensions: save the codes of INPUT (.npy), optionally a 2-D map image"
@@ -34,7 +34,7 @@ def add_arguments(p) -> None:
     p.add_argument("--map-image", default=None, help="where the map PNG goes (default: OUTPUT's name + _map.png)")
     p.add_argument("--labels", default=None, help="labels to colour the map: .npy or a text file, one per sample")
     p.add_argument("--key", default=None, help="the array inside an .npz input")
-    p.add_argument("--max-points", type=int, default=5000, help="at most this many samples on the map")
+    p.add_argument("--max-points", type=positive_int, default=5000, help="at most this many samples on the map")
 
 
 def _read_labels(path, n: int) -> np.ndarray:

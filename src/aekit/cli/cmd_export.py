@@ -1,6 +1,6 @@
 """aekit export: a trained model file to ONNX."""
 from ..export import DEFAULT_OPSET, PARTS, export_onnx
-from .common import emit, need_file
+from .common import emit, need_file, positive_int
 
 NAME = "export"
 HELP = "export a trained model (encoder, decoder or full) to ONNX with a dynamic batch size"
@@ -14,7 +14,7 @@ def add_arguments(p) -> None:
     p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
     p.add_argument("--part", choices=PARTS, default="full",
                    help="encoder (x -> z), decoder (z -> x_hat) or full (x -> x_hat); default: full")
-    p.add_argument("--opset", type=int, default=DEFAULT_OPSET, help=f"ONNX opset (default: {DEFAULT_OPSET})")
+    p.add_argument("--opset", type=positive_int, default=DEFAULT_OPSET, help=f"ONNX opset (default: {DEFAULT_OPSET})")
 
 
 def run(args) -> int:

@@ -4,7 +4,7 @@ from pathlib import Path
 from ..apps.generate import interpolate, manifold, sample_grid, save_grid_png
 from ..errors import AekitError
 from ..sources import read_input, write_output
-from .common import emit, load_model, need_file
+from .common import emit, int_range, load_model, need_file, positive_int
 
 NAME = "generate"
 HELP = "draw samples, interpolate between two inputs, or map the 2-D latent manifold of a model"
@@ -25,9 +25,9 @@ def add_arguments(p) -> None:
                       "quantiles in latent dimensions 0 and 1")
     mode.add_argument("--interpolate", nargs=2, metavar=("A", "B"), help="decode the straight line between "
                       "the codes of A and B")
-    p.add_argument("-n", type=int, default=64, help="number of random samples (default: 64)")
-    p.add_argument("--grid", type=int, default=20, help="manifold grid size n (n x n pictures; default: 20)")
-    p.add_argument("--steps", type=int, default=10, help="interpolation steps, endpoints included (default: 10)")
+    p.add_argument("-n", type=positive_int, default=64, help="number of random samples (default: 64)")
+    p.add_argument("--grid", type=positive_int, default=20, help="manifold grid size n (n x n pictures; default: 20)")
+    p.add_argument("--steps", type=int_range(2, 10000), default=10, help="interpolation steps, endpoints included (default: 10)")
     p.add_argument("--input", default=None, help="the array (.npy/.npz/folder) that integer A/B index into")
 
 

@@ -1,5 +1,5 @@
 """aekit train: train a family on a data source and write a run folder (aekit.runs.train_run)."""
-from .common import emit, verbose
+from .common import emit, positive_int, verbose
 
 NAME = "train"
 HELP = "train an autoencoder; writes model.aekit, history.csv, TensorBoard logs and report.html to --out"
@@ -31,8 +31,8 @@ def add_arguments(p) -> None:
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.aekit")
     p.add_argument("--image-size", metavar="HxW", help="picture size for a folder of images (default 28x28)")
     p.add_argument("--color", choices=("gray", "rgb"), help="pictures in gray (default) or rgb")
-    p.add_argument("--window", type=int, help="window length for a time-series CSV")
-    p.add_argument("--stride", type=int, help="window step for a time-series CSV (default window/4)")
+    p.add_argument("--window", type=positive_int, help="window length for a time-series CSV")
+    p.add_argument("--stride", type=positive_int, help="window step for a time-series CSV (default window/4)")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--nproc", type=int, metavar="N",
                    help="train in N processes on this machine (torchrun --standalone, DistributedDataParallel)")
@@ -69,6 +69,7 @@ def run(args) -> int:
     if not distributed.is_main():
         return 0  # rank 0 reports for the run
     s = res.summary()
+    loss = "n/a" if s["final_loss"] is None else f"{s['final_loss']:.4g}"
     emit(args, s, f"trained {s['family']} for {s['epochs']} epochs in {s['seconds']:.1f} s, final loss "
-                  f"{s['final_loss']:.4g}\nmodel: {s['model']}\nreport: {s['report']}")
+                  f"{loss}\nmodel: {s['model']}\nreport: {s['report']}")
     return 0

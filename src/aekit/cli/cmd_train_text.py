@@ -1,5 +1,5 @@
 """aekit train-text: train a sentence autoencoder (word vectors + bidirectional LSTM) on sentences."""
-from .common import emit, need_file, verbose
+from .common import emit, need_file, positive_float, positive_int, verbose
 
 NAME = "train-text"
 HELP = "train a sentence autoencoder on a .txt (one sentence per line) or a Reuters-21578 folder"
@@ -11,15 +11,15 @@ EXAMPLES = """  aekit train-text sentences.txt -o sentences.aekit --epochs 10
 def add_arguments(p) -> None:
     p.add_argument("input", help="a .txt file (one sentence per line) or a Reuters-21578 folder (TRAIN split)")
     p.add_argument("-o", "--output", required=True, help="the model file to write")
-    p.add_argument("--vocab-size", type=int, default=5000)
-    p.add_argument("--seq-len", type=int, default=50, help="words per sentence (padded or cut)")
-    p.add_argument("--dim", type=int, default=64, help="word-vector size (PPMI + SVD)")
-    p.add_argument("--hidden", type=int, default=64, help="LSTM units per direction")
-    p.add_argument("--latent-dim", type=int, default=64, help="sentence-vector size")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--max-sentences", type=int, default=None, help="train on a random subset of this size")
+    p.add_argument("--vocab-size", type=positive_int, default=5000)
+    p.add_argument("--seq-len", type=positive_int, default=50, help="words per sentence (padded or cut)")
+    p.add_argument("--dim", type=positive_int, default=64, help="word-vector size (PPMI + SVD)")
+    p.add_argument("--hidden", type=positive_int, default=64, help="LSTM units per direction")
+    p.add_argument("--latent-dim", type=positive_int, default=64, help="sentence-vector size")
+    p.add_argument("--epochs", type=positive_int, default=5)
+    p.add_argument("--batch-size", type=positive_int, default=128)
+    p.add_argument("--lr", type=positive_float, default=None)
+    p.add_argument("--max-sentences", type=positive_int, default=None, help="train on a random subset of this size")
 
 
 def run(args) -> int:

@@ -1,7 +1,9 @@
 """Helpers shared by the subcommands: output (text or --json), loading models and inputs."""
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -38,3 +40,66 @@ def need_file(path: str, what: str = "input") -> Path:
     if not p.exists():
         raise AekitError(f"{what} {path}: no such file or folder")
     return p
+
+
+# --- argparse types: option values are checked where they are parsed (a bad one is a usage error, exit 2) ---
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (sizes, counts, --window, --stride, --batch-size, --epochs)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{v} is not valid; expected an integer >= 1")
+    return v
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0 (--lr)."""
+    v = finite_float(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not valid; expected a number > 0")
+    return v
+
+
+def finite_float(text: str) -> float:
+    """Any finite number (--threshold)."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{text} is not valid; expected a finite number")
+    return v
+
+
+def int_range(lo: int, hi: int):
+    """An argparse type for an integer in [lo, hi]."""
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if not lo <= v <= hi:
+            raise argparse.ArgumentTypeError(f"{v} is not valid; expected an integer from {lo} to {hi}")
+        return v
+
+    return parse
+
+
+def float_range(lo: float, hi: float, closed: bool = False, hi_closed: bool = False):
+    """An argparse type for a number in the open interval (lo, hi); [lo, hi] with ``closed``, (lo, hi]
+    with ``hi_closed``."""
+
+    def parse(text: str) -> float:
+        v = finite_float(text)
+        lo_ok = lo <= v if closed else lo < v
+        hi_ok = v <= hi if (closed or hi_closed) else v < hi
+        if not (lo_ok and hi_ok):
+            raise argparse.ArgumentTypeError(f"{text} is not valid; expected {lo} {'<=' if closed else '<'} value "
+                                             f"{'<=' if closed or hi_closed else '<'} {hi}")
+        return v
+
+    return parse

@@ -2,9 +2,13 @@
 
 Every subcommand lives in a module ``aekit/cli/cmd_<name>.py`` that defines ``NAME``, ``HELP`` (one line),
 ``EXAMPLES`` (shown in ``--help``), ``add_arguments(parser)`` and ``run(args) -> int``; ``run`` calls one
-library function and prints through :func:`aekit.cli.common.emit`. A user mistake raises
-:class:`aekit.AekitError`, which is printed as one line ``aekit: error: ...`` with exit status 2 (no
-traceback unless ``--debug``).
+library function and prints through :func:`aekit.cli.common.emit`.
+
+The error contract: a user-caused failure (an :class:`aekit.AekitError`, or an ``OSError`` on a file the
+user named: missing, unreadable, unwritable, a file in the way of a folder) prints one line
+``aekit: error: ...`` and exits 2; anything else is a bug in aekit and prints one line
+``aekit: internal error: ... (run with --debug for the traceback)`` and exits 1. ``--debug`` shows the
+traceback instead. A closed output pipe (``aekit info model | head -2``) ends the command quietly.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import os
 import pkgutil
 import sys
 
-from ..errors import AekitError
+from ..errors import AekitError, describe_os_error
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,12 +29,23 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _device(text: str) -> str:
+    """--device: the name is checked here, its availability when the command picks the device."""
+    from ..training.device import check_device_name
+
+    try:
+        return check_device_name(text)
+    except AekitError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _add_common(p: argparse.ArgumentParser, suppress: bool) -> None:
     d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
     g = p.add_argument_group("global options")
     g.add_argument("--quiet", "-q", action="store_true", default=d(False), help="print nothing but errors")
     g.add_argument("--json", action="store_true", default=d(False), help="machine-readable output on stdout")
-    g.add_argument("--device", default=d("auto"), help="cpu, cuda, cuda:1, mps or auto (default: auto)")
+    g.add_argument("--device", default=d("auto"), type=_device,
+                   help="cpu, cuda, cuda:1, mps or auto (default: auto)")
     g.add_argument("--seed", type=int, default=d(None), help="random seed for reproducible runs")
     g.add_argument("--threads", type=_threads, default=d(None), metavar="N",
                    help="CPU threads for torch (default: auto, the cores other programs leave free; "
@@ -78,6 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_broken_pipe() -> int:
+    """The reader of our output went away (``| head``): stop without a traceback or a second error when
+    Python flushes stdout at exit (the recipe of the ``signal`` module's documentation)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -91,15 +117,34 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ[ENV] = args.threads
     try:
-        return int(args.run_command(args) or 0)
-    except AekitError as e:
+        rc = int(args.run_command(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows up here, not in Python's exit handler
+        return rc
+    except BrokenPipeError:
         if args.debug:
             raise
-        sys.stderr.write(f"aekit: error: {e}\n")
-        return 2
+        return _quiet_broken_pipe()
     except KeyboardInterrupt:
         sys.stderr.write("aekit: interrupted\n")
         return 130
+    except (AekitError, OSError) as e:
+        # OSError: a file the user named cannot be read or written (permissions, a file where a folder
+        # should be, a full disk); aekit's own files never raise it
+        if args.debug:
+            raise
+        msg = str(e) if isinstance(e, AekitError) else describe_os_error(e)
+        sys.stderr.write(f"aekit: error: {_one_line(msg)}\n")
+        return 2
+    except Exception as e:  # a bug in aekit: one line, the traceback with --debug
+        if args.debug:
+            raise
+        sys.stderr.write(f"aekit: internal error: {type(e).__name__}: {_one_line(str(e))} "
+                         f"(run with --debug for the traceback)\n")
+        return 1
+
+
+def _one_line(msg: str) -> str:
+    return " ".join(msg.split()) or "(no message)"
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 The cache directory is, in order of preference: ``$AEKIT_DATA``; ``$XDG_CACHE_HOME/aekit``;
 ``%LOCALAPPDATA%\\aekit\\Cache`` on Windows; ``~/Library/Caches/aekit`` on macOS; ``~/.cache/aekit``.
-Everything in it can be deleted at any time: it is rebuilt on the next load.
+Everything in it can be deleted at any time: it is rebuilt on the next load. Files are written with
+:func:`aekit.io.atomic_write`, so a reader never sees a half-written cache entry.
 """
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
-import numpy as np
+from ..io import atomic_write
 
 
 def cache_dir() -> Path:
@@ -36,44 +36,11 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "aekit"
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so a reader never sees a half-written file (temp file + os.replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".aekit.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
-
-
-def atomic_save_npy(path: Path, array: np.ndarray) -> None:
-    """``np.save`` through a temp file in the same directory, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".aekit.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
-
-
 def atomic_write_json(path: Path, obj) -> None:
-    atomic_write_bytes(path, json.dumps(obj).encode("utf-8"))
+    atomic_write(path, json.dumps(obj).encode("utf-8"), what="cache file")
 
 
 def digest(obj) -> str:
     """A stable sha256 of a JSON-serialisable object (keys sorted)."""
     blob = json.dumps(obj, sort_keys=True, separators=(",", ":")).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()
-
-
-def _unlink_quietly(p) -> None:
-    try:
-        os.unlink(p)
-    except OSError:
-        pass

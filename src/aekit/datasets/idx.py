@@ -7,13 +7,15 @@ labels 0x00000801 (2049: unsigned bytes, 1 dim).
 from __future__ import annotations
 
 import gzip
+import io
+import math
 import os
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError
+from ..errors import FormatError, InputNotFoundError, os_error
 
 # type code -> big-endian numpy dtype
 DTYPES = {
@@ -24,34 +26,63 @@ MAGIC_IMAGES = 2051
 MAGIC_LABELS = 2049
 
 
-def read_idx_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:
-    """Parse an uncompressed IDX blob; ``name`` is only used in error messages."""
-    if len(data) < 4:
-        raise FormatError(f"{name}: not an IDX file (only {len(data)} bytes)")
-    magic = int.from_bytes(data[:4], "big")
-    zero, code, ndim = int.from_bytes(data[:2], "big"), data[2], data[3]
+_CHUNK = 1 << 24  # gzip data is decompressed at most this much at a time
+
+
+def _read_exact(f, n: int, name: str, what: str, expected_total: str = "") -> bytes:
+    """``n`` bytes of ``f``, read in chunks so that memory follows the data actually present (a forged
+    length in a small gzip file cannot allocate what it claims)."""
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = f.read(min(_CHUNK, n - len(buf)))
+        if not chunk:
+            break
+        buf += chunk
+    if len(buf) < n:
+        raise FormatError(f"{name}: truncated IDX file ({what}{expected_total}, file has {len(buf)})")
+    return bytes(buf)
+
+
+def _read_stream(f, name: str, size: int | None) -> np.ndarray:
+    """Parse IDX from the binary stream ``f`` (``size``: its length when known, i.e. not gzip)."""
+    head = f.read(4)
+    if len(head) < 4:
+        raise FormatError(f"{name}: not an IDX file (only {len(head)} bytes)")
+    magic = int.from_bytes(head, "big")
+    zero, code, ndim = int.from_bytes(head[:2], "big"), head[2], head[3]
     if zero != 0 or code not in DTYPES or ndim == 0:
         raise FormatError(f"{name}: not an IDX file (magic number {magic} / 0x{magic:08x}; "
                           f"expected e.g. {MAGIC_IMAGES} for images or {MAGIC_LABELS} for labels)")
     header = 4 + 4 * ndim
-    if len(data) < header:
-        raise FormatError(f"{name}: truncated IDX file (header needs {header} bytes, file has {len(data)})")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise FormatError(f"{name}: truncated IDX file (header needs {header} bytes, file has {4 + len(dims)})")
+    shape = tuple(int.from_bytes(dims[4 * i: 4 + 4 * i], "big") for i in range(ndim))
     dtype = DTYPES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) < expected:
-        raise FormatError(f"{name}: truncated IDX file (shape {shape} needs {expected} bytes, "
-                          f"file has {len(data)})")
-    if len(data) > expected:
-        raise FormatError(f"{name}: IDX file has {len(data) - expected} unexpected bytes after the data "
+    nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow for forged sizes
+    if size is not None and size - header < nbytes:
+        raise FormatError(f"{name}: truncated IDX file (shape {shape} needs {header + nbytes} bytes, "
+                          f"file has {size})")
+    if size is not None and size - header > nbytes:
+        raise FormatError(f"{name}: IDX file has {size - header - nbytes} unexpected bytes after the data "
                           f"(shape {shape})")
+    data = _read_exact(f, nbytes, name, f"shape {shape} needs {header + nbytes} bytes")
+    if f.read(1):
+        raise FormatError(f"{name}: IDX file has unexpected bytes after the data (shape {shape})")
     # frombuffer over bytes is read-only; astype gives a writable, native-endian copy.
-    arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
-    return arr.astype(dtype.newbyteorder("="))
+    return np.frombuffer(data, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def read_idx_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Parse an uncompressed IDX blob; ``name`` is only used in error messages."""
+    return _read_stream(io.BytesIO(data), name, len(data))
 
 
 def read_idx(file: str | os.PathLike) -> np.ndarray:
     """Read one IDX file, gzip-compressed or not (detected from the content, not the name).
+
+    The file is opened once and every size in its header is checked against the bytes present before they
+    are read; gzip data is decompressed in chunks, so memory follows the data the file really holds.
 
     Parameters
     ----------
@@ -66,7 +97,9 @@ def read_idx(file: str | os.PathLike) -> np.ndarray:
     Raises
     ------
     aekit.errors.FormatError
-        If the file is missing, not IDX, has an unknown magic number, or is truncated.
+        If the file is not IDX, has an unknown magic number, or is truncated or corrupt.
+    aekit.errors.InputNotFoundError
+        If the file does not exist (a ``FileNotFoundError`` too).
 
     Examples
     --------
@@ -76,14 +109,20 @@ def read_idx(file: str | os.PathLike) -> np.ndarray:
     """
     path = Path(file)
     try:
-        raw = path.read_bytes()
+        f = open(path, "rb")
     except FileNotFoundError:
-        raise FormatError(f"{path}: no such file") from None
+        raise InputNotFoundError(f"{path}: no such file") from None
     except OSError as e:
-        raise FormatError(f"{path}: cannot read ({e.strerror or e})") from None
-    if raw[:2] == b"\x1f\x8b":
+        raise os_error(e) from None
+    with f:
         try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as e:
+            if f.read(2) == b"\x1f\x8b":
+                f.seek(0)
+                with gzip.GzipFile(fileobj=f, mode="rb") as g:
+                    return _read_stream(g, str(path), None)
+            f.seek(0)
+            return _read_stream(f, str(path), os.fstat(f.fileno()).st_size)
+        except (EOFError, zlib.error) as e:
             raise FormatError(f"{path}: truncated or corrupt gzip data ({e})") from None
-    return read_idx_bytes(raw, str(path))
+        except OSError as e:  # gzip.BadGzipFile and read errors
+            raise FormatError(f"{path}: truncated or corrupt gzip data ({e.strerror or e})") from None

@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from ..errors import AekitError
-from ._cache import atomic_save_npy, atomic_write_json, cache_dir, digest
+from ..errors import AekitError, InputNotFoundError
+from ..io import atomic_write
+from ._cache import atomic_write_json, cache_dir, digest
 
 COLORS = ("rgb", "gray")
 FITS = ("crop", "pad", "stretch")
@@ -87,36 +88,66 @@ def check_image_options(size, color, fit, where: str):
 def list_files(folder, where: str = "load_images"):
     """Every non-hidden file under ``folder`` (recursively, following links), naturally sorted.
 
+    Each real folder is entered once and each real file listed once (compared by device and inode), so a
+    link back to a parent folder, or two links to the same picture, read nothing twice; when a file is
+    reached both directly and through a link, the direct path is the one listed.
+
     Returns a list of ``(relative_posix_path, size, mtime_ns)``.
     """
     root = Path(folder).expanduser()
     if not root.exists():
-        raise AekitError(f"{where}: {root}: no such folder")
+        raise InputNotFoundError(f"{where}: {root}: no such folder")
     if not root.is_dir():
         raise AekitError(f"{where}: {root}: not a folder")
-    out = []
-    stack = [(root, "")]
-    while stack:
-        d, prefix = stack.pop()
-        try:
-            with os.scandir(d) as entries:  # iterated lazily: no list of DirEntry objects for huge folders
-                for e in entries:
-                    if e.name.startswith(".") or e.name.lower() in _JUNK:
-                        continue
-                    try:
-                        if e.is_dir():
-                            stack.append((Path(e.path), prefix + e.name + "/"))
-                        elif e.is_file():
-                            st = e.stat()
-                            out.append((prefix + e.name, st.st_size, st.st_mtime_ns))
-                    except OSError:  # a dangling link: not a file we can read
-                        continue
-        except OSError as e:
-            raise AekitError(f"{where}: {d}: cannot list folder ({e.strerror or e})") from None
+    found = []  # (through a link?, relative path, size, mtime_ns, inode key)
+    seen_dirs = {_inode(root.stat())}
+    stack, linked = [(root, "", False)], []
+    while True:
+        while stack:  # real folders first; linked ones after, so a direct path wins over a link
+            d, prefix, via_link = stack.pop()
+            try:
+                with os.scandir(d) as entries:  # iterated lazily: no list of DirEntry objects for huge folders
+                    for e in entries:
+                        if e.name.startswith(".") or e.name.lower() in _JUNK:
+                            continue
+                        try:
+                            if e.is_dir():
+                                key = _inode(e.stat())  # follows the link: the real folder
+                                if e.is_symlink() or via_link:
+                                    linked.append((Path(e.path), prefix + e.name + "/", key))
+                                elif key not in seen_dirs:
+                                    seen_dirs.add(key)
+                                    stack.append((Path(e.path), prefix + e.name + "/", False))
+                            elif e.is_file():
+                                st = e.stat()
+                                found.append((via_link or e.is_symlink(), prefix + e.name, st.st_size,
+                                              st.st_mtime_ns, _inode(st)))
+                        except OSError:  # a dangling link or a link loop: not a file we can read
+                            continue
+            except OSError as e:
+                raise AekitError(f"{where}: {d}: cannot list folder ({e.strerror or e})") from None
+        for path, pre, key in sorted(linked, key=lambda t: _natural_key(t[1])):
+            if key not in seen_dirs:  # each real folder once, whatever links lead to it
+                seen_dirs.add(key)
+                stack.append((path, pre, True))
+        if not stack:
+            break
+        linked = []
+    found.sort(key=lambda t: (t[0], _natural_key(t[1])))
+    out, seen_files = [], set()
+    for _, rel, size, mtime, key in found:
+        if key not in seen_files:
+            seen_files.add(key)
+            out.append((rel, size, mtime))
     if not out:
         raise AekitError(f"{where}: {root}: the folder is empty (no files)")
     out.sort(key=lambda t: _natural_key(t[0]))
     return out
+
+
+def _inode(st: os.stat_result) -> tuple:
+    # st_ino is 0 on file systems without inodes (some Windows shares): then no file counts as seen twice
+    return (st.st_dev, st.st_ino) if st.st_ino else (st.st_dev, object())
 
 
 def folder_labels(rels, labels, root, where: str):
@@ -307,7 +338,7 @@ def _read_cache(key: str):
 def _write_cache(key: str, x, info) -> None:
     npy, meta = _cache_paths(key)
     try:
-        atomic_save_npy(npy, x)
+        atomic_write(npy, lambda f: np.save(f, x, allow_pickle=False), what="cache file")
         atomic_write_json(meta, info)  # written last: its presence means the .npy is complete
     except OSError as e:
         warnings.warn(f"load_images: cannot write the cache in {npy.parent} ({e.strerror or e}); "

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import AekitError, FormatError
-from ._cache import atomic_write_bytes, cache_dir
+from ..io import atomic_write
+from ._cache import cache_dir
 from .idx import read_idx, read_idx_bytes
 from .splits import train_test_split
 
@@ -102,7 +103,7 @@ def _fetch_missing(src: dict, folder: Path, missing: list[str]) -> None:
                 failures.append(str(e) if isinstance(e, FormatError) else f"{url}: {e}")
                 continue
             try:
-                atomic_write_bytes(folder / (name + ".gz"), blob)
+                atomic_write(folder / (name + ".gz"), blob, what="cache file")
             except OSError as e:
                 raise AekitError(f"{src['title']}: downloaded {name}.gz but cannot write it to {folder} "
                                  f"({e.strerror or e}); pass path= to a writable folder or set AEKIT_DATA") from None

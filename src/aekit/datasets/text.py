@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ class Document:
 
 
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
+_ATTR_NEWID = re.compile(r'NEWID="([^"]*)"')
+_OPEN = re.compile(r"<REUTERS[\s>]")
 _CTRL = {c: None for c in [*range(0, 9), *range(11, 32), 127]}
 
 
@@ -67,28 +70,48 @@ def _clean(s: str | None) -> str:
 def parse_reuters_sgml(text: str, name: str = "<text>") -> list[Document]:
     """Parse the text of one ``reut2-*.sgm`` file; error if it holds no document."""
     docs = []
-    for chunk in text.split("</REUTERS>"):
-        start = chunk.find("<REUTERS")
-        if start < 0:
+    pieces = text.split("</REUTERS>")
+    for n_piece, piece in enumerate(pieces):
+        starts = [m.start() for m in _OPEN.finditer(piece)]
+        if not starts:
             continue
-        head_end = chunk.find(">", start)
-        attrs, inner = dict(_ATTR.findall(chunk[start:head_end])), chunk[head_end + 1:]
-        topics = re.findall(r"<D>(.*?)</D>", _tag("TOPICS", inner) or "", re.S)
-        body = _tag("BODY", inner)
-        if body is None:
-            # Articles of TYPE="UNPROC" keep their text directly in <TEXT>; "BRIEF" ones only have a title.
-            txt = _tag("TEXT", inner) or ""
-            body = "" if re.search(r"<TITLE>", txt) else txt
-        try:
-            doc_id = int(attrs.get("NEWID", "0"))
-        except ValueError:
-            raise FormatError(f"{name}: document with a non-numeric NEWID {attrs.get('NEWID')!r}") from None
-        body = _strip_signature(_clean(body))
-        docs.append(Document(id=doc_id, title=_clean(_tag("TITLE", inner)), body=body,
-                             topics=[_clean(t) for t in topics], lewissplit=attrs.get("LEWISSPLIT", "")))
+        # more than one opening tag before a closing one, or an opening tag after the last closing one:
+        # a document was not closed; cut at the next opening tag so it does not swallow the next one
+        closed = n_piece < len(pieces) - 1
+        for k, start in enumerate(starts):
+            last = k == len(starts) - 1
+            chunk = piece[start:starts[k + 1]] if not last else piece[start:]
+            if not (last and closed):
+                newid = _ATTR_NEWID.search(chunk[:chunk.find(">") + 1] if ">" in chunk else chunk)
+                warnings.warn(f"{name}: <REUTERS{' NEWID=' + newid.group(1) if newid else ''}> is not closed "
+                              f"by </REUTERS>; read up to the next document", stacklevel=2)
+            doc = _document(chunk, name)
+            if doc is not None:
+                docs.append(doc)
     if not docs:
         raise AekitError(f"{name}: no <REUTERS> documents found; is it a Reuters-21578 .sgm file?")
     return docs
+
+
+def _document(chunk: str, name: str):
+    """One Document from the text of a <REUTERS ...> element (from its opening tag, no closing tag)."""
+    head_end = chunk.find(">")
+    if head_end < 0:
+        return None
+    attrs, inner = dict(_ATTR.findall(chunk[:head_end])), chunk[head_end + 1:]
+    topics = re.findall(r"<D>(.*?)</D>", _tag("TOPICS", inner) or "", re.S)
+    body = _tag("BODY", inner)
+    if body is None:
+        # Articles of TYPE="UNPROC" keep their text directly in <TEXT>; "BRIEF" ones only have a title.
+        txt = _tag("TEXT", inner) or ""
+        body = "" if re.search(r"<TITLE>", txt) else txt
+    try:
+        doc_id = int(attrs.get("NEWID", "0"))
+    except ValueError:
+        raise FormatError(f"{name}: document with a non-numeric NEWID {attrs.get('NEWID')!r}") from None
+    body = _strip_signature(_clean(body))
+    return Document(id=doc_id, title=_clean(_tag("TITLE", inner)), body=body,
+                    topics=[_clean(t) for t in topics], lewissplit=attrs.get("LEWISSPLIT", ""))
 
 
 def load_reuters(folder) -> list[Document]:

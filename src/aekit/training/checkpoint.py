@@ -12,6 +12,9 @@ from ..errors import FormatError
 from .loop import History, LoopState
 
 
+_RNG_KEYS = ("__rng__.torch", "__rng__.shuffle", "__rng__.noise")
+
+
 def _split_optimizer(sd: dict) -> tuple[dict, dict[str, torch.Tensor]]:
     tensors, state_json = {}, {}
     for pid, st in sd["state"].items():
@@ -25,12 +28,41 @@ def _split_optimizer(sd: dict) -> tuple[dict, dict[str, torch.Tensor]]:
 
 
 def _join_optimizer(js: dict, tensors: dict[str, torch.Tensor]) -> dict:
+    if not isinstance(js.get("param_groups"), list):
+        raise ValueError("optimizer param_groups is not a list")
     state = {int(pid): dict(st) for pid, st in js["state"].items()}
     for key, v in tensors.items():
         if key.startswith("__optim__."):
             _, pid, name = key.split(".", 2)
             state.setdefault(int(pid), {})[name] = v
     return {"state": state, "param_groups": js["param_groups"]}
+
+
+def _same_kind(a, b) -> bool:
+    """``a`` (from the file) is the same kind of JSON value as ``b`` (what the optimizer or scheduler holds):
+    numbers for numbers, lists of the same length, objects with the same keys, ..."""
+    if isinstance(b, bool) or b is None or isinstance(b, str):
+        return type(a) is type(b)
+    if isinstance(b, (int, float)):
+        return isinstance(a, (int, float)) and not isinstance(a, bool)
+    if isinstance(b, (list, tuple)):
+        return isinstance(a, (list, tuple)) and len(a) == len(b) and all(map(_same_kind, a, b))
+    if isinstance(b, dict):
+        return isinstance(a, dict) and set(a) == set(b) and all(_same_kind(a[k], b[k]) for k in b)
+    return False
+
+
+def _check_optimizer_state(sd: dict, optimizer: torch.optim.Optimizer) -> None:
+    """Each stored optimizer tensor belongs to a parameter and is a scalar or has that parameter's shape,
+    so a forged state cannot fail later, in the middle of a training step."""
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    for pid, st in sd["state"].items():
+        if not 0 <= pid < len(params):
+            raise ValueError(f"optimizer state for parameter {pid}, the model has {len(params)}")
+        for name, v in st.items():
+            if torch.is_tensor(v) and v.dim() > 0 and tuple(v.shape) != tuple(params[pid].shape):
+                raise ValueError(f"optimizer {name} of parameter {pid} has shape {tuple(v.shape)}, "
+                                 f"the parameter {tuple(params[pid].shape)}")
 
 
 def save_checkpoint(path, state: LoopState, model_header: dict) -> None:
@@ -47,22 +79,57 @@ def save_checkpoint(path, state: LoopState, model_header: dict) -> None:
 
 
 def restore_checkpoint(path, state: LoopState) -> None:
-    """Load weights, optimizer, epoch, history and RNG states from ``path`` into ``state``."""
+    """Load weights, optimizer, epoch, history and RNG states from ``path`` into ``state``.
+
+    Everything is checked before ``state`` changes: a checkpoint of another model, or one whose training
+    state does not parse, raises :class:`~aekit.errors.FormatError` naming the file.
+    """
     header, tensors = io.read_file(path)
     ts = header.get("training_state")
     if ts is None:
         raise FormatError(f"{path}: a model file, not a training checkpoint; cannot resume from it")
-    weights = {k: v for k, v in tensors.items() if not k.startswith("__")}
-    state.module.load_state_dict(weights)
-    state.optimizer.load_state_dict(_join_optimizer(ts["optimizer"], tensors))
-    state.epoch = int(ts["epoch"])
-    state.history = History.from_dict(header.get("history"))
-    if state.scheduler is not None and ts.get("scheduler"):
-        state.scheduler.load_state_dict(ts["scheduler"])
-    state.seed = int(ts.get("seed", state.seed))
+    try:
+        if not isinstance(ts, dict) or not isinstance(ts.get("optimizer"), dict):
+            raise ValueError("training_state is not an object with an optimizer")
+        epoch, seed = ts["epoch"], ts.get("seed", state.seed)
+        for key, v in (("epoch", epoch), ("seed", seed)):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                raise ValueError(f"{key}={v!r}")
+        history = History.from_dict(header.get("history"))
+        missing = [k for k in _RNG_KEYS if k not in tensors]
+        if missing:
+            raise ValueError(f"no {missing[0]} tensor")
+        weights = {k: v for k, v in tensors.items() if not k.startswith("__")}
+        module_sd = {k: v.clone() for k, v in state.module.state_dict().items()}  # to undo a half-applied load
+        optim_sd = _join_optimizer(ts["optimizer"], tensors)
+        _check_optimizer_state(optim_sd, state.optimizer)
+        sched = ts.get("scheduler") if state.scheduler is not None else None
+        if sched and not _same_kind(sched, state.scheduler.state_dict()):
+            raise ValueError("scheduler state of another scheduler")
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise FormatError(f"{path}: corrupt training checkpoint ({e})") from None
+    try:
+        torch.Generator().set_state(tensors["__rng__.torch"])  # a valid generator state (set when training resumes)
+        state.module.load_state_dict(weights)
+        optim_before = state.optimizer.state_dict()
+        state.optimizer.load_state_dict(optim_sd)
+        shuffle = state.shuffle_gen.get_state()
+        try:
+            state.shuffle_gen.set_state(tensors["__rng__.shuffle"])
+            state.noise_gen.set_state(tensors["__rng__.noise"])  # generator states are CPU byte tensors
+            if sched:
+                state.scheduler.load_state_dict(sched)
+        except (RuntimeError, TypeError, ValueError, KeyError):
+            state.shuffle_gen.set_state(shuffle)
+            state.optimizer.load_state_dict(optim_before)
+            raise
+    except (RuntimeError, TypeError, ValueError, KeyError, IndexError) as e:
+        state.module.load_state_dict(module_sd)
+        raise FormatError(f"{path}: the checkpoint does not fit this model "
+                          f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    state.epoch, state.history = epoch, history
+    state.seed = int(seed) if seed is not None else state.seed
     state.torch_rng = tensors["__rng__.torch"]  # the loop's own generator state, set when training resumes
-    state.shuffle_gen.set_state(tensors["__rng__.shuffle"])
-    state.noise_gen.set_state(tensors["__rng__.noise"])  # generator states are CPU byte tensors
     if "__rng__.cuda" in tensors and torch.cuda.is_available():
         state.cuda_rng = tensors["__rng__.cuda"]
     if state.world.rank:  # rank 0 saved its own streams; the others derive theirs from it

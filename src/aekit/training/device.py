@@ -13,19 +13,53 @@ from typing import Optional
 import torch
 from torch import nn
 
+from ..errors import AekitError
+
 # data up to this fraction of the device's free memory is copied there once, before the first epoch
 RESIDENT_FRACTION = 0.25
 
 
+_DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
+def check_device_name(name: str) -> str:
+    """``name`` if it names a device aekit can use (auto, cpu, cuda, cuda:N, mps), else an AekitError.
+    Only the spelling is checked here; :func:`pick_device` checks that the device is there."""
+    text = str(name).strip().lower()
+    if text == "auto":
+        return text
+    try:
+        dev = torch.device(text)
+    except (RuntimeError, ValueError, TypeError):
+        dev = None
+    if dev is None or dev.type not in _DEVICE_TYPES:
+        raise AekitError(f"device {name!r} is not valid; expected auto, cpu, cuda, cuda:N or mps")
+    return text
+
+
 def pick_device(name: str = "auto") -> torch.device:
-    """'auto' picks cuda, then mps, then cpu; any other name is taken as given."""
-    if name != "auto":
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    """The torch device for ``name`` ('auto': cuda, then mps, then cpu); an AekitError names a device this
+    machine does not have (e.g. 'cuda' on a CPU-only torch build) instead of failing in the first step."""
+    name = check_device_name(name)
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    dev = torch.device(name)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            why = "this torch build has no CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
+            raise AekitError(f"device {name!r} is not available ({why}); use cpu or auto")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise AekitError(f"device {name!r} is not available (this machine has "
+                             f"{torch.cuda.device_count()} CUDA device(s): cuda:0 to "
+                             f"cuda:{torch.cuda.device_count() - 1})")
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) is not None
+                                  and torch.backends.mps.is_available()):
+        raise AekitError(f"device {name!r} is not available (no Apple MPS GPU here); use cpu or auto")
+    return dev
 
 
 def cpu_supports_bf16() -> bool:

@@ -415,11 +415,24 @@ def _train_epoch(state: LoopState, source, corruption: Optional[CorruptionConfig
     return {k: float(v) / max(n, 1) for k, v in sums.items()}
 
 
+def _check_batch_norm(module: nn.Module, n: int, batch_size: int) -> None:
+    """BatchNorm needs batches of at least two samples in training (a batch statistic of one value); say so
+    before training instead of failing (or silently skipping every batch) in the first step."""
+    if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules()):
+        return
+    if n < 2:
+        raise AekitError(f"batch_norm: training needs at least 2 samples, got {n}")
+    if batch_size < 2:
+        raise AekitError(f"batch_norm: batch_size={batch_size}; batch normalisation needs batches of at "
+                         f"least 2 samples")
+
+
 def fit_loop(state: LoopState, source, *, val_source=None, corruption: Optional[CorruptionConfig] = None,
              callbacks: Iterable = ()) -> History:
     """Train ``state.module`` from epoch ``state.epoch`` to ``state.cfg.epochs``; returns the history."""
     callbacks = list(callbacks)
     cfg = state.cfg
+    _check_batch_norm(state.module, len(source), cfg.batch_size)
     state.steps_per_epoch = -(-len(source) // cfg.batch_size)
     for src in (source, val_source):
         if hasattr(src, "place"):
