@@ -26,7 +26,7 @@ MAGIC_IMAGES = 2051
 MAGIC_LABELS = 2049
 
 
-_CHUNK = 1 << 24  # gzip data is decompressed at most this much at a time
+_CHUNK = 1 << 20  # gzip data is decompressed at most this much at a time
 
 
 def _read_exact(f, n: int, name: str, what: str, expected_total: str = "") -> bytes:

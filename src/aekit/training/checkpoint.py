@@ -53,16 +53,41 @@ def _same_kind(a, b) -> bool:
 
 
 def _check_optimizer_state(sd: dict, optimizer: torch.optim.Optimizer) -> None:
-    """Each stored optimizer tensor belongs to a parameter and is a scalar or has that parameter's shape,
-    so a forged state cannot fail later, in the middle of a training step."""
-    params = [p for g in optimizer.param_groups for p in g["params"]]
+    """The stored optimizer state must be one this optimizer can step with, so a forged state cannot fail
+    later, in the middle of a training step: the same hyper-parameters (of the same kinds), and for each
+    parameter either no state or exactly the entries a step of this optimizer keeps, each tensor shaped
+    like its parameter (the step counter: one number)."""
+    groups, params = sd["param_groups"], [p for g in optimizer.param_groups for p in g["params"]]
+    if len(groups) != len(optimizer.param_groups):
+        raise ValueError(f"{len(groups)} optimizer parameter groups, the model has {len(optimizer.param_groups)}")
+    for g, cur in zip(groups, optimizer.param_groups):
+        if not isinstance(g, dict) or set(g) != set(cur):
+            raise ValueError("optimizer parameter groups of another optimizer")
+        for k, v in g.items():
+            if k != "params" and not _same_kind(v, cur[k]):
+                raise ValueError(f"optimizer {k}={v!r}")
+    # what one step keeps per parameter, with the file's hyper-parameters (e.g. amsgrad adds an entry)
+    probe_p = torch.zeros(2, requires_grad=True)  # entries shaped (2,) are per-element: the parameter's shape
+    probe_p.grad = torch.zeros(2)
+    try:
+        probe = type(optimizer)([probe_p], **{k: v for k, v in groups[0].items() if k in optimizer.defaults})
+        probe.step()
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise ValueError(f"optimizer options ({e})") from None
+    want = probe.state[probe_p]
     for pid, st in sd["state"].items():
         if not 0 <= pid < len(params):
             raise ValueError(f"optimizer state for parameter {pid}, the model has {len(params)}")
+        if st and set(st) != set(want):
+            raise ValueError(f"optimizer state of parameter {pid} has {sorted(st)}, expected {sorted(want)}")
         for name, v in st.items():
-            if torch.is_tensor(v) and v.dim() > 0 and tuple(v.shape) != tuple(params[pid].shape):
-                raise ValueError(f"optimizer {name} of parameter {pid} has shape {tuple(v.shape)}, "
-                                 f"the parameter {tuple(params[pid].shape)}")
+            if torch.is_tensor(v) != torch.is_tensor(want[name]):
+                raise ValueError(f"optimizer {name} of parameter {pid} is {type(v).__name__}")
+            if not torch.is_tensor(v):
+                continue
+            shape = tuple(params[pid].shape) if tuple(want[name].shape) == (2,) else tuple(want[name].shape)
+            if tuple(v.shape) != shape:
+                raise ValueError(f"optimizer {name} of parameter {pid} has shape {tuple(v.shape)}, expected {shape}")
 
 
 def save_checkpoint(path, state: LoopState, model_header: dict) -> None:
