@@ -274,13 +274,12 @@ def _restore(path):
     """Restore into a fresh state of the same model, then train one epoch from it: a checkpoint that is
     accepted must also be usable. A refused one must leave the state as it was."""
     from aekit.config import TrainConfig
-    from aekit.losses import LossSpec
     from aekit.training.checkpoint import restore_checkpoint
     from aekit.training.loop import ArraySource, fit_loop, new_state
 
     ae = aekit.build("dense", input_shape=(12,), hidden=[6], latent_dim=3, seed=1)
     cfg = TrainConfig(epochs=2, batch_size=8, verbose=0, seed=0)
-    state = new_state(ae.module, cfg, LossSpec.from_config(ae.config, ae.variational))
+    state = new_state(ae.module, cfg, ae.loss_spec)
     before = {k: v.clone() for k, v in ae.module.state_dict().items()}
     try:
         restore_checkpoint(path, state)

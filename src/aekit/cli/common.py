@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import AekitError
+from ..errors import InputNotFoundError
 
 
 def emit(args, data: dict, text: str | None = None) -> None:
@@ -38,18 +38,22 @@ def load_model(path: str | os.PathLike, args=None):
 def need_file(path: str, what: str = "input") -> Path:
     p = Path(path)
     if not p.exists():
-        raise AekitError(f"{what} {path}: no such file or folder")
+        raise InputNotFoundError(f"{what} {path}: no such file or folder")
     return p
 
 
 # --- argparse types: option values are checked where they are parsed (a bad one is a usage error, exit 2) ---
 
-def positive_int(text: str) -> int:
-    """An integer >= 1 (sizes, counts, --window, --stride, --batch-size, --epochs)."""
+def _int(text: str) -> int:
     try:
-        v = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (sizes, counts, --window, --stride, --batch-size, --epochs)."""
+    v = _int(text)
     if v < 1:
         raise argparse.ArgumentTypeError(f"{v} is not valid; expected an integer >= 1")
     return v
@@ -78,10 +82,7 @@ def int_range(lo: int, hi: int):
     """An argparse type for an integer in [lo, hi]."""
 
     def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        v = _int(text)
         if not lo <= v <= hi:
             raise argparse.ArgumentTypeError(f"{v} is not valid; expected an integer from {lo} to {hi}")
         return v
