@@ -6,7 +6,7 @@ from ..apps.anomaly import METRICS, detect, fit_threshold
 from ..errors import AekitError
 from ..io import atomic_write
 from ..sources import read_input
-from .common import emit, finite_float, float_range, load_model, need_file
+from .common import emit, finite_float, float_range, int_range, load_model, need_file, positive_int
 
 NAME = "detect"
 HELP = "score samples by reconstruction error and flag anomalies (threshold stored in the model)"
@@ -42,11 +42,11 @@ def add_arguments(p) -> None:
     p.add_argument("--key", default=None, help="array name inside an .npz input")
     s = p.add_argument_group("causal detection on a time series (--stream)")
     s.add_argument("--stream", action="store_true", help="score a timestamp,value CSV causally (no model)")
-    s.add_argument("--risk", type=float, default=1e-4, help="flag points whose tail probability is below this")
-    s.add_argument("--stream-window", type=int, default=32, help="trailing window length (points)")
-    s.add_argument("--train-points", type=int, default=None,
+    s.add_argument("--risk", type=float_range(0, 1), default=1e-4, help="flag points whose tail probability is below this")
+    s.add_argument("--stream-window", type=positive_int, default=32, help="trailing window length (points)")
+    s.add_argument("--train-points", type=positive_int, default=None,
                    help="points at the start to train on (default 15%% of the series, at most 750)")
-    s.add_argument("--online", type=int, default=0, metavar="N",
+    s.add_argument("--online", type=int_range(0, 2 ** 31), default=0, metavar="N",
                    help="keep learning: a short update after every N scored points (default 0: off)")
 
 

@@ -34,7 +34,7 @@ def add_arguments(p) -> None:
     p.add_argument("--window", type=positive_int, help="window length for a time-series CSV")
     p.add_argument("--stride", type=positive_int, help="window step for a time-series CSV (default window/4)")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
-    p.add_argument("--nproc", type=int, metavar="N",
+    p.add_argument("--nproc", type=positive_int, metavar="N",
                    help="train in N processes on this machine (torchrun --standalone, DistributedDataParallel)")
 
 
