@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.apps.codec import MODEL_VERSION, compress, compress_file, decompress, read_header
+from aekit.apps.codec import MODEL_VERSION, compress, compress_file, decompress, parse_header
 from aekit.apps.entropy import decode_with_model, encode_with_model
 from aekit.apps.learned_codec import coder_tables, encode_pictures
 from aekit.cli.main import main
@@ -90,7 +90,7 @@ def test_coded_size_matches_estimated_rate(trained):
 def test_round_trip_is_the_models_own_reconstruction(trained):
     ae, x = trained
     blob = compress(ae, x)
-    assert read_header(blob)[0]["version"] == MODEL_VERSION
+    assert parse_header(blob)[0]["version"] == MODEL_VERSION
     back = decompress(blob, ae)
     assert back.shape == x.shape and back.dtype == np.uint8
     ref = (np.clip(ae.reconstruct(x), 0, 1) * 255 + 0.5).astype(np.uint8)  # rounded code, eval mode
