@@ -122,6 +122,9 @@ def _pack(version: int, header: dict, body: bytes) -> bytes:
 # CRC) would otherwise make the decoder allocate without bound; real files stay far below it (a code with
 # one live dimension of 32 costs about a bit per sample: 256 symbols per byte).
 MAX_SYMBOLS_PER_BYTE = 4096
+# The same for the pictures of a codec model (version 2): decoded values per byte of the file. A flat 4K
+# picture (8.3 million pixel values) compresses to a few hundred bytes at most; this allows 64K per byte.
+MAX_PIXELS_PER_BYTE = 1 << 16
 
 
 def parse_header(data: bytes, name: str = "input") -> tuple[dict, int]:
@@ -272,6 +275,9 @@ def _compress_learned(model, x, hint: Optional[str], names: Optional[list]) -> b
 
 def _decompress_learned(data: bytes, header: dict, pos: int, model, name: str):
     n = int(header["n"])
+    if n > MAX_SYMBOLS_PER_BYTE * len(data):  # before the list of sizes below is made
+        raise FormatError(f"{name}: corrupt .aekz file (it claims {n} pictures, more than {len(data)} bytes "
+                          f"can hold)")
     sizes = header.get("sizes") or [header.get("size")] * n
     try:
         sizes = [(int(h), int(w)) for h, w in sizes]
@@ -280,6 +286,10 @@ def _decompress_learned(data: bytes, header: dict, pos: int, model, name: str):
         raise FormatError(f"{name}: corrupt .aekz file (picture sizes or block length unreadable)") from None
     if len(sizes) != n or pos + 4 + blen != len(data) - 4:
         raise FormatError(f"{name}: truncated .aekz file (entropy-coded block cut short)")
+    pixels = sum(h * w for h, w in sizes) * int(header["channels"])
+    if any(h < 1 or w < 1 for h, w in sizes) or pixels > MAX_PIXELS_PER_BYTE * len(data):
+        raise FormatError(f"{name}: corrupt .aekz file (picture sizes {sizes[:3]}... are not ones {len(data)} "
+                          f"bytes can hold)")
     try:
         pics = learned_codec.decode_pictures(model, data[pos + 4:pos + 4 + blen], sizes)
     except FormatError as e:
