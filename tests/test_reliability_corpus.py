@@ -331,6 +331,12 @@ def api_cases():
                                       "more than"),
         "decode_codes: truncated": (lambda d: decode_codes((d / "cut.aekz").read_bytes()), FormatError,
                                     "checksum"),
+        "aekz tables: NaN Gaussian (used to loop forever)": (
+            lambda d: __import__("aekit.apps.entropy").apps.entropy.unpack_tables(
+                "gauss", np.full((2, 2), np.nan, "<f4").tobytes(), 2, 4), FormatError, "probability tables"),
+        "aekz tables: zlib bomb": (
+            lambda d: __import__("aekit.apps.entropy").apps.entropy.unpack_tables(
+                "table", zlib.compress(b"\0" * 10_000_000), 1, 2), FormatError, "probability tables"),
         "read_file_header: missing": (lambda d: read_file_header(d / "nope.aekz"), FileNotFoundError, "nope"),
         "compress: bits too large": (lambda d: compress(aekit.load(d / "m.aekit"), np.load(d / "x.npy"),
                                                         bits=MAX_BITS + 1), AekitError, "bits"),
