@@ -194,8 +194,10 @@ def bd_rate(test: list[dict], ref: list[dict]):
         f = frontier(pts)
         return np.array([p["psnr"] for p in f]), np.log(np.array([p["bytes_per_image"] for p in f]))
     (pa, ra), (pb, rb) = fit(test), fit(ref)
+    if len(pa) < 4 or len(pb) < 4:
+        return None
     lo, hi = max(pa.min(), pb.min()), min(pa.max(), pb.max())
-    if len(pa) < 4 or len(pb) < 4 or hi <= lo:
+    if hi <= lo:
         return None
     ia, ib = np.polyint(np.polyfit(pa, ra, 3)), np.polyint(np.polyfit(pb, rb, 3))
     diff = ((np.polyval(ia, hi) - np.polyval(ia, lo)) - (np.polyval(ib, hi) - np.polyval(ib, lo))) / (hi - lo)
@@ -237,7 +239,7 @@ def codec_ladder(a, x_train: np.ndarray, x_test: np.ndarray):
         t0 = time.perf_counter()
         h = ae.fit(x_train, epochs=10_000, batch_size=a.codec_batch, lr=a.codec_lr, clip_grad_norm=1.0, verbose=0,
                    seed=i, callbacks=[TimeLimit(secs)])
-        name = f"codec-q{q}"
+        name = f"codec-q{q}" if base is None else f"codec-q{q}-from-q{a.codec_qualities[0]}"
         models[name] = {"quality": q, "lambda": ae.config.rate_lambda, **arch, "batch_size": a.codec_batch,
                         "lr": a.codec_lr, "clip_grad_norm": 1.0, "epochs": len(h.history["loss"]),
                         "train_s": round(time.perf_counter() - t0, 1), "start": "scratch" if base is None else
@@ -308,6 +310,15 @@ def run_cats(a) -> dict:
         print(f"cats latent {latent}: {models[f'conv-strided-32-64-128-{latent}']}", flush=True)
     codec_models, curves["codec"] = codec_ladder(a, x_train, x_test)
     models.update(codec_models)
+    kitten = None if a.no_kitten else kitten_protocol(a, x_train, x_test)
+    print(f"kitten {kitten}", flush=True)
+    return {"n_test": len(x_test), "n_train": len(x_train), "models": models, "curves": curves,
+            **summarise(curves), "input_chroma": round(chroma(x_test), 2),
+            **({"kitten_protocol": kitten} if kitten else {}), "wall_s": round(time.perf_counter() - t0, 1)}
+
+
+def summarise(curves: dict) -> dict:
+    """Comparisons at equal bytes, at 128 and 256 bytes, and BD-rates against WebP."""
     fronts = {k: frontier(v) for k, v in curves.items()}
     at = {}
     for b in (128, 256):
@@ -316,15 +327,25 @@ def run_cats(a) -> dict:
         row["codec_minus_best_of_webp_pca"] = (round(row["codec"] - max(best), 2)
                                               if row.get("codec") is not None and best else None)
         at[str(b)] = row
-    kitten = kitten_protocol(a, x_train, x_test)
-    print(f"kitten {kitten}", flush=True)
-    return {"n_test": len(x_test), "n_train": len(x_train), "models": models, "curves": curves,
-            "at_equal_bytes": compare(curves), "codec_at_equal_bytes": compare(curves, "codec"),
+    return {"at_equal_bytes": compare(curves), "codec_at_equal_bytes": compare(curves, "codec"),
             "at_128_and_256_bytes": at, "bd_rate_vs_webp_percent": {k: bd_rate(curves[k], curves["webp"])
                                                                     for k in ("codec", "pca", "aekit", "jpeg", "avif")
-                                                                    if k in curves},
-            "input_chroma": round(chroma(x_test), 2), "kitten_protocol": kitten,
-            "wall_s": round(time.perf_counter() - t0, 1)}
+                                                                    if k in curves}}
+
+
+def merge_codec(paths: list[str], out: Path) -> None:
+    """One cats result from several runs: the first run's baselines, plain autoencoder and kitten protocol,
+    the codec points of all runs (each run's models listed), compared again."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    res = dict(runs[0])
+    cats = dict(res["cats"])
+    cats["curves"] = {**cats["curves"], "codec": [p for r in runs for p in r["cats"]["curves"]["codec"]]}
+    cats["models"] = {k: v for r in reversed(runs) for k, v in r["cats"]["models"].items()}
+    cats.update(summarise(cats["curves"]))
+    cats["runs"] = [{"file": Path(p).name, "command": r["cats"]["command"], "wall_s": r["cats"]["wall_s"],
+                     "load_average_at_start": r.get("load_average_at_start")} for p, r in zip(paths, runs)]
+    res["cats"] = cats
+    out.write_text(json.dumps(res, indent=1) + "\n")
 
 
 def merge(paths: list[str], out: Path) -> None:
@@ -350,7 +371,8 @@ def main() -> None:
     ap.add_argument("--mnist-seconds", type=float, default=120)
     ap.add_argument("--mnist-latents", type=int, nargs="+", default=[32])
     ap.add_argument("--cats-seconds", type=float, default=120)
-    ap.add_argument("--cats-latents", type=int, nargs="+", default=[256])
+    ap.add_argument("--cats-latents", type=int, nargs="*", default=[256], help="plain conv autoencoders "
+                    "(none: skip them)")
     ap.add_argument("--codec-qualities", type=int, nargs="+", default=[5, 3, 4, 6, 7])
     ap.add_argument("--codec-seconds", type=float, default=600, help="the first quality, from scratch")
     ap.add_argument("--codec-finetune-seconds", type=float, default=90, help="each further quality")
@@ -359,6 +381,7 @@ def main() -> None:
     ap.add_argument("--codec-stages", type=int, default=4)
     ap.add_argument("--codec-batch", type=int, default=16)
     ap.add_argument("--codec-lr", type=float, default=1e-3)
+    ap.add_argument("--no-kitten", action="store_true", help="cats without the kitten protocol")
     ap.add_argument("--kitten-seconds", type=float, default=120)
     ap.add_argument("--kitten-lr", type=float, default=1e-3)
     ap.add_argument("--kitten-pca-seconds", type=float, default=30)
@@ -371,9 +394,13 @@ def main() -> None:
                     "whose aekit points are merged with another run's curves)")
     ap.add_argument("--only", choices=["mnist", "cats"], default=None)
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "compress.json"))
+    ap.add_argument("--merge-codec", nargs="+", default=None, help="merge the cats codec points of these result "
+                    "files into --out instead of running")
     a = ap.parse_args()
     if a.merge:
         return merge(a.merge, Path(a.out))
+    if a.merge_codec:
+        return merge_codec(a.merge_codec, Path(a.out))
     torch.set_num_threads(1)
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
