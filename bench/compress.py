@@ -296,11 +296,13 @@ def run_cats(a) -> dict:
     t0 = time.perf_counter()
     x = load_images(SHARED / "cats" / "train", size=(48, 48), workers=1).x  # (12500, 48, 48, 3) uint8
     x_train, x_test = x[:10_000][:a.n_train], x[10_000:12_500][:a.n_test]
-    curves = {f.lower(): pillow_curve(x_test, f, a.cats_pillow) for f in pillow_formats()}
-    print(f"cats pillow {time.perf_counter() - t0:.0f}s", flush=True)
-    mean, comps = pca_basis(x_train, 384, "lowrank")
-    curves["pca"] = pca_curve(x_test, mean, comps, [16, 32, 48, 64, 96, 128, 192, 256, 384], [3, 4, 5, 6])
-    print(f"cats baselines {time.perf_counter() - t0:.0f}s", flush=True)
+    curves = {}
+    if not a.codec_only:  # a run whose codec points are merged over another run's baselines skips them
+        curves = {f.lower(): pillow_curve(x_test, f, a.cats_pillow) for f in pillow_formats()}
+        print(f"cats pillow {time.perf_counter() - t0:.0f}s", flush=True)
+        mean, comps = pca_basis(x_train, 384, "lowrank")
+        curves["pca"] = pca_curve(x_test, mean, comps, [16, 32, 48, 64, 96, 128, 192, 256, 384], [3, 4, 5, 6])
+        print(f"cats baselines {time.perf_counter() - t0:.0f}s", flush=True)
     curves["aekit"], models = [], {}
     for latent in a.cats_latents:
         ae = aekit.build("conv", input_shape=(48, 48, 3), filters=[32, 64, 128], mode="strided",
@@ -330,7 +332,7 @@ def summarise(curves: dict) -> dict:
     return {"at_equal_bytes": compare(curves), "codec_at_equal_bytes": compare(curves, "codec"),
             "at_128_and_256_bytes": at, "bd_rate_vs_webp_percent": {k: bd_rate(curves[k], curves["webp"])
                                                                     for k in ("codec", "pca", "aekit", "jpeg", "avif")
-                                                                    if k in curves}}
+                                                                    if k in curves and "webp" in curves}}
 
 
 def merge_codec(paths: list[str], out: Path) -> None:
@@ -346,6 +348,18 @@ def merge_codec(paths: list[str], out: Path) -> None:
                      "load_average_at_start": r.get("load_average_at_start")} for p, r in zip(paths, runs)]
     res["cats"] = cats
     out.write_text(json.dumps(res, indent=1) + "\n")
+    draw_rd(res, out)
+
+
+def draw_rd(res: dict, out: Path) -> None:
+    """The cats RD figure (each curve's frontier, up to 1,000 bytes) next to the JSON, as <name>_rd.png."""
+    if "cats" not in res or "codec" not in res["cats"]["curves"]:
+        return
+    from aekit.report.plots import figure_png, rate_distortion
+
+    fig = rate_distortion({k: [(p["bytes_per_image"], p["psnr"]) for p in frontier(v) if p["bytes_per_image"] <= 1000]
+                           for k, v in res["cats"]["curves"].items()}, "bytes per picture")
+    out.with_name(out.stem + "_rd.png").write_bytes(figure_png(fig))
 
 
 def merge(paths: list[str], out: Path) -> None:
@@ -382,6 +396,8 @@ def main() -> None:
     ap.add_argument("--codec-batch", type=int, default=16)
     ap.add_argument("--codec-lr", type=float, default=1e-3)
     ap.add_argument("--no-kitten", action="store_true", help="cats without the kitten protocol")
+    ap.add_argument("--codec-only", action="store_true", help="cats without the JPEG/WebP/AVIF/PCA curves (for "
+                    "--merge-codec over another run's)")
     ap.add_argument("--kitten-seconds", type=float, default=120)
     ap.add_argument("--kitten-lr", type=float, default=1e-3)
     ap.add_argument("--kitten-pca-seconds", type=float, default=30)
@@ -425,12 +441,7 @@ def main() -> None:
         res = {**json.loads(out.read_text()), **res}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1) + "\n")
-    if "cats" in res and "codec" in res["cats"]["curves"]:  # the RD figure next to the JSON
-        from aekit.report.plots import figure_png, rate_distortion
-
-        fig = rate_distortion({k: [(p["bytes_per_image"], p["psnr"]) for p in frontier(v)]
-                               for k, v in res["cats"]["curves"].items()}, "bytes per picture")
-        out.with_name(out.stem + "_rd.png").write_bytes(figure_png(fig))
+    draw_rd(res, out)
     for ds in ("mnist", "cats"):
         if ds in res:
             print(ds, json.dumps(res[ds].get("at_128_and_256_bytes") or res[ds]["at_equal_bytes"], indent=None))
