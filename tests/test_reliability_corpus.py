@@ -68,6 +68,9 @@ def d(tmp_path_factory):
     blob = (d / "x.aekz").read_bytes()
     (d / "cut.aekz").write_bytes(blob[:-9])
     (d / "huge.aekz").write_bytes(_aekz_with(blob, n=2 ** 40))
+    # a training checkpoint, and one whose epoch is not a number (found by the fuzzer)
+    ae.fit(np.load(d / "x.npy"), epochs=1, verbose=0, seed=0, checkpoint=str(d / "ck.aekit"))
+    _forge(d / "ck.aekit", d / "ck_epoch.aekit", lambda h: h["training_state"].update(epoch=None))
     # run folders with a broken checkpoint, for --resume
     for name, data in (("cutckpt", good[:50]), ("modelckpt", good)):
         (d / name).mkdir()
@@ -337,6 +340,7 @@ def api_cases():
         "aekz tables: zlib bomb": (
             lambda d: __import__("aekit.apps.entropy").apps.entropy.unpack_tables(
                 "table", zlib.compress(b"\0" * 10_000_000), 1, 2), FormatError, "probability tables"),
+        "restore_checkpoint: epoch=None": (lambda d: _restore(d / "ck_epoch.aekit"), FormatError, "epoch"),
         "read_file_header: missing": (lambda d: read_file_header(d / "nope.aekz"), FileNotFoundError, "nope"),
         "compress: bits too large": (lambda d: compress(aekit.load(d / "m.aekit"), np.load(d / "x.npy"),
                                                         bits=MAX_BITS + 1), AekitError, "bits"),
@@ -352,6 +356,15 @@ def api_cases():
         "train_run: epochs=0": (lambda d: __import__("aekit.runs").runs.train_run(
             "dense", str(d / "x.npy"), d / "r0", options={"epochs": "0"}, report=False), AekitError, "epoch"),
     }
+
+
+def _restore(path):
+    from aekit.config import TrainConfig
+    from aekit.training.checkpoint import restore_checkpoint
+    from aekit.training.loop import new_state
+
+    ae = aekit.build("dense", input_shape=(10,), hidden=[4], latent_dim=2, seed=1)
+    restore_checkpoint(path, new_state(ae.module, TrainConfig(verbose=0), ae.loss_spec))
 
 
 def _idx_gz(d):

@@ -30,7 +30,7 @@ import aekit  # noqa: E402
 from aekit import io as aio  # noqa: E402
 from aekit.errors import AekitError  # noqa: E402
 
-EXAMPLES = int(os.environ.get("AEKIT_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("AEKIT_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 

@@ -118,7 +118,7 @@ def restore_checkpoint(path, state: LoopState) -> None:
             raise ValueError("training_state is not an object with an optimizer")
         epoch, seed = ts["epoch"], ts.get("seed", state.seed)
         for key, v in (("epoch", epoch), ("seed", seed)):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+            if (v is not None or key == "epoch") and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
                 raise ValueError(f"{key}={v!r}")
         history = History.from_dict(header.get("history"))
         missing = [k for k in _RNG_KEYS if k not in tensors]
