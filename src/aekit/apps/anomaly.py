@@ -11,6 +11,8 @@ apply the same threshold later. The rules work on plain score arrays too (:func:
 For a time series watched as a stream, :func:`stream_detect` (from :mod:`aekit.apps.stream`) is the causal
 option: array (T,) in, scores and flags (T,) out, each point scored from the trailing window ending at it,
 the model trained on the series' start and the threshold following a tail model of the error so far.
+:class:`AnomalyScorer` (from :mod:`aekit.apps.anomaly_scores`) is the stronger score for images and tables:
+reconstruction error plus the code's density under a Gaussian mixture, averaged over several models.
 
 Examples
 --------
@@ -38,6 +40,7 @@ from typing import ClassVar, Optional
 import numpy as np
 
 from ..errors import AekitError
+from .anomaly_scores import AnomalyScorer  # noqa: F401  (error + code density over seeds, re-exported here)
 from .stream import StreamResult, stream_detect  # noqa: F401  (the causal option, re-exported here)
 
 METRICS = ("auto", "mse", "bce", "elbo")
