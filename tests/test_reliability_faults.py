@@ -127,15 +127,23 @@ def test_stale_temps_are_removed_but_a_live_writers_is_kept(tmp_path):
     stale = tmp_path / f".out.npy{aio.TEMP_MARK}{dead}-0a1b2c3d"
     live = tmp_path / f".out.npy{aio.TEMP_MARK}{os.getpid()}-00000000"
     legacy = tmp_path / ".out.npy.abcd1234.tmp"  # a temp of aekit <= 0.1 (mkstemp names)
-    other = tmp_path / f".other.npy{aio.TEMP_MARK}{dead}-0a1b2c3d"  # another target's: not ours to remove
-    for p in (stale, live, legacy, other):
+    other = tmp_path / f".other.npy{aio.TEMP_MARK}{dead}-0a1b2c3d"  # another target's, of a dead writer too
+    other_live = tmp_path / f".other.npy{aio.TEMP_MARK}{os.getpid()}-11111111"
+    for p in (stale, live, legacy, other, other_live):
         p.write_bytes(b"partial")
     old = time.time() - 2 * 24 * 3600
     os.utime(legacy, (old, old))
     aio.atomic_write(target, b"data")
     assert target.read_bytes() == b"data"
-    assert not stale.exists() and not legacy.exists()
-    assert live.exists() and other.exists()
+    assert not stale.exists() and not legacy.exists() and not other.exists()
+    assert live.exists() and other_live.exists()
+    # writing many files into one folder lists it only when something else changed it
+    for i in range(5):
+        aio.atomic_write(tmp_path / f"p{i}.png", b"x")
+    late = tmp_path / f".p0.png{aio.TEMP_MARK}{dead}-22222222"  # a writer killed meanwhile
+    late.write_bytes(b"partial")
+    aio.atomic_write(tmp_path / "p0.png", b"y")
+    assert not late.exists()
 
 
 def test_failed_write_removes_its_temp_and_keeps_the_target(tmp_path):

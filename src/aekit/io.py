@@ -63,13 +63,18 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temps(path: str | os.PathLike, max_age_s: float = 24 * 3600) -> list[Path]:
-    """Remove temporary files left next to ``path`` by writes that never finished (a killed process).
+_TEMP = re.compile(r"\..+" + re.escape(TEMP_MARK) + r"(\d+)-[0-9a-f]+")
+_FOLDERS_CLEAN: dict[str, int] = {}  # folder -> its mtime after our last write there, when no stale temp was left
 
-    A temporary file of :func:`atomic_write` is stale when the process that wrote it is gone, or when it is
-    older than ``max_age_s`` (pids cannot be asked about on Windows or across machines sharing a folder).
-    Files of older aekit versions (``.<name>.XXXXXXXX.tmp``) are removed after ``max_age_s``. Returns what
-    was removed; files that cannot be removed are left alone.
+
+def remove_stale_temps(path: str | os.PathLike, max_age_s: float = 24 * 3600) -> list[Path]:
+    """Remove temporary files left in the folder of ``path`` by writes that never finished (a killed process).
+
+    A temporary file of :func:`atomic_write` (of any target in the folder) is stale when the process that
+    wrote it is gone, or when it is older than ``max_age_s`` (pids cannot be asked about on Windows or
+    across machines sharing a folder). Files of older aekit versions next to ``path``
+    (``.<name>.XXXXXXXX.tmp``) are removed after ``max_age_s``. Returns what was removed; files that cannot
+    be removed are left alone.
     """
     path = Path(path)
     removed, now = [], time.time()
@@ -77,21 +82,17 @@ def remove_stale_temps(path: str | os.PathLike, max_age_s: float = 24 * 3600) ->
         entries = list(os.scandir(path.parent))
     except OSError:
         return removed
-    ours = f".{path.name}{TEMP_MARK}"
     legacy = re.compile(re.escape(f".{path.name}.") + r"[A-Za-z0-9_]{8}\.tmp")
     for e in entries:
-        if e.name.startswith(ours):
-            pid_text = e.name[len(ours):].split("-", 1)[0]
-            try:
-                stale = not _pid_alive(int(pid_text)) or now - e.stat(follow_symlinks=False).st_mtime > max_age_s
-            except (ValueError, OSError):
-                continue
-        elif legacy.fullmatch(e.name):
-            try:
+        m = _TEMP.fullmatch(e.name)
+        try:
+            if m:
+                stale = not _pid_alive(int(m.group(1))) or now - e.stat(follow_symlinks=False).st_mtime > max_age_s
+            elif legacy.fullmatch(e.name):
                 stale = now - e.stat(follow_symlinks=False).st_mtime > max_age_s
-            except OSError:
+            else:
                 continue
-        else:
+        except (ValueError, OSError):
             continue
         if stale:
             try:
@@ -102,6 +103,13 @@ def remove_stale_temps(path: str | os.PathLike, max_age_s: float = 24 * 3600) ->
     return removed
 
 
+def _folder_mtime(folder: Path):
+    try:
+        return os.stat(folder).st_mtime_ns
+    except OSError:
+        return None
+
+
 def atomic_write(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], None], *,
                  what: str = "output") -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename, so ``path`` is never half-written.
@@ -110,7 +118,7 @@ def atomic_write(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], Non
     pictures, reports, caches). ``data`` is the bytes, or a function that writes to the open binary file
     (e.g. ``lambda f: np.save(f, x)``, so large arrays need no second copy in memory). The temporary file is
     ``.<name>.aekit-tmp-<pid>-<random>`` in the target's folder; it is removed when the write fails, and
-    one left behind by a killed process is removed by the next write to the same target
+    one left behind by a killed process is removed by the next write to the same target or folder
     (:func:`remove_stale_temps`). Folders above ``path`` are created. An ``OSError`` (permissions, a file
     in the way of a folder, a full disk) becomes a :class:`~aekit.errors.FileAccessError` naming ``what``
     and the path.
@@ -128,7 +136,11 @@ def atomic_write(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], Non
         if path.is_dir():
             raise IsADirectoryError(errno.EISDIR, "is a folder, expected a file", str(path))
         path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(path)
+        # the folder is listed only when something else changed it since our last write there, so writing
+        # many files into one folder (a PNG per picture) does not list it once per file
+        folder = str(path.parent)
+        if _FOLDERS_CLEAN.get(folder) != _folder_mtime(path.parent):
+            remove_stale_temps(path)
         tmp = path.parent / temp_name(path.name)
         # O_EXCL: never follow or reuse a file someone else put there; 0o666 & ~umask like a plain open()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
@@ -141,6 +153,9 @@ def atomic_write(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], Non
             os.fsync(f.fileno())
         os.replace(tmp, path)
         tmp = None
+        if len(_FOLDERS_CLEAN) > 1000:
+            _FOLDERS_CLEAN.clear()
+        _FOLDERS_CLEAN[folder] = _folder_mtime(path.parent)
     except OSError as e:
         raise os_error(e, what) from None
     finally:
