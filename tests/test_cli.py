@@ -197,7 +197,7 @@ def test_train_on_a_folder_a_table_and_a_time_series(data, tmp_path, capsys):
     assert main(["train", "dense", "--data", str(table), "--out", str(tmp_path / "t"), "--set", "hidden=4",
                  "--set", "latent_dim=2", "--set", "epochs=1", "--no-report", "--quiet"]) == 0
     m = aekit.load(tmp_path / "t" / "model.aekit")
-    assert m.input_shape == (3,) and m.train_config.scale == "minmax"  # tables are scaled by default
+    assert m.input_shape == (3,) and m.train_config.scale == "standard"  # tables are scaled by default
 
     series = tmp_path / "s.csv"
     values = np.sin(np.arange(200) / 5.0)

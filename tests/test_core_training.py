@@ -134,7 +134,7 @@ def test_image_layouts_and_uint8():
 def test_kitten_compressor_is_a_dense_configuration():
     ae = aekit.build("dense", input_shape=(48, 48, 3), hidden=[2048], latent_dim=48 * 48 * 3 // 4, batch_norm=True,
                      seed=0)
-    assert ae.code_size == 1728 and any(t == "BatchNorm1d" for _, t, _ in ae.summary())
+    assert ae.code_size == 1728 and any(t == "BatchNorm1d" for _, t, _ in ae.layers())
 
 
 def test_progress_lines_per_epoch_and_silence():

@@ -120,7 +120,7 @@ import numpy as np, aekit
 
 ckpt, data, epochs, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 ae = aekit.load(ckpt)  # the killed run's model; fit restores weights, optimizer, epoch and RNG states
-ae.fit(np.load(data), epochs=epochs, batch_size=32, seed=3, verbose=0, scale="minmax", checkpoint=ckpt, resume=True)
+ae.fit(np.load(data), epochs=epochs, batch_size=32, seed=3, verbose=0, checkpoint=ckpt, resume=True)
 ae.save(out)  # rank 0 writes
 if os.environ["RANK"] == "0":
     print("resumed", ae.parallel.world_size, len(ae.history.epoch))
@@ -173,7 +173,7 @@ def test_dead_rank_stops_the_run_with_one_line_and_resume_continues(tmp_path):
 
     x = np.load(data)
     ref = aekit.build("dense", input_shape=(12,), hidden=[8], latent_dim=3, seed=3)
-    ref.fit(x, epochs=target, batch_size=32, seed=3, verbose=0, scale="minmax")  # train_run scales tables
+    ref.fit(x, epochs=target, batch_size=32, seed=3, verbose=0)  # scaling decided from the data, as in train_run
     assert _max_diff(ref.module.state_dict(), resumed.module.state_dict()) < 1e-4
     np.testing.assert_allclose(resumed.history.history["loss"], ref.history.history["loss"], rtol=1e-4)
 
@@ -327,7 +327,8 @@ def test_train_help_documents_nproc_and_strips_it():
 
 def test_cli_data_larger_than_memory_streams_with_a_streamed_scaler(tmp_path, monkeypatch):
     """A .npy larger than half the free memory is memory-mapped by the data reader; training reads it
-    batch by batch, fitting the table's min-max scaler in one streaming pass (same figures as in memory)."""
+    batch by batch, fitting the table's scaler (standard: decided from the data) in one streaming pass (same
+    figures as in memory)."""
     import aekit.datasets.arrays as arrays_mod
     from aekit.preprocessing import Scaler
     from aekit.runs import train_run
@@ -345,9 +346,10 @@ def test_cli_data_larger_than_memory_streams_with_a_streamed_scaler(tmp_path, mo
     assert used and all(used)
     h = run.model.history.history
     assert len(h["loss"]) == 2 and len(h["val_loss"]) == 2
-    ref = Scaler("minmax").fit(x[:400])  # the training part: the last 20 % validate
-    np.testing.assert_allclose(run.model.scaler.offset_, ref.offset_, rtol=1e-6)
-    np.testing.assert_allclose(run.model.scaler.scale_, ref.scale_, rtol=1e-6)
+    ref = Scaler("standard").fit(x[:400])  # the training part: the last 20 % validate
+    assert run.model.scaler.kind == "standard"
+    np.testing.assert_allclose(run.model.scaler.offset_, ref.offset_, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(run.model.scaler.scale_, ref.scale_, rtol=1e-5)
     std = Scaler("standard").fit_batches([x[:123], x[123:]])
     np.testing.assert_allclose(std.offset_, x.mean(0), rtol=1e-5)
     np.testing.assert_allclose(std.scale_, x.std(0), rtol=1e-5)

@@ -124,7 +124,7 @@ def test_thread_scope_auto_never_exceeds_the_callers_setting(restore_threads, mo
 def test_fit_does_not_copy_prepared_float32(digits):
     ae = dense()
     cfg = TrainConfig(epochs=1)
-    source, _, _ = ae._sources(digits, None, None, cfg)
+    source, _, _, _ = ae._sources(digits, None, None, cfg)
     assert np.shares_memory(source.x.numpy(), digits)
 
 

@@ -28,6 +28,7 @@ from .autoencoder import Autoencoder, build
 from .inference import map_batches
 from .training.threads import requested_threads, thread_scope
 from .config import OPTIMIZERS
+from .defaults import decide_data, value_range
 from .errors import AekitError
 from .losses import reconstruction
 from .registry import get_family
@@ -63,7 +64,7 @@ class AutoencoderBase(BaseEstimator):
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "noise": [Interval(Real, 0, None, closed="left"), str, dict, None],
-        "scale": [StrOptions({"auto", "standard", "minmax"}), None],
+        "scale": [StrOptions({"auto", "standard", "minmax", "pixel"}), None],
         "loss": [StrOptions({"auto", "mse", "bce"})],
         "model_options": [dict, None],
         "validation_split": [Interval(Real, 0, 1, closed="left")],
@@ -119,19 +120,10 @@ class AutoencoderBase(BaseEstimator):
         return shape
 
     def _resolve_scale_loss(self, X: np.ndarray) -> tuple:
-        """(scale, loss): BCE only when the (scaled) training data lie in [0, 1], MSE otherwise."""
-        in_unit = bool(X.min() >= 0 and X.max() <= 1)
-        scale = self.scale
-        if scale == "auto":
-            scale = None if in_unit else "standard"
-        unit_after = scale == "minmax" or (scale is None and in_unit)
-        loss = self.loss
-        if loss == "auto":
-            loss = "bce" if unit_after else "mse"
-        elif loss == "bce" and not unit_after:
-            raise AekitError(f"{type(self).__name__}: loss='bce' needs data in [0, 1]; X spans "
-                             f"[{X.min():.3g}, {X.max():.3g}] (use scale='minmax' or loss='mse')")
-        return scale, loss
+        """(scale, loss) from the data, by aekit's one set of rules (:func:`aekit.defaults.decide_data`)."""
+        d = decide_data(value_range(X), self._sample_shape(X.shape[1]), scale=self.scale, loss=self.loss,
+                        owner=type(self).__name__)
+        return d.scale, d.loss
 
     def _model_options(self, n_features: int, loss: str) -> dict:
         extra = dict(self.model_options or {})
@@ -139,9 +131,7 @@ class AutoencoderBase(BaseEstimator):
         if clash:
             raise AekitError(f"{type(self).__name__}: model_options={{{clash[0]!r}: ...}} is set by the "
                              f"estimator's own parameters; pass it as a parameter instead")
-        latent = self.latent_dim
-        if latent is None and self.input_shape is None:  # tabular default: half the features, 1 to 32
-            latent = max(1, min(32, n_features // 2))
+        latent = self.latent_dim  # None: the family's default (aekit.defaults.default_latent for dense)
         opts = {**extra, "output_activation": "sigmoid" if loss == "bce" else "linear", "loss": loss}
         if latent is not None:
             opts["latent_dim"] = int(latent)

@@ -45,6 +45,9 @@ def infer_layout(sample_shape: tuple, input_shape: tuple, name: str = "x") -> La
         return Layout("flatten", sample_shape)  # e.g. (28, 28) images into a (784,) dense model
     if len(input_shape) == 2 and input_shape[1] == 1 and sample_shape == input_shape[:1]:
         return Layout("no_channel", sample_shape)  # a univariate series (N, T) into (T, 1)
+    squeeze = lambda s: tuple(d for d in s if d != 1)  # noqa: E731
+    if squeeze(sample_shape) == squeeze(input_shape):
+        return Layout("flatten", sample_shape)  # e.g. gray pictures (N, 28, 28, 1) into a (28, 28) model
     accepted = [f"(N, {', '.join(map(str, input_shape))})"]
     if len(input_shape) == 3:
         c, h, w = input_shape

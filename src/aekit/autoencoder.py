@@ -8,6 +8,7 @@ device at once.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import hashlib
 import os
@@ -21,13 +22,15 @@ from safetensors.torch import save as st_save
 from . import io
 from .arrays import batches, to_model
 from .config import TrainConfig, from_dict, to_dict
-from .errors import AekitError, FormatError
+from .defaults import (decide_data, fit_facts, hidden_activation, plan_training, print_fit_info, samples_of,
+                       value_range)
+from .errors import AekitError, DivergenceError, FormatError
 from .header import DataDescription, Parallel, Preprocessing, Sections
 from .inference import map_batches
 from .losses import LossSpec, kl_divergence, reconstruction
 from .preprocessing import Scaler
 from .registry import get_family
-from .training.callbacks import CheckpointSaver, CSVLogger, EarlyStopping, ProgressBar, TensorBoard
+from .training.callbacks import CheckpointSaver, CSVLogger, DivergenceGuard, EarlyStopping, ProgressBar, TensorBoard
 from .training import distributed
 from .training.checkpoint import restore_checkpoint
 from .training.loop import ArraySource, History, StreamSource, is_stream, new_state, reconstruction_loss
@@ -85,6 +88,7 @@ class Autoencoder:
         self.history = history if history is not None else History()
         self.sections = sections if sections is not None else Sections()
         self.extra_tensors: dict[str, torch.Tensor] = dict(extra_tensors or {})
+        self.fit_info: dict = {}  # what the last fit decided from the data (aekit.defaults.fit_facts)
         self.device = next(self.module.parameters()).device
 
     # --- properties --------------------------------------------------------------------------------------
@@ -152,13 +156,53 @@ class Autoencoder:
     def n_params(self) -> int:
         return sum(p.numel() for p in self.module.parameters())
 
-    def summary(self) -> list[tuple[str, str, int]]:
+    def layers(self) -> list[tuple[str, str, int]]:
         """(name, class, parameter count) for each leaf layer, encoder first."""
         rows = []
         for name, m in self.module.named_modules():
             if not list(m.children()):
                 rows.append((name, type(m).__name__, sum(p.numel() for p in m.parameters(recurse=False))))
         return rows
+
+    def summary(self, print_fn=print) -> str:
+        """A Keras-style table of the layers (name and class, output shape for one sample, parameters),
+        printed with ``print_fn`` (None: not printed) and returned as a string.
+
+        >>> import aekit
+        >>> s = aekit.build("dense", input_shape=(8,), hidden=[4], latent_dim=2).summary(print_fn=None)
+        >>> s.splitlines()[-1]
+        'Total params: 98 (trainable 98) - code size 2, input (8,)'
+        """
+        shapes: dict = {}
+        hooks = [m.register_forward_hook(lambda m, i, o, n=n: shapes.__setitem__(n, o))
+                 for n, m in self.module.named_modules() if not list(m.children())]
+        try:
+            was = self.module.training
+            self.module.eval()
+            with torch.inference_mode():
+                self.module(torch.zeros(1, *self.input_shape, device=self.device))
+            self.module.train(was)
+        finally:
+            for h in hooks:
+                h.remove()
+
+        def shape(o) -> str:
+            o = o[0] if isinstance(o, (tuple, list)) else o
+            return str((None, *o.shape[1:])) if torch.is_tensor(o) else "?"
+
+        rows = [(f"{n or '(module)'} ({c})", shape(shapes.get(n)), f"{p:,}") for n, c, p in self.layers()]
+        w = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(("Layer (type)", "Output Shape",
+                                                                             "Param #"))]
+        line = "=" * (sum(w) + 4)
+        fmt = lambda r: f"{r[0]:{w[0]}s}  {r[1]:{w[1]}s}  {r[2]:>{w[2]}s}"  # noqa: E731
+        trainable = sum(p.numel() for p in self.module.parameters() if p.requires_grad)
+        text = "\n".join([f'Model: "{self.family}"', line, fmt(("Layer (type)", "Output Shape", "Param #")),
+                          line, *map(fmt, rows), line,
+                          f"Total params: {self.n_params():,} (trainable {trainable:,}) - code size "
+                          f"{self.code_size}, input {self.input_shape}"])
+        if print_fn is not None:
+            print_fn(text)
+        return text
 
     def __repr__(self) -> str:
         return f"Autoencoder(family={self.family!r}, input_shape={self.input_shape}, params={self.n_params():,})"
@@ -169,32 +213,43 @@ class Autoencoder:
         return self
 
     # --- training ----------------------------------------------------------------------------------------
-    def fit(self, x, y=None, *, validation_data=None, epochs: int = 10, batch_size: int = 256,
-            callbacks: Optional[list] = None, **training_options) -> History:
+    def fit(self, x, y=None, *, validation_data=None, epochs: Optional[int] = None,
+            batch_size: Optional[int] = None, callbacks: Optional[list] = None, **training_options) -> History:
         """Train on ``x`` (targets ``y``, default ``x``) and return the :class:`History`.
 
-        ``x`` is an array (N, ...) in any layout the model accepts, or a stream from
-        ``aekit.datasets`` (``ImageStream``, ``ArrayStream``) for data that does not fit in memory; a
-        memory-mapped array (``np.load(path, mmap_mode="r")``) is read batch by batch like a stream.
+        ``x`` is an array (N, ...) in any layout the model accepts, what the loaders of
+        :mod:`aekit.datasets` return (``ImageSet``, ``Table``, ``TimeSeries``: cut into windows of the
+        model's length), or a stream (``ImageStream``, ``ArrayStream``) for data that does not fit in
+        memory; a memory-mapped array (``np.load(path, mmap_mode="r")``) is read batch by batch like a stream.
         Under ``torchrun`` the processes train one model with DistributedDataParallel: ``batch_size`` is
         the global batch (a multiple of the number of processes) and rank 0 writes the files.
         ``validation_data`` is an array, or a pair ``(x_val, y_val)``. ``training_options`` are the fields of
         :class:`aekit.config.TrainConfig` (optimizer, lr, seed, patience, checkpoint, resume, log_dir, ...).
+
+        Options left at ``auto``/``None`` are decided here from the data (see :mod:`aekit.defaults`):
+        scaling, loss and output activation, batch size, epochs, a validation split with early stopping.
+        What was decided is in :attr:`fit_info`, printed before the first epoch when ``verbose`` > 0, and
+        kept in the model file. Training that diverges (a non-finite loss, or one 1000x above the first
+        epoch's) stops with :class:`aekit.errors.DivergenceError`; the model keeps the last finite weights.
         """
         cfg = from_dict(TrainConfig, {"epochs": epochs, "batch_size": batch_size, **training_options},
                         owner="fit")
+        source, val_source, x_train, cfg = self._sources(samples_of(x, self.input_shape), y, validation_data, cfg)
         spec = self.loss_spec
-        source, val_source, x_train = self._sources(x, y, validation_data, cfg)
         # the thread policy (training/threads.py) for the whole fit; the caller's setting comes back after
         with thread_scope(cfg.threads) as threads:
             state = new_state(self.module, cfg, spec)
             self.sections.parallel = Parallel(state.world.size, cfg.batch_size, cfg.batch_size // state.world.size)
-            cbs = [threads]
+            cbs = [DivergenceGuard(), threads]  # the guard first: finite weights are back before anything saves
+            talk = bool(cfg.verbose) and distributed.is_main()
+            if talk:
+                print_fit_info(self.fit_info)
             if cfg.verbose:
                 cbs.append(ProgressBar(cfg.verbose))
             if cfg.patience:
                 monitor = "val_loss" if val_source is not None else "loss"
-                cbs.append(EarlyStopping(monitor, cfg.patience, cfg.min_delta, cfg.restore_best_weights))
+                cbs.append(EarlyStopping(monitor, cfg.patience, cfg.min_delta, cfg.restore_best_weights,
+                                         verbose=int(talk)))
             if cfg.log_dir:
                 cbs.append(TensorBoard(cfg.log_dir))
             if cfg.csv_log:
@@ -206,6 +261,11 @@ class Autoencoder:
             resumed = cfg.resume and Path(cfg.checkpoint).exists()
             if resumed:
                 restore_checkpoint(cfg.checkpoint, state)
+                if state.epoch >= cfg.epochs:
+                    self.fit_info["resume"] = (f"the checkpoint has {state.epoch} epochs done, not fewer than "
+                                               f"epochs={cfg.epochs}; nothing to train (set more epochs)")
+                    if talk:
+                        print_fit_info({"resume": self.fit_info["resume"]})
             elif self.family_info.pretrain is not None and x_train is not None:
                 self.family_info.pretrain(self.module, x_train, spec, cfg, self.config)
             if cfg.init == "pca" and not resumed:
@@ -216,33 +276,50 @@ class Autoencoder:
             self.history = _fit_loop(state, source, val_source=val_source, corruption=self.config.corruption,
                                      callbacks=cbs)
         self.train_config, self.device = cfg, state.device
+        self.fit_info.update(epochs_run=len(self.history.epoch), stopped=state.stop_reason)
         self.module.eval()
+        if state.diverged:
+            raise DivergenceError(state.diverged)
         return self.history
 
     def _sources(self, x, y, validation_data, cfg: TrainConfig):
-        """Training and validation sources; fits the scaler on the training part only."""
+        """Training and validation sources and the training options with every 'auto' decided; fits the
+        scaler on the training part only."""
         if isinstance(x, np.memmap) and y is None:  # read batch by batch: never copied into memory
-            x, validation_data = _memmap_streams(x, validation_data, cfg.validation_split)
+            split = cfg.validation_split or 0.0  # automatic validation is for in-memory data
+            x, validation_data = _memmap_streams(x, validation_data, split)
         if is_stream(x):
             return self._stream_sources(x, validation_data, cfg)
-        xa, _ = to_model(x, self.input_shape, "x")
+        xa, layout = to_model(x, self.input_shape, "x")
         ya = to_model(y, self.input_shape, "y")[0] if y is not None else None
         if ya is not None and len(ya) != len(xa):
             raise AekitError(f"y: {len(ya)} samples but x has {len(xa)}")
-        val = validation_data
-        if val is None and cfg.validation_split:
-            cut = _split_at(len(xa), cfg.validation_split)
+        plan = plan_training(len(xa), epochs=cfg.epochs, batch_size=cfg.batch_size,
+                             validation_split=cfg.validation_split, patience=cfg.patience,
+                             has_validation=validation_data is not None)
+        val, n_val = validation_data, 0
+        if val is None and plan.validation_split:
+            cut = _split_at(len(xa), plan.validation_split)
+            if cut < 1:
+                raise AekitError(f"fit: validation_split={plan.validation_split} leaves no training sample "
+                                 f"of {len(xa)}")
+            n_val = len(xa) - cut
             val = (xa[cut:], ya[cut:] if ya is not None else xa[cut:])
             xa, ya = xa[:cut], (ya[:cut] if ya is not None else None)
+        cfg = self._decide(cfg, xa, layout.sample_shape, len(xa), n_val, val is not None, plan=plan)
         self.sections.preprocessing.scaler = Scaler(cfg.scale).fit(xa) if cfg.scale else None
         xa, ya = self.scale(xa), (self.scale(ya) if ya is not None else None)
         xt = torch.from_numpy(xa)
         source = ArraySource(xt, torch.from_numpy(ya) if ya is not None else None)
         val_source = self._array_source(val, "validation_data") if val is not None else None
-        return source, val_source, xt
+        return source, val_source, xt, cfg
 
     def _stream_sources(self, x, validation_data, cfg: TrainConfig):
-        """Sources of a stream; with ``scale=`` the scaler is fitted in one streaming pass over ``x``."""
+        """Sources of a stream; 'auto' options are decided from its first batch, and a scaler is fitted in one
+        streaming pass over ``x``."""
+        first = next(iter(x.iter_batches(min(len(x), 1024), shuffle=False, seed=0)))
+        xa0, layout = to_model(np.asarray(first), self.input_shape, "x")
+        cfg = self._decide(cfg, xa0, layout.sample_shape, len(x), 0, validation_data is not None)
         scaler = None
         if cfg.scale:
             scaler = Scaler(cfg.scale).fit_batches(to_model(np.asarray(b), self.input_shape, "x")[0]
@@ -253,7 +330,44 @@ class Autoencoder:
         if validation_data is not None:
             val = (StreamSource(validation_data, self.input_shape, transform) if is_stream(validation_data)
                    else self._array_source(validation_data, "validation_data"))
-        return StreamSource(x, self.input_shape, transform), val, None
+        return StreamSource(x, self.input_shape, transform), val, None, cfg
+
+    def _decide(self, cfg: TrainConfig, xa: np.ndarray, sample_shape: tuple, n_train: int, n_val: int,
+                has_val: bool, plan=None) -> TrainConfig:
+        """Apply :mod:`aekit.defaults` to the options left at auto: the config's loss and output activation
+        become concrete (the module's output follows), and :attr:`fit_info` records every decision."""
+        redo = self.preprocessing.decided or []  # what an earlier fit decided is decided again
+        opt = {k: ("auto" if k in redo else getattr(self.config, k)) for k in ("loss", "output_activation")}
+        d = decide_data(value_range(xa), sample_shape, scale=cfg.scale, owner="fit", **opt)
+        self.config.loss, self.config.output_activation = d.loss, d.output_activation
+        self.module.output_activation = d.output_activation
+        act = getattr(self.config, "activation", None)
+        if act is not None and (act == "auto" or "activation" in redo):
+            d.auto.append("activation")
+            self._set_activation(hidden_activation(d))
+        self.sections.preprocessing.decided = d.auto
+        if plan is None:
+            plan = plan_training(n_train, epochs=cfg.epochs, batch_size=cfg.batch_size, validation_split=0.0,
+                                 patience=cfg.patience, has_validation=has_val)
+        world = distributed.env_world().size
+        batch = plan.batch_size if cfg.batch_size is not None else -(-plan.batch_size // world) * world
+        cfg = dataclasses.replace(cfg, scale=d.scale, epochs=plan.epochs, batch_size=batch,
+                                  validation_split=plan.validation_split, patience=plan.patience)
+        self.fit_info = fit_facts(d, dataclasses.replace(plan, batch_size=batch), n_train, n_val,
+                                  self.input_shape, self.code_size, has_val, getattr(self.config, "activation", None))
+        return cfg
+
+    def _set_activation(self, name: str) -> None:
+        """Hidden activation decided at fit: rebuild the module with it, keeping every weight (activations
+        have none), so the saved config rebuilds the same module."""
+        if self.config.activation == name:
+            return
+        self.config.activation = name
+        with torch.random.fork_rng(devices=[]):  # the new module's initial weights are replaced at once:
+            module = self.family_info.builder(self.config)  # the caller's generator must not move
+        module.load_state_dict(self.module.state_dict())
+        module.output_activation = self.module.output_activation
+        self.module = module.to(self.device)
 
     def _array_source(self, val, name: str) -> ArraySource:
         if isinstance(val, tuple) and len(val) == 2:

@@ -18,7 +18,9 @@ from typing import Any, Callable, Optional
 from .errors import AekitError
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "selu", "linear")
-OUTPUT_ACTIVATIONS = ("sigmoid", "linear")
+OUTPUT_ACTIVATIONS = ("auto", "sigmoid", "linear")
+SCALES = ("auto", "none", "minmax", "standard", "pixel")
+HIDDEN_ACTIVATIONS = ("auto", *ACTIVATIONS)  # 'auto': relu for data in [0, 1], elu otherwise (aekit.defaults)
 LOSSES = ("auto", "bce", "mse")
 CORRUPTIONS = ("gaussian", "masking", "salt_pepper")
 SPARSITIES = ("l1", "kl")
@@ -217,9 +219,9 @@ class ModelConfig:
     """
 
     input_shape: tuple = ()
-    latent_dim: Optional[int] = option(32, low=1, integer=True)
+    latent_dim: Optional[int] = option("auto", low=1, integer=True)  # 'auto': aekit.defaults.default_latent
     latent_activation: Optional[str] = option(None, choices=ACTIVATIONS)  # None: a linear code
-    output_activation: str = option("sigmoid", choices=OUTPUT_ACTIVATIONS)
+    output_activation: str = option("auto", choices=OUTPUT_ACTIVATIONS)  # 'auto': decided from the data at fit
     loss: str = option("auto", choices=LOSSES)
     sparsity: Optional[SparsityConfig] = None
     corruption: Optional[CorruptionConfig] = None
@@ -232,6 +234,10 @@ class ModelConfig:
             raise AekitError(f"{owner}: input_shape={self.input_shape!r} is not valid; expected positive sizes") \
                 from None
         _positive_sizes(owner, "input_shape", self.input_shape)
+        if self.latent_dim == "auto":  # ceil(input width / 4) in [1, 32], below the width
+            from .defaults import default_latent
+
+            self.latent_dim = default_latent(self.input_shape)
         self.sparsity = _coerce_nested("sparsity", self.sparsity)
         self.corruption = _coerce_nested("corruption", self.corruption)
         check_fields(self, owner)
@@ -242,10 +248,11 @@ class ModelConfig:
 
     @property
     def reconstruction_loss(self) -> str:
-        """'bce' (from logits) for sigmoid outputs, 'mse' for linear ones, unless set explicitly."""
+        """'bce' (from logits) for sigmoid outputs, 'mse' for linear ones, unless set explicitly. Before
+        :meth:`aekit.Autoencoder.fit` decides an 'auto' output, the model behaves as a sigmoid one."""
         if self.loss != "auto":
             return self.loss
-        return "bce" if self.output_activation == "sigmoid" else "mse"
+        return "mse" if self.output_activation == "linear" else "bce"
 
 
 def _check_optimizer_options(owner: str, name: str, value) -> None:
@@ -257,8 +264,8 @@ def _check_optimizer_options(owner: str, name: str, value) -> None:
 class TrainConfig:
     """Options of :meth:`aekit.Autoencoder.fit` (``**training_options``) and of ``aekit train --set``."""
 
-    epochs: int = option(10, low=0, integer=True)
-    batch_size: int = option(256, low=1, integer=True)
+    epochs: Optional[int] = option(None, low=0, integer=True)  # None: ~3,000 steps, early stopping (aekit.defaults)
+    batch_size: Optional[int] = option(None, low=1, integer=True)  # None: N/64 as a power of two in [16, 256]
     optimizer: str = option("adam", choices=lambda: OPTIMIZERS)  # any torch.optim optimizer, lower case
     lr: Optional[float] = option(None, low=0, low_open=True)  # None: the optimizer's usual default
     momentum: float = option(0.9, low=0, high=1, high_open=True)  # optimizers that take one (sgd, rmsprop)
@@ -268,8 +275,10 @@ class TrainConfig:
     scheduler_options: dict = option(default_factory=dict, check=_check_optimizer_options)  # e.g. step_size
     clip_grad_norm: Optional[float] = option(None, low=0, low_open=True)
     shuffle: bool = True
-    validation_split: float = option(0.0, low=0, high=1, high_open=True)  # the last rows, as Keras does
-    scale: Optional[str] = option(None, choices=("minmax", "standard"))  # fitted on the training data, stored
+    # the last rows, as Keras does; None: 0.1 when the epochs are automatic and there is no validation_data
+    validation_split: Optional[float] = option(None, low=0, high=1, high_open=True)
+    # 'auto' (from the data: aekit.defaults), None/'none', 'minmax', 'standard' or 'pixel' (x / 255); stored
+    scale: Optional[str] = option("auto", choices=SCALES)
     seed: Optional[int] = None
     device: str = "auto"  # 'auto' picks cuda, then mps, then cpu
     amp: bool = False  # mixed precision: bfloat16 on CPUs with AVX512-BF16/AMX and on recent GPUs, else float16+scaler
@@ -289,6 +298,7 @@ class TrainConfig:
 
     def __post_init__(self):
         check_fields(self, "training")
+        self.scale = None if self.scale == "none" else self.scale
         if self.resume and not self.checkpoint:
             raise AekitError("training: resume=True needs checkpoint=PATH")
 
@@ -325,6 +335,8 @@ def parse_value(cls, name: str, value: Any) -> Any:
     if name not in types:
         raise AekitError(f"unknown option {name!r} for {cls.__name__}; valid options: {', '.join(types)}")
     if not isinstance(value, str):
+        return value
+    if value == "auto" and name == "latent_dim":
         return value
     typ = types[name]
     args = typing.get_args(typ)

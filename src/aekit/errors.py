@@ -36,6 +36,11 @@ class FormatError(AekitError):
     """A file is not ours, is truncated, or has a version we cannot read."""
 
 
+class DivergenceError(AekitError):
+    """Training diverged (a non-finite loss, or one far above where it started). The model keeps the last
+    finite weights; the message names the epoch and what to try (a lower ``lr``, scaling the data)."""
+
+
 class InputNotFoundError(AekitError, FileNotFoundError):
     """An input file or folder does not exist (``except FileNotFoundError`` catches it too)."""
 
@@ -75,4 +80,4 @@ def os_error(e: OSError, what: str = "") -> AekitError:
     return InputNotFoundError(msg) if isinstance(e, FileNotFoundError) else FileAccessError(msg)
 
 
-__all__ = ["AekitError", "FormatError", "InputNotFoundError", "FileAccessError", "describe_os_error", "os_error"]
+__all__ = ["AekitError", "FormatError", "DivergenceError", "InputNotFoundError", "FileAccessError", "describe_os_error", "os_error"]

@@ -44,17 +44,21 @@ def _known(cls, d: dict) -> dict:
 
 @dataclass
 class Preprocessing:
-    """What every input goes through before the module sees it (and outputs after, inverted)."""
+    """What every input goes through before the module sees it (and outputs after, inverted), and which of
+    the options behind it the training data decided (``decided``: e.g. ``['scale', 'loss',
+    'output_activation']``, see :mod:`aekit.defaults`; a later fit decides those again)."""
 
     scaler: Optional[Scaler] = None
+    decided: Optional[list] = None
 
     def to_dict(self) -> dict:
-        return {"scaler": self.scaler.to_dict() if self.scaler is not None else None}
+        return {"scaler": self.scaler.to_dict() if self.scaler is not None else None, "decided": self.decided}
 
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "Preprocessing":
         d = d or {}
-        return cls(scaler=Scaler.from_dict(d["scaler"]) if d.get("scaler") else None)
+        return cls(scaler=Scaler.from_dict(d["scaler"]) if d.get("scaler") else None,
+                   decided=list(d["decided"]) if d.get("decided") else None)
 
 
 @dataclass

@@ -34,8 +34,8 @@ def image_shape(model, guess_flat: bool = False) -> Optional[tuple]:
         return tuple(model.data.image_shape)
     s = tuple(model.input_shape)
     kind = model.family_info.input_kind
-    if kind == "sequence":
-        return None
+    if kind == "sequence" or model.data.kind in ("table", "series"):
+        return None  # tables and windows of a series are drawn as lines, never as pictures
     if len(s) == 3:
         if kind == "image" or s[0] in (1, 3, 4):
             return s
@@ -43,7 +43,7 @@ def image_shape(model, guess_flat: bool = False) -> Optional[tuple]:
             return (s[2], s[0], s[1])
         return None
     if len(s) == 2:
-        return (1, *s)
+        return (1, *s) if min(s) >= 8 else None  # (64, 1) is a window of a series, not a picture
     if len(s) == 1 and guess_flat:
         for c in (1, 3):
             side = math.isqrt(s[0] // c)

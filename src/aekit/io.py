@@ -36,7 +36,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from .errors import FormatError, InputNotFoundError, os_error
+from .errors import AekitError, FormatError, InputNotFoundError, os_error
 
 MAGIC = b"AEKITMDL"
 FORMAT_VERSION = 1
@@ -172,7 +172,12 @@ def payload_fingerprint(payload: bytes) -> str:
 
 
 def encode_file(header: dict, tensors: dict[str, torch.Tensor]) -> bytes:
-    """The bytes of a model file holding ``header`` and ``tensors``."""
+    """The bytes of a model file holding ``header`` and ``tensors``; refuses non-finite float tensors
+    (a diverged model is never written)."""
+    for k, v in tensors.items():
+        if torch.is_floating_point(v) and not bool(torch.isfinite(v).all()):
+            raise AekitError(f"refusing to write a model whose tensor {k!r} holds NaN or infinite values "
+                             f"(training diverged?)")
     payload = st_save({k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()})
     header = {**header, "payload_sha256": payload_fingerprint(payload), "payload_bytes": len(payload)}
     hb = json.dumps(header, sort_keys=True).encode("utf-8")

@@ -18,11 +18,12 @@ import numpy as np
 
 from .errors import AekitError
 
-KINDS = ("minmax", "standard")
+KINDS = ("minmax", "standard", "pixel")
 
 
 class Scaler:
-    """Per-feature min-max (to [0, 1]) or standard (zero mean, unit variance) scaling.
+    """Per-feature min-max (to [0, 1]) or standard (zero mean, unit variance) scaling, or ``pixel``: one
+    fixed division by 255 for pictures stored as 0-255 values (no statistics; shape ()).
 
     Statistics are taken over axis 0 (samples); any trailing shape is kept. Constant features are left
     unscaled (their range or deviation is treated as 1) rather than divided by zero.
@@ -36,6 +37,9 @@ class Scaler:
         self.scale_: np.ndarray | None = None
 
     def fit(self, x: np.ndarray) -> "Scaler":
+        if self.kind == "pixel":
+            self.offset_, self.scale_ = np.zeros((), np.float32), np.full((), 255.0, np.float32)
+            return self
         x = np.asarray(x, dtype=np.float64)
         if self.kind == "minmax":
             lo, hi = x.min(axis=0), x.max(axis=0)
@@ -56,6 +60,8 @@ class Scaler:
         >>> bool(np.allclose(a.offset_, b.offset_) and np.allclose(a.scale_, b.scale_))
         True
         """
+        if self.kind == "pixel":  # a fixed division by 255: no statistics to gather
+            return self.fit(np.zeros((1,)))
         n, lo, hi, mean, m2 = 0, None, None, None, None
         for b in batches:
             b = np.asarray(b, dtype=np.float64)

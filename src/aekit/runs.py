@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Optional
 
 from .config import TrainConfig, apply_overrides, field_types, from_dict
-from .errors import AekitError, FileAccessError, os_error
+from .errors import AekitError, DivergenceError, FileAccessError, os_error
 from .header import DataDescription
 from .registry import get_family
 from .training import distributed
 from .training.loop import pick_device
 
-DATA_KEYS = ("image_size", "color", "window", "stride", "input_kind", "key", "limit")
+DATA_KEYS = ("image_size", "color", "window", "stride", "input_kind", "key", "limit", "columns")
 
 
 def read_config_file(path) -> dict:
@@ -114,13 +114,14 @@ class TrainRun:
     seconds: float
 
     def summary(self) -> dict:
+        """The run's facts (what ``aekit train --json`` prints), with what fit decided from the data."""
         h = self.model.history.history
         return {"family": self.model.family, "out_dir": str(self.out_dir), "model": str(self.model_path),
                 "history": str(self.history_path), "report": str(self.report_path) if self.report_path else None,
                 "tensorboard": str(self.tb_dir), "epochs": len(self.model.history.epoch),
                 "final_loss": h["loss"][-1] if h.get("loss") else None,
                 "final_val_loss": h["val_loss"][-1] if h.get("val_loss") else None,
-                "seconds": round(self.seconds, 2)}
+                "seconds": round(self.seconds, 2), "decided": self.model.fit_info}
 
 
 @contextlib.contextmanager
@@ -153,8 +154,47 @@ def _input_shape(family, src) -> tuple:
     return tuple(src.x.shape[1:])
 
 
+DEFAULT_CONTAMINATION = 0.01  # the anomaly threshold a run stores: the 99th percentile of training scores
+
+
+def series_view(model, src) -> Optional[dict]:
+    """For a time series: its values, per-point scores and flags at the model's threshold (for the report)."""
+    from .apps.anomaly import AnomalyThreshold, detect
+
+    m = src.meta
+    if src.kind != "series" or m.get("values") is None or model.section(AnomalyThreshold) is None:
+        return None
+    from .datasets.timeseries import point_flags
+
+    res = detect(model, src.x)
+    scores, flags = point_flags(res.scores, m["n_points"], m["window"], m["stride"], res.threshold)
+    values = m["values"] if m["values"].ndim == 1 else m["values"][:, 0]
+    return {"values": values, "scores": scores, "flags": flags, "threshold": res.threshold}
+
+
+RUN_FILES = ("model.aekit", "checkpoint.aekit", "history.csv", "report.html")
+
+
+def check_out_dir(out: Path, resume: bool, force: bool) -> None:
+    """Refuse an ``out`` folder that holds another run unless resuming it or replacing it (``force``), and
+    with ``force`` remove that run's files (only the ones a run writes) so that two runs never mix."""
+    if out.exists() and not out.is_dir():
+        raise AekitError(f"--out {out}: a file, not a folder")
+    found = [n for n in RUN_FILES if (out / n).exists()] + (["tb/"] if (out / "tb").is_dir() else [])
+    if not found or resume:
+        return
+    if not force:
+        raise AekitError(f"--out {out} holds another run ({', '.join(found)}); use --resume to continue it, "
+                         f"--force to replace it, or another folder")
+    import shutil
+
+    for n in RUN_FILES:
+        (out / n).unlink(missing_ok=True)
+    shutil.rmtree(out / "tb", ignore_errors=True)
+
+
 def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, config_file=None,
-              resume: bool = False, seed: Optional[int] = None, device: Optional[str] = None, verbose: int = 0,
+              resume: bool = False, force: bool = False, seed: Optional[int] = None, device: Optional[str] = None, verbose: int = 0,
               report: bool = True, callbacks: Optional[list] = None) -> TrainRun:
     """Train ``family`` on ``data`` (a SRC string for :func:`aekit.sources.load_source`, or a Source) and
     write the run folder ``out_dir``.
@@ -162,7 +202,11 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     ``options`` (flat, see the module docstring) override those of ``config_file``. Tables and series are
     min-max scaled unless ``scale`` is given. When the source has a test split it is the validation data.
     ``resume=True`` continues from ``out_dir/checkpoint.aekit`` up to ``epochs`` in total; the model's
-    options then come from the checkpoint (training options such as ``epochs`` still apply).
+    options then come from the checkpoint (training options such as ``epochs`` still apply). A folder that
+    holds another run is refused unless ``resume`` or ``force`` (which replaces it). Loss, output, scaling,
+    code size, batch size and length left unset are decided from the data (:mod:`aekit.defaults`); a run
+    that diverges keeps its last finite weights in ``model.aekit`` and raises
+    :class:`aekit.errors.DivergenceError`.
 
     Under torchrun every process calls this; they train one model together and rank 0 alone writes the
     run folder while the others wait at a barrier (``out_dir`` must be on a filesystem all nodes share
@@ -179,7 +223,8 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     (2, 'model.aekit')
     """
     from .autoencoder import build, load
-    from .sources import Source, load_source
+    from .datasets.reader import Source
+    from .datasets.reader import read_source as load_source
 
     family_ = get_family(family)
     opts = {**(read_config_file(config_file) if config_file else {}), **(options or {})}
@@ -187,12 +232,11 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     src = data if isinstance(data, Source) else load_source(data, **d_opts)
     out = Path(out_dir)
     ckpt = out / "checkpoint.aekit"
+    check_out_dir(out, resume, force)
 
     tcfg = apply_overrides(TrainConfig(), t_opts)
-    if tcfg.epochs < 1:
+    if tcfg.epochs is not None and tcfg.epochs < 1:
         raise AekitError(f"epochs={tcfg.epochs}: a training run needs at least 1 epoch")
-    if "scale" not in t_opts and src.kind in ("table", "series"):
-        tcfg = dataclasses.replace(tcfg, scale="minmax")
     fit_opts = dataclasses.asdict(tcfg)
     # the run's files are written as training goes by the loop's callbacks: a checkpoint, the history CSV
     # and TensorBoard logs after every epoch (a killed run keeps all three); the model and report at the end
@@ -218,8 +262,17 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     pick_device(fit_opts["device"])  # a device this machine lacks fails here, before the folder exists
     with _new_folder(out, keep=ckpt):
         t0 = time.perf_counter()
-        model.fit(src.x, validation_data=val, callbacks=callbacks, **fit_opts)
+        try:
+            model.fit(src.x, validation_data=val, callbacks=callbacks, **fit_opts)
+        except DivergenceError as e:  # keep what was good, then say so
+            if distributed.current().is_main:  # history.csv is already written, epoch by epoch
+                model.save(out / "model.aekit")
+            raise DivergenceError(f"{e}; {out / 'model.aekit'} holds those weights") from None
         seconds = time.perf_counter() - t0
+    from .apps.anomaly import AnomalyThreshold, fit_threshold
+
+    if model.section(AnomalyThreshold) is None:  # so that `aekit detect MODEL DATA` works with no option
+        fit_threshold(model, src.x, contamination=DEFAULT_CONTAMINATION)
     world = distributed.current()
     model_path, history_path, report_path = out / "model.aekit", out / "history.csv", None
     if world.is_main:
@@ -237,10 +290,12 @@ def _write_outputs(model, src, family: str, out: Path, report: bool) -> None:
         from .report import write_report
 
         x_eval, y_eval = src.eval_split
+        split = ("the test split" if src.x_test is not None else
+                 "the training data: no test split" + (", the last 10% were the validation data"
+                                                       if model.fit_info.get("validation") else ""))
         write_report(model, x_eval[:2000], None if y_eval is None else y_eval[:2000],
                      out / "report.html", title=f"aekit train {family} --data {src.name}",
-                     subtitle="evaluated on " + ("the test split" if src.x_test is not None
-                                                 else "the training data (no test split)"))
+                     subtitle=f"evaluated on {split}", split=split, series=series_view(model, src))
 
 
 __all__ = ["train_run", "read_config_file", "split_options", "parse_sets", "TrainRun"]

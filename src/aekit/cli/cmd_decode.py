@@ -18,7 +18,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..datasets import load_array
     from ..imageio import image_shape
-    from ..sources import write_output
+    from .outputs import write_output
 
     model = load_model(need_file(args.model, "model"), args)
     z = load_array(need_file(args.codes, "codes"))

@@ -1,7 +1,7 @@
 """aekit decompress: an .aekz file back to arrays or pictures, with the model that made it."""
 from ..apps.codec import decompress_file, locate_model
 from ..imageio import image_shape
-from ..sources import write_output
+from .outputs import write_output
 from ..training.loop import pick_device
 from .common import emit, need_file
 

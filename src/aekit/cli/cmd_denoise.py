@@ -4,8 +4,8 @@ import numpy as np
 from ..apps.denoise import denoise, psnr
 from ..errors import AekitError
 from ..imageio import image_shape
-from ..sources import read_input, write_output
-from .common import emit, load_model, need_file, positive_int
+from .common import add_input_options, emit, load_model, need_file, positive_int, read_for
+from .outputs import write_output
 
 NAME = "denoise"
 HELP = "denoise pictures or arrays with a (denoising) autoencoder"
@@ -19,34 +19,34 @@ EXAMPLES = ("  aekit denoise denoiser.aekit noisy/ -o clean/          # a folder
 
 def add_arguments(p) -> None:
     p.add_argument("model", help="a trained model file")
-    p.add_argument("input", help="noisy input: .npy/.npz, a picture, or a folder of pictures")
-    p.add_argument("-o", "--output", required=True, help=".npy, .npz, .png (grid) or a folder (PNGs)")
-    p.add_argument("--key", default=None, help="array name inside an .npz input")
+    add_input_options(p)
+    p.add_argument("-o", "--output", required=True, help=".npy, .npz, .csv, .json; for pictures also .png "
+                   "(grid) or a folder (PNGs)")
     p.add_argument("--reference", default=None, help="the clean .npy/.npz to measure PSNR against")
     p.add_argument("--batch-size", type=positive_int, default=256, help="inference batch size (default: 256)")
 
 
 def run(args) -> int:
     need_file(args.model, "model")
-    need_file(args.input, "input")
     if args.batch_size < 1:
         raise AekitError(f"--batch-size={args.batch_size}; expected a positive number")
     model = load_model(args.model, args)
-    x, meta = read_input(args.input, model, key=args.key)
+    src = read_for(args, model)
+    x = src.eval_split[0]
     out = denoise(model, x, batch_size=args.batch_size)
     info = {"input": args.input, "n": int(len(out)), "shape": list(out.shape)}
     text = f"denoised {len(out)} samples"
     if args.reference:
         need_file(args.reference, "--reference")
-        ref = read_input(args.reference, model)[0]
+        ref = read_for(args, model, args.reference).eval_split[0]
         if ref.shape != x.shape:
             raise AekitError(f"--reference {args.reference}: shape {ref.shape} differs from the input's {x.shape}")
         p_in = float(np.mean(psnr(ref, x)))
         p_out = float(np.mean(psnr(ref, out.reshape(ref.shape))))
         info.update(psnr_input_db=round(p_in, 3), psnr_output_db=round(p_out, 3))
         text += f"; PSNR {p_in:.2f} dB -> {p_out:.2f} dB"
-    path = write_output(args.output, out, images=meta.get("images", False), image_shape_=image_shape(model),
-                        names=meta.get("paths"))
+    path = write_output(args.output, out, images=src.kind == "image", image_shape_=image_shape(model),
+                        names=src.meta.get("paths"), ids=src.row_ids(), columns=src.meta.get("columns"), what="denoised samples")
     info["output"] = str(path)
     emit(args, info, f"{text}; wrote {path}")
     return 0

@@ -1,24 +1,27 @@
-"""aekit detect: anomaly scores (reconstruction error) and flags for each input sample, as a CSV."""
+"""aekit detect: anomaly scores (reconstruction error) and flags for each sample, or each point of a series."""
 import csv
 import io
 
 from ..apps.anomaly import METRICS, detect, fit_threshold
+from ..datasets.timeseries import flagged_ranges, point_flags
 from ..errors import AekitError
 from ..io import atomic_write
-from ..sources import read_input
-from .common import emit, finite_float, float_range, int_range, load_model, need_file, positive_int
+from .common import (INPUT_HELP, add_input_options, emit, finite_float, float_range, int_range, load_model,
+                     need_file, positive_int, read_for)
+from .outputs import write_records
 
 NAME = "detect"
-HELP = "score samples by reconstruction error and flag anomalies (threshold stored in the model)"
-EXAMPLES = ("  aekit detect model.aekit normal.npy --fit-on normal.npy --contamination 0.01 -o train_scores.csv\n"
-            "  aekit detect model.aekit new.npy -o scores.csv             # the threshold stored by --fit-on\n"
-            "  aekit detect model.aekit new.npy --contamination 0.05 -o scores.csv --json\n"
-            "  aekit detect model.aekit pictures/ --threshold 0.02 -o scores.csv\n"
+HELP = "score samples (or the points of a time series) by reconstruction error and flag anomalies"
+EXAMPLES = ("  aekit detect runs/series/model.aekit series.csv -o points.csv --json   # per timestamp + ranges\n"
+            "  aekit detect runs/table/model.aekit new_rows.csv -o scores.csv\n"
+            "  aekit detect model.aekit normal.npy --fit-on normal.npy --contamination 0.01 -o train_scores.csv\n"
+            "  aekit detect model.aekit pictures/ --threshold 0.02 -o scores.json\n"
+            "The threshold: --threshold (a fixed score), --contamination (a training-score quantile), or the one\n"
+            "stored in MODEL ('aekit train' stores the 99th percentile of the training scores; --fit-on TRAIN\n"
+            "refits it on normal data and saves it). -o: .csv or .json with index (or timestamp, or path),\n"
+            "score, anomaly; for a time series one row per point (timestamp, value, score, anomaly) and, in\n"
+            "--json, the flagged ranges (start, end). Scores: mse, bce, or elbo (the negative ELBO of a VAE).\n"
             "  aekit detect --stream series.csv -o points.csv             # causal detector on a time series\n"
-            "--fit-on TRAIN fits the threshold on normal data (the 1 - contamination quantile of its scores,\n"
-            "or --percentile) and stores it in MODEL. Later runs use it; --contamination (a training-score\n"
-            "quantile) or --threshold (a fixed score) override it. The CSV has index,score,anomaly\n"
-            "(and path, for pictures). Scores: mse, bce, or elbo (the negative ELBO of a VAE).\n"
             "--stream SERIES.csv (timestamp,value) needs no model: a causal detector trains an autoencoder\n"
             "on the first 15% of the series (at most 750 points) and scores each later point from the window\n"
             "ending at it, flagging points whose error is improbable under a tail model of the error so far\n"
@@ -27,8 +30,9 @@ EXAMPLES = ("  aekit detect model.aekit normal.npy --fit-on normal.npy --contami
 
 def add_arguments(p) -> None:
     p.add_argument("model", help="a model trained on normal data (with --stream: the series)")
-    p.add_argument("input", nargs="?", help="samples to score: .npy/.npz, a picture, or a folder of pictures")
-    p.add_argument("-o", "--output", required=True, help="the scores, a .csv file")
+    add_input_options(p, positional=None)
+    p.add_argument("input", nargs="?", metavar="INPUT", help=INPUT_HELP)
+    p.add_argument("-o", "--output", required=True, help="the scores: .csv or .json (--stream: .csv)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--contamination", type=float_range(0, 0.5, hi_closed=True), default=None,
                    help="expected fraction of anomalies (0 < c <= 0.5)")
@@ -39,7 +43,6 @@ def add_arguments(p) -> None:
                    "percentile of the training scores instead of --contamination")
     p.add_argument("--metric", default="auto", choices=METRICS, help="score (default: the stored one, else "
                    "elbo for variational models and mse otherwise)")
-    p.add_argument("--key", default=None, help="array name inside an .npz input")
     s = p.add_argument_group("causal detection on a time series (--stream)")
     s.add_argument("--stream", action="store_true", help="score a timestamp,value CSV causally (no model)")
     s.add_argument("--risk", type=float_range(0, 1), default=1e-4, help="flag points whose tail probability is below this")
@@ -56,37 +59,43 @@ def run(args) -> int:
     if args.input is None:
         raise AekitError("detect needs MODEL and INPUT (or --stream SERIES.csv)")
     need_file(args.model, "model")
-    need_file(args.input, "input")
-    if not args.output.lower().endswith(".csv"):
-        raise AekitError(f"-o {args.output}: expected a .csv file for the scores")
     if args.fit_on and args.threshold is not None:
         raise AekitError("--fit-on fits a threshold; it cannot be combined with --threshold")
     if args.percentile is not None and not args.fit_on:
         raise AekitError("--percentile needs --fit-on TRAIN (it picks the threshold from training scores)")
     model = load_model(args.model, args)
-    # every input is read before anything is written: a bad INPUT must not leave MODEL rewritten
-    x_fit = read_input(need_file(args.fit_on, "--fit-on"), model, key=args.key)[0] if args.fit_on else None
-    x, meta = read_input(args.input, model, key=args.key)
+    src = read_for(args, model)  # read every input before anything is written
+    fit_src = read_for(args, model, args.fit_on) if args.fit_on else None
     contamination = args.contamination
-    if x_fit is not None:
+    if fit_src is not None:
         c = contamination if contamination is not None else 0.01
-        fit_threshold(model, x_fit, contamination=None if args.percentile is not None else c,
+        fit_threshold(model, fit_src.eval_split[0], contamination=None if args.percentile is not None else c,
                       percentile=args.percentile, metric=args.metric)
         contamination = None  # now the stored threshold is exactly what was asked for
-    res = detect(model, x, contamination=contamination, threshold=args.threshold, metric=args.metric)
-    paths = meta.get("paths")
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["index", "score", "anomaly"] + (["path"] if paths else []))
-    for i, (s, lab) in enumerate(zip(res.scores, res.labels)):
-        w.writerow([i, f"{float(s):.8g}", int(lab)] + ([paths[i]] if paths else []))
-    out = atomic_write(args.output, buf.getvalue().encode())
-    if x_fit is not None:
+    res = detect(model, src.eval_split[0], contamination=contamination, threshold=args.threshold,
+                 metric=args.metric)
+    info = {"n": int(len(res.scores)), "n_anomalies": res.n_anomalies, "threshold": res.threshold,
+            "fitted": bool(args.fit_on), "metric": res.metric}
+    m = src.meta
+    if src.kind == "series" and m.get("timestamps") is not None:
+        # one score per point: the highest score of the windows that cover it, against the same threshold
+        points, flags = point_flags(res.scores, m["n_points"], m["window"], m["stride"], res.threshold)
+        values = m["values"] if m["values"].ndim == 1 else m["values"][:, 0]
+        cols = {"timestamp": [str(t) for t in m["timestamps"]], "value": values, "score": points, "anomaly": flags}
+        ranges = flagged_ranges(flags, m["timestamps"])
+        info.update(n_points=int(len(points)), n_points_flagged=int(flags.sum()),
+                    ranges=[{"start": a, "end": b} for a, b in ranges])
+        what = f"{int(flags.sum())} of {len(points)} points in {len(ranges)} ranges flagged"
+    else:
+        id_name, ids = src.row_ids()
+        cols = {id_name: ids, "score": res.scores, "anomaly": res.labels}
+        what = f"{res.n_anomalies} of {len(res.scores)} samples flagged"
+    out = write_records(args.output, cols, extra=info, what="scores")
+    if fit_src is not None:
         model.save(args.model)  # last: the scores are written, so a failure here loses nothing else
-    info = {"output": str(out), "n": int(len(res.scores)), "n_anomalies": res.n_anomalies,
-            "threshold": res.threshold, "fitted": bool(args.fit_on), "metric": res.metric}
-    emit(args, info, f"{res.n_anomalies} of {len(res.scores)} samples flagged (threshold {res.threshold:.6g}); "
-         f"wrote {out}" + ("; threshold saved in the model" if args.fit_on else ""))
+    info["output"] = str(out)
+    emit(args, info, f"{what} (threshold {res.threshold:.6g}); wrote {out}"
+         + ("; threshold saved in the model" if args.fit_on else ""))
     return 0
 
 

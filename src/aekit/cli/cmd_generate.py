@@ -3,8 +3,9 @@ from pathlib import Path
 
 from ..apps.generate import interpolate, manifold, sample_grid, save_grid_png
 from ..errors import AekitError
-from ..sources import read_input, write_output
+from ..sources import read_input
 from .common import emit, int_range, load_model, need_file, positive_int
+from .outputs import write_output
 
 NAME = "generate"
 HELP = "draw samples, interpolate between two inputs, or map the 2-D latent manifold of a model"
@@ -57,7 +58,7 @@ def run(args) -> int:
     if Path(args.output).suffix.lower() == ".png":
         out = save_grid_png(imgs, args.output, ncols=cols)
     else:
-        out = write_output(args.output, imgs)
+        out = write_output(args.output, imgs, images=True)
     emit(args, {"output": str(out), "mode": what, "n": len(imgs), "shape": list(imgs.shape)},
          f"wrote {out}: {len(imgs)} pictures ({what}) of {imgs.shape[1]}x{imgs.shape[2]}")
     return 0

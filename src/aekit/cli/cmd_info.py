@@ -5,7 +5,7 @@ NAME = "info"
 HELP = "show a model file's family, config, parameters per layer and training summary"
 EXAMPLES = """  aekit info runs/conv/model.aekit
   aekit info runs/conv/model.aekit --json
-  python: m = aekit.load("runs/conv/model.aekit"); m.config, m.summary(), m.history.history"""
+  python: m = aekit.load("runs/conv/model.aekit"); m.config, m.summary(print_fn=None), m.history.history"""
 
 
 def add_arguments(p) -> None:
@@ -19,7 +19,7 @@ def run(args) -> int:
     h = model.history.history
     data = {"family": model.family, "config": to_dict(model.config), "code_size": model.code_size,
             "n_params": model.n_params(),
-            "layers": [{"name": n, "class": c, "params": p} for n, c, p in model.summary()],
+            "layers": [{"name": n, "class": c, "params": p} for n, c, p in model.layers()],
             "training": {"epochs": len(model.history.epoch),
                          "final_loss": h["loss"][-1] if h.get("loss") else None,
                          "final_val_loss": h["val_loss"][-1] if h.get("val_loss") else None,
@@ -31,7 +31,7 @@ def run(args) -> int:
     cfg = ", ".join(f"{k}={v}" for k, v in data["config"].items())
     lines = [f"family      {model.family}", f"config      {cfg}", f"code size   {model.code_size}",
              f"parameters  {model.n_params():,}", "layers:"]
-    lines += [f"  {n or '(module)':32s} {c:18s} {p:>10,}" for n, c, p in model.summary()]
+    lines += [f"  {n or '(module)':32s} {c:18s} {p:>10,}" for n, c, p in model.layers()]
     t = data["training"]
     lines.append(f"training    {t['epochs']} epochs" + (f", final loss {t['final_loss']:.6g}" if t["final_loss"]
                                                       is not None else " (untrained)")

@@ -1,17 +1,56 @@
-"""aekit models: the registered families."""
+"""aekit models: the registered families, or one family's options with their defaults."""
 from ..registry import describe_models
 from .common import emit
 
 NAME = "models"
-HELP = "list the registered autoencoder families"
-EXAMPLES = "  aekit models\n  aekit models --json"
+HELP = "list the registered autoencoder families, or every option of one with its default"
+EXAMPLES = "  aekit models\n  aekit models dense          # every model and training option, with defaults\n  aekit models --json"
+
+# what an 'auto' / None default means, for the options the data decides (aekit.defaults)
+AUTO_RULES = {
+    "latent_dim": "auto: ceil(input width / 4), 1 to 32, below the width",
+    "activation": "auto: relu for data in [0, 1], elu for standardised data",
+    "output_activation": "auto: sigmoid for data in [0, 1] (after scaling), else linear",
+    "loss": "auto: bce with a sigmoid output, mse with a linear one",
+    "epochs": "None: a budget of ~3,000 steps (2 to 300 epochs) with early stopping",
+    "batch_size": "None: N/64 as a power of two, 16 to 256",
+    "validation_split": "None: 0.1 when epochs are automatic (N >= 50), else 0",
+    "patience": "None: with automatic epochs, a tenth of them (5 to 20)",
+    "lr": "None: the optimizer's usual one (adam 1e-3, sgd 1e-2, adadelta 1.0)",
+    "scale": "auto: none for [0, 1], /255 for 0-255 pictures, else standard",
+}
+
+
+def option_rows(family: str) -> list:
+    """(section, name, default, note) for every model option of ``family`` and every training option."""
+    from ..config import TrainConfig, field_help
+    from ..registry import get_family
+
+    rows = []
+    for section, cls in (("model", get_family(family).config_cls), ("training", TrainConfig)):
+        for name, _, default in field_help(cls):
+            if name != "input_shape":
+                rows.append((section, name, default, AUTO_RULES.get(name, "")))
+    return rows
+
+
+def options_text(family: str) -> str:
+    lines = [f"options of {family!r} (--set KEY=VALUE), with defaults:"]
+    for section, name, default, note in option_rows(family):
+        lines.append(f"  {section:8s} {name:22s} {str(default):12s} {note}")
+    return "\n".join(lines)
 
 
 def add_arguments(p) -> None:
-    pass
+    p.add_argument("family", nargs="?", metavar="FAMILY", help="show this family's options and defaults")
 
 
 def run(args) -> int:
+    if args.family:
+        rows = option_rows(args.family)
+        emit(args, {"family": args.family, "options": [{"section": s, "name": n, "default": d, "auto": a}
+                                                       for s, n, d, a in rows]}, options_text(args.family))
+        return 0
     models = describe_models()
     emit(args, {"models": models}, "\n".join(f"{k:10s} {v}" for k, v in models.items()))
     return 0

@@ -19,7 +19,8 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     from ..errors import AekitError
     from ..report import write_report
-    from ..sources import load_for_model
+    from ..runs import series_view
+    from ..sources import read_for_model
 
     target = need_file(args.target, "model or run folder")
     path = target / "model.aekit" if target.is_dir() else target
@@ -29,8 +30,11 @@ def run(args) -> int:
     src = args.data or model.data.source
     if not src:
         raise AekitError(f"{path}: the model does not record its data; pass --data SRC")
-    x, y = load_for_model(src, model)
+    source = read_for_model(src, model)
+    x, y = source.eval_split
+    split = f"{source.split_name} of {src}"
     out = write_report(model, x[:2000], None if y is None else y[:2000], args.output,
-                       title=f"aekit report: {Path(path).name}", subtitle=f"evaluated on {src}")
+                       title=f"aekit report: {Path(path).name}", subtitle=f"evaluated on {split}", split=split,
+                       series=series_view(model, source))
     emit(args, {"report": str(out)}, f"report: {out}")
     return 0

@@ -29,9 +29,14 @@ def add_arguments(p) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
                    help="a model or training option; repeatable")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.aekit")
-    p.add_argument("--image-size", metavar="HxW", help="picture size for a folder of images (default 28x28)")
-    p.add_argument("--color", choices=("gray", "rgb"), help="pictures in gray (default) or rgb")
-    p.add_argument("--window", type=positive_int, help="window length for a time-series CSV")
+    p.add_argument("--force", action="store_true", help="replace the run already in RUN_DIR")
+    p.add_argument("--image-size", metavar="HxW", help="picture size for a folder of images (default: the "
+                   "folder's median size, longer side at most 64)")
+    p.add_argument("--color", choices=("gray", "rgb"), help="pictures in gray or rgb (default: rgb when the "
+                   "folder holds colour pictures)")
+    p.add_argument("--columns", metavar="A,B,...", help="the table columns to train on (default: all)")
+    p.add_argument("--window", type=positive_int, help="window length for a time-series CSV (default: points/20, "
+                   "8 to 64; a CSV whose first column holds timestamps is a time series)")
     p.add_argument("--stride", type=positive_int, help="window step for a time-series CSV (default window/4)")
     p.add_argument("--no-report", action="store_true", help="skip report.html")
     p.add_argument("--nproc", type=positive_int, metavar="N",
@@ -60,16 +65,18 @@ def run(args) -> int:
 
     options = parse_sets(args.sets)
     for key, val in (("image_size", args.image_size), ("color", args.color), ("window", args.window),
+                     ("columns", args.columns),
                      ("stride", args.stride)):
         if val is not None:
             options[key] = val
     res = train_run(args.family, args.data, args.out, options=options, config_file=args.config,
-                    resume=args.resume, seed=args.seed, device=args.device, verbose=verbose(args),
+                    resume=args.resume, force=args.force, seed=args.seed, device=args.device, verbose=verbose(args),
                     report=not args.no_report)
     if not distributed.is_main():
         return 0  # rank 0 reports for the run
     s = res.summary()
     loss = "n/a" if s["final_loss"] is None else f"{s['final_loss']:.4g}"
+    note = "".join(f"\n{s['decided'][k]}" for k in ("resume",) if s["decided"].get(k))
     emit(args, s, f"trained {s['family']} for {s['epochs']} epochs in {s['seconds']:.1f} s, final loss "
-                  f"{loss}\nmodel: {s['model']}\nreport: {s['report']}")
+                  f"{loss}{note}\nmodel: {s['model']}\nreport: {s['report']}")
     return 0

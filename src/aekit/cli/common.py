@@ -104,3 +104,36 @@ def float_range(lo: float, hi: float, closed: bool = False, hi_closed: bool = Fa
         return v
 
     return parse
+
+
+INPUT_HELP = ("the data: digits/mnist/fashion (their test split), .npy/.npz, a CSV/Parquet table, a time-series "
+              "CSV, a picture or a folder of pictures; read the way MODEL was trained")
+
+
+def add_input_options(p, positional: str | None = "input") -> None:
+    """The input options every data-reading command shares; they override what the model remembers."""
+    if positional:
+        p.add_argument(positional, metavar="INPUT", help=INPUT_HELP)
+    g = p.add_argument_group("reading the input (default: as the model was trained)")
+    g.add_argument("--key", default=None, help="the array inside an .npz input")
+    g.add_argument("--columns", default=None, metavar="A,B,...", help="table columns")
+    g.add_argument("--window", type=positive_int, default=None, help="time-series window length")
+    g.add_argument("--stride", type=positive_int, default=None, help="time-series window step")
+
+
+def read_for(args, model, src: str | None = None):
+    """The :class:`aekit.datasets.reader.Source` of the command's input, read for ``model``."""
+    from ..sources import read_for_model
+
+    src = src if src is not None else args.input
+    need_source(src)
+    return read_for_model(src, model, key=getattr(args, "key", None), columns=getattr(args, "columns", None),
+                          window=getattr(args, "window", None), stride=getattr(args, "stride", None))
+
+
+def need_source(src: str) -> None:
+    """A SRC is a named set or an existing path."""
+    from ..datasets.reader import NAMED
+
+    if str(src).lower() not in NAMED:
+        need_file(src, "input")

@@ -104,8 +104,24 @@ def _quiet_broken_pipe() -> int:
     return 1
 
 
+def _family_help(argv: list[str]) -> str | None:
+    """``aekit train FAMILY --help``: the family's options and their defaults, added to the help text."""
+    from ..registry import list_models
+
+    if len(argv) >= 3 and argv[0] == "train" and ("-h" in argv or "--help" in argv) and argv[1] in list_models():
+        from .cmd_models import options_text
+
+        return options_text(argv[1])
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    extra = _family_help(argv)
+    if extra:
+        train = parser._subparsers._group_actions[0].choices["train"]
+        train.epilog = f"{train.epilog}\n\n{extra}"
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # what a launcher (train --nproc) passes on
     if not getattr(args, "command", None):

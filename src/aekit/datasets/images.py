@@ -345,6 +345,38 @@ def _write_cache(key: str, x, info) -> None:
                       f"set AEKIT_DATA to a writable folder or pass cache=False", stacklevel=3)
 
 
+PICTURE_SIDE_CAP = 64  # the longer side of a size taken from a folder; the default photos train in seconds
+
+
+def folder_picture_format(folder, cap: int = PICTURE_SIDE_CAP, sample: int = 64) -> tuple:
+    """``((H, W), color)`` a folder's pictures are best read at: the median size of up to ``sample``
+    pictures (headers only), shrunk to a longer side of at most ``cap`` (aspect kept, sides a multiple of 4),
+    and 'rgb' when any of them is in colour (an RGB picture whose channels all agree counts as gray).
+
+    >>> folder_picture_format("photos/")          # doctest: +SKIP
+    ((48, 64), 'rgb')
+    """
+    root = Path(folder).expanduser()
+    rels = [f[0] for f in list_files(root, "folder_picture_format")]
+    step = max(1, len(rels) // sample)
+    sizes, colour = [], False
+    for rel in rels[::step][:sample]:
+        try:
+            with Image.open(root / rel) as im:
+                sizes.append((im.height, im.width))
+                if not colour and im.mode not in ("1", "L", "LA", "I", "I;16", "F"):
+                    small = np.asarray(im.convert("RGB").resize((16, 16)), np.int16)
+                    colour = bool(np.abs(small - small.mean(axis=2, keepdims=True)).max() > 2)
+        except (OSError, ValueError):
+            continue  # not a picture: load_images reports it
+    if not sizes:
+        raise AekitError(f"load_images: {root}: none of the sampled files is a readable picture")
+    h, w = (float(np.median([s[i] for s in sizes])) for i in (0, 1))
+    shrink = min(1.0, cap / max(h, w))
+    h, w = (max(4, int(round(v * shrink / 4)) * 4) for v in (h, w))
+    return (h, w), ("rgb" if colour else "gray")
+
+
 def load_images(folder, size=(64, 64), color: str = "rgb", fit: str = "crop", strict: bool = False,
                 cache: bool = True, workers=None, labels="auto") -> ImageSet:
     """Load every picture in a folder (recursively) as one uint8 array.

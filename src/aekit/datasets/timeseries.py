@@ -207,6 +207,29 @@ def window_scores_to_points(scores, n_points: int, length: int, stride: int = 1,
     return out
 
 
+def flagged_ranges(flags, timestamps=None) -> list:
+    """The runs of consecutive flagged points as ``[(start, end), ...]`` (inclusive), as timestamps
+    (strings) when ``timestamps`` are given, else as point indices.
+
+    >>> flagged_ranges([0, 1, 1, 0, 1])
+    [(1, 2), (4, 4)]
+    """
+    f = np.asarray(flags, dtype=bool)
+    edges = np.diff(np.concatenate([[False], f, [False]]).astype(np.int8))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1
+    if timestamps is None:
+        return [(int(a), int(b)) for a, b in zip(starts, ends)]
+    return [(str(timestamps[a]), str(timestamps[b])) for a, b in zip(starts, ends)]
+
+
+def point_flags(window_scores, n_points: int, length: int, stride: int, threshold: float) -> tuple:
+    """``(scores, flags)`` per point (n_points,): the highest score of the windows covering each point, and
+    whether it is above ``threshold`` (the window threshold: a point is flagged when a window holding it
+    is, so the flagged ranges are the union of the flagged windows)."""
+    scores = window_scores_to_points(window_scores, n_points, length, stride, reduce="max")
+    return scores, (scores > threshold).astype(np.int64)
+
+
 def load_nab_windows(root) -> dict:
     """Read NAB's ``combined_windows.json``: ``{"folder/file.csv": [(start, end), ...]}`` as datetime64[s].
 

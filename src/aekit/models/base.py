@@ -25,7 +25,7 @@ class Output:
     def x_hat(self) -> torch.Tensor:
         """The reconstruction in data space, (B, *input_shape). Computed on first use only: training with
         BCE never needs it, and on small models the extra sigmoid is a measurable share of a step."""
-        return torch.sigmoid(self.logits) if self.output_activation == "sigmoid" else self.logits
+        return self.logits if self.output_activation == "linear" else torch.sigmoid(self.logits)
 
 
 class AEModule(nn.Module):
@@ -45,7 +45,8 @@ class AEModule(nn.Module):
         return self.decoder(z)
 
     def activate(self, logits: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(logits) if self.output_activation == "sigmoid" else logits
+        # 'auto' (before fit has decided) acts as sigmoid, the default of data in [0, 1]
+        return logits if self.output_activation == "linear" else torch.sigmoid(logits)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return self.activate(self.decode_logits(z))

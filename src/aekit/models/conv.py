@@ -13,7 +13,7 @@ from typing import Optional
 
 from torch import nn
 
-from ..config import ACTIVATIONS, ModelConfig, option
+from ..config import ACTIVATIONS, HIDDEN_ACTIVATIONS, ModelConfig, option
 from ..errors import AekitError
 from ..nn.blocks import activation, conv_down, conv_up, halve
 from ..nn.heads import GaussianHead, LatentHead
@@ -47,7 +47,7 @@ class ConvConfig(ModelConfig):
     filters: list = option(default_factory=lambda: [16, 8, 8], items=True, low=1, integer=True, check=_non_empty)
     kernel_size: int = option(3, low=1, integer=True, check=_odd)
     mode: str = option("pool", choices=("pool", "strided"))  # conv + max-pool / upsample, or strided convs
-    activation: str = option("relu", choices=ACTIVATIONS)
+    activation: str = option("auto", choices=HIDDEN_ACTIVATIONS)  # auto: relu for [0, 1] data, else elu
     batch_norm: bool = False
 
     def normalize(self):

@@ -12,7 +12,7 @@ from typing import Optional
 
 from torch import nn
 
-from ..config import ACTIVATIONS, ModelConfig, option
+from ..config import ACTIVATIONS, HIDDEN_ACTIVATIONS, ModelConfig, option
 from ..errors import AekitError
 from ..nn.blocks import dense_block, mlp
 from ..nn.heads import GaussianHead, LatentHead
@@ -23,7 +23,7 @@ from .base import AEModule
 @dataclass
 class DenseConfig(ModelConfig):
     hidden: list = option(default_factory=lambda: [128, 64], items=True, low=1, integer=True)  # decoder mirrors
-    activation: str = option("relu", choices=ACTIVATIONS)
+    activation: str = option("auto", choices=HIDDEN_ACTIVATIONS)  # auto: relu for [0, 1] data, else elu
     batch_norm: bool = False
     dropout: float = option(0.0, low=0, high=1, high_open=True)
 

@@ -31,7 +31,7 @@ def _widths(owner: str, name: str, value) -> None:
 
 @dataclass
 class LSTMConfig(ModelConfig):
-    latent_dim: Optional[int] = 32
+    latent_dim: Optional[int] = "auto"
     output_activation: str = "linear"
     hidden: list = option(64, check=_widths)  # LSTM units per direction; [64, 64] = 2 layers of 64
     num_layers: int = option(1, low=1, integer=True)

@@ -69,7 +69,8 @@ def _noisy(model, x: np.ndarray, seed: int) -> np.ndarray:
 
 
 def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional[str] = None,
-                  n_show: int = 10, max_points: int = 2000, max_tsne: int = 1000, seed: int = 0) -> str:
+                  n_show: int = 10, max_points: int = 2000, max_tsne: int = 1000, seed: int = 0,
+                  split: str = "", series: Optional[dict] = None) -> str:
     """The HTML of one model's section: summary, metrics and the figures that apply (see :func:`write_report`)."""
     from ..arrays import to_model
     from ..evaluate import evaluate
@@ -92,15 +93,19 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
     if model.train_config is not None:
         summary.append(("trained", f"{len(model.history.epoch)} epochs, batch {model.train_config.batch_size}, "
                                    f"{model.train_config.optimizer}"))
-    layers = _table([(nm or "(module)", cls, p) for nm, cls, p in model.summary()], ("layer", "class", "parameters"))
+    layers = _table([(nm or "(module)", cls, p) for nm, cls, p in model.layers()], ("layer", "class", "parameters"))
     parts += ["<h3>Model</h3>", _table(summary), f"<details><summary>layers</summary>{layers}</details>"]
 
     err = model.reconstruction_error(x_model, metric="mse")  # (n,)
     metrics = evaluate(model, x_model, errors=err)
-    mrows = [(k, metrics[k]) for k in ("loss", "reconstruction", "kl", "sparsity", "mean_code_activation")
-             if metrics.get(k) is not None]
-    mrows += [(f"per-sample error {k}", v) for k, v in metrics["error"].items()]
-    parts += [f"<h3>Metrics on {n} test samples</h3>", _table(mrows, ("metric", "value"))]
+    kind = metrics.get("loss_kind", "")
+    names = {"loss": f"loss (the training objective: {kind}" + (" + KL" if model.variational else "") + ")",
+             "reconstruction": f"reconstruction ({kind})", "kl": "kl (KL divergence, nats)",
+             "sparsity": "sparsity (penalty)", "mean_code_activation": "mean code activation"}
+    mrows = [(names[k], metrics[k]) for k in names if metrics.get(k) is not None]
+    mrows += [(f"per-sample error {k} (mse, scaled space)", v) for k, v in metrics["error"].items()]
+    where = f" ({split})" if split else ""
+    parts += [f"<h3>Metrics on {n} samples{html.escape(where)}</h3>", _table(mrows, ("metric", "value"))]
 
     if model.history.history:
         parts += ["<h3>Loss curves</h3>", _img(plots.loss_curves(model.history.history), "loss curves")]
@@ -121,9 +126,18 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
                                             ["noisy", "denoised", "clean"], ishape), "denoising")]
         if not model.variational or code > 2:
             parts += ["<h3>Codes</h3>", _img(plots.code_images(model.encode(x_model[:k])), "codes")]
-    elif len(model.input_shape) == 2 or model.data.window:
-        parts += ["<h3>Reconstructions</h3>",
-                  _img(plots.series_reconstructions(x_model[:4], model.reconstruct(x_model[:4])), "series")]
+    else:  # tables and windows of a series: lines, never pictures
+        is_series = len(model.input_shape) == 2 or bool(model.data.window)
+        rows = x_model[:4].reshape(min(4, n), -1) if not is_series else x_model[:4]
+        rec = model.reconstruct(x_model[:4]).reshape(rows.shape)
+        parts += ["<h3>Reconstructions</h3>", "<p class='note'>inputs (solid) and reconstructions (dashed), "
+                  + ("as series" if is_series else "one line per row over its columns") + "</p>",
+                  _img(plots.series_reconstructions(rows, rec, xlabel="step" if is_series else "column"), "lines")]
+    if series is not None:
+        parts += ["<h3>The series and its flagged ranges</h3>",
+                  f"<p class='note'>{int(np.sum(series['flags']))} of {len(series['flags'])} points above the "
+                  f"threshold {series['threshold']:.4g}, shaded</p>",
+                  _img(plots.series_anomalies(series["values"], series["flags"], series.get("scores")), "series")]
 
     codes = model.encode(x_model)
     if code >= 2 or y is not None:
@@ -179,7 +193,8 @@ def render_page(title: str, sections: Sequence[str], subtitle: str = "") -> str:
 
 
 def write_report(model, x_test, y_test=None, out_path: str | os.PathLike = "report.html", *, x_noisy=None,
-                 title: Optional[str] = None, subtitle: str = "") -> Path:
+                 title: Optional[str] = None, subtitle: str = "", split: str = "",
+                 series: Optional[dict] = None) -> Path:
     """Write one self-contained HTML report of ``model`` evaluated on ``x_test``.
 
     Shown when they apply: the model summary (layers, parameters, code size, compression factor), metrics
@@ -187,7 +202,9 @@ def write_report(model, x_test, y_test=None, out_path: str | os.PathLike = "repo
     their reconstructions, noisy / denoised / clean rows for denoising models (``x_noisy``, or the model's
     own corruption), the codes as pictures, a 2-D map of the codes coloured by ``y_test`` (t-SNE and PCA
     when the code is wider than 2), for a 2-D VAE the latent manifold and random samples, the first-layer
-    filters, and a histogram of per-sample errors. Time series get series plots instead of pictures.
+    filters, and a histogram of per-sample errors. Tables and time series get line plots instead of
+    pictures; ``series`` (``values``, ``flags``, ``scores`` per point and ``threshold``) draws a whole series
+    with its flagged ranges. ``split`` says which samples ``x_test`` holds (shown with the metrics).
 
     Examples
     --------
@@ -201,7 +218,7 @@ def write_report(model, x_test, y_test=None, out_path: str | os.PathLike = "repo
     """
     if x_test is None or len(x_test) == 0:
         raise AekitError("write_report: x_test holds no samples")
-    section = model_section(model, x_test, y_test, x_noisy=x_noisy)
+    section = model_section(model, x_test, y_test, x_noisy=x_noisy, split=split, series=series)
     page = render_page(title or f"aekit report: {model.family}", [section], subtitle)
     return atomic_write(out_path, page.encode("utf-8"))
 

@@ -248,8 +248,8 @@ def error_histogram(err: np.ndarray, metric: str = "mse") -> Figure:
     return fig
 
 
-def series_reconstructions(x: np.ndarray, x_hat: np.ndarray, n: int = 4) -> Figure:
-    """A few series (N, T) or (N, T, F; first feature) with their reconstructions."""
+def series_reconstructions(x: np.ndarray, x_hat: np.ndarray, n: int = 4, xlabel: str = "step") -> Figure:
+    """A few series (N, T) or (N, T, F; first feature), or table rows (N, D), with their reconstructions."""
     x, x_hat = np.asarray(x), np.asarray(x_hat)
     x, x_hat = (x[..., 0], x_hat[..., 0]) if x.ndim == 3 else (x, x_hat)
     n = min(n, len(x))
@@ -260,5 +260,25 @@ def series_reconstructions(x: np.ndarray, x_hat: np.ndarray, n: int = 4) -> Figu
         ax.plot(x_hat[i], label="reconstruction", lw=1.2, ls="--")
         if i == 0:
             ax.legend(fontsize=8, loc="upper right")
+    fig.axes[-1].set_xlabel(xlabel)
+    fig.tight_layout()
+    return fig
+
+
+def series_anomalies(values: np.ndarray, flags: np.ndarray, scores: np.ndarray | None = None) -> Figure:
+    """A whole series (T,) with its flagged points shaded as ranges, and the per-point score below."""
+    values, flags = np.asarray(values, np.float64), np.asarray(flags, bool)
+    fig = Figure(figsize=(10, 3.6 if scores is not None else 2.4))
+    ax = fig.add_subplot(2 if scores is not None else 1, 1, 1)
+    ax.plot(values, lw=0.8, color="#4c72b0")
+    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        ax.axvspan(a, b - 1 if b - 1 > a else a + 0.5, color="#c44e52", alpha=0.3, lw=0)
+    ax.set_ylabel("value")
+    if scores is not None:
+        ax2 = fig.add_subplot(2, 1, 2, sharex=ax)
+        ax2.plot(np.asarray(scores, np.float64), lw=0.8, color="#555555")
+        ax2.set_ylabel("score")
+    fig.axes[-1].set_xlabel("point")
     fig.tight_layout()
     return fig

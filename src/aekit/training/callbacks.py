@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import sys
 import time
 
@@ -61,12 +62,13 @@ class ProgressBar(Callback):
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs; with
-    ``restore_best_weights`` the best epoch's weights are put back at the end of training."""
+    ``restore_best_weights`` the best epoch's weights are put back at the end of training. Why it stopped
+    is ``state.stop_reason`` (and printed on stderr with ``verbose``)."""
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
-                 restore_best_weights: bool = True):
+                 restore_best_weights: bool = True, verbose: int = 0, stream=None):
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
-        self.restore = restore_best_weights
+        self.restore, self.verbose, self.stream = restore_best_weights, verbose, stream
         self.best, self.best_epoch, self.best_weights, self.wait = float("inf"), -1, None, 0
         self.stopped_epoch = None
 
@@ -82,9 +84,64 @@ class EarlyStopping(Callback):
                 state.stop, self.stopped_epoch = True, state.epoch
 
     def on_train_end(self, state) -> None:
-        if self.restore and self.best_weights is not None and self.best_epoch != state.epoch:
+        restored = self.restore and self.best_weights is not None and self.best_epoch != state.epoch
+        if restored:
             state.module.load_state_dict(self.best_weights)
+        if self.stopped_epoch is None or state.diverged:
+            return
+        state.stop_reason = (f"early stopping after epoch {self.stopped_epoch}: {self.monitor} did not improve "
+                             f"for {self.patience} epochs; best {self.monitor} {self.best:.4g} at epoch "
+                             f"{self.best_epoch}" + (" (its weights restored)" if restored else ""))
+        if self.verbose:
+            stream = self.stream or sys.stderr
+            stream.write(state.stop_reason + "\n")
+            stream.flush()
 
+
+class DivergenceGuard(Callback):
+    """Stop training when it diverges, keeping the last finite weights.
+
+    After each epoch: when a logged loss is NaN or infinite, or the training loss exceeds ``factor`` times
+    the first epoch's (and ``min_loss``), the weights and optimizer state of the last good epoch (or of the
+    start) are put back, training stops, and ``state.diverged`` holds one line naming the epoch and a hint.
+    Put it before any callback that saves (checkpoints), so that nothing non-finite is written.
+    """
+
+    def __init__(self, factor: float = 1000.0, min_loss: float = 1e-3):
+        self.factor, self.min_loss = factor, min_loss
+        self.first = None
+        self.good = None  # (epoch, module state, optimizer state) of the last finite epoch
+
+    def _snapshot(self, state) -> None:
+        self.good = (state.epoch, copy.deepcopy(state.module.state_dict()),
+                     copy.deepcopy(state.optimizer.state_dict()))
+
+    def on_train_begin(self, state) -> None:
+        self._snapshot(state)
+        done = state.history.history.get("loss") or []
+        self.first = done[0] if done else None
+
+    def on_epoch_end(self, state, logs) -> None:
+        loss = logs.get("loss", 0.0)
+        bad = next((k for k, v in logs.items() if not math.isfinite(v)), None)
+        if bad is None and self.first is not None and loss > self.factor * max(abs(self.first), self.min_loss):
+            bad = "loss"
+            what = f"loss {loss:.4g} exploded from {self.first:.4g} in the first epoch"
+        else:
+            what = f"{bad} is {logs.get(bad)}" if bad else ""
+        if bad is None:
+            if self.first is None:
+                self.first = loss
+            self._snapshot(state)
+            return
+        epoch, weights, opt_state = self.good
+        state.module.load_state_dict(weights)
+        state.optimizer.load_state_dict(opt_state)
+        state.stop = True
+        kept = f"the weights of epoch {epoch}" if epoch else "the initial weights"
+        state.diverged = (f"training diverged in epoch {state.epoch}: {what}; kept {kept}. Try a lower lr "
+                          f"(now {state.optimizer.param_groups[0]['lr']:.3g}), clip_grad_norm=1, or scaling the "
+                          f"data (scale='standard')")
 
 class TimeLimit(Callback):
     """Stop at the end of the first epoch that ends more than ``seconds`` after training began, or after this

@@ -231,6 +231,8 @@ class LoopState:
     cuda_rng: Optional[torch.Tensor] = None
     world: World = SINGLE  # this process's rank among the data-parallel processes (torchrun)
     forward_module: Optional[nn.Module] = None  # the DistributedDataParallel wrapper while training in parallel
+    stop_reason: Optional[str] = None  # why a callback stopped training early (one line)
+    diverged: Optional[str] = None  # set by DivergenceGuard: the message fit raises
 
 
 def _construct(cls, first, options: dict, what: str):

@@ -50,7 +50,7 @@ def greedy_pretrain(pairs: list, output_activation: str, x: torch.Tensor, spec: 
         # The outermost decoder layer is the bare output Linear (flat: the model's Unflatten is not part of the
         # pair), whose output goes through the model's output activation; inner decoder layers end in their
         # own activation already.
-        pair = _PairAE(enc, dec, outer and output_activation == "sigmoid")
+        pair = _PairAE(enc, dec, outer and output_activation != "linear")
         state = new_state(pair, pair_cfg, dataclasses.replace(pair_spec, variational=False, sparsity=None))
         hist = fit_loop(state, ArraySource(h))
         losses.append(hist.history["loss"])

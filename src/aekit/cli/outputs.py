@@ -1,0 +1,124 @@
+"""Writing a command's output, chosen by the extension of ``-o``: the one place that maps paths to formats.
+
+==========  ==============================================================================
+``.npy``    the array (``.npz``: compressed, under ``x``)
+``.csv``    one row per sample: its id (row ``index``, the window's ``timestamp`` or the picture's
+            ``path``) then the values, flattened
+``.json``   ``{"<id>": [...], "values": [[...], ...]}`` (or the records of a table)
+``.png``    one grid of pictures (only for pictures)
+a folder    one PNG per sample, named after the input pictures (only for pictures)
+==========  ==============================================================================
+
+Anything else is refused with one line; an output is never written in another format than its name says.
+Every file is written atomically.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..errors import AekitError
+from ..io import atomic_write
+from ..imageio import grid, png_bytes, to_uint8_images
+
+ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".json")
+PICTURE_SUFFIXES = (".png",)
+
+
+def _csv_bytes(header: list, rows) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue().encode()
+
+
+def _num(v) -> str:
+    return f"{float(v):.8g}"
+
+
+def write_output(out, arr: np.ndarray, *, images: bool = False, image_shape_: Optional[tuple] = None,
+                 names: Optional[list] = None, ids: Optional[tuple] = None, columns: Optional[list] = None,
+                 what: str = "outputs") -> Path:
+    """Write ``arr`` (N, ...) to ``out`` in the format its extension names (see the module docstring).
+
+    ``images``/``image_shape_`` say the samples are pictures (allowing ``.png`` and folders); ``names``
+    are the input pictures' paths (folder outputs keep them); ``ids`` is ``(column name, one id per
+    sample)`` for ``.csv``/``.json``; ``what`` names the outputs in errors ("codes", "reconstructions").
+    """
+    p = Path(out).expanduser()
+    suf = p.suffix.lower()
+    pictures = images or image_shape_ is not None
+    if isinstance(arr, list):  # pictures of different sizes (a codec model's): only a folder holds them
+        if len({np.shape(a) for a in arr}) != 1:
+            if suf:
+                raise AekitError(f"output {out}: the pictures differ in size; write them to a folder instead")
+            return _picture_folder(p, [to_uint8_images(a[None])[0] for a in arr], names)
+        arr = np.stack(arr)
+    arr = np.asarray(arr)
+    id_name, id_values = ids if ids else ("index", list(range(len(arr))))
+    if suf == ".npy":
+        buf = io.BytesIO()
+        np.save(buf, arr, allow_pickle=False)
+        return atomic_write(p, buf.getvalue())
+    if suf == ".npz":
+        buf = io.BytesIO()
+        np.savez_compressed(buf, x=arr)
+        return atomic_write(p, buf.getvalue())
+    if suf == ".csv":
+        flat = arr.reshape(len(arr), -1)
+        names_ = list(columns) if columns and len(columns) == flat.shape[1] else [f"v{j}" for j in range(flat.shape[1])]
+        header = [id_name] + names_
+        return atomic_write(p, _csv_bytes(header, ([i, *map(_num, r)] for i, r in zip(id_values, flat))))
+    if suf == ".json":
+        doc = {id_name: [str(i) if not isinstance(i, int) else i for i in id_values],
+               "shape": list(arr.shape), "values": arr.reshape(len(arr), -1).tolist()}
+        return atomic_write(p, json.dumps(doc).encode())
+    if not pictures and (suf in PICTURE_SUFFIXES or not suf):
+        kind = "a picture" if suf else "a folder of pictures"
+        raise AekitError(f"output {out}: {what} of shape {tuple(arr.shape)} are not pictures, so not written as "
+                         f"{kind}; name a .npy, .npz, .csv or .json file")
+    if suf == ".png":
+        return atomic_write(p, png_bytes(grid(to_uint8_images(arr, image_shape_))))
+    if suf:
+        raise AekitError(f"output {out}: unsupported type {suf!r}; expected .npy, .npz, .csv, .json"
+                         + (", .png or a folder" if pictures else ""))
+    return _picture_folder(p, to_uint8_images(arr, image_shape_), names)
+
+
+def _picture_folder(p: Path, imgs, names) -> Path:
+    """One PNG per picture in folder ``p``, named after ``names`` (the input pictures) when given."""
+    p.mkdir(parents=True, exist_ok=True)
+    width = len(str(len(imgs)))
+    for i, im in enumerate(imgs):
+        stem = Path(names[i]).with_suffix("").name if names and i < len(names) else f"{i:0{width}d}"
+        atomic_write(p / f"{stem}.png", png_bytes(im))
+    return p
+
+
+def write_records(out, columns: dict, *, extra: Optional[dict] = None, what: str = "results") -> Path:
+    """Write equal-length ``columns`` (name -> values) as ``.csv`` (one row each) or ``.json`` (a list of
+    records, with ``extra`` facts beside it); any other extension is refused."""
+    p = Path(out).expanduser()
+    suf = p.suffix.lower()
+    names = list(columns)
+    n = len(columns[names[0]]) if names else 0
+
+    def cell(v):
+        if isinstance(v, (float, np.floating)):
+            return float(f"{float(v):.8g}")
+        if isinstance(v, (np.integer, np.bool_)):
+            return int(v)
+        return v if isinstance(v, (int, str)) else str(v)
+
+    if suf == ".csv":
+        return atomic_write(p, _csv_bytes(names, ([cell(columns[k][i]) for k in names] for i in range(n))))
+    if suf == ".json":
+        doc = {**(extra or {}), "rows": [{k: cell(columns[k][i]) for k in names} for i in range(n)]}
+        return atomic_write(p, json.dumps(doc, default=str).encode())
+    raise AekitError(f"output {out}: {what} are a table; name a .csv or .json file (got {suf or 'no extension'!r})")

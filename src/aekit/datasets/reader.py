@@ -1,0 +1,300 @@
+"""One reader for every command that reads data: a SRC string in, a :class:`Source` out.
+
+``read_source`` resolves what ``aekit train --data SRC`` and every other data-reading command accept:
+
+==========================  ====================================================================
+``digits``                  the 10,000 MNIST test digits embedded in aekit (8,000 train / 2,000 test)
+``mnist`` / ``fashion``     MNIST / Fashion-MNIST via :func:`aekit.datasets.load_mnist` (60k / 10k)
+a folder                    pictures (class sub-folders give labels), :func:`aekit.datasets.load_images`,
+                            at the folder's own size and colour unless told (longer side at most 64)
+a picture file              one picture (``.png``, ``.jpg``, ...)
+``.npy`` / ``.npz``         :func:`aekit.datasets.load_array` (an ``.npz`` may hold ``x`` and ``y``,
+                            or ``x_train``, ``y_train``, ``x_test``, ``y_test``)
+``.csv``/``.parquet`` table :func:`aekit.datasets.load_table`: one sample per row (``columns`` to pick)
+``.csv`` time series        a CSV whose first column holds timestamps (or ``window=`` given):
+                            :func:`aekit.datasets.load_timeseries`, cut into windows of ``window``
+                            points (default: n/20 in [8, 64]) every ``stride`` (default window/4)
+==========================  ====================================================================
+
+A model remembers how its training data was read (its :class:`aekit.header.DataDescription`: kind,
+columns, window and stride, picture shape and colour), and ``read_source(src, like=description)`` reads
+new data the same way, so
+``aekit detect model.aekit new.csv`` needs none of those options again.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from ..errors import AekitError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq"}
+KINDS = ("image", "table", "series")
+NAMED = ("digits", "mnist", "fashion")
+
+
+@dataclass
+class Source:
+    """Arrays resolved from a SRC string.
+
+    Attributes
+    ----------
+    x, y : samples (N, ...) and labels (N,) or None
+    x_test, y_test : a held-out split when the source defines one (MNIST, digits, ``.npz`` with x_test)
+    kind : 'image' | 'table' | 'series'
+    name : the SRC string
+    meta : how the data was read and what outputs need: ``image_shape`` (C, H, W), ``color``, ``paths``
+        (pictures, in the order of ``x``), ``class_names``, ``columns`` (tables), ``window``/``stride``,
+        ``timestamps`` and ``values`` (the series' points)
+    """
+
+    x: np.ndarray
+    y: Optional[np.ndarray] = None
+    x_test: Optional[np.ndarray] = None
+    y_test: Optional[np.ndarray] = None
+    kind: str = "table"
+    name: str = ""
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def eval_split(self) -> tuple:
+        """(x, y) to evaluate on: the test split when there is one, else the samples."""
+        return (self.x_test, self.y_test) if self.x_test is not None else (self.x, self.y)
+
+    @property
+    def split_name(self) -> str:
+        """Which samples :attr:`eval_split` holds, in words (what a report says it evaluated)."""
+        return "the test split" if self.x_test is not None else "all samples of the source"
+
+    def row_ids(self) -> tuple[str, list]:
+        """(column name, one id per sample of :attr:`eval_split`) for outputs: picture paths, the
+        timestamp where each window starts, or the row number."""
+        n = len(self.eval_split[0])
+        if self.meta.get("paths") and self.x_test is None:
+            return "path", list(self.meta["paths"])[:n]
+        if self.meta.get("timestamps") is not None and self.meta.get("window"):
+            ts, stride = self.meta["timestamps"], int(self.meta["stride"])
+            return "timestamp", [str(ts[i * stride]) for i in range(n)]
+        return "index", list(range(n))
+
+
+def _image_meta(x: np.ndarray) -> dict:
+    """(C, H, W) of image arrays (N, H, W) or (N, H, W, C)."""
+    if x.ndim == 3:
+        return {"image_shape": [1, int(x.shape[1]), int(x.shape[2])]}
+    if x.ndim == 4 and x.shape[-1] in (1, 3, 4):
+        return {"image_shape": [int(x.shape[3]), int(x.shape[1]), int(x.shape[2])]}
+    if x.ndim == 4 and x.shape[1] in (1, 3, 4):
+        return {"image_shape": [int(x.shape[1]), int(x.shape[2]), int(x.shape[3])]}
+    return {}
+
+
+def parse_size(size) -> tuple:
+    """(H, W) from 'HxW', one number, or a pair."""
+    if isinstance(size, str):
+        parts = size.lower().replace(",", "x").split("x")
+        try:
+            size = tuple(int(p) for p in parts)
+        except ValueError:
+            raise AekitError(f"image size {size!r}: expected H x W such as 28x28 or one number") from None
+    if isinstance(size, (int, np.integer)):
+        size = (int(size), int(size))
+    if len(size) == 1:
+        size = (size[0], size[0])
+    return tuple(int(s) for s in size)
+
+
+def parse_columns(columns) -> Optional[list]:
+    """``'a,b,c'`` or a list -> a list of names (digits stay strings: load_table matches names first)."""
+    if columns is None or isinstance(columns, (list, tuple)):
+        return None if columns is None else list(columns)
+    return [c.strip() for c in str(columns).split(",") if c.strip()]
+
+
+def looks_like_series(path: Path) -> bool:
+    """A CSV whose header names a time column, or whose first cell of the first data row is a date."""
+    if path.suffix.lower() not in (".csv", ".tsv", ".txt"):
+        return False
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = [r for _, r in zip(range(2), csv.reader(f))]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    if len(rows) < 2 or not rows[0] or not rows[1]:
+        return False
+    if rows[0][0].strip().lower() in ("timestamp", "time", "date", "datetime", "ds"):
+        return True
+    try:
+        np.datetime64(rows[1][0].strip(), "s")
+        return "-" in rows[1][0] or ":" in rows[1][0]
+    except ValueError:
+        return False
+
+
+def default_window(n_points: int) -> int:
+    """The default window length for a series of ``n_points``: n/20 in [8, 64] (never above n)."""
+    return int(min(n_points, max(8, min(64, n_points // 20))))
+
+
+def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] = None, image_size=None,
+                color: Optional[str] = None, window: Optional[int] = None, stride: Optional[int] = None,
+                columns=None, key: Optional[str] = None, limit: Optional[int] = None) -> Source:
+    """Resolve ``src`` (see the module docstring) into a :class:`Source`.
+
+    Parameters
+    ----------
+    src : str or path-like
+    like : dict, optional
+        A model's data description (``DataDescription.to_dict()``: kind, columns, window, stride,
+        image_shape, color): read the data the same way. Options given explicitly win over it.
+    input_kind : {None, 'image', 'table', 'series'}
+        How to read a ``.csv`` (default: 'series' when ``window`` is given or the first column holds
+        timestamps, else 'table').
+    image_size, color : size (H, W) or 'HxW' and 'gray'|'rgb' for pictures; None: from the folder
+    window, stride : window length and step for a time series
+    columns : the table columns to use ('a,b' or a list), default all
+    key : the array inside an ``.npz`` (default: ``x`` / ``x_train`` / the only one)
+    limit : keep at most this many samples (the first ones)
+
+    Examples
+    --------
+    >>> from aekit.datasets.reader import read_source
+    >>> s = read_source("digits")
+    >>> s.x.shape, s.x_test.shape, s.kind
+    ((8000, 28, 28), (2000, 28, 28), 'image')
+    """
+    from . import load_digits_sample, load_images, load_mnist, load_table
+
+    like = dict(like or {})
+    input_kind = input_kind or (like.get("kind") if like.get("kind") in KINDS else None)
+    shp = like.get("image_shape")  # (C, H, W) of a model's pictures
+    image_size = image_size or (list(shp[1:]) if shp else None)
+    color = color or like.get("color") or ((("gray" if int(shp[0]) == 1 else "rgb")) if shp else None)
+    window = window or like.get("window")
+    stride = stride or like.get("stride")
+    columns = parse_columns(columns) or like.get("columns")
+    key = key or like.get("key")
+    if input_kind is not None and input_kind not in KINDS:
+        raise AekitError(f"input kind {input_kind!r}: expected one of {', '.join(KINDS)}")
+    window, stride = _count("window", window), _count("stride", stride)
+    name = str(src)
+    low = name.lower()
+    if low == "digits":
+        (x, y), (xt, yt) = load_digits_sample(split=True)
+        out = Source(x, y, xt, yt, "image", name, {**_image_meta(x), "color": "gray"})
+    elif low in ("mnist", "fashion"):
+        (x, y), (xt, yt) = load_mnist(kind="digits" if low == "mnist" else "fashion")
+        out = Source(x, y, xt, yt, "image", name, {**_image_meta(x), "color": "gray"})
+    else:
+        path = Path(name).expanduser()
+        if not path.exists():
+            raise AekitError(f"data {name}: no such file or folder; expected digits, mnist, fashion, a folder "
+                             f"of pictures, a picture, or a .npy/.npz/.csv/.parquet file")
+        suf = path.suffix.lower()
+        if path.is_dir() or suf in IMAGE_SUFFIXES:
+            out = _load_pictures(path, image_size, color)
+        elif suf in (".npy", ".npz"):
+            out = _load_arrays(path, key, input_kind)
+        elif suf in TABLE_SUFFIXES:
+            if input_kind == "series" or (input_kind is None and (window or looks_like_series(path))):
+                out = _load_series(path, window, stride)
+            else:
+                t = load_table(path, columns=columns)
+                out = Source(np.asarray(t.x, np.float32), kind="table", name=name,
+                             meta={"columns": list(t.columns)})
+        else:
+            raise AekitError(f"data {name}: unsupported file type {suf!r}; expected .npy, .npz, .csv, .parquet, "
+                             f"a picture or a folder of pictures")
+    if limit:
+        out.x = out.x[:limit]
+        out.y = out.y[:limit] if out.y is not None else None
+    return out
+
+
+def _count(opt: str, val) -> Optional[int]:
+    """None, or an integer >= 1 given as a number or a string (``--set window=64``)."""
+    if val is None:
+        return None
+    try:
+        v = int(str(val).strip())
+    except ValueError:
+        v = 0
+    if isinstance(val, bool) or v < 1 or (isinstance(val, float) and v != val):
+        raise AekitError(f"{opt}={val!r}: expected an integer >= 1")
+    return v
+
+
+def _load_pictures(path: Path, image_size, color) -> Source:
+    from .images import decode_image, folder_picture_format, load_images
+
+    if path.is_dir() and (image_size is None or color is None):
+        found_hw, found_color = folder_picture_format(path)
+        image_size, color = image_size or found_hw, color or found_color
+    if path.is_dir():
+        s = load_images(path, size=parse_size(image_size), color=color, fit="crop")
+        meta = {**_image_meta(s.x), "paths": list(s.paths), "class_names": list(s.class_names), "color": color}
+        return Source(s.x, s.y, kind="image", name=str(path), meta=meta)
+    color = color or "rgb"
+    try:
+        a = decode_image(path, parse_size(image_size) if image_size else _picture_size(path), color)
+    except Exception as e:  # noqa: BLE001 - Pillow raises many kinds for a bad file
+        raise AekitError(f"data {path}: not a readable picture ({e})") from None
+    return Source(a[None], kind="image", name=str(path), meta={**_image_meta(a[None]), "paths": [path.name],
+                                                               "color": color})
+
+
+def _picture_size(path: Path) -> tuple:
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.height, im.width
+
+
+def _load_arrays(path: Path, key, input_kind) -> Source:
+    from .arrays import load_array, npz_keys
+
+    name = str(path)
+    if path.suffix.lower() == ".npz" and key is None:
+        keys = npz_keys(path)
+        get = lambda k: np.asanyarray(load_array(path, key=k)) if k in keys else None  # noqa: E731
+        if "x_train" in keys:
+            x, y, xt, yt = get("x_train"), get("y_train"), get("x_test"), get("y_test")
+        elif "x" in keys:
+            x, y, xt, yt = get("x"), get("y"), None, None
+        else:
+            x, y, xt, yt = np.asanyarray(load_array(path)), None, None, None
+    else:
+        x, y, xt, yt = np.asanyarray(load_array(path, key=key)), None, None, None
+    # asanyarray keeps a memory map (files larger than half the free memory): fit reads it batch by batch
+    if x.ndim < 2:
+        raise AekitError(f"data {name}: expected samples (N, ...), got an array of shape {x.shape}")
+    for lab, what in ((y, "y"), (yt, "y_test")):
+        if lab is not None and (lab.ndim != 1 or len(lab) != len(x if what == "y" else xt)):
+            raise AekitError(f"data {name}: {what} must hold one label per sample; got shape {lab.shape}")
+    meta = _image_meta(x) if input_kind in (None, "image") else {}
+    kind = "image" if meta and input_kind != "table" else (input_kind or ("series" if x.ndim == 3 else "table"))
+    meta = meta if kind == "image" else {}
+    if key:
+        meta["key"] = key
+    return Source(x, y, xt, yt, kind, name, meta)
+
+
+def _load_series(path: Path, window: Optional[int], stride: Optional[int]) -> Source:
+    from .timeseries import load_timeseries, sliding_windows
+
+    ts = load_timeseries(path)
+    window = int(window or default_window(len(ts)))
+    stride = int(stride or max(1, window // 4))
+    w = sliding_windows(ts, window, stride)  # (N, window, F): the lstm family's (timesteps, features)
+    return Source(w, kind="series", name=str(path),
+                  meta={"window": window, "stride": stride, "n_points": int(len(ts)),
+                        "timestamps": ts.timestamps, "values": np.asarray(ts.values, np.float64)})
+
+
+__all__ = ["Source", "read_source", "parse_size", "parse_columns", "looks_like_series",
+           "default_window", "IMAGE_SUFFIXES"]

@@ -1,0 +1,121 @@
+"""Golden CLI runs: every data-reading command on each input kind (arrays, a table, a time series, a picture
+folder, one picture), through the one reader, with the options the model remembers; outputs by extension."""
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import aekit
+from aekit.cli.main import main
+
+KINDS = ("npy", "table", "series", "pictures")
+COMMANDS = ("evaluate", "report", "detect", "encode", "embed", "reconstruct", "compress", "denoise")
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """One tiny trained run per input kind: {kind: (data path, model path, n samples, id column)}."""
+    d = tmp_path_factory.mktemp("golden")
+    rng = np.random.default_rng(0)
+    np.save(d / "x.npy", (rng.random((40, 12)) * 9).astype(np.float32))
+    cols = [f"c{i}" for i in range(6)]
+    (d / "t.csv").write_text(",".join(cols + ["name"]) + "\n" + "\n".join(
+        ",".join(f"{v:.3f}" for v in r) + f",row{i}" for i, r in enumerate(rng.normal(size=(40, 6)) * 10 + 50)))
+    values = 50 + 10 * np.sin(np.arange(160) / 6.0)
+    (d / "s.csv").write_text("timestamp,value\n" + "\n".join(
+        f"2021-03-01 {i // 60:02d}:{i % 60:02d}:00,{v:.4f}" for i, v in enumerate(values)))
+    (d / "pics").mkdir()
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 255, (20, 16, 3), dtype=np.uint8)).save(d / "pics" / f"p{i:02d}.png")
+    spec = {"npy": ("dense", "x.npy", 40, "index", []), "table": ("dense", "t.csv", 40, "index", ["--columns", ",".join(cols)]),
+            "series": ("dense", "s.csv", (160 - 8) // 2 + 1, "timestamp", []),
+            "pictures": ("conv", "pics", 12, "path", ["--set", "filters=4"])}
+    out = {}
+    for kind, (family, data, n, id_col, extra) in spec.items():
+        run = d / f"run_{kind}"
+        args = ["-q", "train", family, "--data", str(d / data), "--out", str(run), "--no-report",
+                "--set", "epochs=1", *extra]
+        if family == "dense":
+            args += ["--set", "hidden=8"]
+        assert main(args) == 0, kind
+        out[kind] = (d / data, run / "model.aekit", n, id_col)
+    return out
+
+
+def test_train_remembers_how_the_data_was_read(runs):
+    m = aekit.load(runs["series"][1])
+    assert (m.data.kind, m.data.window, m.data.stride) == ("series", 8, 2)  # window: 160 points / 20
+    assert aekit.load(runs["table"][1]).data.columns == [f"c{i}" for i in range(6)]
+    p = aekit.load(runs["pictures"][1])
+    assert p.input_shape == (3, 20, 16) and p.data.color == "rgb"  # size and colour from the folder
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_reads_every_kind(runs, kind, command, tmp_path, capsys):
+    data, model, n, id_col = runs[kind]
+    out = {"report": "r.html", "detect": "d.csv", "encode": "e.csv", "embed": "m.npy", "reconstruct": "r.npy",
+           "compress": "c.aekz", "denoise": "n.json"}.get(command)
+    args = [command, str(model)] + (["--data", str(data)] if command == "evaluate" else
+                                    [str(data)] if command != "report" else ["--data", str(data)])
+    args += ["-o", str(tmp_path / out)] if out else []
+    capsys.readouterr()
+    assert main(["--json", *args]) == 0, capsys.readouterr().err
+    if command == "evaluate":
+        assert json.loads(capsys.readouterr().out)["n"] == n
+    elif command in ("detect", "encode"):
+        rows = list(csv.DictReader(open(tmp_path / out)))
+        if command == "detect" and kind == "series":
+            assert len(rows) == 160 and set(rows[0]) == {"timestamp", "value", "score", "anomaly"}
+        else:
+            assert len(rows) == n and next(iter(rows[0])) == id_col
+    elif command in ("embed", "reconstruct"):
+        assert len(np.load(tmp_path / out)) == n
+    elif command == "denoise":
+        doc = json.loads((tmp_path / out).read_text())
+        assert len(doc["values"]) == n and len(doc[id_col]) == n
+    elif command == "report":
+        assert (tmp_path / out).stat().st_size > 1000
+
+
+def test_one_picture_and_a_folder_of_gray_pictures_for_a_28x28_model(tmp_path, capsys):
+    from aekit.datasets import load_digits_sample
+
+    x, _ = load_digits_sample()
+    (tmp_path / "digits").mkdir()
+    for i in range(6):
+        Image.fromarray(x[i]).save(tmp_path / "digits" / f"{i}.png")
+    ae = aekit.build("dense", input_shape=(28, 28), hidden=[16], latent_dim=4, seed=0)
+    ae.fit(x[:64], epochs=1, verbose=0)
+    ae.save(tmp_path / "m.aekit")
+    assert main(["encode", str(tmp_path / "m.aekit"), str(tmp_path / "digits"), "-o", str(tmp_path / "c.npy")]) == 0
+    assert np.load(tmp_path / "c.npy").shape == (6, 4)
+    assert main(["reconstruct", str(tmp_path / "m.aekit"), str(tmp_path / "digits" / "0.png"), "-o",
+                 str(tmp_path / "one.png")]) == 0
+    assert Image.open(tmp_path / "one.png").size[0] >= 28
+
+
+def test_outputs_follow_the_extension_and_a_mismatch_is_refused(runs, tmp_path, capsys):
+    data, model, n, _ = runs["table"]
+    for bad, msg in (("codes.png", "not pictures"), ("codes_dir", "not pictures"), ("codes.txt", "unsupported type")):
+        capsys.readouterr()
+        assert main(["encode", str(model), str(data), "-o", str(tmp_path / bad)]) == 2
+        assert msg in capsys.readouterr().err and not (tmp_path / bad).exists()
+    assert main(["detect", str(model), str(data), "-o", str(tmp_path / "s.npy")]) == 2
+    assert "name a .csv or .json file" in capsys.readouterr().err
+    assert main(["reconstruct", str(model), str(data), "-o", str(tmp_path / "rec.csv")]) == 0
+    head = (tmp_path / "rec.csv").read_text().splitlines()[0]
+    assert head == "index," + ",".join(f"c{i}" for i in range(6))  # the table's own columns
+
+
+def test_series_detect_writes_points_and_ranges(runs, tmp_path, capsys):
+    data, model, _, _ = runs["series"]
+    capsys.readouterr()
+    assert main(["--json", "detect", str(model), str(data), "-o", str(tmp_path / "p.csv"), "--threshold", "0"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["n_points"] == 160 and info["n_points_flagged"] == 160
+    assert info["ranges"] == [{"start": "2021-03-01T00:00:00", "end": "2021-03-01T02:39:00"}]
+    rows = list(csv.DictReader(open(tmp_path / "p.csv")))
+    assert rows[5]["timestamp"] == "2021-03-01T00:05:00" and rows[5]["anomaly"] == "1"
