@@ -104,7 +104,7 @@ def test_outputs_follow_the_extension_and_a_mismatch_is_refused(runs, tmp_path, 
         assert main(["encode", str(model), str(data), "-o", str(tmp_path / bad)]) == 2
         assert msg in capsys.readouterr().err and not (tmp_path / bad).exists()
     assert main(["detect", str(model), str(data), "-o", str(tmp_path / "s.npy")]) == 2
-    assert "name a .csv or .json file" in capsys.readouterr().err
+    assert "expected a .csv or .json file" in capsys.readouterr().err
     assert main(["reconstruct", str(model), str(data), "-o", str(tmp_path / "rec.csv")]) == 0
     head = (tmp_path / "rec.csv").read_text().splitlines()[0]
     assert head == "index," + ",".join(f"c{i}" for i in range(6))  # the table's own columns

@@ -179,7 +179,7 @@ def check_out_dir(out: Path, resume: bool, force: bool) -> None:
     """Refuse an ``out`` folder that holds another run unless resuming it or replacing it (``force``), and
     with ``force`` remove that run's files (only the ones a run writes) so that two runs never mix."""
     if out.exists() and not out.is_dir():
-        raise AekitError(f"--out {out}: a file, not a folder")
+        return  # the run folder's own check says what is wrong (see _new_folder)
     found = [n for n in RUN_FILES if (out / n).exists()] + (["tb/"] if (out / "tb").is_dir() else [])
     if not found or resume:
         return

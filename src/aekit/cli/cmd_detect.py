@@ -59,6 +59,8 @@ def run(args) -> int:
     if args.input is None:
         raise AekitError("detect needs MODEL and INPUT (or --stream SERIES.csv)")
     need_file(args.model, "model")
+    if not args.output.lower().endswith((".csv", ".json")):
+        raise AekitError(f"-o {args.output}: expected a .csv or .json file for the scores")
     if args.fit_on and args.threshold is not None:
         raise AekitError("--fit-on fits a threshold; it cannot be combined with --threshold")
     if args.percentile is not None and not args.fit_on:

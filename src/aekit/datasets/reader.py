@@ -175,8 +175,8 @@ def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] =
     shp = like.get("image_shape")  # (C, H, W) of a model's pictures
     image_size = image_size or (list(shp[1:]) if shp else None)
     color = color or like.get("color") or ((("gray" if int(shp[0]) == 1 else "rgb")) if shp else None)
-    window = window or like.get("window")
-    stride = stride or like.get("stride")
+    window = window if window is not None else like.get("window")
+    stride = stride if stride is not None else like.get("stride")
     columns = parse_columns(columns) or like.get("columns")
     key = key or like.get("key")
     if input_kind is not None and input_kind not in KINDS:
