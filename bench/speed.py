@@ -317,6 +317,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2, help="threads of the side-by-side comparison")
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--budget-s", type=float, default=1500, help="phases not started within this are skipped")
+    ap.add_argument("--until", help="HH:MM (local clock): phases not started by then are skipped too")
     ap.add_argument("--keras-timeout", type=int, default=300)
     ap.add_argument("--no-keras", action="store_true")
     ap.add_argument("--setup-keras", action="store_true", help="make bench/.tf-venv with tensorflow-cpu and exit")
@@ -328,6 +329,11 @@ def main() -> int:
         print(f"skipped: {DATA} is absent", file=sys.stderr)
         return 0
     t_start = time.time()
+    stop_at = t_start + args.budget_s
+    if args.until:
+        hh, mm = (int(v) for v in args.until.split(":"))
+        lt = time.localtime(t_start)
+        stop_at = min(stop_at, time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, hh, mm, 0, 0, 0, -1)))
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
                platform.processor())
     from aekit.training.device import cpu_supports_bf16
@@ -341,11 +347,11 @@ def main() -> int:
     tmp = ROOT / "bench" / "results" / ".speed-tmp"
     tmp.mkdir(exist_ok=True)
     names = [m for m in args.models.split(",") if m]
-    skipped = []
+    skipped = result["skipped"] = []
     try:
         for phase in ("compare", "keras", "load"):
             for name in names:
-                if time.time() - t_start > args.budget_s:
+                if time.time() > stop_at:
                     skipped.append(f"{phase}:{name}")
                     continue
                 if phase == "keras" and args.no_keras:
@@ -368,6 +374,8 @@ def main() -> int:
                 row.setdefault("phase_wall_s", {})[phase] = round(time.time() - t0, 1)
                 print(json.dumps({name: {phase: row.get(phase if phase != "compare" else "full_epoch_s",
                                                         row.get("load"))}}, default=str), flush=True)
+                result["wall_s"] = round(time.time() - t_start, 1)  # written as it goes: a cut run keeps its rows
+                aekit.io.atomic_write(args.out, (json.dumps(result, indent=2) + "\n").encode())
     finally:
         for f in tmp.glob("*.npy"):
             f.unlink()
