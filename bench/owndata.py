@@ -200,7 +200,9 @@ def main() -> None:
     args = ap.parse_args()
     started = time.time()
     load = os.getloadavg()[0]
-    jobs = [("table", n) for n in TABLES] + [("photos", None)] + [("series", s) for s in args.series]
+    # kinds interleaved, so that a short budget still covers tables, photos and series
+    tables, series = [("table", n) for n in TABLES], [("series", s) for s in args.series]
+    jobs = tables[:2] + series[:1] + [("photos", None)] + tables[2:] + series[1:]
     if args.quick:
         jobs = [("table", "wine"), ("series", args.series[0])]
     results, skipped = {}, []
@@ -223,6 +225,10 @@ def main() -> None:
             except RuntimeError as e:  # a failed or diverged run is a result, not a crash of the bench
                 results[key] = {"kind": kind, "error": str(e), "diverged": "diverged" in str(e)}
             print(key, json.dumps({k: v for k, v in results[key].items() if k != "decided"}), flush=True)
+            save(results, skipped, load, args.budget, started)  # after every set: a killed run keeps what it did
+
+
+def save(results: dict, skipped: list, load: float, budget: float, started: float) -> None:
     ok = [r for r in results.values() if "error" not in r]
     summary = {
         "sets": len(results), "failed": len(results) - len(ok),
@@ -234,8 +240,8 @@ def main() -> None:
     }
     path = write("owndata", {"protocol": __doc__.split("\n\n")[1], "results": results, "summary": summary,
                              "skipped_for_budget": skipped, "load_average_at_start": load,
-                             "budget_s": args.budget}, started)
-    print(json.dumps(summary), "->", path)
+                             "budget_s": budget}, started)
+    print(json.dumps(summary), "->", path, flush=True)
 
 
 if __name__ == "__main__":
