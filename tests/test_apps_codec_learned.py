@@ -166,3 +166,23 @@ def test_report_shows_rate_and_distortion(trained, tmp_path):
     ae, x = trained
     page = write_report(ae, x[:20], out_path=tmp_path / "r.html").read_text()
     assert "Rate and distortion" in page and "bits per pixel" in page and "PSNR per channel" in page
+
+
+def test_a_version_2_file_with_impossible_sizes_is_refused(trained):
+    import json
+    import struct
+    import zlib
+
+    from aekit.apps.codec import MAGIC
+    from aekit.errors import FormatError
+
+    ae, x = trained
+    blob = compress(ae, x[:2])
+    header, pos = parse_header(blob)
+    header.pop("version")
+    header["size"] = [0, -5]
+    hb = json.dumps(header).encode()
+    body = struct.pack("<8sHI", MAGIC, MODEL_VERSION, len(hb)) + hb + blob[pos:-4]
+    bad = body + struct.pack("<I", zlib.crc32(body))
+    with pytest.raises(FormatError, match="sizes"):
+        decompress(bad, ae)

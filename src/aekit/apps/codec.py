@@ -284,6 +284,8 @@ def _decompress_learned(data: bytes, header: dict, pos: int, model, name: str):
         (blen,) = struct.unpack_from("<I", data, pos)
     except (TypeError, ValueError, struct.error):
         raise FormatError(f"{name}: corrupt .aekz file (picture sizes or block length unreadable)") from None
+    if any(not 0 < v <= 1 << 16 for hw in sizes for v in hw) or int(header["channels"]) != model.input_shape[0]:
+        raise FormatError(f"{name}: corrupt .aekz file (picture sizes or channels do not fit the model)")
     if len(sizes) != n or pos + 4 + blen != len(data) - 4:
         raise FormatError(f"{name}: truncated .aekz file (entropy-coded block cut short)")
     pixels = sum(h * w for h, w in sizes) * int(header["channels"])
