@@ -1,6 +1,6 @@
 """Compress bench: bytes per image vs PSNR of aekit's .aekz codecs against JPEG, WebP, AVIF and PCA, same data.
 
-MNIST: the 10,000 test digits (models trained on the 60,000 training digits). Cats: /work/shared/data/cats/train
+MNIST: the 10,000 test digits (models trained on the 60,000 training digits). Cats: ../shared/data/cats/train
 at 48x48 RGB, the first 10,000 pictures (natural file order) for training, the last 2,500 for testing.
 Every method ends in uint8 pictures; PSNR = 10 log10(1 / MSE) with the MSE over the whole test set in [0, 1].
 Bytes per image = the whole file (header, tables, payload) / N for aekit and PCA (PCA goes through the same

@@ -22,7 +22,7 @@ Per set:
   training windows, scores spread back over the points the same way).
 * training time (wall, the `aekit train` process) and whether any run diverged.
 
-    flock /tmp/aekit-bench.lock timeout 780 .venv/bin/python bench/owndata.py --budget 720
+    python bench/owndata.py --budget 720
 """
 from __future__ import annotations
 

@@ -147,7 +147,6 @@ def parse_header(data: bytes, name: str = "input") -> tuple[dict, int]:
         raise FormatError(f"{name}: corrupt .aekz file (bits={header['bits']}; at most {MAX_BITS})")
     header["version"] = version
     return header, end
-    return header, end
 
 
 def decode_codes(data: bytes, fingerprint: Optional[str] = None, name: str = "input") -> tuple[np.ndarray, dict]:
