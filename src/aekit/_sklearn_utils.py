@@ -17,11 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-try:  # scikit-learn >= 1.6
-    from sklearn.utils.validation import validate_data
-except ImportError:  # older scikit-learn: the estimator method it replaced
-    def validate_data(estimator, X, **kwargs):
-        return estimator._validate_data(X, **kwargs)
+from sklearn.utils.validation import validate_data  # scikit-learn >= 1.6 (pyproject requires it)
 
 from .arrays import infer_layout
 from .autoencoder import Autoencoder, build

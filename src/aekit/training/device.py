@@ -65,10 +65,13 @@ def pick_device(name: str = "auto") -> torch.device:
 def cpu_supports_bf16() -> bool:
     """True when this CPU has native bfloat16 matrix instructions (AVX512-BF16 or AMX), the case where
     oneDNN runs bfloat16 matmuls and convolutions faster than float32."""
+    # The CPU's own flags (Linux), not a private torch probe: avx512_bf16 or amx_bf16 mean native bf16 math.
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
         return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 @dataclass(frozen=True)
