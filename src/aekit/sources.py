@@ -12,7 +12,7 @@ from typing import Optional
 import numpy as np
 
 from .datasets.reader import IMAGE_SUFFIXES, Source, read_source
-from .imageio import grid, image_shape, png_bytes, to_uint8_images
+from .imageio import image_shape
 
 load_source = read_source  # the name scripts and runs use
 
@@ -77,5 +77,4 @@ def load_for_model(src, model, *, limit: Optional[int] = None) -> tuple[np.ndarr
     return (x[:limit], None if y is None else y[:limit]) if limit else (x, y)
 
 
-__all__ = ["Source", "load_source", "read_for_model", "read_input", "load_for_model", "model_description",
-           "IMAGE_SUFFIXES", "grid", "image_shape", "png_bytes", "to_uint8_images"]
+__all__ = ["Source", "load_source", "read_for_model", "read_input", "load_for_model", "model_description"]
