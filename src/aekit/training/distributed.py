@@ -24,6 +24,7 @@ import contextlib
 import datetime
 import os
 import re
+import signal
 import sys
 from dataclasses import dataclass
 from typing import Optional
@@ -308,7 +309,12 @@ def launch(nproc: int, argv: list[str], *, threads: Optional[int] = None, hint: 
     try:
         torchrun_main(args)
     except ChildFailedError as e:
-        rank, failure = e.get_first_failure()
+        # name the cause, not a peer: torchrun stops the survivors with SIGTERM and reports them too, and a peer
+        # that lost a killed process exits with an error of its own (timestamps are whole seconds and do not
+        # order them), so a process killed by another signal comes first, then the earliest, then the lowest rank
+        fails = {r: f for r, f in e.failures.items() if f.exitcode != -signal.SIGTERM} or e.failures
+        rank = min(fails, key=lambda r: (fails[r].exitcode >= 0, fails[r].timestamp, r))
+        failure = fails[rank]
         how = (f"signal {failure.signal_name()}" if failure.exitcode < 0 else f"exit status {failure.exitcode}")
         raise DistributedError(f"training process rank {rank} of {nproc} ended with {how}; the others were "
                                f"stopped{hint}") from None
