@@ -19,7 +19,7 @@ def plane():
     models = []
     for s in range(2):
         m = aekit.build("dense", input_shape=(8,), hidden=[32], latent_dim=2, output_activation="linear",
-                        loss="mse", seed=s)
+                        loss="mse", linear_path="off", seed=s)  # random starts: two different models
         m.fit(x, epochs=60, batch_size=32, verbose=0, seed=s)
         models.append(m)
     return x, anomalies, models

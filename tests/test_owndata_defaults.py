@@ -115,7 +115,8 @@ def test_auto_length_holds_out_validation_and_stops_early_saying_why(capsys):
     assert info["validation"] == 12 and info["batch_size"] == 16 and "val_loss" in ae.history.history
     err = capsys.readouterr().err
     assert err.startswith("data: 120 samples (108 train + 12 validation) of shape (12,)")
-    assert "scaling standard, loss mse with a linear output (elu hidden units), code size 3" in err
+    assert ("scaling standard, loss mse with a linear output (elu hidden units), started from PCA, code size 3"
+            in err)
     if info["stopped"]:  # early stopping ended it: the reason is printed and kept
         assert info["stopped"] in err and "did not improve for 2 epochs" in info["stopped"]
     assert info["epochs_run"] <= info["epochs"]
@@ -212,7 +213,7 @@ def test_summary_prints_a_keras_style_table_and_returns_it(capsys):
 
 
 def test_hidden_units_follow_the_data_and_keep_their_weights(tmp_path):
-    ae = aekit.build("dense", input_shape=(12,), hidden=[8], seed=0)
+    ae = aekit.build("dense", input_shape=(12,), hidden=[8], linear_path="off", seed=0)
     w0 = ae.module.state_dict()["encoder.1.0.weight"].clone()
     ae.fit(_table(), epochs=0, verbose=0)  # decides without training a step
     assert ae.config.activation == "elu" and any(isinstance(m, torch.nn.ELU) for m in ae.module.modules())
@@ -224,3 +225,54 @@ def test_hidden_units_follow_the_data_and_keep_their_weights(tmp_path):
     fixed = aekit.build("dense", input_shape=(12,), hidden=[8], activation="tanh", seed=0)
     fixed.fit(_table(), epochs=0, verbose=0)
     assert fixed.config.activation == "tanh"  # explicit wins
+
+
+# --- the linear path: standardised data start as PCA and learn what PCA misses ---------------------------
+
+def _pca_mse(train, test, k):
+    from sklearn.decomposition import PCA
+
+    mu, sd = train.mean(0), train.std(0)
+    p = PCA(k).fit((train - mu) / sd)
+    z = (test - mu) / sd
+    return float(np.mean((p.inverse_transform(p.transform(z)) - z) ** 2)), mu, sd
+
+
+def test_standardised_data_get_a_linear_path_that_starts_as_exactly_pca(tmp_path):
+    x = _table(300)
+    ae = aekit.build("dense", input_shape=(12,), hidden=[16, 8], latent_dim=2, seed=0)
+    ae.fit(x, epochs=0, verbose=0, validation_split=0.0)  # decides and starts from PCA, no training step
+    assert ae.config.linear_path == "on" and ae.fit_info["init"] == "pca"
+    assert "linear_path" in ae.fit_info["decided_from_data"] and "init" in ae.fit_info["decided_from_data"]
+    pca_err, mu, sd = _pca_mse(x, x, 2)
+    got = float(np.mean(((ae.reconstruct(x) - x) / sd) ** 2))
+    assert got == pytest.approx(pca_err, rel=1e-3)  # the start is PCA with as many components as the code
+    back = aekit.load(ae.save(tmp_path / "m.aekit"))
+    assert back.config.linear_path == "on"
+    np.testing.assert_allclose(back.reconstruct(x), ae.reconstruct(x), rtol=1e-5, atol=1e-4)
+
+
+def test_training_from_the_pca_start_beats_pca_on_held_out_nonlinear_data():
+    # a curved 1-D manifold in 6-D: PCA with one component cannot follow the curve, the nonlinear path can
+    rng = np.random.default_rng(1)
+    t = rng.uniform(-2, 2, (600, 1))
+    x = np.c_[t, t ** 2, np.sin(2 * t), t ** 3 / 4, np.cos(t), 0.5 * t] * [3, 1, 2, 5, 10, 1] + 100
+    x = (x + 0.02 * rng.normal(size=x.shape)).astype(np.float32)
+    train, test = x[:500], x[500:]
+    ae = aekit.build("dense", input_shape=(6,), latent_dim=1, seed=0)
+    ae.fit(train, verbose=0, seed=0)
+    pca_err, mu, sd = _pca_mse(train, test, 1)
+    err = float(np.mean(((ae.reconstruct(test) - test) / sd) ** 2))
+    assert err < 0.5 * pca_err, (err, pca_err)
+
+
+def test_linear_path_stays_off_for_unit_data_and_where_asked():
+    unit = aekit.build("dense", input_shape=(12,), hidden=[8], seed=0)
+    unit.fit(np.random.default_rng(0).random((60, 12), dtype=np.float32), epochs=0, verbose=0)
+    assert unit.config.linear_path == "off" and unit.fit_info["init"] == "random"
+    off = aekit.build("dense", input_shape=(12,), hidden=[8], linear_path="off", seed=0)
+    off.fit(_table(), epochs=0, verbose=0)
+    assert off.config.linear_path == "off" and off.fit_info["init"] == "random"
+    none = aekit.build("dense", input_shape=(12,), hidden=[8], seed=0)
+    none.fit(_table(), epochs=0, verbose=0, init="none")
+    assert none.config.linear_path == "on" and none.fit_info["init"] == "random"

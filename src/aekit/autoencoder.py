@@ -22,8 +22,8 @@ from safetensors.torch import save as st_save
 from . import io
 from .arrays import batches, to_model
 from .config import TrainConfig, from_dict, to_dict
-from .defaults import (decide_data, fit_facts, hidden_activation, plan_training, print_fit_info, samples_of,
-                       value_range)
+from .defaults import (decide_data, fit_facts, hidden_activation, linear_path, plan_training, print_fit_info,
+                       samples_of, value_range)
 from .errors import AekitError, DivergenceError, FormatError
 from .header import DataDescription, Parallel, Preprocessing, Sections
 from .inference import map_batches
@@ -236,6 +236,8 @@ class Autoencoder:
                         owner="fit")
         source, val_source, x_train, cfg = self._sources(samples_of(x, self.input_shape), y, validation_data, cfg)
         spec = self.loss_spec
+        resumed = cfg.resume and Path(cfg.checkpoint).exists()
+        init = self._init(cfg.init, x_train) if not resumed else None
         # the thread policy (training/threads.py) for the whole fit; the caller's setting comes back after
         with thread_scope(cfg.threads) as threads:
             state = new_state(self.module, cfg, spec)
@@ -258,7 +260,6 @@ class Autoencoder:
                 self.train_config = cfg
                 cbs.append(CheckpointSaver(cfg.checkpoint, self._header))
             cbs.extend(callbacks or [])
-            resumed = cfg.resume and Path(cfg.checkpoint).exists()
             if resumed:
                 restore_checkpoint(cfg.checkpoint, state)
                 if state.epoch >= cfg.epochs:
@@ -268,9 +269,7 @@ class Autoencoder:
                         print_fit_info({"resume": self.fit_info["resume"]})
             elif self.family_info.pretrain is not None and x_train is not None:
                 self.family_info.pretrain(self.module, x_train, spec, cfg, self.config)
-            if cfg.init == "pca" and not resumed:
-                if x_train is None:
-                    raise AekitError("fit: init='pca' needs in-memory training data, not a stream")
+            if init == "pca":
                 pca_init(self.module, x_train)
                 cbs.append(KeepInitIfBetter(source, cfg.batch_size))
             self.history = _fit_loop(state, source, val_source=val_source, corruption=self.config.corruption,
@@ -281,6 +280,20 @@ class Autoencoder:
         if state.diverged:
             raise DivergenceError(state.diverged)
         return self.history
+
+    def _init(self, init: Optional[str], x_train) -> Optional[str]:
+        """The start the weights take: ``init='auto'`` is 'pca' for a model with a linear path (the default for
+        standardised data) trained on data in memory with at least as many samples as code units."""
+        if init == "auto":
+            ok = (getattr(self.config, "linear_path", None) == "on" and x_train is not None
+                  and len(x_train) >= self.code_size)
+            init = "pca" if ok else None
+            if init:
+                self.fit_info.setdefault("decided_from_data", []).append("init")
+        elif init == "pca" and x_train is None:
+            raise AekitError("fit: init='pca' needs in-memory training data, not a stream")
+        self.fit_info["init"] = init or "random"
+        return init
 
     def _sources(self, x, y, validation_data, cfg: TrainConfig):
         """Training and validation sources and the training options with every 'auto' decided; fits the
@@ -341,10 +354,16 @@ class Autoencoder:
         d = decide_data(value_range(xa), sample_shape, scale=cfg.scale, owner="fit", **opt)
         self.config.loss, self.config.output_activation = d.loss, d.output_activation
         self.module.output_activation = d.output_activation
+        changes = {}
         act = getattr(self.config, "activation", None)
         if act is not None and (act == "auto" or "activation" in redo):
             d.auto.append("activation")
-            self._set_activation(hidden_activation(d))
+            changes["activation"] = hidden_activation(d)
+        path = getattr(self.config, "linear_path", None)
+        if path is not None and (path == "auto" or "linear_path" in redo):
+            d.auto.append("linear_path")
+            changes["linear_path"] = linear_path(d, self.config.hidden)
+        self._reconfigure(changes, cfg.seed)
         self.sections.preprocessing.decided = d.auto
         if plan is None:
             plan = plan_training(n_train, epochs=cfg.epochs, batch_size=cfg.batch_size, validation_split=0.0,
@@ -357,15 +376,22 @@ class Autoencoder:
                                   self.input_shape, self.code_size, has_val, getattr(self.config, "activation", None))
         return cfg
 
-    def _set_activation(self, name: str) -> None:
-        """Hidden activation decided at fit: rebuild the module with it, keeping every weight (activations
-        have none), so the saved config rebuilds the same module."""
-        if self.config.activation == name:
+    def _reconfigure(self, changes: dict, seed: Optional[int]) -> None:
+        """Architecture options decided at fit (hidden activation, linear path): rebuild the module with them,
+        so the saved config rebuilds the same module. Every weight whose name and shape are unchanged is kept
+        (activations have none); new layers start from a fresh draw, seeded by ``seed`` when given."""
+        changes = {k: v for k, v in changes.items() if getattr(self.config, k) != v}
+        if not changes:
             return
-        self.config.activation = name
-        with torch.random.fork_rng(devices=[]):  # the new module's initial weights are replaced at once:
-            module = self.family_info.builder(self.config)  # the caller's generator must not move
-        module.load_state_dict(self.module.state_dict())
+        for k, v in changes.items():
+            setattr(self.config, k, v)
+        with torch.random.fork_rng(devices=[]):  # the caller's generator must not move
+            if seed is not None:
+                torch.manual_seed(seed)
+            module = self.family_info.builder(self.config)
+        old = self.module.state_dict()
+        new = module.state_dict()
+        module.load_state_dict({k: (old[k] if k in old and old[k].shape == v.shape else v) for k, v in new.items()})
         module.output_activation = self.module.output_activation
         self.module = module.to(self.device)
 

@@ -294,11 +294,14 @@ class TrainConfig:
     csv_log: Optional[str] = None  # the history as CSV, rewritten after every epoch
     verbose: int = option(1, choices=(0, 1, 2))  # 0 silent, 1 progress bar, 2 one line per epoch
     sync_batch_norm: bool = False  # under torchrun on GPUs: BatchNorm statistics over the global batch
-    init: Optional[str] = option(None, choices=("pca",))  # dense models: start from the PCA of the data (training/pca_init.py)
+    # dense models: 'pca' starts them from the PCA of the data (training/pca_init.py); 'auto': 'pca' for a model
+    # with a linear path (aekit.defaults) trained on data in memory, else none
+    init: Optional[str] = option("auto", choices=("auto", "pca", "none"))
 
     def __post_init__(self):
         check_fields(self, "training")
         self.scale = None if self.scale == "none" else self.scale
+        self.init = None if self.init == "none" else self.init
         if self.resume and not self.checkpoint:
             raise AekitError("training: resume=True needs checkpoint=PATH")
 

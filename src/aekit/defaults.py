@@ -23,6 +23,13 @@ Loss, output and scaling (:func:`decide_data`), for options left at ``"auto"``:
 Hidden units (:func:`hidden_activation`), for ``activation='auto'``: relu with a sigmoid output (data in
 [0, 1]), elu with a linear one (standardised data).
 
+Linear path (:func:`linear_path`), for dense models with ``linear_path='auto'``: on for standardised data
+with a linear output (tables, series), with ``init='auto'`` starting it from the PCA of the training data:
+the model starts as exactly PCA with as many components as its code and training adds what PCA misses
+(on the tables and series of bench/owndata.py a plain deep model reconstructed held-out data worse than PCA
+at the same code size on all six; see BENCHMARKS.md for the figures with the linear path). Off for data in
+[0, 1] with a sigmoid output, where the plain stack is the tutorials' model.
+
 Code size (:func:`default_latent`): a quarter of the input width, rounded up, at least 1, at most 32,
 always smaller than the input (784 pixels -> 32, a 30-column table -> 8, 64-step windows -> 16).
 
@@ -145,6 +152,15 @@ def hidden_activation(d: DataDecision) -> str:
     return "relu" if d.output_activation == "sigmoid" else "elu"
 
 
+def linear_path(d: DataDecision, hidden) -> str:
+    """``linear_path`` for ``'auto'``: ``'on'`` with a linear output and hidden layers to go beside, else ``'off'``.
+
+    >>> linear_path(decide_data((-3.0, 420.0), (30,)), [128, 64]), linear_path(decide_data((0, 1), (784,)), [128])
+    ('on', 'off')
+    """
+    return "on" if d.output_activation == "linear" and list(hidden or []) else "off"
+
+
 def value_range(x: np.ndarray) -> tuple:
     """(min, max) of an array, as floats."""
     return float(np.min(x)), float(np.max(x))
@@ -227,7 +243,8 @@ def format_fit_info(info: dict) -> str:
     return (f"data: {info['samples']} samples ({info['train']} train{val}) of shape {tuple(info['shape'])}, "
             f"values in [{_fmt(lo)}, {_fmt(hi)}]\n"
             f"decided: scaling {info['scaling']}, loss {info['loss']} with a {info['output_activation']} output"
-            + (f" ({info['activation']} hidden units)" if info.get("activation") else "") + ", "
+            + (f" ({info['activation']} hidden units)" if info.get("activation") else "")
+            + (", started from PCA" if info.get("init") == "pca" else "") + ", "
             f"code size {info['code_size']}, batch size {info['batch_size']} ({info['steps_per_epoch']} steps/epoch), "
             f"up to {info['epochs']} epochs{stop_s}")
 
@@ -254,5 +271,5 @@ def samples_of(x, input_shape):
     return x
 
 
-__all__ = ["hidden_activation", "fit_facts", "format_fit_info", "print_fit_info", "samples_of", "decide_data", "DataDecision", "default_latent", "plan_training", "TrainingPlan",
+__all__ = ["hidden_activation", "linear_path", "fit_facts", "format_fit_info", "print_fit_info", "samples_of", "decide_data", "DataDecision", "default_latent", "plan_training", "TrainingPlan",
            "auto_batch_size", "is_picture_shape", "value_range"]

@@ -14,10 +14,12 @@ from torch import nn
 
 from ..config import ACTIVATIONS, HIDDEN_ACTIVATIONS, ModelConfig, option
 from ..errors import AekitError
-from ..nn.blocks import dense_block, mlp
+from ..nn.blocks import WithInput, dense_block, mlp
 from ..nn.heads import GaussianHead, LatentHead
 from ..registry import register_model
 from .base import AEModule
+
+LINEAR_PATH = ("auto", "on", "off")
 
 
 @dataclass
@@ -26,6 +28,9 @@ class DenseConfig(ModelConfig):
     activation: str = option("auto", choices=HIDDEN_ACTIVATIONS)  # auto: relu for [0, 1] data, else elu
     batch_norm: bool = False
     dropout: float = option(0.0, low=0, high=1, high_open=True)
+    # a linear path beside the hidden layers (encoder and decoder), so the model can start as exactly PCA;
+    # auto: on for standardised data with a linear output (aekit.defaults.linear_path), else off
+    linear_path: str = option("auto", choices=LINEAR_PATH)
 
     def normalize(self):
         if self.latent_dim is None:
@@ -35,6 +40,7 @@ class DenseConfig(ModelConfig):
 @dataclass
 class StackedConfig(DenseConfig):
     hidden: list = field(default_factory=lambda: [256, 128])
+    linear_path: str = option("off", choices=LINEAR_PATH)  # greedy pretraining trains plain layer pairs
     pretrain_epochs: int = option(2, low=0, integer=True)  # epochs per encoder/decoder pair before fine-tuning
 
 
@@ -43,25 +49,37 @@ class VAEConfig(DenseConfig):
     hidden: list = field(default_factory=lambda: [512])
     latent_dim: Optional[int] = 2
     beta: float = option(1.0, low=0)  # weight of the KL term (beta-VAE)
+    linear_path: str = option("off", choices=LINEAR_PATH)
 
 
 def build_dense_module(cfg: DenseConfig, variational: bool = False) -> AEModule:
     n_in = math.prod(cfg.input_shape)
     enc_sizes = [n_in, *cfg.hidden]
     dec_sizes = [cfg.latent_dim, *reversed(cfg.hidden)]
-    # (B, *input_shape) -> (B, n_in) -> hidden blocks -> (B, hidden[-1])
-    encoder = nn.Sequential(nn.Flatten(), *mlp(enc_sizes, cfg.activation, cfg.batch_norm, cfg.dropout))
-    head = (GaussianHead(enc_sizes[-1], cfg.latent_dim) if variational
-            else LatentHead(enc_sizes[-1], cfg.latent_dim, cfg.latent_activation))
+    enc_blocks = mlp(enc_sizes, cfg.activation, cfg.batch_norm, cfg.dropout)
+    dec_blocks = mlp(dec_sizes, cfg.activation, cfg.batch_norm, cfg.dropout)
+    if cfg.linear_path == "on" and cfg.hidden:
+        # (B, n_in) -> [hidden blocks (B, hidden[-1]), x (B, n_in)]: the head sums both paths; likewise
+        # (B, latent) -> [mirrored blocks (B, hidden[0]), z (B, latent)] before the output layer
+        encoder = nn.Sequential(nn.Flatten(), WithInput(enc_blocks))
+        decoder_blocks, n_enc, n_dec = [WithInput(dec_blocks)], enc_sizes[-1] + n_in, dec_sizes[-1] + cfg.latent_dim
+    else:
+        # (B, *input_shape) -> (B, n_in) -> hidden blocks -> (B, hidden[-1])
+        encoder = nn.Sequential(nn.Flatten(), *enc_blocks)
+        decoder_blocks, n_enc, n_dec = list(dec_blocks), enc_sizes[-1], dec_sizes[-1]
+    head = (GaussianHead(n_enc, cfg.latent_dim) if variational
+            else LatentHead(n_enc, cfg.latent_dim, cfg.latent_activation))
     # (B, latent) -> mirrored hidden blocks -> (B, n_in) logits -> (B, *input_shape)
-    decoder = nn.Sequential(*mlp(dec_sizes, cfg.activation, cfg.batch_norm, cfg.dropout),
-                            nn.Linear(dec_sizes[-1], n_in), nn.Unflatten(1, cfg.input_shape))
+    decoder = nn.Sequential(*decoder_blocks, nn.Linear(n_dec, n_in), nn.Unflatten(1, cfg.input_shape))
     return AEModule(encoder, head, decoder, cfg.output_activation)
 
 
 def dense_layer_pairs(module: AEModule) -> list[tuple[nn.Module, nn.Module]]:
     """The (encoder layer, matching decoder layer) pairs of a dense module, outermost first, for greedy
-    layer-wise pretraining: (enc 1, output layer), (enc 2, dec k), ..., (head, dec 1)."""
+    layer-wise pretraining: (enc 1, output layer), (enc 2, dec k), ..., (head, dec 1). A module with a
+    linear path has one pair: (head, output layer), each summing its two paths."""
+    if isinstance(module.encoder[-1], WithInput):
+        return [(module.head, module.decoder[-2])]
     enc_layers = [m for m in module.encoder if isinstance(m, nn.Sequential)]
     dec = list(module.decoder)
     dec_layers = [m for m in dec if isinstance(m, nn.Sequential)]
@@ -96,4 +114,4 @@ def build_vae(cfg: VAEConfig) -> AEModule:
     return build_dense_module(cfg, variational=True)
 
 
-__all__ = ["DenseConfig", "StackedConfig", "VAEConfig", "dense_layer_pairs", "dense_block"]
+__all__ = ["LINEAR_PATH", "DenseConfig", "StackedConfig", "VAEConfig", "dense_layer_pairs", "dense_block"]

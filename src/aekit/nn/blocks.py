@@ -37,6 +37,20 @@ def mlp(sizes: list[int], act: str, batch_norm: bool = False, dropout: float = 0
     return nn.Sequential(*[dense_block(a, b, act, batch_norm, dropout) for a, b in zip(sizes[:-1], sizes[1:])])
 
 
+class WithInput(nn.Module):
+    """``inner(x)`` and the flat input side by side, (B, n_inner + n_in): the Linear after it sums a nonlinear
+    path and a linear one (a dense skip connection, as in DenseNet). A dense autoencoder built this way can
+    start as exactly PCA (the linear path) and learn only what PCA misses (training/pca_init.py)."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1)  # (B, n_in)
+        return torch.cat([self.inner(x), x], 1)  # (B, n_inner + n_in)
+
+
 def halve(size: tuple[int, int]) -> tuple[int, int]:
     """Spatial size after one down stage (pool with ceil_mode, or stride-2 conv with padding 1)."""
     return (math.ceil(size[0] / 2), math.ceil(size[1] / 2))

@@ -9,6 +9,11 @@ What it sets (the outermost encoder/decoder pair, :func:`aekit.models.dense.dens
 - the output Linear to the PCA reconstruction ``W = C^T``, ``b = m`` (a linear output), or for a sigmoid
   output to its first-order logit ``logit(m) + C^T z / (m (1 - m))``.
 
+With a linear path (``linear_path='on'``, the default for standardised data) the pair is the code head and
+the output layer, each summing a hidden path and a linear one: the linear paths get the PCA and the hidden
+paths start at zero, so the whole model starts as exactly PCA with ``latent_dim`` components and training
+adds only what PCA misses.
+
 For the one-layer model (``hidden=[]``, linear code and output) this is exactly PCA with ``latent_dim``
 components, and :class:`KeepInitIfBetter` keeps those weights unless training lowers the training loss:
 the model is never worse than PCA on its training data. For deeper or nonlinear stacks only the outer
@@ -75,7 +80,11 @@ def pca_init(module: nn.Module, x: torch.Tensor) -> None:
         raise AekitError("init='pca' needs a dense autoencoder whose output layer is a Linear")
     flat = x.flatten(1).float()  # (N, D)
     mean, comps, var = pca(flat, lin.out_features)
-    lin.weight.copy_(comps.to(lin.weight))
+    # with a linear path (models.dense, linear_path='on') the Linear reads [hidden features, x]: the PCA goes
+    # on the input's columns (the last D) and the hidden ones start at zero, so the model starts as PCA
+    e0, d0 = lin.in_features - flat.shape[1], dec.in_features - lin.out_features
+    lin.weight.zero_()
+    lin.weight[:, e0:].copy_(comps.to(lin.weight))
     lin.bias.copy_((-comps @ mean).to(lin.bias))
     if bn is not None:  # BatchNorm passes the coefficients through: (h - 0) / sqrt(var) * sqrt(var) + 0
         bn.running_mean.zero_()
@@ -83,12 +92,13 @@ def pca_init(module: nn.Module, x: torch.Tensor) -> None:
         if bn.affine:
             bn.weight.copy_(var.clamp_min(1e-8).sqrt().to(bn.weight))
             bn.bias.zero_()
+    dec.weight.zero_()
     if module.output_activation == "sigmoid":  # first-order: sigmoid(logit(m) + C^T z / (m (1 - m)))
         m = mean.clamp(0.01, 0.99)
-        dec.weight.copy_((comps.T / (m * (1 - m))[:, None]).to(dec.weight))
+        dec.weight[:, d0:].copy_((comps.T / (m * (1 - m))[:, None]).to(dec.weight))
         dec.bias.copy_(torch.log(m / (1 - m)).to(dec.bias))
     else:
-        dec.weight.copy_(comps.T.to(dec.weight))
+        dec.weight[:, d0:].copy_(comps.T.to(dec.weight))
         dec.bias.copy_(mean.to(dec.bias))
 
 
