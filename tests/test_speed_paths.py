@@ -11,6 +11,7 @@ import torch
 import aekit
 from aekit.cli.main import main
 from aekit.config import TrainConfig
+from aekit.fit_setup import fit_sources
 from aekit.training import Callback
 from aekit.training.device import (AmpPlan, amp_plan, batch_format, cpu_supports_bf16, fits_on_device,
                                    pick_device, to_memory_format, use_channels_last)
@@ -124,7 +125,7 @@ def test_thread_scope_auto_never_exceeds_the_callers_setting(restore_threads, mo
 def test_fit_does_not_copy_prepared_float32(digits):
     ae = dense()
     cfg = TrainConfig(epochs=1)
-    source, _, _, _ = ae._sources(digits, None, None, cfg)
+    source, _, _, _ = fit_sources(ae, digits, None, None, cfg)
     assert np.shares_memory(source.x.numpy(), digits)
 
 

@@ -8,7 +8,6 @@ device at once.
 """
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import hashlib
 import os
@@ -20,11 +19,11 @@ import torch
 from safetensors.torch import save as st_save
 
 from . import io
-from .arrays import batches, to_model
+from .arrays import to_model
 from .config import TrainConfig, from_dict, to_dict
-from .defaults import (decide_data, fit_facts, hidden_activation, linear_path, plan_training, print_fit_info,
-                       samples_of, value_range)
+from .defaults import print_fit_info, samples_of
 from .errors import AekitError, DivergenceError, FormatError
+from .fit_setup import decide_init, fit_sources
 from .header import DataDescription, Parallel, Preprocessing, Sections
 from .inference import map_batches
 from .losses import LossSpec, kl_divergence, reconstruction
@@ -33,7 +32,7 @@ from .registry import get_family
 from .training.callbacks import CheckpointSaver, CSVLogger, DivergenceGuard, EarlyStopping, ProgressBar, TensorBoard
 from .training import distributed
 from .training.checkpoint import restore_checkpoint
-from .training.loop import ArraySource, History, StreamSource, is_stream, new_state, reconstruction_loss
+from .training.loop import ArraySource, History, new_state, reconstruction_loss
 from .training.loop import evaluate as _loop_evaluate
 from .training.loop import fit_loop as _fit_loop
 from .training.pca_init import KeepInitIfBetter, pca_init
@@ -234,10 +233,10 @@ class Autoencoder:
         """
         cfg = from_dict(TrainConfig, {"epochs": epochs, "batch_size": batch_size, **training_options},
                         owner="fit")
-        source, val_source, x_train, cfg = self._sources(samples_of(x, self.input_shape), y, validation_data, cfg)
+        source, val_source, x_train, cfg = fit_sources(self, samples_of(x, self.input_shape), y, validation_data, cfg)
         spec = self.loss_spec
         resumed = cfg.resume and Path(cfg.checkpoint).exists()
-        init = self._init(cfg.init, x_train) if not resumed else None
+        init = decide_init(self, cfg.init, x_train) if not resumed else None
         # the thread policy (training/threads.py) for the whole fit; the caller's setting comes back after
         with thread_scope(cfg.threads) as threads:
             state = new_state(self.module, cfg, spec)
@@ -280,126 +279,6 @@ class Autoencoder:
         if state.diverged:
             raise DivergenceError(state.diverged)
         return self.history
-
-    def _init(self, init: Optional[str], x_train) -> Optional[str]:
-        """The start the weights take: ``init='auto'`` is 'pca' for a model with a linear path (the default for
-        standardised data) trained on data in memory with at least as many samples as code units."""
-        if init == "auto":
-            ok = (getattr(self.config, "linear_path", None) == "on" and x_train is not None
-                  and len(x_train) >= self.code_size)
-            init = "pca" if ok else None
-            if init:
-                self.fit_info.setdefault("decided_from_data", []).append("init")
-        elif init == "pca" and x_train is None:
-            raise AekitError("fit: init='pca' needs in-memory training data, not a stream")
-        self.fit_info["init"] = init or "random"
-        return init
-
-    def _sources(self, x, y, validation_data, cfg: TrainConfig):
-        """Training and validation sources and the training options with every 'auto' decided; fits the
-        scaler on the training part only."""
-        if isinstance(x, np.memmap) and y is None:  # read batch by batch: never copied into memory
-            split = cfg.validation_split or 0.0  # automatic validation is for in-memory data
-            x, validation_data = _memmap_streams(x, validation_data, split)
-        if is_stream(x):
-            return self._stream_sources(x, validation_data, cfg)
-        xa, layout = to_model(x, self.input_shape, "x")
-        ya = to_model(y, self.input_shape, "y")[0] if y is not None else None
-        if ya is not None and len(ya) != len(xa):
-            raise AekitError(f"y: {len(ya)} samples but x has {len(xa)}")
-        plan = plan_training(len(xa), epochs=cfg.epochs, batch_size=cfg.batch_size,
-                             validation_split=cfg.validation_split, patience=cfg.patience,
-                             has_validation=validation_data is not None)
-        val, n_val = validation_data, 0
-        if val is None and plan.validation_split:
-            cut = _split_at(len(xa), plan.validation_split)
-            if cut < 1:
-                raise AekitError(f"fit: validation_split={plan.validation_split} leaves no training sample "
-                                 f"of {len(xa)}")
-            n_val = len(xa) - cut
-            val = (xa[cut:], ya[cut:] if ya is not None else xa[cut:])
-            xa, ya = xa[:cut], (ya[:cut] if ya is not None else None)
-        cfg = self._decide(cfg, xa, layout.sample_shape, len(xa), n_val, val is not None, plan=plan)
-        self.sections.preprocessing.scaler = Scaler(cfg.scale).fit(xa) if cfg.scale else None
-        xa, ya = self.scale(xa), (self.scale(ya) if ya is not None else None)
-        xt = torch.from_numpy(xa)
-        source = ArraySource(xt, torch.from_numpy(ya) if ya is not None else None)
-        val_source = self._array_source(val, "validation_data") if val is not None else None
-        return source, val_source, xt, cfg
-
-    def _stream_sources(self, x, validation_data, cfg: TrainConfig):
-        """Sources of a stream; 'auto' options are decided from its first batch, and a scaler is fitted in one
-        streaming pass over ``x``."""
-        first = next(iter(x.iter_batches(min(len(x), 1024), shuffle=False, seed=0)))
-        xa0, layout = to_model(np.asarray(first), self.input_shape, "x")
-        cfg = self._decide(cfg, xa0, layout.sample_shape, len(x), 0, validation_data is not None)
-        scaler = None
-        if cfg.scale:
-            scaler = Scaler(cfg.scale).fit_batches(to_model(np.asarray(b), self.input_shape, "x")[0]
-                                                   for b in x.iter_batches(8192))
-        self.sections.preprocessing.scaler = scaler
-        transform = self.scale if scaler is not None else None
-        val = None
-        if validation_data is not None:
-            val = (StreamSource(validation_data, self.input_shape, transform) if is_stream(validation_data)
-                   else self._array_source(validation_data, "validation_data"))
-        return StreamSource(x, self.input_shape, transform), val, None, cfg
-
-    def _decide(self, cfg: TrainConfig, xa: np.ndarray, sample_shape: tuple, n_train: int, n_val: int,
-                has_val: bool, plan=None) -> TrainConfig:
-        """Apply :mod:`aekit.defaults` to the options left at auto: the config's loss and output activation
-        become concrete (the module's output follows), and :attr:`fit_info` records every decision."""
-        redo = self.preprocessing.decided or []  # what an earlier fit decided is decided again
-        opt = {k: ("auto" if k in redo else getattr(self.config, k)) for k in ("loss", "output_activation")}
-        d = decide_data(value_range(xa), sample_shape, scale=cfg.scale, owner="fit", **opt)
-        self.config.loss, self.config.output_activation = d.loss, d.output_activation
-        self.module.output_activation = d.output_activation
-        changes = {}
-        act = getattr(self.config, "activation", None)
-        if act is not None and (act == "auto" or "activation" in redo):
-            d.auto.append("activation")
-            changes["activation"] = hidden_activation(d)
-        path = getattr(self.config, "linear_path", None)
-        if path is not None and (path == "auto" or "linear_path" in redo):
-            d.auto.append("linear_path")
-            changes["linear_path"] = linear_path(d, self.config.hidden)
-        self._reconfigure(changes, cfg.seed)
-        self.sections.preprocessing.decided = d.auto
-        if plan is None:
-            plan = plan_training(n_train, epochs=cfg.epochs, batch_size=cfg.batch_size, validation_split=0.0,
-                                 patience=cfg.patience, has_validation=has_val)
-        world = distributed.env_world().size
-        batch = plan.batch_size if cfg.batch_size is not None else -(-plan.batch_size // world) * world
-        cfg = dataclasses.replace(cfg, scale=d.scale, epochs=plan.epochs, batch_size=batch,
-                                  validation_split=plan.validation_split, patience=plan.patience)
-        self.fit_info = fit_facts(d, dataclasses.replace(plan, batch_size=batch), n_train, n_val,
-                                  self.input_shape, self.code_size, has_val, getattr(self.config, "activation", None))
-        return cfg
-
-    def _reconfigure(self, changes: dict, seed: Optional[int]) -> None:
-        """Architecture options decided at fit (hidden activation, linear path): rebuild the module with them,
-        so the saved config rebuilds the same module. Every weight whose name and shape are unchanged is kept
-        (activations have none); new layers start from a fresh draw, seeded by ``seed`` when given."""
-        changes = {k: v for k, v in changes.items() if getattr(self.config, k) != v}
-        if not changes:
-            return
-        for k, v in changes.items():
-            setattr(self.config, k, v)
-        with torch.random.fork_rng(devices=[]):  # the caller's generator must not move
-            if seed is not None:
-                torch.manual_seed(seed)
-            module = self.family_info.builder(self.config)
-        old = self.module.state_dict()
-        new = module.state_dict()
-        module.load_state_dict({k: (old[k] if k in old and old[k].shape == v.shape else v) for k, v in new.items()})
-        module.output_activation = self.module.output_activation
-        self.module = module.to(self.device)
-
-    def _array_source(self, val, name: str) -> ArraySource:
-        if isinstance(val, tuple) and len(val) == 2:
-            return ArraySource(torch.from_numpy(self.prepare(val[0], name)),
-                               torch.from_numpy(self.prepare(val[1], name)))
-        return ArraySource(torch.from_numpy(self.prepare(val, name)))
 
     # --- inference ---------------------------------------------------------------------------------------
     def scale(self, a: np.ndarray) -> np.ndarray:
@@ -576,28 +455,6 @@ class Autoencoder:
         from .export import export_onnx
 
         return export_onnx(self, path, part=part, **kwargs)
-
-
-def _split_at(n: int, validation_split: float) -> int:
-    """Where the validation part (the last rows, as in Keras) of ``n`` samples starts; an AekitError when
-    it would leave no training sample."""
-    cut = n - max(1, int(round(n * validation_split)))
-    if cut < 1:
-        raise AekitError(f"validation_split={validation_split} leaves no training sample of {n}; use a "
-                         f"smaller split or pass validation_data")
-    return cut
-
-
-def _memmap_streams(x: np.memmap, validation_data, validation_split: float):
-    """A memory-mapped training array (and its validation part) as streams: read batch by batch."""
-    from .datasets.streams import ArrayStream
-
-    if validation_data is None and validation_split:
-        cut = _split_at(len(x), validation_split)
-        return ArrayStream(x[:cut]), ArrayStream(x[cut:])
-    if isinstance(validation_data, np.memmap):
-        validation_data = ArrayStream(validation_data)
-    return ArrayStream(x), validation_data
 
 
 def build(name: str, *, input_shape, seed: Optional[int] = None, **options) -> Autoencoder:

@@ -26,6 +26,7 @@ import os
 import re
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -130,15 +131,30 @@ def setup(device_name: str, pick_device) -> tuple[World, torch.device]:
         except (RuntimeError, ValueError) as e:
             raise DistributedError(f"rank {w.rank}: cannot join the other {w.size - 1} process(es) "
                                    f"({_first_line(e)})") from None
-        atexit.register(shutdown)
+        atexit.register(_at_exit)
     return current(), device
 
 
 def shutdown() -> None:
-    """Destroy the default process group if one is up (registered with ``atexit`` by :func:`setup`)."""
+    """Destroy the default process group if one is up."""
     if dist.is_available() and dist.is_initialized():
         with contextlib.suppress(Exception):
             dist.destroy_process_group()
+
+
+def _at_exit() -> None:
+    """Registered with ``atexit`` by :func:`setup`, so it runs while other threads can still take the GIL.
+
+    gloo's worker threads release a finished collective's tensors after the caller has moved on, and
+    releasing a tensor that Python knows takes the GIL; a process that exits right after a collective (rank
+    1 after the last epoch, while rank 0 writes the file) could reach interpreter shutdown first, and then
+    the worker thread, refused the GIL, aborted the process ("terminate called without an active exception",
+    about 1 exit in 10 on 2 CPU processes). Sleeping here gives the GIL away until they are done; then the
+    group is destroyed (NCCL wants that before exit)."""
+    if dist.is_available() and dist.is_initialized():
+        if dist.get_backend() == "gloo":
+            time.sleep(0.2)
+        shutdown()
 
 
 def barrier(world: Optional[World] = None) -> None:
