@@ -24,7 +24,8 @@ def hardware() -> dict:
         pass
     return {"cpu": cpu, "cores_visible": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
-            "platform": platform.platform(), "note": "CPU shared with other engineers' jobs during the run"}
+            "platform": platform.platform(),
+            "load_average_1_5_15_min_at_end": [round(v, 2) for v in os.getloadavg()]}
 
 
 def mnist():

@@ -276,3 +276,27 @@ def test_linear_path_stays_off_for_unit_data_and_where_asked():
     none = aekit.build("dense", input_shape=(12,), hidden=[8], seed=0)
     none.fit(_table(), epochs=0, verbose=0, init="none")
     assert none.config.linear_path == "on" and none.fit_info["init"] == "random"
+
+
+def test_series_windows_share_one_scale_per_channel_and_start_as_pca_of_the_series(tmp_path):
+    from sklearn.decomposition import PCA
+
+    from aekit.datasets import TimeSeries, sliding_windows
+
+    rng = np.random.default_rng(0)
+    t = np.arange(3000)
+    values = 50 + 10 * np.sin(t / 20) + rng.normal(size=3000)
+    values[::97] += 40  # spikes: a per-step statistic would depend on where they fall
+    ts = TimeSeries(np.arange(3000).astype("datetime64[s]"), values, "s.csv")
+    ae = aekit.build("dense", input_shape=(32, 1), latent_dim=4, seed=0)
+    ae.fit(ts, epochs=0, verbose=0, validation_split=0.0)
+    assert ae.scaler.offset_.shape == (1, 1)  # one mean and deviation for the channel, not one per step
+    assert ae.scaler.offset_[0, 0] == pytest.approx(values[:sliding_windows(ts, 32, 8).size].mean(), rel=0.05)
+    w = sliding_windows(ts, 32, 8)[:, :, 0]
+    z = (w - ae.scaler.offset_[0, 0]) / ae.scaler.scale_[0, 0]
+    p = PCA(4).fit(z)
+    pca_err = np.mean((p.inverse_transform(p.transform(z)) - z) ** 2)
+    got = np.mean(((ae.reconstruct(w[:, :, None])[:, :, 0] - w) / ae.scaler.scale_[0, 0]) ** 2)
+    assert got == pytest.approx(pca_err, rel=1e-3)  # the start is PCA of the standardised series' windows
+    back = aekit.load(ae.save(tmp_path / "m.aekit"))
+    np.testing.assert_allclose(back.reconstruct(w[:5, :, None]), ae.reconstruct(w[:5, :, None]), rtol=1e-5)

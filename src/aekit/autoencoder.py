@@ -233,7 +233,11 @@ class Autoencoder:
         """
         cfg = from_dict(TrainConfig, {"epochs": epochs, "batch_size": batch_size, **training_options},
                         owner="fit")
-        source, val_source, x_train, cfg = fit_sources(self, samples_of(x, self.input_shape), y, validation_data, cfg)
+        from .datasets import TimeSeries
+
+        series = isinstance(x, TimeSeries) or self.data.kind == "series"
+        source, val_source, x_train, cfg = fit_sources(self, samples_of(x, self.input_shape), y, validation_data,
+                                                       cfg, series=series)
         spec = self.loss_spec
         resumed = cfg.resume and Path(cfg.checkpoint).exists()
         init = decide_init(self, cfg.init, x_train) if not resumed else None

@@ -35,9 +35,9 @@ def decide_init(ae, init: Optional[str], x_train) -> Optional[str]:
     return init
 
 
-def fit_sources(ae, x, y, validation_data, cfg: TrainConfig):
+def fit_sources(ae, x, y, validation_data, cfg: TrainConfig, series: bool = False):
     """Training and validation sources and the training options with every 'auto' decided; fits the
-    scaler on the training part only."""
+    scaler on the training part only (``series``: x holds windows of a time series)."""
     if isinstance(x, np.memmap) and y is None:  # read batch by batch: never copied into memory
         split = cfg.validation_split or 0.0  # automatic validation is for in-memory data
         x, validation_data = _memmap_streams(x, validation_data, split)
@@ -60,7 +60,10 @@ def fit_sources(ae, x, y, validation_data, cfg: TrainConfig):
         val = (xa[cut:], ya[cut:] if ya is not None else xa[cut:])
         xa, ya = xa[:cut], (ya[:cut] if ya is not None else None)
     cfg = _decide(ae, cfg, xa, layout.sample_shape, len(xa), n_val, val is not None, plan=plan)
-    ae.sections.preprocessing.scaler = Scaler(cfg.scale).fit(xa) if cfg.scale else None
+    # windows of a series: one statistic per channel, shared over the time steps (a step is no separate
+    # feature: per-step statistics would weigh each step by how many spikes happened to fall on it)
+    shared = (0,) if series and len(ae.input_shape) == 2 else ()
+    ae.sections.preprocessing.scaler = Scaler(cfg.scale).fit(xa, shared) if cfg.scale else None
     xa, ya = ae.scale(xa), (ae.scale(ya) if ya is not None else None)
     xt = torch.from_numpy(xa)
     source = ArraySource(xt, torch.from_numpy(ya) if ya is not None else None)

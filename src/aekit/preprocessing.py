@@ -36,16 +36,24 @@ class Scaler:
         self.offset_: np.ndarray | None = None
         self.scale_: np.ndarray | None = None
 
-    def fit(self, x: np.ndarray) -> "Scaler":
+    def fit(self, x: np.ndarray, shared: tuple = ()) -> "Scaler":
+        """Fit on ``x`` (N, ...). ``shared``: axes of the per-sample shape whose positions share one statistic
+        (``(0,)`` for windows (W, C) of a series: one mean and deviation per channel, not per time step).
+
+        >>> w = np.arange(12.0).reshape(2, 3, 2)  # 2 windows of 3 steps, 2 channels
+        >>> Scaler("standard").fit(w, shared=(0,)).offset_.tolist()
+        [[5.0, 6.0]]
+        """
         if self.kind == "pixel":
             self.offset_, self.scale_ = np.zeros((), np.float32), np.full((), 255.0, np.float32)
             return self
         x = np.asarray(x, dtype=np.float64)
+        axes = (0, *(a + 1 for a in shared))
         if self.kind == "minmax":
-            lo, hi = x.min(axis=0), x.max(axis=0)
+            lo, hi = x.min(axis=axes, keepdims=True)[0], x.max(axis=axes, keepdims=True)[0]
             offset, scale = lo, hi - lo
         else:
-            offset, scale = x.mean(axis=0), x.std(axis=0)
+            offset, scale = x.mean(axis=axes, keepdims=True)[0], x.std(axis=axes, keepdims=True)[0]
         scale = np.where(scale > 0, scale, 1.0)
         self.offset_, self.scale_ = offset.astype(np.float32), scale.astype(np.float32)
         return self
