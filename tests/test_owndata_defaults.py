@@ -64,7 +64,7 @@ def test_training_length_scales_with_the_data():
     assert big.batch_size == 256 and big.epochs < small.epochs
     for p in (small, big):  # about the same number of optimiser steps for both
         n_train = (200 if p is small else 60000) * 0.9
-        assert 2500 <= p.epochs * np.ceil(n_train / p.batch_size) <= 4000
+        assert 5000 <= p.epochs * np.ceil(n_train / p.batch_size) <= 7000
     fixed = plan_training(200, epochs=3, batch_size=None, validation_split=None, patience=None,
                           has_validation=False)
     assert (fixed.epochs, fixed.validation_split, fixed.patience) == (3, 0.0, None)  # Keras semantics

@@ -37,7 +37,7 @@ Training length (:func:`plan_training`), for options left at ``None``:
 
 * batch size: N/64 rounded to a power of two, between 16 and 256 (200 samples -> 16, 60,000 -> 256);
 * validation: 10% of the samples (at least 50 samples needed) are held out when the epochs are automatic;
-* epochs: enough for a budget of 3,000 optimiser steps, between 2 and 300, with early stopping on the
+* epochs: enough for a budget of 6,000 optimiser steps, between 2 and 600, with early stopping on the
   validation loss (patience a tenth of the epochs, 5 to 20) that restores the best weights.
 """
 from __future__ import annotations
@@ -51,8 +51,8 @@ import numpy as np
 from .errors import AekitError
 
 LATENT_MAX = 32
-STEP_BUDGET = 3000
-EPOCHS_RANGE = (2, 300)
+STEP_BUDGET = 6000
+EPOCHS_RANGE = (2, 600)
 BATCH_RANGE = (16, 256)
 AUTO_VALIDATION = 0.1
 MIN_SAMPLES_FOR_VALIDATION = 50
@@ -198,7 +198,7 @@ def plan_training(n: int, *, epochs: Optional[int], batch_size: Optional[int],
     >>> p = plan_training(200, epochs=None, batch_size=None, validation_split=None, patience=None,
     ...                   has_validation=False)
     >>> p.batch_size, p.validation_split, p.epochs, p.patience
-    (16, 0.1, 250, 20)
+    (16, 0.1, 500, 20)
     """
     auto = [k for k, v in (("epochs", epochs), ("batch_size", batch_size),
                            ("validation_split", validation_split)) if v is None]

@@ -12,7 +12,7 @@ AUTO_RULES = {
     "activation": "auto: relu for data in [0, 1], elu for standardised data",
     "output_activation": "auto: sigmoid for data in [0, 1] (after scaling), else linear",
     "loss": "auto: bce with a sigmoid output, mse with a linear one",
-    "epochs": "None: a budget of ~3,000 steps (2 to 300 epochs) with early stopping",
+    "epochs": "None: a budget of ~6,000 steps (2 to 600 epochs) with early stopping",
     "batch_size": "None: N/64 as a power of two, 16 to 256",
     "validation_split": "None: 0.1 when epochs are automatic (N >= 50), else 0",
     "patience": "None: with automatic epochs, a tenth of them (5 to 20)",
