@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from aekit.datasets import ImageSet, load_images
+from aekit.datasets import decode as decode_mod
 from aekit.datasets import images as images_mod
 from aekit.errors import AekitError
 
@@ -154,12 +155,12 @@ def test_cache_is_used_and_invalidated(tmp_path, monkeypatch):
     first = load_images(root, size=8)
     cached = list((tmp_path / "cache" / "images").glob("*.npy"))
     assert len(cached) == 1
-    real = images_mod._decode_all
-    monkeypatch.setattr(images_mod, "_decode_all", lambda *a, **k: pytest.fail("decoded again"))
+    real = images_mod.decode_all
+    monkeypatch.setattr(images_mod, "decode_all", lambda *a, **k: pytest.fail("decoded again"))
     second = load_images(root, size=8)
     np.testing.assert_array_equal(first.x, second.x)
     assert second.paths == first.paths
-    monkeypatch.setattr(images_mod, "_decode_all", real)
+    monkeypatch.setattr(images_mod, "decode_all", real)
     save(root / "g.png", (5, 5))  # a new file changes the fingerprint
     assert len(load_images(root, size=8).x) == 7
     load_images(root, size=9)  # so do the options
@@ -188,7 +189,7 @@ def test_read_only_folder_is_fine(tmp_path):
 
 
 def test_parallel_decoding_matches_serial(tmp_path, monkeypatch):
-    monkeypatch.setattr(images_mod, "_CHUNK", 8)
+    monkeypatch.setattr(decode_mod, "_CHUNK", 8)
     rng = np.random.default_rng(0)
     root = tmp_path / "many"
     root.mkdir()
@@ -201,7 +202,7 @@ def test_parallel_decoding_matches_serial(tmp_path, monkeypatch):
         b = load_images(root, size=6, workers=2, cache=False)
     np.testing.assert_array_equal(a.x, b.x)
     assert a.skipped == b.skipped == ["zz.png"] and len(b.x) == 40
-    monkeypatch.setattr(images_mod.sys, "platform", "win32")  # no fork there: threads decode
+    monkeypatch.setattr(decode_mod.sys, "platform", "win32")  # no fork there: threads decode
     with pytest.warns(UserWarning):
         c = load_images(root, size=6, workers=3, cache=False)
     np.testing.assert_array_equal(a.x, c.x)

@@ -50,7 +50,8 @@ def read_input(path, model=None, *, key: Optional[str] = None, native_size: bool
 
 
 def _native_pictures(p, path, model) -> tuple:
-    from .datasets.images import decode_image, list_files
+    from .datasets.decode import decode_image
+    from .datasets.images import list_files
     from .errors import AekitError
 
     shp = image_shape(model) if model is not None else None

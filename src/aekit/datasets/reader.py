@@ -230,7 +230,8 @@ def _count(opt: str, val) -> Optional[int]:
 
 
 def _load_pictures(path: Path, image_size, color) -> Source:
-    from .images import decode_image, folder_picture_format, load_images
+    from .decode import decode_image
+    from .images import folder_picture_format, load_images
 
     if path.is_dir() and (image_size is None or color is None):
         found_hw, found_color = folder_picture_format(path)

@@ -30,7 +30,8 @@ from PIL import Image
 from ..errors import AekitError
 from ..arrays import index_batches
 from .arrays import ArrayLayout, array_layout, load_array
-from .images import check_image_options, default_workers, folder_labels, list_files, report_skipped, try_decode
+from .decode import default_workers, report_skipped, try_decode
+from .images import check_image_options, folder_labels, list_files
 
 
 def _prefetched(fn, index_lists, workers: int):
