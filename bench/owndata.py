@@ -22,7 +22,7 @@ Per set:
   training windows, scores spread back over the points the same way).
 * training time (wall, the `aekit train` process) and whether any run diverged.
 
-    python bench/owndata.py --budget 720
+    python bench/owndata.py --budget 1200 --repeats 3
 """
 from __future__ import annotations
 
@@ -196,6 +196,9 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=720, help="wall-clock seconds; sets left are skipped")
     ap.add_argument("--photos", type=int, default=300)
     ap.add_argument("--series", nargs="*", default=list(NAB_SERIES))
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="run every set this many times (the CLI runs are unseeded, as a user's are): "
+                         "the summary counts each repeat, the per-set figures are the last repeat's")
     ap.add_argument("--quick", action="store_true", help="two tables and one series (a smoke run)")
     args = ap.parse_args()
     started = time.time()
@@ -205,32 +208,36 @@ def main() -> None:
     jobs = tables[:2] + series[:1] + [("photos", None)] + tables[2:] + series[1:]
     if args.quick:
         jobs = [("table", "wine"), ("series", args.series[0])]
-    results, skipped = {}, []
-    with tempfile.TemporaryDirectory(prefix="aekit-owndata-") as tmp:
-        for kind, what in jobs:
-            if time.time() - started > args.budget:
-                skipped.append(what or kind)
-                continue
-            key = what if kind == "table" else ("cats" if kind == "photos" else Path(what).stem)
-            try:
-                if kind == "table":
-                    results[key] = table_set(what, TABLES[what], Path(tmp))
-                elif kind == "photos":
-                    if not (SHARED / "cats" / "train").is_dir():
-                        skipped.append("cats (no ../shared/data)")
-                        continue
-                    results[key] = photo_set(Path(tmp), args.photos)
-                else:
-                    results[key] = series_set(what, Path(tmp))
-            except RuntimeError as e:  # a failed or diverged run is a result, not a crash of the bench
-                results[key] = {"kind": kind, "error": str(e), "diverged": "diverged" in str(e)}
-            print(key, json.dumps({k: v for k, v in results[key].items() if k != "decided"}), flush=True)
-            save(results, skipped, load, args.budget, started)  # after every set: a killed run keeps what it did
+    runs: list[dict] = []
+    skipped: list = []
+    for _ in range(max(1, args.repeats)):
+        results: dict = {}
+        runs.append(results)
+        with tempfile.TemporaryDirectory(prefix="aekit-owndata-") as tmp:
+            for kind, what in jobs:
+                if time.time() - started > args.budget:
+                    skipped.append(what or kind)
+                    continue
+                key = what if kind == "table" else ("cats" if kind == "photos" else Path(what).stem)
+                try:
+                    if kind == "table":
+                        results[key] = table_set(what, TABLES[what], Path(tmp))
+                    elif kind == "photos":
+                        if not (SHARED / "cats" / "train").is_dir():
+                            skipped.append("cats (no ../shared/data)")
+                            continue
+                        results[key] = photo_set(Path(tmp), args.photos)
+                    else:
+                        results[key] = series_set(what, Path(tmp))
+                except RuntimeError as e:  # a failed or diverged run is a result, not a crash of the bench
+                    results[key] = {"kind": kind, "error": str(e), "diverged": "diverged" in str(e)}
+                print(key, json.dumps({k: v for k, v in results[key].items() if k != "decided"}), flush=True)
+                save(runs, skipped, load, args.budget, started)  # after every set: a killed run keeps what it did
 
 
-def save(results: dict, skipped: list, load: float, budget: float, started: float) -> None:
+def summarise(results: dict) -> dict:
     ok = [r for r in results.values() if "error" not in r]
-    summary = {
+    return {
         "sets": len(results), "failed": len(results) - len(ok),
         "diverged": sum(bool(r.get("diverged")) for r in results.values()),
         "beats_pca_reconstruction": sum(r["recon_mse_aekit"] < r["recon_mse_pca"] for r in ok),
@@ -238,10 +245,17 @@ def save(results: dict, skipped: list, load: float, budget: float, started: floa
             r["auroc_aekit"] >= max(r["auroc_isolation_forest"], r["auroc_pca"]) - 0.02 for r in ok if "auroc_aekit" in r),
         "with_auroc": sum("auroc_aekit" in r for r in ok),
     }
-    path = write("owndata", {"protocol": __doc__.split("\n\n")[1], "results": results, "summary": summary,
-                             "skipped_for_budget": skipped, "load_average_at_start": load,
-                             "budget_s": budget}, started)
-    print(json.dumps(summary), "->", path, flush=True)
+
+
+def save(runs: list, skipped: list, load: float, budget: float, started: float) -> None:
+    keep = ("recon_mse_aekit", "recon_mse_pca", "auroc_aekit", "train_s", "error")
+    out = {"protocol": __doc__.split("\n\n")[1], "results": runs[-1], "summary": summarise(runs[-1]),
+           "skipped_for_budget": skipped, "load_average_at_start": load, "budget_s": budget}
+    if len(runs) > 1:
+        out["repeats"] = [{"summary": summarise(r), "sets": {k: {f: v[f] for f in keep if f in v} for k, v in r.items()}}
+                          for r in runs]
+    path = write("owndata", out, started)
+    print(json.dumps(out["summary"]), "->", path, flush=True)
 
 
 if __name__ == "__main__":

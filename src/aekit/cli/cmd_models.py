@@ -17,7 +17,9 @@ AUTO_RULES = {
     "validation_split": "None: 0.1 when epochs are automatic (N >= 50), else 0",
     "patience": "None: with automatic epochs, a tenth of them (5 to 20)",
     "lr": "None: the optimizer's usual one (adam 1e-3, sgd 1e-2, adadelta 1.0)",
-    "scale": "auto: none for [0, 1], /255 for 0-255 pictures, else standard",
+    "scale": "auto: none for [0, 1], /255 for 0-255 pictures, else standard (series: per channel)",
+    "linear_path": "auto: on for standardised data (a linear path beside the hidden layers), else off",
+    "init": "auto: pca for a model with a linear path trained in memory, else random",
 }
 
 
