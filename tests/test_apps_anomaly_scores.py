@@ -55,3 +55,31 @@ def test_misuse_is_refused(plane):
         AnomalyScorer(models).score(x)
     with pytest.raises(AekitError, match="density"):
         AnomalyScorer(models, density="kde").fit(x)
+
+
+def test_blur_mse_scores_pictures_and_counts_a_missing_stroke_more_than_a_shifted_one():
+    from aekit.losses import smoothed_error
+
+    import torch
+
+    target = torch.zeros(3, 1, 16, 16)
+    target[:, :, 4:12, 8] = 1.0                       # a vertical stroke
+    shifted = torch.roll(target, 1, dims=3)           # the stroke one pixel to the right
+    missing = torch.zeros_like(target)                # no stroke at all
+    plain = lambda a, b: ((a - b) ** 2).flatten(1).mean(1)  # noqa: E731
+    assert torch.allclose(plain(shifted, target), plain(missing, target) * 2)  # plain MSE: the shift is worse
+    s_shift, s_miss = smoothed_error(shifted, target, (1, 16, 16)), smoothed_error(missing, target, (1, 16, 16))
+    assert s_shift.shape == (3,) and bool((s_shift < 0.6 * s_miss).all())    # blurred: the missing stroke is
+    # (B, H, W, C) pictures give the same as (B, C, H, W)
+    nhwc = smoothed_error(shifted.permute(0, 2, 3, 1), target.permute(0, 2, 3, 1), (1, 16, 16), channels_last=True)
+    assert torch.allclose(nhwc, s_shift)
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 12, 12), dtype=np.float32)
+    m = aekit.build("dense", input_shape=(12, 12), hidden=[16], latent_dim=4, seed=0)
+    m.fit(x, epochs=1, batch_size=20, verbose=0)
+    s = AnomalyScorer([m], density=None, metric="blur_mse").fit(x).score(x)
+    assert s.shape == (40,) and np.isfinite(s).all()
+    table = aekit.build("dense", input_shape=(12,), latent_dim=3)
+    with pytest.raises(AekitError, match="blur_mse' needs a model of pictures"):
+        table.reconstruction_error(np.zeros((2, 12), np.float32), "blur_mse")

@@ -26,7 +26,8 @@ from .errors import AekitError, DivergenceError, FormatError
 from .fit_setup import decide_init, fit_sources
 from .header import DataDescription, Parallel, Preprocessing, Sections
 from .inference import map_batches
-from .losses import LossSpec, kl_divergence, reconstruction
+from .imageio import image_shape
+from .losses import LossSpec, kl_divergence, reconstruction, smoothed_error
 from .preprocessing import Scaler
 from .registry import get_family
 from .training.callbacks import CheckpointSaver, CSVLogger, DivergenceGuard, EarlyStopping, ProgressBar, TensorBoard
@@ -341,17 +342,27 @@ class Autoencoder:
         return layout.restore(self.unscale(self.predict_batches(arr, lambda m, b: m(b).x_hat, batch_size)))
 
     def reconstruction_error(self, x, metric: str = "mse", batch_size: int = 1024) -> np.ndarray:
-        """One error per sample (N,): 'mse' or 'bce' (means over features, in the model's scaled space), or
-        'elbo' (variational models: the negative ELBO in nats, reconstruction sum + KL at the posterior mean)."""
-        if metric not in ("mse", "bce", "elbo"):
-            raise AekitError(f"metric={metric!r}; expected 'mse', 'bce' or 'elbo'")
+        """One error per sample (N,): 'mse' or 'bce' (means over features, in the model's scaled space),
+        'blur_mse' (pictures: the MSE of the residual blurred by a Gaussian of one pixel,
+        :func:`aekit.losses.smoothed_error`), or 'elbo' (variational models: the negative ELBO in nats,
+        reconstruction sum + KL at the posterior mean)."""
+        if metric not in ("mse", "bce", "elbo", "blur_mse"):
+            raise AekitError(f"metric={metric!r}; expected 'mse', 'bce', 'blur_mse' or 'elbo'")
         if metric == "elbo" and not self.variational:
             raise AekitError(f"metric='elbo' needs a variational model; {self.family!r} is not")
+        # pictures: the recorded or input shape, or a flat input whose width is a square (784 -> 28x28)
+        chw = image_shape(self, guess_flat=True) if metric == "blur_mse" else None
+        if metric == "blur_mse" and (chw is None or min(chw[1:]) < 8):
+            raise AekitError(f"metric='blur_mse' needs a model of pictures; input shape {self.input_shape} is not "
+                             f"one (build it with the pictures' shape, e.g. (28, 28)), or use metric='mse'")
+        channels_last = chw is not None and tuple(self.input_shape) == (chw[1], chw[2], chw[0]) != tuple(chw)
         arr = self.prepare(x)
         rec_kind = self.config.reconstruction_loss if metric == "elbo" else metric
 
         def err(m, b: torch.Tensor) -> torch.Tensor:
             out = m(b)
+            if metric == "blur_mse":
+                return smoothed_error(out.x_hat, b, chw, channels_last)
             if metric != "elbo":
                 return reconstruction(out, b, rec_kind, "mean")
             return reconstruction(out, b, rec_kind, "sum") + kl_divergence(out.mu, out.logvar)

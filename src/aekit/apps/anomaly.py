@@ -43,7 +43,7 @@ from ..errors import AekitError
 from .anomaly_scores import AnomalyScorer  # noqa: F401  (error + code density over seeds, re-exported here)
 from .stream import StreamResult, stream_detect  # noqa: F401  (the causal option, re-exported here)
 
-METRICS = ("auto", "mse", "bce", "elbo")
+METRICS = ("auto", "mse", "bce", "blur_mse", "elbo")
 _LEVELS = np.linspace(0.0, 1.0, 1001)  # training-score quantiles kept in the model file (0.1 % steps)
 
 
@@ -142,7 +142,8 @@ def scores_to_proba(scores: np.ndarray, stats: AnomalyThreshold, method: str = "
 
 
 def anomaly_scores(model, x, metric: str = "auto", batch_size: int = 1024) -> np.ndarray:
-    """Per-sample anomaly scores (N,): the reconstruction error (``'mse'``, ``'bce'``) or the negative ELBO
+    """Per-sample anomaly scores (N,): the reconstruction error (``'mse'``, ``'bce'``, or for pictures
+    ``'blur_mse'``, the error of the residual blurred by one pixel) or the negative ELBO
     (``'elbo'``, variational models). ``'auto'``: the metric stored by :func:`fit_threshold`, else ``'elbo'``
     for variational models and ``'mse'`` otherwise."""
     return model.reconstruction_error(x, metric=resolve_metric(model, metric), batch_size=batch_size)
@@ -164,7 +165,7 @@ def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percent
         scores (PyOD's ``threshold_``), so about that fraction of the training data is flagged.
     percentile : float, optional
         Instead of ``contamination``: the threshold is this percentile (0-100) of the training scores.
-    metric : {'auto', 'mse', 'bce', 'elbo'}
+    metric : {'auto', 'mse', 'bce', 'blur_mse', 'elbo'}
 
     Returns
     -------
