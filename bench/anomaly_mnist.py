@@ -43,7 +43,7 @@ def zscore(train: np.ndarray, test: np.ndarray) -> np.ndarray:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--classes", type=int, nargs="*", default=list(range(10)))
-    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--vae-epochs", type=int, default=0, help="0: skip the VAE rows (its ELBO scored "
                     "76.6 on digit 8 and 90.9 on digit 5 in a trial: below the AE)")
     ap.add_argument("--latent", type=int, default=16)
