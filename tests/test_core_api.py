@@ -67,7 +67,7 @@ def test_bytes_round_trip_keeps_weights_sections_and_extras(x):
 def test_version_1_headers_still_load(tmp_path, x):
     """A file written before the typed sections: everything lived in one 'preprocessing' dict."""
     ae = aekit.build("dense", input_shape=(12,), hidden=[8], latent_dim=3, seed=0)
-    header = ae._header()
+    header = ae.header()
     for k in ("header_version", "data", "apps"):
         header.pop(k)
     header["preprocessing"] = {"scaler": {"kind": "minmax", "shape": [12], "offset": [1.0] * 12, "scale": [2.0] * 12},
@@ -81,7 +81,7 @@ def test_version_1_headers_still_load(tmp_path, x):
     assert old.scaler.kind == "minmax" and float(old.scaler.offset_[0]) == 1.0
     assert (old.data.window, old.data.stride, old.data.source) == (20, 5, "series.csv")
     assert old.section(AnomalyThreshold).threshold == 0.5
-    assert Sections.from_header(old._header()).data == old.data  # written back as version 2
+    assert Sections.from_header(old.header()).data == old.data  # written back as version 2
 
 
 def test_malformed_section_is_a_format_error(x):

@@ -8,7 +8,6 @@ device at once.
 """
 from __future__ import annotations
 
-import datetime
 import hashlib
 import os
 from pathlib import Path
@@ -22,12 +21,13 @@ from . import io
 from .arrays import to_model
 from .config import TrainConfig, from_dict, to_dict
 from .defaults import print_fit_info, samples_of
-from .errors import AekitError, DivergenceError, FormatError
+from .errors import AekitError, DivergenceError
 from .fit_setup import decide_init, fit_sources
 from .header import DataDescription, Parallel, Preprocessing, Sections
 from .inference import map_batches
 from .imageio import image_shape
 from .losses import LossSpec, kl_divergence, reconstruction, smoothed_error
+from .model_file import model_from_file, model_header, model_tensors
 from .preprocessing import Scaler
 from .registry import get_family
 from .training.callbacks import CheckpointSaver, CSVLogger, DivergenceGuard, EarlyStopping, ProgressBar, TensorBoard
@@ -39,8 +39,6 @@ from .training.loop import fit_loop as _fit_loop
 from .training.pca_init import KeepInitIfBetter, pca_init
 from .training.threads import thread_scope
 
-FILE_KIND = "aekit-model"
-EXTRA_PREFIX = "__extra__."  # payload names of Autoencoder.extra_tensors
 
 
 class Autoencoder:
@@ -262,7 +260,7 @@ class Autoencoder:
                 cbs.append(CSVLogger(cfg.csv_log))
             if cfg.checkpoint:
                 self.train_config = cfg
-                cbs.append(CheckpointSaver(cfg.checkpoint, self._header))
+                cbs.append(CheckpointSaver(cfg.checkpoint, self.header))
             cbs.extend(callbacks or [])
             if resumed:
                 restore_checkpoint(cfg.checkpoint, state)
@@ -396,56 +394,18 @@ class Autoencoder:
         return self.decode(z, batch_size)
 
     # --- files -------------------------------------------------------------------------------------------
-    def _header(self) -> dict:
-        from . import __version__
-
-        return {"kind": FILE_KIND, "aekit_version": __version__, "family": self.family,
-                "config": to_dict(self.config),
-                "train_config": to_dict(self.train_config) if self.train_config else None,
-                "history": self.history.to_dict(), **self.sections.to_dict(),
-                "n_params": self.n_params(),
-                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-
-    def _tensors(self) -> dict[str, torch.Tensor]:
-        extra = {f"{EXTRA_PREFIX}{k}": torch.as_tensor(v) for k, v in self.extra_tensors.items()}
-        return {**self.module.state_dict(), **extra}
+    def header(self) -> dict:
+        """The model file's JSON header (format in :mod:`aekit.io`; fields in :mod:`aekit.model_file`)."""
+        return model_header(self)
 
     def to_bytes(self) -> bytes:
         """The bytes of this model's file (what :meth:`save` writes; the estimators pickle these)."""
-        return io.encode_file(self._header(), self._tensors())
+        return io.encode_file(model_header(self), model_tensors(self))
 
     @classmethod
     def from_bytes(cls, data: bytes, name: str = "model bytes") -> "Autoencoder":
         """The model in ``data`` (bytes of a model file); nothing is unpickled or executed."""
-        return cls._from_file(*io.decode_file(data, name), name)
-
-    @classmethod
-    def _from_file(cls, header: dict, tensors: dict, name) -> "Autoencoder":
-        """Rebuild a model through the registry from a file's header and tensors."""
-        if header.get("kind") != FILE_KIND or not isinstance(header.get("family"), str):
-            raise FormatError(f"{name}: an aekit file, but not a model file")
-        try:
-            family = get_family(header["family"])
-            cfg = from_dict(family.config_cls, header["config"])
-            train_cfg = from_dict(TrainConfig, header["train_config"]) if header.get("train_config") else None
-            sections = Sections.from_header(header)
-            history = History.from_dict(header.get("history"))
-            if sections.preprocessing.scaler is not None:
-                _check_scaler(sections.preprocessing.scaler, cfg.input_shape)
-        except (AekitError, TypeError, ValueError, AttributeError, KeyError) as e:
-            raise FormatError(f"{name}: cannot rebuild the model ({e})") from None
-        weights = {k: v for k, v in tensors.items() if not k.startswith("__")}
-        _check_weights(family, cfg, weights, name)  # before building: a forged config cannot allocate much
-        module = family.builder(cfg)
-        try:
-            module.load_state_dict(weights)
-        except RuntimeError as e:
-            raise FormatError(f"{name}: weights do not match the {header['family']!r} config "
-                              f"({str(e).splitlines()[0]})") from None
-        module.eval()
-        return cls(header["family"], cfg, module, train_config=train_cfg, history=history, sections=sections,
-                   extra_tensors={k[len(EXTRA_PREFIX):]: v for k, v in tensors.items()
-                                  if k.startswith(EXTRA_PREFIX)})
+        return model_from_file(cls, *io.decode_file(data, name), name)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model file (atomically); see :mod:`aekit.io` for the format. Under torchrun only
@@ -499,34 +459,4 @@ def load(path: str | os.PathLike) -> Autoencoder:
     The model is rebuilt through the registry from the stored config and the weights are loaded from the
     safetensors payload; nothing is unpickled or executed.
     """
-    return Autoencoder._from_file(*io.read_file(path), path)
-
-
-def _check_scaler(scaler: Scaler, input_shape: tuple) -> None:
-    """The stored scaler must apply to one sample of the model's input shape."""
-    try:
-        ok = np.broadcast_shapes(scaler.offset_.shape, tuple(input_shape)) == tuple(input_shape)
-    except ValueError:
-        ok = False
-    if not ok:
-        raise AekitError(f"the scaler's shape {scaler.offset_.shape} does not fit the input shape "
-                         f"{tuple(input_shape)}")
-
-
-def _check_weights(family, cfg, weights: dict, path) -> None:
-    """The file's tensors must be exactly the ones the config's module has, with the same shapes. The module
-    is built on the meta device (no memory) to find out, so a header whose config asks for a huge model
-    is refused before anything that size is allocated."""
-    try:
-        with torch.device("meta"):
-            want = {k: tuple(v.shape) for k, v in family.builder(cfg).state_dict().items()}
-    except (AekitError, RuntimeError, ValueError, TypeError, OverflowError) as e:
-        raise FormatError(f"{path}: cannot rebuild the model ({str(e).splitlines()[0] if str(e) else e})") from None
-    have = {k: tuple(v.shape) for k, v in weights.items()}
-    if want == have:
-        return
-    missing, unexpected = sorted(set(want) - set(have)), sorted(set(have) - set(want))
-    wrong = sorted(k for k in set(want) & set(have) if want[k] != have[k])
-    what = (f"missing {missing[0]!r}" if missing else f"unexpected {unexpected[0]!r}" if unexpected
-            else f"{wrong[0]!r} has shape {have[wrong[0]]}, the config needs {want[wrong[0]]}")
-    raise FormatError(f"{path}: weights do not match the {family.name!r} config ({what})")
+    return model_from_file(Autoencoder, *io.read_file(path), path)
