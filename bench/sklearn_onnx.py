@@ -100,8 +100,8 @@ def main() -> None:
                                                     + suite["AutoencoderOutlierDetector"]["cpu_seconds"], 1),
         "onnx": speed,
         "wall_seconds": round(time.perf_counter() - t0, 1),
-        "note": ("the machine was shared with other jobs (see load_average_at_start); wall times are upper "
-                 "bounds for a quiet 2-core CPU, cpu_seconds (one thread) is what the work itself costs. "
+        "note": ("with a load average above 1 at the start (load_average_at_start) the machine was shared and "
+                 "wall times are upper bounds; cpu_seconds (one thread) is what the work itself costs. "
                  "IsolationForest is run without scikit-learn's own expected_failed_checks for it, hence its "
                  "failures; it and PCA are references for the suite's overhead only"),
     }
