@@ -30,6 +30,7 @@ from .losses import LossSpec, kl_divergence, reconstruction, smoothed_error
 from .model_file import model_from_file, model_header, model_tensors
 from .preprocessing import Scaler
 from .registry import get_family
+from .summary import layer_table
 from .training.callbacks import CheckpointSaver, CSVLogger, DivergenceGuard, EarlyStopping, ProgressBar, TensorBoard
 from .training import distributed
 from .training.checkpoint import restore_checkpoint
@@ -171,33 +172,7 @@ class Autoencoder:
         >>> s.splitlines()[-1]
         'Total params: 98 (trainable 98) - code size 2, input (8,)'
         """
-        shapes: dict = {}
-        hooks = [m.register_forward_hook(lambda m, i, o, n=n: shapes.__setitem__(n, o))
-                 for n, m in self.module.named_modules() if not list(m.children())]
-        try:
-            was = self.module.training
-            self.module.eval()
-            with torch.inference_mode():
-                self.module(torch.zeros(1, *self.input_shape, device=self.device))
-            self.module.train(was)
-        finally:
-            for h in hooks:
-                h.remove()
-
-        def shape(o) -> str:
-            o = o[0] if isinstance(o, (tuple, list)) else o
-            return str((None, *o.shape[1:])) if torch.is_tensor(o) else "?"
-
-        rows = [(f"{n or '(module)'} ({c})", shape(shapes.get(n)), f"{p:,}") for n, c, p in self.layers()]
-        w = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(("Layer (type)", "Output Shape",
-                                                                             "Param #"))]
-        line = "=" * (sum(w) + 4)
-        fmt = lambda r: f"{r[0]:{w[0]}s}  {r[1]:{w[1]}s}  {r[2]:>{w[2]}s}"  # noqa: E731
-        trainable = sum(p.numel() for p in self.module.parameters() if p.requires_grad)
-        text = "\n".join([f'Model: "{self.family}"', line, fmt(("Layer (type)", "Output Shape", "Param #")),
-                          line, *map(fmt, rows), line,
-                          f"Total params: {self.n_params():,} (trainable {trainable:,}) - code size "
-                          f"{self.code_size}, input {self.input_shape}"])
+        text = layer_table(self)
         if print_fn is not None:
             print_fn(text)
         return text
