@@ -22,7 +22,8 @@ from aekit.datasets import ArrayStream
 from aekit.errors import AekitError
 from aekit.training import distributed
 from aekit.training.distributed import World
-from aekit.training.loop import ArraySource, LoopState, StreamSource
+from aekit.training.batches import ArraySource, StreamSource
+from aekit.training.loop import LoopState
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 RUN_TIMEOUT = 240  # a whole launch on a loaded 2-core machine; the dead-rank bound is asserted separately

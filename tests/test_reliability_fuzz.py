@@ -277,7 +277,8 @@ def _restore(path):
     accepted must also be usable. A refused one must leave the state as it was."""
     from aekit.config import TrainConfig
     from aekit.training.checkpoint import restore_checkpoint
-    from aekit.training.loop import ArraySource, fit_loop, new_state
+    from aekit.training.batches import ArraySource
+    from aekit.training.loop import fit_loop, new_state
 
     ae = aekit.build("dense", input_shape=(12,), hidden=[6], latent_dim=3, seed=1)
     cfg = TrainConfig(epochs=2, batch_size=8, verbose=0, seed=0)

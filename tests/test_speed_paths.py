@@ -15,7 +15,8 @@ from aekit.fit_setup import fit_sources
 from aekit.training import Callback
 from aekit.training.device import (AmpPlan, amp_plan, batch_format, cpu_supports_bf16, fits_on_device,
                                    pick_device, to_memory_format, use_channels_last)
-from aekit.training.loop import ArraySource, fit_loop, new_state
+from aekit.training.batches import ArraySource
+from aekit.training.loop import fit_loop, new_state
 from aekit.training.threads import ENV, CpuMeter, auto_threads, requested_threads, thread_scope
 
 

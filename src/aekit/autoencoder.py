@@ -34,12 +34,12 @@ from .summary import layer_table
 from .training.callbacks import CheckpointSaver, CSVLogger, DivergenceGuard, EarlyStopping, ProgressBar, TensorBoard
 from .training import distributed
 from .training.checkpoint import restore_checkpoint
-from .training.loop import ArraySource, History, new_state, reconstruction_loss
+from .training.batches import ArraySource
+from .training.loop import History, new_state, reconstruction_loss
 from .training.loop import evaluate as _loop_evaluate
 from .training.loop import fit_loop as _fit_loop
 from .training.pca_init import KeepInitIfBetter, pca_init
 from .training.threads import thread_scope
-
 
 
 class Autoencoder:

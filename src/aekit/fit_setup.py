@@ -17,7 +17,7 @@ from .defaults import decide_data, fit_facts, hidden_activation, linear_path, pl
 from .errors import AekitError
 from .preprocessing import Scaler
 from .training import distributed
-from .training.loop import ArraySource, StreamSource, is_stream
+from .training.batches import ArraySource, StreamSource, is_stream
 
 
 def decide_init(ae, init: Optional[str], x_train) -> Optional[str]:
@@ -52,10 +52,7 @@ def fit_sources(ae, x, y, validation_data, cfg: TrainConfig, series: bool = Fals
                          has_validation=validation_data is not None)
     val, n_val = validation_data, 0
     if val is None and plan.validation_split:
-        cut = _split_at(len(xa), plan.validation_split)
-        if cut < 1:
-            raise AekitError(f"fit: validation_split={plan.validation_split} leaves no training sample "
-                             f"of {len(xa)}")
+        cut = _split_at(len(xa), plan.validation_split)  # raises when no training sample would be left
         n_val = len(xa) - cut
         val = (xa[cut:], ya[cut:] if ya is not None else xa[cut:])
         xa, ya = xa[:cut], (ya[:cut] if ya is not None else None)
@@ -118,7 +115,7 @@ def _decide(ae, cfg: TrainConfig, xa: np.ndarray, sample_shape: tuple, n_train: 
     cfg = dataclasses.replace(cfg, scale=d.scale, epochs=plan.epochs, batch_size=batch,
                               validation_split=plan.validation_split, patience=plan.patience)
     ae.fit_info = fit_facts(d, dataclasses.replace(plan, batch_size=batch), n_train, n_val,
-                              ae.input_shape, ae.code_size, has_val, getattr(ae.config, "activation", None))
+                            ae.input_shape, ae.code_size, has_val, getattr(ae.config, "activation", None))
     return cfg
 
 

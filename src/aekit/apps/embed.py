@@ -16,7 +16,6 @@ Examples
 """
 from __future__ import annotations
 
-import io as _io
 import os
 from pathlib import Path
 from typing import Optional, Sequence

@@ -35,7 +35,8 @@ from torch import nn
 from ..config import TrainConfig, from_dict
 from ..errors import AekitError
 from ..training.callbacks import Callback
-from ..training.loop import ArraySource, fit_loop, fresh_seed, new_state
+from ..training.batches import ArraySource
+from ..training.loop import fit_loop, fresh_seed, new_state
 
 
 def extract_features(model, x, batch_size: int = 1024) -> np.ndarray:

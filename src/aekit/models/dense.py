@@ -12,7 +12,7 @@ from typing import Optional
 
 from torch import nn
 
-from ..config import ACTIVATIONS, HIDDEN_ACTIVATIONS, ModelConfig, option
+from ..config import HIDDEN_ACTIVATIONS, ModelConfig, option
 from ..errors import AekitError
 from ..nn.blocks import WithInput, dense_block, mlp
 from ..nn.heads import GaussianHead, LatentHead

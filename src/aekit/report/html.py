@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import datetime
 import html
-import io
 import math
 import os
 from pathlib import Path

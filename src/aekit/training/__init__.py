@@ -1,6 +1,7 @@
 """The one training loop (``loop.fit_loop``) and the callbacks that extend it."""
 from .callbacks import Callback, EarlyStopping, LearningRateScheduler, ProgressBar, TensorBoard, TimeLimit
-from .loop import ArraySource, History, LoopState, fit_loop
+from .batches import ArraySource
+from .loop import History, LoopState, fit_loop
 
 __all__ = ["Callback", "EarlyStopping", "LearningRateScheduler", "ProgressBar", "TensorBoard", "TimeLimit", "ArraySource", "History", "LoopState",
            "fit_loop"]

@@ -23,9 +23,8 @@ from ..errors import AekitError
 from ..inference import map_batches
 from ..losses import LossSpec, objective
 from . import distributed
-from .batches import ArraySource, StreamSource, is_stream  # noqa: F401  (the loop's sources, imported from here too)
 from .distributed import SINGLE, World
-from .device import AmpPlan, amp_plan, batch_format, fits_on_device, fused_ok, pick_device  # noqa: F401
+from .device import AmpPlan, amp_plan, batch_format, fused_ok, pick_device  # noqa: F401
 from .device import to_memory_format, use_channels_last, warn_amp
 
 # learning rates aekit has always used where they differ from torch's own defaults (others: torch's)

@@ -15,7 +15,8 @@ from torch import nn
 from ..inference import map_batches
 from ..losses import LossSpec
 from ..models.base import Output
-from .loop import ArraySource, fit_loop, new_state
+from .batches import ArraySource
+from .loop import fit_loop, new_state
 
 
 def _first(h):
