@@ -340,7 +340,8 @@ def main() -> int:
 
     result = {"bench": "speed", "command": " ".join(["python", *sys.argv]), "cpu": cpu, "cores": os.cpu_count(),
               "cpu_bf16": cpu_supports_bf16(), "torch": torch.__version__,
-              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"), "threads": args.threads,
+              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+              "gomp_spincount": os.environ.get("GOMP_SPINCOUNT"), "threads": args.threads,
               "loadavg_start": os.getloadavg(), "steps": args.steps, "epochs": args.epochs, "models": {}}
     (x_train, _), _ = load_mnist(DATA)
     seqs = sequences()

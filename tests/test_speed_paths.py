@@ -2,6 +2,9 @@
 precision and device decisions. Behaviour only; timings live in bench/speed.py."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -120,6 +123,18 @@ def test_thread_scope_auto_never_exceeds_the_callers_setting(restore_threads, mo
     with thread_scope():
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, "10000"),  # nothing set: a bounded spin
+    ({"OMP_WAIT_POLICY": "PASSIVE"}, None),  # the user's wait policy wins: aekit adds nothing
+    ({"GOMP_SPINCOUNT": "500"}, "500"),  # the user's spin count wins
+])
+def test_import_sets_a_bounded_openmp_spin_unless_the_user_chose(env, expected):
+    clean = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    out = subprocess.run([sys.executable, "-c", "import os, aekit; print(os.environ.get('GOMP_SPINCOUNT'))"],
+                         env={**clean, **env}, capture_output=True, text=True, check=True).stdout.split()[-1]
+    assert out == str(expected)
 
 
 # --- data path -----------------------------------------------------------------------------------------------
