@@ -180,6 +180,18 @@ def test_channels_last_forward_matches_nchw():
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
 
 
+def test_one_channel_batches_are_restrided_so_convolutions_run_nhwc():
+    x = torch.rand(6, 1, 8, 8)[1:5]  # a slice of a buffer, as the loop's batches are
+    xb = batch_format(x, True)
+    assert xb.stride() == (64, 1, 8, 1) and xb.data_ptr() == x.data_ptr()  # a view, no copy
+    torch.testing.assert_close(xb, x)
+    conv2d = torch.nn.Conv2d(1, 4, 3, padding=1).to(memory_format=torch.channels_last)
+    out = conv2d(xb)
+    # NHWC strides for 4 channels: the network after the first convolution runs channels_last
+    assert out.stride() == (256, 1, 32, 4)
+    assert batch_format(torch.rand(2, 3, 4, 4), True).is_contiguous(memory_format=torch.channels_last)
+
+
 def test_channels_last_training_matches_nchw(digits):
     x = digits[:64, None]
     losses, recs = [], []

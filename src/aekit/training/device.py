@@ -150,6 +150,11 @@ def to_memory_format(module: nn.Module, channels_last: bool, optimizer=None) -> 
 def batch_format(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
     """A (B, C, H, W) batch in channels_last memory when asked (other ranks pass through)."""
     if channels_last and x.dim() == 4:
+        if x.shape[1] == 1 and x.is_contiguous():
+            # one channel: NCHW and NHWC hold the same bytes, and contiguous() keeps the NCHW strides (which
+            # also count as channels_last), so oneDNN would run the whole network in NCHW. Restride, no copy.
+            h, w = x.shape[2:]
+            return x.as_strided(x.shape, (h * w, 1, w, 1))
         return x.contiguous(memory_format=torch.channels_last)
     return x
 

@@ -245,7 +245,10 @@ def _train_epoch(state: LoopState, source, corruption: Optional[CorruptionConfig
         same = yb is None or yb is xb  # an autoencoder's target is its input: move it once
         xb = batch_format(xb.to(state.device, non_blocking=True), state.channels_last)
         yb = xb if same else yb.to(state.device, non_blocking=True)
-        inp = corrupt(xb, corruption, state.noise_gen) if corruption is not None else xb
+        if corruption is not None:  # the noise comes out in NCHW strides: back to the batch's format
+            inp = batch_format(corrupt(xb, corruption, state.noise_gen), state.channels_last)
+        else:
+            inp = xb
         with state.amp.autocast():
             loss, terms = state.loss_fn(fwd, inp, yb)
         opt.zero_grad(set_to_none=True)
