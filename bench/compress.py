@@ -262,14 +262,26 @@ class TestMSE(Callback):
         self.start = float(np.mean((self.ae.reconstruct(self.x).astype(np.float64) - xt) ** 2))
 
 
+class TestCurve(Callback):
+    """Test MSE after each epoch (is the model still improving when the budget ends?)."""
+
+    def __init__(self, ae, x_test):
+        self.ae, self.x, self.mse = ae, x_test, []
+
+    def on_epoch_end(self, state, logs):
+        xt = self.x.astype(np.float64) / 255
+        self.mse.append(round(float(np.mean((self.ae.reconstruct(self.x).astype(np.float64) - xt) ** 2)), 5))
+
+
 def kitten_protocol(a, x_train: np.ndarray, x_test: np.ndarray) -> dict:
     """Dense code of 25% of the input (1,728 values), test MSE on [0, 1] pixels."""
     xt = x_test.astype(np.float64) / 255
     t0 = time.perf_counter()
     tut = aekit.build("dense", input_shape=(48, 48, 3), hidden=[2048], latent_dim=1728, batch_norm=True,
                       loss="mse", seed=0)
+    curve = TestCurve(tut, x_test)
     h = tut.fit(x_train, epochs=10_000, batch_size=64, lr=a.kitten_lr, verbose=0, seed=0,
-                callbacks=[TimeLimit(a.kitten_seconds)])
+                callbacks=[curve, TimeLimit(a.kitten_seconds)])
     tut_mse = float(np.mean((tut.reconstruct(x_test).astype(np.float64) - xt) ** 2))
     tut_s = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -282,7 +294,8 @@ def kitten_protocol(a, x_train: np.ndarray, x_test: np.ndarray) -> dict:
     return {"code_size": 1728, "tutorial_reported_mse": 0.011,
             "tutorial_architecture": {"model": "dense 6912-2048-1728-2048-6912, BatchNorm, relu, sigmoid output, "
                                       f"mse, adam lr {a.kitten_lr}, batch 64", "test_mse": round(tut_mse, 5),
-                                      "epochs": len(h.history["loss"]), "train_s": round(tut_s, 1)},
+                                      "test_mse_by_epoch": curve.mse, "epochs": len(h.history["loss"]),
+                                      "train_s": round(tut_s, 1)},
             "pca_1728_test_mse": round(probe.start, 6),
             "pca_fit_on": f"first {a.kitten_pca_n} training pictures (exact eigendecomposition); "
                           "read as the PCA-initialised model's test MSE before its first step",
@@ -317,6 +330,21 @@ def run_cats(a) -> dict:
     return {"n_test": len(x_test), "n_train": len(x_train), "models": models, "curves": curves,
             **summarise(curves), "input_chroma": round(chroma(x_test), 2),
             **({"kitten_protocol": kitten} if kitten else {}), "wall_s": round(time.perf_counter() - t0, 1)}
+
+
+def kitten_only(a, out: Path) -> None:
+    """The kitten protocol alone (same split as run_cats), written over the kitten entry of ``out``."""
+    t0 = time.perf_counter()
+    x = load_images(SHARED / "cats" / "train", size=(48, 48), workers=1).x  # (12500, 48, 48, 3) uint8
+    kitten = kitten_protocol(a, x[:10_000][:a.n_train], x[10_000:12_500][:a.n_test])
+    kitten.update(command=" ".join(["python", *sys.argv]), threads=a.threads, wall_s=round(time.perf_counter() - t0, 1),
+                  load_average_1_5_15_min_at_end=[round(v, 2) for v in os.getloadavg()])
+    print(f"kitten {kitten}", flush=True)
+    res = json.loads(out.read_text()) if out.exists() else {"bench": "compress"}
+    res.setdefault("cats", {})["kitten_protocol"] = kitten
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(res, indent=1) + "\n")
+    tmp.replace(out)
 
 
 def summarise(curves: dict) -> dict:
@@ -398,6 +426,9 @@ def main() -> None:
     ap.add_argument("--no-kitten", action="store_true", help="cats without the kitten protocol")
     ap.add_argument("--codec-only", action="store_true", help="cats without the JPEG/WebP/AVIF/PCA curves (for "
                     "--merge-codec over another run's)")
+    ap.add_argument("--kitten-only", action="store_true", help="run only the kitten protocol and replace its "
+                    "entry in --out (the rest of the file is kept)")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: other benches may share the machine)")
     ap.add_argument("--kitten-seconds", type=float, default=120)
     ap.add_argument("--kitten-lr", type=float, default=1e-3)
     ap.add_argument("--kitten-pca-seconds", type=float, default=30)
@@ -417,7 +448,9 @@ def main() -> None:
         return merge(a.merge, Path(a.out))
     if a.merge_codec:
         return merge_codec(a.merge_codec, Path(a.out))
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
+    if a.kitten_only:
+        return kitten_only(a, Path(a.out))
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
     res = {"bench": "compress", "cpu_model": cpu, "load_average_at_start": list(os.getloadavg()),
