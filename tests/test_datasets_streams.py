@@ -194,3 +194,16 @@ def test_fit_scaler_sees_only_training_data():
         warnings.simplefilter("error")
         with pytest.raises(AekitError, match="x_train is empty"):
             fit_scaler(np.zeros((0, 2)))
+
+
+@pytest.mark.parametrize("kind", ["standard", "minmax"])
+def test_streamed_scaler_shares_statistics_over_time_steps_like_fit(kind):
+    # windows (N, steps, channels) of a series: one statistic per channel whether read at once or in chunks
+    w = np.random.default_rng(0).normal([0.0, 5.0], [1.0, 3.0], size=(37, 16, 2))
+    whole = Scaler(kind).fit(w, shared=(0,))
+    chunks = Scaler(kind).fit_batches([w[:10], w[10:11], w[11:]], shared=(0,))
+    assert whole.offset_.shape == chunks.offset_.shape == (1, 2)
+    np.testing.assert_allclose(chunks.offset_, whole.offset_, rtol=1e-5)
+    np.testing.assert_allclose(chunks.scale_, whole.scale_, rtol=1e-5)
+    per_step = Scaler(kind).fit_batches([w[:10], w[10:]])
+    assert per_step.offset_.shape == (16, 2)  # without shared: a statistic per step, as before

@@ -41,8 +41,11 @@ def fit_sources(ae, x, y, validation_data, cfg: TrainConfig, series: bool = Fals
     if isinstance(x, np.memmap) and y is None:  # read batch by batch: never copied into memory
         split = cfg.validation_split or 0.0  # automatic validation is for in-memory data
         x, validation_data = _memmap_streams(x, validation_data, split)
+    # windows of a series: one statistic per channel, shared over the time steps (a step is no separate
+    # feature: per-step statistics would weigh each step by how many spikes happened to fall on it)
+    shared = (0,) if series and len(ae.input_shape) == 2 else ()
     if is_stream(x):
-        return _stream_sources(ae, x, validation_data, cfg)
+        return _stream_sources(ae, x, validation_data, cfg, shared)
     xa, layout = to_model(x, ae.input_shape, "x")
     ya = to_model(y, ae.input_shape, "y")[0] if y is not None else None
     if ya is not None and len(ya) != len(xa):
@@ -57,9 +60,6 @@ def fit_sources(ae, x, y, validation_data, cfg: TrainConfig, series: bool = Fals
         val = (xa[cut:], ya[cut:] if ya is not None else xa[cut:])
         xa, ya = xa[:cut], (ya[:cut] if ya is not None else None)
     cfg = _decide(ae, cfg, xa, layout.sample_shape, len(xa), n_val, val is not None, plan=plan)
-    # windows of a series: one statistic per channel, shared over the time steps (a step is no separate
-    # feature: per-step statistics would weigh each step by how many spikes happened to fall on it)
-    shared = (0,) if series and len(ae.input_shape) == 2 else ()
     ae.sections.preprocessing.scaler = Scaler(cfg.scale).fit(xa, shared) if cfg.scale else None
     xa, ya = ae.scale(xa), (ae.scale(ya) if ya is not None else None)
     xt = torch.from_numpy(xa)
@@ -68,16 +68,16 @@ def fit_sources(ae, x, y, validation_data, cfg: TrainConfig, series: bool = Fals
     return source, val_source, xt, cfg
 
 
-def _stream_sources(ae, x, validation_data, cfg: TrainConfig):
+def _stream_sources(ae, x, validation_data, cfg: TrainConfig, shared: tuple = ()):
     """Sources of a stream; 'auto' options are decided from its first batch, and a scaler is fitted in one
-    streaming pass over ``x``."""
+    streaming pass over ``x`` (``shared``: as in :meth:`aekit.preprocessing.Scaler.fit`)."""
     first = next(iter(x.iter_batches(min(len(x), 1024), shuffle=False, seed=0)))
     xa0, layout = to_model(np.asarray(first), ae.input_shape, "x")
     cfg = _decide(ae, cfg, xa0, layout.sample_shape, len(x), 0, validation_data is not None)
     scaler = None
     if cfg.scale:
-        scaler = Scaler(cfg.scale).fit_batches(to_model(np.asarray(b), ae.input_shape, "x")[0]
-                                               for b in x.iter_batches(8192))
+        chunks = (to_model(np.asarray(b), ae.input_shape, "x")[0] for b in x.iter_batches(8192))
+        scaler = Scaler(cfg.scale).fit_batches(chunks, shared)
     ae.sections.preprocessing.scaler = scaler
     transform = ae.scale if scaler is not None else None
     val = None

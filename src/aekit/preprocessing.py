@@ -14,6 +14,8 @@ Examples
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .errors import AekitError
@@ -58,9 +60,10 @@ class Scaler:
         self.offset_, self.scale_ = offset.astype(np.float32), scale.astype(np.float32)
         return self
 
-    def fit_batches(self, batches) -> "Scaler":
+    def fit_batches(self, batches, shared: tuple = ()) -> "Scaler":
         """Fit on an iterable of arrays ``(n_i, ...)`` read one at a time (a stream, a memory map in
-        chunks): the same statistics as :meth:`fit` on their concatenation, in bounded memory.
+        chunks): the same statistics as :meth:`fit` on their concatenation (``shared`` as there), in
+        bounded memory.
 
         >>> import numpy as np
         >>> x = np.random.default_rng(0).random((10, 3))
@@ -70,24 +73,28 @@ class Scaler:
         """
         if self.kind == "pixel":  # a fixed division by 255: no statistics to gather
             return self.fit(np.zeros((1,)))
-        n, lo, hi, mean, m2 = 0, None, None, None, None
+        axes = (0, *(a + 1 for a in shared))
+        n, lo, hi, mean, m2 = 0, None, None, None, None  # n: values behind each statistic so far
         for b in batches:
             b = np.asarray(b, dtype=np.float64)
             if not len(b):
                 continue
+            k = b.size // math.prod(b.shape[a] for a in range(b.ndim) if a not in axes)  # values per statistic
             if self.kind == "minmax":
-                lo = b.min(axis=0) if lo is None else np.minimum(lo, b.min(axis=0))
-                hi = b.max(axis=0) if hi is None else np.maximum(hi, b.max(axis=0))
+                bl, bh = b.min(axis=axes, keepdims=True)[0], b.max(axis=axes, keepdims=True)[0]
+                lo = bl if lo is None else np.minimum(lo, bl)
+                hi = bh if hi is None else np.maximum(hi, bh)
             else:  # Chan et al.'s pairwise update of the mean and the sum of squared deviations
-                mb = b.mean(axis=0)
-                m2b = ((b - mb) ** 2).sum(axis=0)
+                mb = b.mean(axis=axes, keepdims=True)
+                m2b = ((b - mb) ** 2).sum(axis=axes, keepdims=True)[0]
+                mb = mb[0]
                 if mean is None:
                     mean, m2 = mb, m2b
                 else:
                     delta = mb - mean
-                    mean = mean + delta * len(b) / (n + len(b))
-                    m2 = m2 + m2b + delta ** 2 * n * len(b) / (n + len(b))
-            n += len(b)
+                    mean = mean + delta * k / (n + k)
+                    m2 = m2 + m2b + delta ** 2 * n * k / (n + k)
+            n += k
         if n == 0:
             raise AekitError("scaler: no samples to fit on")
         offset, scale = (lo, hi - lo) if self.kind == "minmax" else (mean, np.sqrt(m2 / n))

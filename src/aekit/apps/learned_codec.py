@@ -17,6 +17,7 @@ import torch
 
 from ..errors import AekitError
 from ..inference import map_batches
+from .denoise import db
 from .entropy import decode_with_model, encode_with_model, model_freqs
 
 
@@ -142,10 +143,6 @@ def restore(pics: list[np.ndarray], dtype: str, layout: str):
     return conv
 
 
-def _db(mse: float) -> float:
-    return float(10 * np.log10(1 / mse)) if mse > 0 else float("inf")
-
-
 def psnr_report(original, decoded) -> dict:
     """PSNR in dB (10 log10(1 / MSE), pixels in [0, 1], MSE over all pictures) overall and, for colour
     pictures given channels last, per channel (``psnr_channels``). Arrays or lists of pictures."""
@@ -158,9 +155,9 @@ def psnr_report(original, decoded) -> dict:
             s = d.reshape(-1, d.shape[-1]).sum(0)
             per_c = s if per_c is None else per_c + s
             per_n += d.shape[0] * d.shape[1]
-    rep = {"psnr": round(_db(total / max(n, 1)), 3)}
+    rep = {"psnr": round(db(total / max(n, 1)), 3)}
     if per_c is not None:
-        rep["psnr_channels"] = [round(_db(v / per_n), 3) for v in per_c]
+        rep["psnr_channels"] = [round(db(v / per_n), 3) for v in per_c]
     return rep
 
 

@@ -17,6 +17,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from ..apps.denoise import db
 from ..apps.learned_codec import is_codec, psnr_report
 from ..errors import AekitError
 from ..io import atomic_write
@@ -174,7 +175,7 @@ def rate_distortion_section(model, x_model: np.ndarray) -> list[str]:
     curves = {"coded test pictures": [(bpp, rep["psnr"])]}
     h = model.history.history
     if h.get("bpp") and h.get("reconstruction"):
-        curves["training, per epoch"] = [(b, 10 * np.log10(1 / max(m, 1e-12))) for b, m in zip(h["bpp"], h["reconstruction"])]
+        curves["training, per epoch"] = [(b, db(max(m, 1e-12))) for b, m in zip(h["bpp"], h["reconstruction"])]
     return ["<h3>Rate and distortion</h3>", _table(rows, ("", "value")),
             _img(plots.rate_distortion(curves), "rate-distortion")]
 
