@@ -17,6 +17,10 @@ autoencoder with a code of 25% of the input (1,728 values), test MSE, next to PC
 and a dense model started from that PCA (``init="pca"``).
 
     python bench/compress.py --only cats
+    python bench/compress.py --only cats --codec-only --no-kitten --cats-latents --threads 2 \
+        --codec-qualities 3 1 2 4 5 --out B.json   # a codec ladder alone, then:
+    python bench/compress.py --merge-codec bench/results/compress_cats.json B.json --out bench/results/compress_cats.json
+    python bench/compress.py --kitten-only --threads 2 --out bench/results/compress_cats.json
 """
 from __future__ import annotations
 
