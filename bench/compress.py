@@ -373,8 +373,13 @@ def merge_codec(paths: list[str], out: Path) -> None:
     runs = [json.loads(Path(p).read_text()) for p in paths]
     res = dict(runs[0])
     cats = dict(res["cats"])
-    cats["curves"] = {**cats["curves"], "codec": [p for r in runs for p in r["cats"]["curves"]["codec"]]}
-    cats["models"] = {k: v for r in reversed(runs) for k, v in r["cats"]["models"].items()}
+    # each codec point and model keeps the run it came from (two runs may name a model alike: codec-q4)
+    cats["curves"] = {**cats["curves"], "codec": [{**p, "run": p.get("run", Path(f).name)} for f, r in zip(paths, runs)
+                                                  for p in r["cats"]["curves"]["codec"]]}
+    cats["models"] = {}
+    for f, r in zip(paths, runs):
+        for k, v in r["cats"]["models"].items():
+            cats["models"][k if k not in cats["models"] else f"{k} ({Path(f).name})"] = v
     cats.update(summarise(cats["curves"]))
     cats["runs"] = [{"file": Path(p).name, "command": r["cats"]["command"], "wall_s": r["cats"]["wall_s"],
                      "load_average_at_start": r.get("load_average_at_start")} for p, r in zip(paths, runs)]
