@@ -39,10 +39,12 @@ from PIL import Image
 
 import aekit
 from aekit.apps.codec import QuantizationNoise, compress, decode_codes, decompress, encode_codes
+from aekit.apps.denoise import db
 from aekit.apps.learned_codec import psnr_report
 from aekit.training import Callback
 from aekit.datasets.idx import read_idx
 from aekit.datasets.images import load_images
+from aekit.io import atomic_write
 from aekit.training import TimeLimit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,8 +57,7 @@ BITS = [2, 3, 4, 5, 6, 7, 8]
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) / 255 - b.astype(np.float64) / 255) ** 2)
-    return float(10 * np.log10(1 / mse))
+    return db(np.mean((a.astype(np.float64) / 255 - b.astype(np.float64) / 255) ** 2))
 
 
 def to_u8(x: np.ndarray) -> np.ndarray:
@@ -255,38 +256,37 @@ def codec_ladder(a, x_train: np.ndarray, x_test: np.ndarray):
     return models, pts
 
 
-class TestMSE(Callback):
-    """Test MSE of the model when training begins (after init='pca': exactly PCA's)."""
+def test_mse(ae, x_test: np.ndarray) -> float:
+    """MSE of the model's reconstructions of uint8 pictures, on [0, 1] pixels."""
+    return float(np.mean((ae.reconstruct(x_test).astype(np.float64) - x_test.astype(np.float64) / 255) ** 2))
 
-    def __init__(self, ae, x_test):
-        self.ae, self.x, self.start = ae, x_test, None
+
+class TestMSE(Callback):
+    """Test MSE when training begins (after init='pca': exactly PCA's) or, with ``each_epoch``, after each
+    epoch instead (is the model still improving when the budget ends?)."""
+
+    def __init__(self, ae, x_test, each_epoch: bool = False):
+        self.ae, self.x, self.each_epoch = ae, x_test, each_epoch
+        self.start, self.by_epoch = None, []
 
     def on_train_begin(self, state):
-        xt = self.x.astype(np.float64) / 255
-        self.start = float(np.mean((self.ae.reconstruct(self.x).astype(np.float64) - xt) ** 2))
-
-
-class TestCurve(Callback):
-    """Test MSE after each epoch (is the model still improving when the budget ends?)."""
-
-    def __init__(self, ae, x_test):
-        self.ae, self.x, self.mse = ae, x_test, []
+        if not self.each_epoch:
+            self.start = test_mse(self.ae, self.x)
 
     def on_epoch_end(self, state, logs):
-        xt = self.x.astype(np.float64) / 255
-        self.mse.append(round(float(np.mean((self.ae.reconstruct(self.x).astype(np.float64) - xt) ** 2)), 5))
+        if self.each_epoch:
+            self.by_epoch.append(test_mse(self.ae, self.x))
 
 
 def kitten_protocol(a, x_train: np.ndarray, x_test: np.ndarray) -> dict:
     """Dense code of 25% of the input (1,728 values), test MSE on [0, 1] pixels."""
-    xt = x_test.astype(np.float64) / 255
     t0 = time.perf_counter()
     tut = aekit.build("dense", input_shape=(48, 48, 3), hidden=[2048], latent_dim=1728, batch_norm=True,
                       loss="mse", seed=0)
-    curve = TestCurve(tut, x_test)
+    curve = TestMSE(tut, x_test, each_epoch=True)
     h = tut.fit(x_train, epochs=10_000, batch_size=64, lr=a.kitten_lr, verbose=0, seed=0,
                 callbacks=[curve, TimeLimit(a.kitten_seconds)])
-    tut_mse = float(np.mean((tut.reconstruct(x_test).astype(np.float64) - xt) ** 2))
+    tut_mse = curve.by_epoch[-1]  # the weights training ended with
     tut_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     lin = aekit.build("dense", input_shape=(48, 48, 3), hidden=[], latent_dim=1728, output_activation="linear",
@@ -294,11 +294,11 @@ def kitten_protocol(a, x_train: np.ndarray, x_test: np.ndarray) -> dict:
     probe = TestMSE(lin, x_test)
     h2 = lin.fit(x_train[:a.kitten_pca_n], epochs=10_000, batch_size=64, lr=a.kitten_pca_lr, verbose=0, seed=0,
                  init="pca", callbacks=[probe, TimeLimit(a.kitten_pca_seconds)])
-    pca_init_mse = float(np.mean((lin.reconstruct(x_test).astype(np.float64) - xt) ** 2))
+    pca_init_mse = test_mse(lin, x_test)
     return {"code_size": 1728, "tutorial_reported_mse": 0.011,
             "tutorial_architecture": {"model": "dense 6912-2048-1728-2048-6912, BatchNorm, relu, sigmoid output, "
                                       f"mse, adam lr {a.kitten_lr}, batch 64", "test_mse": round(tut_mse, 5),
-                                      "test_mse_by_epoch": curve.mse, "epochs": len(h.history["loss"]),
+                                      "test_mse_by_epoch": [round(v, 5) for v in curve.by_epoch], "epochs": len(h.history["loss"]),
                                       "train_s": round(tut_s, 1)},
             "pca_1728_test_mse": round(probe.start, 6),
             "pca_fit_on": f"first {a.kitten_pca_n} training pictures (exact eigendecomposition); "
@@ -346,9 +346,7 @@ def kitten_only(a, out: Path) -> None:
     print(f"kitten {kitten}", flush=True)
     res = json.loads(out.read_text()) if out.exists() else {"bench": "compress"}
     res.setdefault("cats", {})["kitten_protocol"] = kitten
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(res, indent=1) + "\n")
-    tmp.replace(out)
+    atomic_write(out, (json.dumps(res, indent=1) + "\n").encode(), what="bench result")
 
 
 def summarise(curves: dict) -> dict:

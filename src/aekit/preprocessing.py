@@ -23,6 +23,11 @@ from .errors import AekitError
 KINDS = ("minmax", "standard", "pixel")
 
 
+def _stat_axes(shared: tuple) -> tuple:
+    """The array axes a statistic is taken over: the samples (0) and the ``shared`` per-sample axes."""
+    return (0, *(a + 1 for a in shared))
+
+
 class Scaler:
     """Per-feature min-max (to [0, 1]) or standard (zero mean, unit variance) scaling, or ``pixel``: one
     fixed division by 255 for pictures stored as 0-255 values (no statistics; shape ()).
@@ -50,7 +55,7 @@ class Scaler:
             self.offset_, self.scale_ = np.zeros((), np.float32), np.full((), 255.0, np.float32)
             return self
         x = np.asarray(x, dtype=np.float64)
-        axes = (0, *(a + 1 for a in shared))
+        axes = _stat_axes(shared)
         if self.kind == "minmax":
             lo, hi = x.min(axis=axes, keepdims=True)[0], x.max(axis=axes, keepdims=True)[0]
             offset, scale = lo, hi - lo
@@ -73,13 +78,13 @@ class Scaler:
         """
         if self.kind == "pixel":  # a fixed division by 255: no statistics to gather
             return self.fit(np.zeros((1,)))
-        axes = (0, *(a + 1 for a in shared))
+        axes = _stat_axes(shared)
         n, lo, hi, mean, m2 = 0, None, None, None, None  # n: values behind each statistic so far
         for b in batches:
             b = np.asarray(b, dtype=np.float64)
             if not len(b):
                 continue
-            k = b.size // math.prod(b.shape[a] for a in range(b.ndim) if a not in axes)  # values per statistic
+            k = math.prod(b.shape[a] for a in axes)  # values behind each statistic in this batch
             if self.kind == "minmax":
                 bl, bh = b.min(axis=axes, keepdims=True)[0], b.max(axis=axes, keepdims=True)[0]
                 lo = bl if lo is None else np.minimum(lo, bl)
