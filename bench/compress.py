@@ -21,6 +21,9 @@ and a dense model started from that PCA (``init="pca"``).
         --codec-qualities 3 1 2 4 5 --out B.json   # a codec ladder alone, then:
     python bench/compress.py --merge-codec bench/results/compress_cats.json B.json --out bench/results/compress_cats.json
     python bench/compress.py --kitten-only --threads 2 --out bench/results/compress_cats.json
+    python bench/compress.py --only cats --codec-only ... --save-models DIR --out C.json   # keep the models, then
+    python bench/compress.py --only cats --codec-only --no-kitten --cats-latents --codec-models DIR/*.aekit \
+        --codec-refine 100 --out R.json   # their points again, and with the encoder-side search (refine)
 """
 from __future__ import annotations
 
@@ -45,7 +48,7 @@ from aekit.training import Callback
 from aekit.datasets.idx import read_idx
 from aekit.datasets.images import load_images
 from aekit.io import atomic_write
-from aekit.training import TimeLimit
+from aekit.training import LearningRateScheduler, TimeLimit
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -54,6 +57,18 @@ N_PILLOW = 1000  # JPEG/WebP are timed on a fixed random subset of the test pict
 BITS = [2, 3, 4, 5, 6, 7, 8]
 
 
+
+
+def public_arg(arg: str) -> str:
+    """A command-line argument as the results file records it: a path outside the repository (a scratch
+    folder of saved models) by its last two parts, so no path of the machine that ran it is committed."""
+    p = Path(arg)
+    if not p.is_absolute():
+        return arg
+    try:
+        return str(p.relative_to(ROOT))
+    except ValueError:
+        return str(Path("SCRATCH", *p.parts[-2:]))
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -157,7 +172,8 @@ def compare(curves: dict, key: str = "aekit") -> list[dict]:
     rows = []
     for p in fronts[key]:
         b = p["bytes_per_image"]
-        base = {k: at_bytes(f, b) for k, f in fronts.items() if k != key}
+        # the baselines: every other curve (not key's own variants, e.g. codec_no_refine for codec)
+        base = {k: at_bytes(f, b) for k, f in fronts.items() if k != key and not k.startswith(key + "_")}
         known = [v for v in base.values() if v is not None]
         rows.append({"bytes_per_image": round(b, 2), f"{key}_psnr": round(p["psnr"], 2),
                      **{k: p[k] for k in ("code_size", "bits", "quality") if k in p},
@@ -209,9 +225,9 @@ def bd_rate(test: list[dict], ref: list[dict]):
     return round(float((np.exp(diff) - 1) * 100), 1)
 
 
-def codec_point(ae, x_test: np.ndarray, name: str) -> dict:
+def codec_point(ae, x_test: np.ndarray, name: str, refine: int = 0) -> dict:
     t0 = time.perf_counter()
-    blob = compress(ae, x_test)
+    blob = compress(ae, x_test, refine=refine)
     t1 = time.perf_counter()
     rec = decompress(blob, ae)
     t2 = time.perf_counter()
@@ -219,7 +235,7 @@ def codec_point(ae, x_test: np.ndarray, name: str) -> dict:
         out = ae.module.eval()(torch.from_numpy(np.moveaxis(x_test, -1, 1).astype(np.float32) / 255))
         est = float(-torch.log2(out.likelihoods).sum()) / 8 / len(x_test)
     rep = psnr_report(x_test, rec)
-    return {"model": name, "quality": ae.config.quality, "lambda": ae.config.rate_lambda,
+    return {"model": name, "quality": ae.config.quality, "lambda": ae.config.rate_lambda, "refine_steps": refine,
             "bytes_per_image": len(blob) / len(x_test), "estimated_bytes_per_image": round(est, 2),
             "bpp": round(8 * len(blob) / (len(x_test) * 48 * 48), 4), "psnr": rep["psnr"],
             "psnr_channels": rep["psnr_channels"], "chroma_ratio": round(chroma(rec) / chroma(x_test), 3),
@@ -233,7 +249,19 @@ def chroma(x: np.ndarray) -> float:
 
 
 def codec_ladder(a, x_train: np.ndarray, x_test: np.ndarray):
-    """One codec per quality: the first from scratch (a.codec_seconds), the others fine-tuned from it."""
+    """One codec per quality: the first from scratch (a.codec_seconds), the others fine-tuned from it; or
+    (``--codec-models``) saved models evaluated again. Each model's point, and with ``--codec-refine`` its
+    point with the encoder-side search as well."""
+    if a.codec_models:
+        models, pts = {}, []
+        for path in a.codec_models:
+            ae, name = aekit.load(path), Path(path).stem
+            models[name] = {"quality": ae.config.quality, "lambda": ae.config.rate_lambda,
+                            "loaded_from": public_arg(str(Path(path).resolve()))}
+            for r in sorted({0, *a.codec_refine}):
+                pts.append(codec_point(ae, x_test, name, refine=r))
+                print(f"codec {name} refine {r}: {pts[-1]}", flush=True)
+        return models, pts
     arch = dict(filters=a.codec_filters, latent_channels=a.codec_latent, stages=a.codec_stages)
     models, pts, base = {}, [], None
     for i, q in enumerate(a.codec_qualities):
@@ -242,16 +270,24 @@ def codec_ladder(a, x_train: np.ndarray, x_test: np.ndarray):
             ae.module.load_state_dict(base.module.state_dict())
         secs = a.codec_seconds if base is None else a.codec_finetune_seconds
         t0 = time.perf_counter()
+        # lr drops 10x for the budget's last part (the usual end of a learned codec's training)
+        decay = LearningRateScheduler(lambda e, lr: a.codec_lr * (
+            0.1 if a.codec_decay_at < 1 and time.perf_counter() - t0 > a.codec_decay_at * secs else 1.0))
         h = ae.fit(x_train, epochs=10_000, batch_size=a.codec_batch, lr=a.codec_lr, clip_grad_norm=1.0, verbose=0,
-                   seed=i, callbacks=[TimeLimit(secs)])
+                   seed=i, callbacks=[TimeLimit(secs), decay])
         name = f"codec-q{q}" if base is None else f"codec-q{q}-from-q{a.codec_qualities[0]}"
         models[name] = {"quality": q, "lambda": ae.config.rate_lambda, **arch, "batch_size": a.codec_batch,
-                        "lr": a.codec_lr, "clip_grad_norm": 1.0, "epochs": len(h.history["loss"]),
+                        "lr": a.codec_lr, "lr_drop_10x_at_budget_fraction": a.codec_decay_at,
+                        "clip_grad_norm": 1.0, "epochs": len(h.history["loss"]),
                         "train_s": round(time.perf_counter() - t0, 1), "start": "scratch" if base is None else
                         f"fine-tuned from q{a.codec_qualities[0]}", "final_train_bpp": round(h.history["bpp"][-1], 4),
                         "final_train_mse": round(h.history["reconstruction"][-1], 6)}
-        pts.append(codec_point(ae, x_test, name))
-        print(f"codec q{q}: {models[name]} {pts[-1]}", flush=True)
+        if a.save_models:
+            Path(a.save_models).mkdir(parents=True, exist_ok=True)
+            ae.save(Path(a.save_models) / f"{name}.aekit")
+        for r in sorted({0, *a.codec_refine}):
+            pts.append(codec_point(ae, x_test, name, refine=r))
+            print(f"codec q{q}: {models[name]} {pts[-1]}", flush=True)
         base = base or ae
     return models, pts
 
@@ -350,18 +386,25 @@ def kitten_only(a, out: Path) -> None:
 
 
 def summarise(curves: dict) -> dict:
-    """Comparisons at equal bytes, at 128 and 256 bytes, and BD-rates against WebP."""
+    """Comparisons at equal bytes, at 128 and 256 bytes, and BD-rates against WebP; where some codec points
+    used the encoder-side search (``refine_steps``), the codec without it as well (``codec_no_refine``)."""
+    plain = [p for p in curves.get("codec", []) if not p.get("refine_steps")]
+    if plain and len(plain) < len(curves["codec"]):
+        curves = {**curves, "codec_no_refine": plain}
     fronts = {k: frontier(v) for k, v in curves.items()}
     at = {}
     for b in (128, 256):
         row = {k: (round(v, 2) if (v := at_bytes(f, b)) is not None else None) for k, f in fronts.items()}
         best = [row[k] for k in ("webp", "pca") if row.get(k) is not None]
-        row["codec_minus_best_of_webp_pca"] = (round(row["codec"] - max(best), 2)
-                                              if row.get("codec") is not None and best else None)
+        for k in ("codec", "codec_no_refine"):
+            if k in row:
+                row[f"{k}_minus_best_of_webp_pca"] = (round(row[k] - max(best), 2)
+                                                      if row[k] is not None and best else None)
         at[str(b)] = row
     return {"at_equal_bytes": compare(curves), "codec_at_equal_bytes": compare(curves, "codec"),
             "at_128_and_256_bytes": at, "bd_rate_vs_webp_percent": {k: bd_rate(curves[k], curves["webp"])
-                                                                    for k in ("codec", "pca", "aekit", "jpeg", "avif")
+                                                                    for k in ("codec", "codec_no_refine", "pca",
+                                                                              "aekit", "jpeg", "avif")
                                                                     if k in curves and "webp" in curves}}
 
 
@@ -372,8 +415,15 @@ def merge_codec(paths: list[str], out: Path) -> None:
     res = dict(runs[0])
     cats = dict(res["cats"])
     # each codec point and model keeps the run it came from (two runs may name a model alike: codec-q4)
-    cats["curves"] = {**cats["curves"], "codec": [{**p, "run": p.get("run", Path(f).name)} for f, r in zip(paths, runs)
-                                                  for p in r["cats"]["curves"]["codec"]]}
+    # a saved model evaluated again (--codec-models) repeats its training run's point: kept once
+    pts, seen = [], set()
+    for f, r in zip(paths, runs):
+        for p in r["cats"]["curves"]["codec"]:
+            key = (p["model"], p.get("refine_steps", 0), p["bytes_per_image"], p["psnr"])
+            if key not in seen:
+                seen.add(key)
+                pts.append({**p, "run": p.get("run", Path(f).name)})
+    cats["curves"] = {**cats["curves"], "codec": pts}
     cats["models"] = {}
     for f, r in zip(paths, runs):
         for k, v in r["cats"]["models"].items():
@@ -428,6 +478,13 @@ def main() -> None:
     ap.add_argument("--codec-filters", type=int, default=64)
     ap.add_argument("--codec-latent", type=int, default=96)
     ap.add_argument("--codec-stages", type=int, default=4)
+    ap.add_argument("--codec-decay-at", type=float, default=0.8, help="lr drops 10x after this fraction of each "
+                    "codec's budget (1: never)")
+    ap.add_argument("--save-models", default=None, help="save each codec model here as NAME.aekit")
+    ap.add_argument("--codec-models", nargs="+", default=None, help="evaluate these saved codec models instead "
+                    "of training (with --codec-only: a points-only run for --merge-codec)")
+    ap.add_argument("--codec-refine", type=int, nargs="*", default=[], help="also each codec's point with this "
+                    "many steps of encoder-side search (compress(refine=...))")
     ap.add_argument("--codec-batch", type=int, default=16)
     ap.add_argument("--codec-lr", type=float, default=1e-3)
     ap.add_argument("--no-kitten", action="store_true", help="cats without the kitten protocol")
@@ -475,7 +532,7 @@ def main() -> None:
     res["hardware"] = f"{platform.machine()} CPU, 1 torch thread, shared 2-core machine"
     for ds in ("mnist", "cats"):
         if ds in res:
-            res[ds]["command"] = "python bench/compress.py " + " ".join(sys.argv[1:])
+            res[ds]["command"] = "python bench/compress.py " + " ".join(map(public_arg, sys.argv[1:]))
     out = Path(a.out)
     if a.only and out.exists():  # a run of one data set updates its part of the results
         res = {**json.loads(out.read_text()), **res}

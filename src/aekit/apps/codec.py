@@ -227,17 +227,23 @@ class QuantizationNoise(Callback):
 # --- with a model ---------------------------------------------------------------------------------------
 
 def compress(model, x, bits: int = 8, model_path: Optional[str | os.PathLike] = None,
-             batch_size: int = 1024, names: Optional[list] = None) -> bytes:
+             batch_size: int = 1024, names: Optional[list] = None, refine: int = 0) -> bytes:
     """``.aekz`` bytes of ``x`` (N, ...) through ``model``'s encoder. ``model_path`` is stored as a hint for
     decompression. uint8 inputs come back as uint8.
 
     A ``codec`` model codes with its own learned tables (``bits`` does not apply) and takes pictures of
     any size: an array, or a list of pictures (H, W, C) of different sizes; ``names`` (one per picture)
-    are kept in the file for :func:`decompress_file`.
+    are kept in the file for :func:`decompress_file`. ``refine`` (codec models only) spends that many
+    optimisation steps per picture searching for a code the same decoder turns into a better rate and
+    distortion (:func:`aekit.apps.learned_codec.refine_latents`; slower encoding, same file format).
     """
     hint = str(Path(model_path).resolve()) if model_path else None
+    if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or refine < 0:
+        raise AekitError(f"refine: expected a number of steps >= 0, got {refine!r}")
     if learned_codec.is_codec(model):
-        return _compress_learned(model, x, hint, names)
+        return _compress_learned(model, x, hint, names, int(refine))
+    if refine:
+        raise AekitError(f"refine: only a 'codec' model's code can be refined (this model is {model.family!r})")
     x = np.asarray(x)
     if x.ndim < 2:
         raise AekitError(f"x: expected a batch of samples (N, ...), got shape {x.shape}")
@@ -254,7 +260,7 @@ def compress(model, x, bits: int = 8, model_path: Optional[str | os.PathLike] = 
     return encode_codes(codes, bits, fingerprint=model.fingerprint(), meta=meta)
 
 
-def _compress_learned(model, x, hint: Optional[str], names: Optional[list]) -> bytes:
+def _compress_learned(model, x, hint: Optional[str], names: Optional[list], refine: int = 0) -> bytes:
     channels = model.input_shape[0]
     pics, how = learned_codec.as_pictures(x, channels)
     sizes = [list(p.shape[1:]) for p in pics]
@@ -268,7 +274,7 @@ def _compress_learned(model, x, hint: Optional[str], names: Optional[list]) -> b
         if len(names) != len(pics):
             raise AekitError(f"names: {len(names)} names for {len(pics)} pictures")
         header["names"] = [str(n) for n in names]
-    body = learned_codec.encode_pictures(model, pics)
+    body = learned_codec.encode_pictures(model, pics, refine=refine)
     return _pack(MODEL_VERSION, header, struct.pack("<I", len(body)) + body)
 
 
@@ -318,11 +324,11 @@ def decompress(data: bytes, model, name: str = "input", batch_size: int = 1024):
 
 def compress_file(model, x, path: str | os.PathLike, bits: int = 8,
                   model_path: Optional[str | os.PathLike] = None, names: Optional[list] = None,
-                  psnr: bool = True) -> dict:
+                  psnr: bool = True, refine: int = 0) -> dict:
     """Write ``x`` compressed to ``path`` (atomically); returns a summary: bytes, bytes per sample, and for
     pictures bits per pixel and (with ``psnr``, decoding the file once) the round trip's PSNR overall and
     per channel."""
-    blob = compress(model, x, bits, model_path, names=names)
+    blob = compress(model, x, bits, model_path, names=names, refine=refine)
     atomic_write(path, blob)
     learned = learned_codec.is_codec(model)
     samples = list(x) if isinstance(x, (list, tuple)) else np.asarray(x)

@@ -18,6 +18,10 @@ def add_arguments(p) -> None:
     p.add_argument("--bits", type=int_range(1, MAX_BITS), default=8, help=f"quantisation bits per code value, 1-{MAX_BITS} "
                    "(default: 8; fewer bits: smaller file, lower quality; a codec model ignores it: "
                    "its quality is set when it is trained)")
+    p.add_argument("--refine", type=int_range(0, 10_000), default=0, metavar="STEPS",
+                   help="codec models: search each picture's code for STEPS optimisation steps before coding "
+                   "(default: 0, the encoder's own code; 100 steps: about 0.5 dB more at the same size, "
+                   "encoding about 100x slower; decoding is unchanged)")
     p.add_argument("--key", default=None, help="the array inside an .npz input")
     p.add_argument("--no-psnr", action="store_true", help="do not decode the file again to measure the "
                    "round trip's PSNR (faster)")
@@ -29,7 +33,8 @@ def run(args) -> int:
     learned = is_codec(model)
     x, meta = read_input(args.input, model, key=args.key, native_size=learned)
     info = compress_file(model, x, args.output, bits=args.bits, model_path=args.model,
-                         names=meta.get("paths") if learned else None, psnr=not args.no_psnr)
+                         names=meta.get("paths") if learned else None, psnr=not args.no_psnr,
+                         refine=args.refine)
     how = "the model's own tables" if learned else f"{info['code_size']} codes x {info['bits']} bits"
     text = (f"wrote {info['output']}: {info['n']} samples, {info['bytes']:,} bytes "
             f"({info['bytes_per_sample']:.1f} per sample, {info['ratio']:.1f}x smaller), {how}")
