@@ -140,7 +140,11 @@ class Lean:
         torch.manual_seed(0)
         self.name, self.batch = name, batch
         self.model = lean_module(name)
-        self.x = x.contiguous(memory_format=torch.channels_last) if channels_last else x
+        # NCHW strides made explicit: a 1-channel (N, 1, H, W) array from numpy's x[:, None] has a channel stride
+        # of 1, which torch reads as channels_last (with one channel both layouts are the same bytes), and the
+        # convolutions then run in channels_last; torch.empty lays the copy out in plain NCHW strides
+        self.x = (x.contiguous(memory_format=torch.channels_last) if channels_last
+                  else torch.empty(x.shape, dtype=x.dtype).copy_(x))
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.buf = torch.empty_like(self.x)
