@@ -1,6 +1,8 @@
 """The learned image codec: GDN, the factorised entropy model, coding with its tables, any size, colour."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -134,7 +136,7 @@ def test_refined_codes_are_integers_and_lower_the_rate_distortion_loss(trained):
     assert torch.equal(refine_latents(m, xt, y, steps=30, lmbda=lmbda), y1)
 
 
-def test_compress_with_refine_decodes_with_the_same_decoder_and_refuses_bad_values(trained, tmp_path):
+def test_compress_with_refine_decodes_with_the_same_decoder_and_refuses_bad_values(trained, tmp_path, capsys):
     ae, x = trained
     blob = compress(ae, x[:16], refine=10)
     assert blob == compress(ae, x[:16], refine=10)
@@ -149,6 +151,7 @@ def test_compress_with_refine_decodes_with_the_same_decoder_and_refuses_bad_valu
     np.save(tmp_path / "x.npy", x[:8])
     assert main(["compress", str(tmp_path / "c.aekit"), str(tmp_path / "x.npy"), "-o", str(tmp_path / "x.aekz"),
                  "--refine", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["refine"] == 5
     with pytest.raises(SystemExit) as e:  # refused where it is parsed (argparse)
         main(["compress", str(tmp_path / "c.aekit"), str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.aekz"),
               "--refine", "-3"])

@@ -334,7 +334,8 @@ def compress_file(model, x, path: str | os.PathLike, bits: int = 8,
     samples = list(x) if isinstance(x, (list, tuple)) else np.asarray(x)
     n = len(samples)
     raw = sum(int(np.asarray(s).nbytes) for s in samples)
-    info = {"output": str(path), "n": n, "bits": None if learned else int(bits), "code_size": model.code_size,
+    info = {"output": str(path), "n": n, "bits": None if learned else int(bits), "refine": int(refine),
+            "code_size": model.code_size,
             "bytes": len(blob), "bytes_per_sample": len(blob) / n, "ratio": raw / len(blob)}
     if learned or len(model.input_shape) == 3:  # pictures: bits per pixel, and how good the round trip is
         pixels = (learned_codec.pixel_count(samples, model.input_shape[0]) if learned

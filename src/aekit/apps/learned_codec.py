@@ -29,6 +29,9 @@ from .denoise import db
 from .entropy import decode_with_model, encode_with_model, model_freqs
 
 
+REFINE_PIXELS = 600_000  # pixels per batch of the encoder-side search (its memory grows with them)
+
+
 def is_codec(model) -> bool:
     """True when ``model`` has a learned entropy model (the ``codec`` family)."""
     return hasattr(getattr(model.module, "head", None), "pmf_table")
@@ -165,10 +168,11 @@ def encode_pictures(model, pics: list[np.ndarray], batch_size: int = 64, refine:
     for _, idx in _groups([p.shape[1:] for p in pics]).items():
         xs = np.stack([pics[i] for i in idx])  # (B, C, H, W)
         y = map_batches(module, xs, lambda m, b: m.encoder(b), batch_size=batch_size)  # (B, M, h, w)
-        if refine > 0:
+        if refine > 0:  # the search keeps activations for a backward pass: batches of ~600k pixels at most
+            rows = min(256, max(1, REFINE_PIXELS // (xs.shape[-2] * xs.shape[-1])))
             y = np.concatenate([refine_latents(module, torch.from_numpy(xs[s]), torch.from_numpy(y[s]), refine,
                                                model.config.rate_lambda, seed=s.start).numpy()
-                                for s in batches(len(xs), 256)])
+                                for s in batches(len(xs), rows)])
         for i, yi in zip(idx, np.round(y).astype(np.int64)):
             per[i] = yi.reshape(len(yi), -1).T  # (h*w, M): one row per position
     q = np.concatenate(per)  # (rows, M)
