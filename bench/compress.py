@@ -334,7 +334,8 @@ def kitten_protocol(a, x_train: np.ndarray, x_test: np.ndarray) -> dict:
     return {"code_size": 1728, "tutorial_reported_mse": 0.011,
             "tutorial_architecture": {"model": "dense 6912-2048-1728-2048-6912, BatchNorm, relu, sigmoid output, "
                                       f"mse, adam lr {a.kitten_lr}, batch 64", "test_mse": round(tut_mse, 5),
-                                      "test_mse_by_epoch": [round(v, 5) for v in curve.by_epoch], "epochs": len(h.history["loss"]),
+                                      "test_mse_by_epoch": [round(v, 5) for v in curve.by_epoch],
+                                      "epochs": len(h.history["loss"]),
                                       "train_s": round(tut_s, 1)},
             "pca_1728_test_mse": round(probe.start, 6),
             "pca_fit_on": f"first {a.kitten_pca_n} training pictures (exact eigendecomposition); "

@@ -19,7 +19,7 @@ from aekit.training import Callback
 from aekit.training.device import (AmpPlan, amp_plan, batch_format, cpu_supports_bf16, fits_on_device,
                                    pick_device, to_memory_format, use_channels_last)
 from aekit.training.batches import ArraySource
-from aekit.training.loop import fit_loop, new_state
+from aekit.training.loop import evaluate, fit_loop, new_state, reconstruction_loss
 from aekit.training.threads import ENV, CpuMeter, auto_threads, requested_threads, thread_scope
 
 
@@ -203,6 +203,20 @@ def test_channels_last_training_matches_nchw(digits):
         assert all(p.is_contiguous() for p in ae.module.parameters())  # usual layout after fit
     np.testing.assert_allclose(losses[0], losses[1], rtol=1e-4)
     np.testing.assert_allclose(recs[0], recs[1], atol=1e-4)
+
+
+def test_validation_feeds_nhwc_batches_to_nhwc_weights_with_the_same_result():
+    ae = conv(latent_dim=None)
+    src, loss_fn = ArraySource(torch.rand(10, 1, 8, 8), None), reconstruction_loss(ae.loss_spec)
+    cpu = torch.device("cpu")
+    ref = evaluate(ae.module, src, loss_fn, 4, cpu)
+    to_memory_format(ae.module, True)
+    strides = []
+    first = next(m for m in ae.module.modules() if isinstance(m, torch.nn.Conv2d))
+    first.register_forward_pre_hook(lambda m, inp: strides.append(inp[0].stride()))
+    got = evaluate(ae.module, src, loss_fn, 4, cpu, channels_last=True)
+    assert len(strides) == 3 and all(s[1] == 1 for s in strides)  # channel stride 1: NHWC, as the weights
+    assert got.keys() == ref.keys() and all(abs(got[k] - ref[k]) < 1e-5 for k in ref)
 
 
 def test_channels_last_default_only_for_convolutions():

@@ -132,9 +132,10 @@ def refine_latents(module, x: torch.Tensor, y: torch.Tensor, steps: int, lmbda: 
                    seed: int = 0) -> torch.Tensor:
     """Integer codes (B, M, h, w) for pictures x (B, C, H, W) with a lower rate-distortion loss than
     ``round(y)``, y the analysis transform's output, ``lmbda`` the model's ``config.rate_lambda``: ``steps``
-    Adam steps on y under a soft rounding whose temperature falls from 0.5 to 0.05, then rounded. Each picture keeps the searched code only where its
-    loss (measured with hard rounding, as the file will hold it) is lower than the first guess's, so the
-    result is never worse. Deterministic for a given ``seed``; the model's weights do not change.
+    Adam steps on y under a soft rounding whose temperature falls from 0.5 to 0.05, then rounded. Each
+    picture keeps the searched code only where its loss (measured with hard rounding, as the file will hold
+    it) is lower than the first guess's, so the result is never worse. Deterministic for a given ``seed``;
+    the model's weights do not change.
     """
     dev = next(module.parameters()).device
     x, y = x.to(dev), y.to(dev)

@@ -196,12 +196,17 @@ def _own_rng(state: LoopState):
 
 
 def evaluate(module: nn.Module, source, loss_fn: Callable, batch_size: int, device: torch.device,
-             world: World = SINGLE) -> dict[str, float]:
+             world: World = SINGLE, channels_last: bool = False) -> dict[str, float]:
     """Mean loss and loss terms over ``source`` in evaluation mode (no corruption, no gradients); in a
-    data-parallel run each rank evaluates its part and the means are over every rank's samples."""
+    data-parallel run each rank evaluates its part and the means are over every rank's samples.
+    ``channels_last``: the module's weights are in NHWC (validation inside the loop), so are the batches."""
     names: list[str] = []
 
     def batch_sums(m: nn.Module, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        if channels_last:  # NCHW batches against NHWC weights would run the whole net through reorders
+            same = yb is xb
+            xb = batch_format(xb, True)
+            yb = xb if same else batch_format(yb, True)
         loss, terms = loss_fn(m, xb, yb)
         names[:] = ["loss", *terms]
         # (1, 1 + terms): the batch size, then each term's batch mean times the batch size
@@ -313,7 +318,8 @@ def fit_loop(state: LoopState, source, *, val_source=None, corruption: Optional[
             logs = _train_epoch(state, source, corruption, callbacks)
             if val_source is not None:
                 logs.update({f"val_{k}": v for k, v in evaluate(state.module, val_source, state.loss_fn,
-                                                                cfg.batch_size, state.device, state.world).items()})
+                                                                cfg.batch_size, state.device, state.world,
+                                                                state.channels_last).items()})
             if state.scheduler is not None:
                 _step_scheduler(state.scheduler, logs)
             state.history.append(state.epoch, logs)
