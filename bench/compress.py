@@ -433,7 +433,7 @@ def merge_codec(paths: list[str], out: Path) -> None:
     cats["runs"] = [{"file": Path(p).name, "command": r["cats"]["command"], "wall_s": r["cats"]["wall_s"],
                      "load_average_at_start": r.get("load_average_at_start")} for p, r in zip(paths, runs)]
     res["cats"] = cats
-    out.write_text(json.dumps(res, indent=1) + "\n")
+    atomic_write(out, (json.dumps(res, indent=1) + "\n").encode())
     draw_rd(res, out)
 
 
@@ -445,7 +445,7 @@ def draw_rd(res: dict, out: Path) -> None:
 
     fig = rate_distortion({k: [(p["bytes_per_image"], p["psnr"]) for p in frontier(v) if p["bytes_per_image"] <= 1000]
                            for k, v in res["cats"]["curves"].items()}, "bytes per picture")
-    out.with_name(out.stem + "_rd.png").write_bytes(figure_png(fig))
+    atomic_write(out.with_name(out.stem + "_rd.png"), figure_png(fig))
 
 
 def merge(paths: list[str], out: Path) -> None:
@@ -461,7 +461,7 @@ def merge(paths: list[str], out: Path) -> None:
     m["wall_s"] = max(r["wall_s"] for r in runs)
     res = json.loads(out.read_text()) if out.exists() else {"bench": "compress"}
     res["mnist"] = m
-    out.write_text(json.dumps(res, indent=1) + "\n")
+    atomic_write(out, (json.dumps(res, indent=1) + "\n").encode())
 
 
 def main() -> None:
@@ -538,7 +538,7 @@ def main() -> None:
     if a.only and out.exists():  # a run of one data set updates its part of the results
         res = {**json.loads(out.read_text()), **res}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=1) + "\n")
+    atomic_write(out, (json.dumps(res, indent=1) + "\n").encode())
     draw_rd(res, out)
     for ds in ("mnist", "cats"):
         if ds in res:

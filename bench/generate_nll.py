@@ -25,6 +25,7 @@ import torch
 import aekit
 from aekit.apps.generate import DynamicBinarization, importance_nll
 from aekit.datasets.idx import read_idx
+from aekit.io import atomic_write
 from aekit.training import TimeLimit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,7 +80,7 @@ def main() -> None:
         "command": "python bench/generate_nll.py " + " ".join(sys.argv[1:]),
     }
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(res, indent=2) + "\n")
+    atomic_write(a.out, (json.dumps(res, indent=2) + "\n").encode())
     print(json.dumps(res, indent=2))
 
 

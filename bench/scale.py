@@ -38,6 +38,7 @@ def worker(a) -> None:
     import torch
 
     import aekit
+    from aekit.io import atomic_write
     from aekit.training import Callback
 
     torch.set_num_threads(a.threads)
@@ -77,11 +78,11 @@ def worker(a) -> None:
         per_rank = [None] * world
         dist.all_gather_object(per_rank, mine)
     if int(os.environ.get("RANK", "0")) == 0:
-        Path(a.out).write_text(json.dumps({
+        atomic_write(a.out, json.dumps({
             "processes": world, "threads_per_process": a.threads, "samples": len(x), "features": a.features,
             "global_batch": a.batch, "epochs": len(h.epoch), "timed_epochs": len(timed) - 1,
             "samples_per_s": round(sps, 1), "fit_wall_s": round(wall, 2), "final_loss": h.history["loss"][-1],
-            "memory_mapped": bool(a.data), "per_rank": per_rank}))
+            "memory_mapped": bool(a.data), "per_rank": per_rank}).encode())
 
 
 def _launch(nproc: int, args: list[str], out: Path, timeout: float) -> dict:
@@ -163,7 +164,9 @@ def main() -> None:
         for b in (a.batch, a.big_batch)}
     result["wall_s"] = round(time.perf_counter() - t_start, 1)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(result, indent=2) + "\n")
+    from aekit.io import atomic_write
+
+    atomic_write(a.out, (json.dumps(result, indent=2) + "\n").encode())
     print(f"wrote {a.out} in {result['wall_s']} s")
 
 
