@@ -171,6 +171,46 @@ def test_an_exploding_loss_is_caught_and_the_last_good_epoch_kept():
     assert torch.equal(st.module.weight, good["weight"])
 
 
+def test_state_snapshot_puts_back_weights_and_optimizer_state():
+    import copy
+
+    from aekit.training.callbacks import StateSnapshot
+
+    torch.manual_seed(0)
+    m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+
+    def step():
+        opt.zero_grad()
+        m(torch.randn(8, 3)).pow(2).sum().backward()
+        opt.step()
+
+    fresh = StateSnapshot()
+    fresh.take(m, opt)  # before the first step: the optimizer has no state yet
+    step()
+    snap = StateSnapshot()
+    snap.take(m, opt)
+    buffers = [t.data_ptr() for t in snap.saved]
+    step()
+    snap.take(m, opt)  # the next epoch's snapshot overwrites the same buffers
+    assert [t.data_ptr() for t in snap.saved] == buffers
+    want_m, want_opt = copy.deepcopy(m.state_dict()), copy.deepcopy(opt.state_dict())
+    for _ in range(3):
+        step()
+    opt.param_groups[0]["lr"] = 5.0
+    snap.restore(m, opt)
+    # weights, running statistics, Adam's moments and step count, and the lr are the snapshot's
+    for k, v in want_m.items():
+        assert torch.equal(m.state_dict()[k], v)
+    got = opt.state_dict()
+    for i, st in want_opt["state"].items():
+        for k, v in st.items():
+            assert torch.equal(got["state"][i][k], v)
+    assert got["param_groups"][0]["lr"] == 1e-2
+    fresh.restore(m, opt)
+    assert len(opt.state) == 0  # a snapshot from before the first step: a fresh optimizer state
+
+
 def test_the_writer_refuses_non_finite_tensors(tmp_path):
     with pytest.raises(AekitError, match="'w' holds NaN or infinite"):
         io.write_file(tmp_path / "m.aekit", {"kind": "x"}, {"w": torch.tensor([1.0, float("inf")])})
