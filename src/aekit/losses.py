@@ -116,7 +116,7 @@ def objective(out: Output, target: torch.Tensor, spec: LossSpec) -> tuple[torch.
     if spec.variational:
         kl = kl_divergence(out.mu, out.logvar).mean()
         terms["kl"] = kl
-        total = total + spec.beta * kl
+        total = total + (kl if spec.beta == 1.0 else spec.beta * kl)  # no multiply (and its backward) at 1
     if spec.sparsity is not None:
         sp = sparsity_penalty(out.z, spec.sparsity, spec.code_in_unit)
         terms["sparsity"] = sp

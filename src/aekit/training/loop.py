@@ -274,11 +274,14 @@ def _train_epoch(state: LoopState, source, corruption: Optional[CorruptionConfig
         b = len(xb)
         # running sums stay on the device (one in-place op per term); .item() once per epoch and when the
         # progress bar redraws, so the loop never waits on the device mid-epoch
-        if not sums:
-            sums = {k: torch.zeros((), device=state.device) for k in ("loss", *terms)}
+        if not sums:  # a term that is the loss itself (a plain autoencoder's reconstruction) shares its sum
+            sums = {"loss": torch.zeros((), device=state.device)}
+            sums.update({k: sums["loss"] if v is loss else torch.zeros((), device=state.device)
+                         for k, v in terms.items()})
         sums["loss"].add_(loss.detach(), alpha=b)
         for k, v in terms.items():
-            sums[k].add_(v.detach(), alpha=b)
+            if v is not loss:
+                sums[k].add_(v.detach(), alpha=b)
         n += b
         for cb in callbacks:
             cb.on_batch_end(state, step, sums, n)
