@@ -21,7 +21,7 @@ def add_arguments(p) -> None:
     p.add_argument("--refine", type=int_range(0, 10_000), default=0, metavar="STEPS",
                    help="codec models: search each picture's code for STEPS optimisation steps before coding "
                    "(default: 0, the encoder's own code; 100 steps: about 0.5 dB more at the same size, "
-                   "encoding about 100x slower; decoding is unchanged)")
+                   "encoding over 100x slower; decoding is unchanged)")
     p.add_argument("--key", default=None, help="the array inside an .npz input")
     p.add_argument("--no-psnr", action="store_true", help="do not decode the file again to measure the "
                    "round trip's PSNR (faster)")
