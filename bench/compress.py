@@ -248,6 +248,15 @@ def chroma(x: np.ndarray) -> float:
     return float(np.mean(x.max(-1) - x.min(-1)))
 
 
+def refine_points(a, ae, x_test: np.ndarray, name: str, about: dict) -> list[dict]:
+    """A codec's point, and one per ``--codec-refine`` setting (the encoder-side search), each printed."""
+    pts = []
+    for r in sorted({0, *a.codec_refine}):
+        pts.append(codec_point(ae, x_test, name, refine=r))
+        print(f"codec {name} refine {r}: {about} {pts[-1]}", flush=True)
+    return pts
+
+
 def codec_ladder(a, x_train: np.ndarray, x_test: np.ndarray):
     """One codec per quality: the first from scratch (a.codec_seconds), the others fine-tuned from it; or
     (``--codec-models``) saved models evaluated again. Each model's point, and with ``--codec-refine`` its
@@ -258,9 +267,7 @@ def codec_ladder(a, x_train: np.ndarray, x_test: np.ndarray):
             ae, name = aekit.load(path), Path(path).stem
             models[name] = {"quality": ae.config.quality, "lambda": ae.config.rate_lambda,
                             "loaded_from": public_arg(str(Path(path).resolve()))}
-            for r in sorted({0, *a.codec_refine}):
-                pts.append(codec_point(ae, x_test, name, refine=r))
-                print(f"codec {name} refine {r}: {pts[-1]}", flush=True)
+            pts += refine_points(a, ae, x_test, name, models[name])
         return models, pts
     arch = dict(filters=a.codec_filters, latent_channels=a.codec_latent, stages=a.codec_stages)
     models, pts, base = {}, [], None
@@ -285,9 +292,7 @@ def codec_ladder(a, x_train: np.ndarray, x_test: np.ndarray):
         if a.save_models:
             Path(a.save_models).mkdir(parents=True, exist_ok=True)
             ae.save(Path(a.save_models) / f"{name}.aekit")
-        for r in sorted({0, *a.codec_refine}):
-            pts.append(codec_point(ae, x_test, name, refine=r))
-            print(f"codec q{q}: {models[name]} {pts[-1]}", flush=True)
+        pts += refine_points(a, ae, x_test, name, models[name])
         base = base or ae
     return models, pts
 

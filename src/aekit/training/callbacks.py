@@ -119,17 +119,17 @@ class EarlyStopping(Callback):
                  restore_best_weights: bool = True, verbose: int = 0, stream=None):
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.restore, self.verbose, self.stream = restore_best_weights, verbose, stream
-        self.best, self.best_epoch, self.best_weights, self.wait = float("inf"), -1, None, 0
+        self.best, self.best_epoch, self.wait = float("inf"), -1, 0
+        self.best_weights = None  # a StateSnapshot of the best epoch's module state, once there is one
         self.stopped_epoch = None
-        self._best = StateSnapshot()
 
     def on_epoch_end(self, state, logs) -> None:
         value = logs.get(self.monitor, logs.get("loss"))
         if value < self.best - self.min_delta:
             self.best, self.best_epoch, self.wait = value, state.epoch, 0
             if self.restore:
-                self._best.take(state.module)
-                self.best_weights = self._best  # kept for callers that test whether weights were kept
+                self.best_weights = self.best_weights or StateSnapshot()
+                self.best_weights.take(state.module)
         else:
             self.wait += 1
             if self.wait >= self.patience:
@@ -138,7 +138,7 @@ class EarlyStopping(Callback):
     def on_train_end(self, state) -> None:
         restored = self.restore and self.best_weights is not None and self.best_epoch != state.epoch
         if restored:
-            self._best.restore(state.module)
+            self.best_weights.restore(state.module)
         if self.stopped_epoch is None or state.diverged:
             return
         state.stop_reason = (f"early stopping after epoch {self.stopped_epoch}: {self.monitor} did not improve "
