@@ -23,8 +23,11 @@ own process per model (``tensorflow-cpu`` in ``bench/.tf-venv``, made by ``--set
 dependency of aekit), same threads, same steps, first epoch (tracing) dropped.
 
 Load: aekit with its default (automatic) thread policy, idle and with one and with two pure-Python busy
-processes (each in its own session, like another program). bf16: aekit ``amp=True`` vs float32 on dense
-and conv, speed and final loss after the timed epochs from the same seed.
+processes (each in its own session, like another program); beside it, under the same load, the lean loop at
+each thread count from 1 to ``--threads``: the best of those against the lean loop idle is the floor that no
+thread policy can beat (``lean_floor_ratio``). Keras is also set against the best lean loop
+(``keras_vs_best_lean``): the most any loop on PyTorch's kernels could reach in ``keras_vs_aekit``.
+bf16: aekit ``amp=True`` vs float32 on dense and conv, speed and final loss after the timed epochs from the same seed.
 
     python bench/speed.py --setup-keras                  # once: venv + pip install tensorflow-cpu
     python bench/speed.py [--steps 40] [--epochs 3] [--threads 2] [--budget-s 1500]
@@ -282,9 +285,24 @@ def busy(n: int) -> list:
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True) for _ in range(n)]
 
 
+def lean_epochs(lean: Lean, threads: int, n: int) -> float:
+    """Median of ``n`` timed lean epochs at ``threads`` threads (after one warm-up epoch)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        lean.epoch()
+        return statistics.median(lean.epoch()[0] for _ in range(n))
+    finally:
+        torch.set_num_threads(old)
+
+
 def under_load(name: str, x_full: np.ndarray, args) -> dict:
+    """aekit's automatic thread policy idle and beside 1 and 2 busy processes, and the floor no thread policy
+    can beat: the lean loop (its faster layout) at every thread count from 1 to ``args.threads`` under the
+    same load, against the lean loop idle at ``args.threads``."""
     _, _, _, batch = MODELS[name]
     xs = subset(x_full, args.steps, batch)
+    lean = Lean(name, torch.from_numpy(xs), batch, channels_last=name in CONV)
     out = {}
     for n_busy in (0, 1, 2):
         ae = Aekit(name, xs, batch)  # default: automatic threads
@@ -296,15 +314,19 @@ def under_load(name: str, x_full: np.ndarray, args) -> dict:
             for _ in range(args.load_epochs):
                 ts.append(ae.epoch()[0])
                 used.append(ae.threads_used)
+            lean_s = {t: round(lean_epochs(lean, t, args.load_epochs), 4) for t in range(1, args.threads + 1)}
         finally:
             for p in procs:
                 p.kill()
                 p.wait()
         out[f"busy_{n_busy}"] = {"median_s": round(statistics.median(ts), 4), "runs_s": [round(t, 4) for t in ts],
-                                 "threads_used": used}
+                                 "threads_used": used, "lean_s_by_threads": lean_s}
     idle = out["busy_0"]["median_s"]
+    lean_idle = out["busy_0"]["lean_s_by_threads"][args.threads]
     for k in ("busy_1", "busy_2"):
         out[k]["ratio_to_idle"] = round(out[k]["median_s"] / idle, 3)
+        # the best any thread count of the lean loop did under this load, against the lean loop idle
+        out[k]["lean_floor_ratio"] = round(min(out[k]["lean_s_by_threads"].values()) / lean_idle, 3)
     return out
 
 
@@ -372,6 +394,9 @@ def main() -> int:
                     k = keras(name, x_full, args, tmp)
                     if torch_s and "s_per_step" in k:
                         k["keras_vs_aekit"] = round(k["s_per_step"] / torch_s, 2)
+                        # the ceiling of keras_vs_aekit for any loop on these kernels: Keras against the best lean loop
+                        lean_s = min(v for kk, v in row["s_per_step"].items() if kk.startswith("lean"))
+                        k["keras_vs_best_lean"] = round(k["s_per_step"] / lean_s, 2)
                     row["keras"] = k
                 else:
                     row["load"] = under_load(name, x_full, args)
