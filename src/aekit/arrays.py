@@ -58,14 +58,16 @@ def infer_layout(sample_shape: tuple, input_shape: tuple, name: str = "x") -> La
                      f"input shape {input_shape}; expected {' or '.join(accepted)}")
 
 
-def to_float(x: np.ndarray) -> np.ndarray:
-    """uint8 -> float32 in [0, 1]; other numeric dtypes -> float32."""
+def to_float(x: np.ndarray, name: str = "x") -> np.ndarray:
+    """uint8 -> float32 in [0, 1]; other real numeric dtypes -> float32."""
     if x.dtype == np.uint8:
         y = x.astype(np.float32)
         return np.divide(y, 255.0, out=y)  # in place: one float32 copy, not two
+    if np.issubdtype(x.dtype, np.complexfloating):  # float32 would drop the imaginary part without a word
+        raise AekitError(f"{name}: array dtype {x.dtype} is complex; expected real numbers (uint8 or float)")
     if x.dtype == np.bool_ or np.issubdtype(x.dtype, np.number):
         return x.astype(np.float32, copy=False)
-    raise AekitError(f"array dtype {x.dtype} is not numeric; expected uint8 or float")
+    raise AekitError(f"{name}: array dtype {x.dtype} is not numeric; expected uint8 or float")
 
 
 def as_array(x, name: str = "x") -> np.ndarray:
@@ -86,7 +88,7 @@ def to_model(x, input_shape: tuple, name: str = "x") -> tuple[np.ndarray, Layout
     """A float32 array (N, *input_shape) and the layout to restore outputs with."""
     x = as_array(x, name)
     layout = infer_layout(x.shape[1:], input_shape, name)
-    y = to_float(x)
+    y = to_float(x, name)
     if layout.kind == "channels_last":
         y = np.moveaxis(y, -1, 1)
     elif layout.kind != "same":

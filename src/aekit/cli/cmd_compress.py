@@ -3,6 +3,7 @@ from ..apps.codec import MAX_BITS, compress_file
 from ..apps.learned_codec import is_codec
 from ..sources import read_input
 from .common import emit, int_range, load_model, need_file
+from .outputs import need_suffix
 
 NAME = "compress"
 HELP = "compress pictures or arrays to an .aekz file (the model's codes, quantised and entropy-coded)"
@@ -29,6 +30,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     need_file(args.model, "model")
+    need_suffix(args.output, (".aekz",), "the compressed file")
     model = load_model(args.model, args)
     learned = is_codec(model)
     x, meta = read_input(args.input, model, key=args.key, native_size=learned)

@@ -8,7 +8,7 @@ from ..errors import AekitError
 from ..io import atomic_write
 from .common import (INPUT_HELP, add_input_options, emit, finite_float, float_range, int_range, load_model,
                      need_file, positive_int, read_for)
-from .outputs import write_records
+from .outputs import need_suffix, write_records
 
 NAME = "detect"
 HELP = "score samples (or the points of a time series) by reconstruction error and flag anomalies"
@@ -59,8 +59,7 @@ def run(args) -> int:
     if args.input is None:
         raise AekitError("detect needs MODEL and INPUT (or --stream SERIES.csv)")
     need_file(args.model, "model")
-    if not args.output.lower().endswith((".csv", ".json")):
-        raise AekitError(f"-o {args.output}: expected a .csv or .json file for the scores")
+    need_suffix(args.output, (".csv", ".json"), "the scores")
     if args.fit_on and args.threshold is not None:
         raise AekitError("--fit-on fits a threshold; it cannot be combined with --threshold")
     if args.percentile is not None and not args.fit_on:
@@ -111,8 +110,7 @@ def _run_stream(args) -> int:
         if getattr(args, opt) is not None:
             raise AekitError(f"--{opt.replace('_', '-')} does not apply to --stream (use --risk)")
     need_file(args.model, "series")
-    if not args.output.lower().endswith(".csv"):
-        raise AekitError(f"-o {args.output}: expected a .csv file for the scores")
+    need_suffix(args.output, (".csv",), "the scores")
     ts = load_timeseries(args.model)
     res = stream_detect(ts.values, window=args.stream_window, n_train=args.train_points, risk=args.risk,
                         update_every=args.online, seed=getattr(args, "seed", None) or 0)

@@ -14,6 +14,7 @@ from ..apps.text import is_sentence_model
 from ..errors import AekitError
 from ..io import atomic_write
 from .common import emit, load_model, need_file, positive_int
+from .outputs import need_suffix
 
 NAME = "embed"
 HELP = "reduce dimensions: save the codes of INPUT (.npy), optionally a 2-D map image"
@@ -126,6 +127,9 @@ def _documents(model, docs):
 def run(args) -> int:
     need_file(args.model, "model")
     need_file(args.input, "input")
+    need_suffix(args.output, (".npy",), "the codes")
+    if args.map_image is not None:
+        need_suffix(args.map_image, (".png",), "the map", flag="--map-image")
     model = load_model(args.model, args)
     res = embed_file(model, args.input, args.output, map=args.map, map_image=args.map_image, labels=args.labels,
                      key=args.key, max_points=args.max_points, seed=args.seed if args.seed is not None else 0)

@@ -1,6 +1,7 @@
 """aekit export: a trained model file to ONNX."""
 from ..export import DEFAULT_OPSET, PARTS, export_onnx
 from .common import emit, need_file, positive_int
+from .outputs import need_suffix
 
 NAME = "export"
 HELP = "export a trained model (encoder, decoder or full) to ONNX with a dynamic batch size"
@@ -21,6 +22,7 @@ def run(args) -> int:
     from ..autoencoder import load
 
     need_file(args.model, "model")
+    need_suffix(args.output, (".onnx",), "the ONNX model")
     model = load(args.model)
     path = export_onnx(model, args.output, part=args.part, opset=args.opset)
     inp = "z (N, code_size)" if args.part == "decoder" else f"x (N, {', '.join(map(str, model.input_shape))})"

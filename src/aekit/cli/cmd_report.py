@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from .common import emit, load_model, need_file
+from .outputs import need_suffix
 
 NAME = "report"
 HELP = "write the self-contained HTML report of a model (or of a run folder) evaluated on data"
@@ -23,6 +24,7 @@ def run(args) -> int:
     from ..sources import read_for_model
 
     target = need_file(args.target, "model or run folder")
+    need_suffix(args.output, (".html", ".htm"), "the report")
     path = target / "model.aekit" if target.is_dir() else target
     if not path.exists():
         raise AekitError(f"{target}: a folder without model.aekit; pass a run folder or a model file")

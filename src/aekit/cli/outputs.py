@@ -30,6 +30,19 @@ ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".json")
 PICTURE_SUFFIXES = (".png",)
 
 
+def need_suffix(out, suffixes: tuple, what: str, flag: str = "-o") -> None:
+    """Refuse an output named for another format (``flag out``) before any work is done.
+
+    >>> need_suffix("model.onnx", (".onnx",), "the ONNX model")
+    >>> need_suffix("model.txt", (".onnx",), "the ONNX model")
+    Traceback (most recent call last):
+    ...
+    aekit.errors.AekitError: -o model.txt: expected a .onnx file for the ONNX model
+    """
+    if Path(out).suffix.lower() not in suffixes:
+        raise AekitError(f"{flag} {out}: expected a {' or '.join(suffixes)} file for {what}")
+
+
 def _csv_bytes(header: list, rows) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

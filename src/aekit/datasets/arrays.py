@@ -48,6 +48,8 @@ def _read_npy_header(f, name: str):
         shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
     if dtype.hasobject:
         raise FormatError(f"{name}: holds Python objects, which aekit never unpickles; save a numeric array")
+    if dtype.kind == "c":
+        raise FormatError(f"{name}: holds complex numbers ({dtype}); expected a real array (uint8 or float)")
     return shape, fortran, dtype
 
 
