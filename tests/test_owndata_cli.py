@@ -61,3 +61,24 @@ def test_models_family_and_train_family_help_list_every_default(capsys):
     with pytest.raises(SystemExit):
         main(["train", "lstm", "--help"])
     assert "options of 'lstm'" in capsys.readouterr().out
+
+
+def test_missing_values_need_impute_which_the_model_remembers(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(80, 4))
+    rows = [",".join("" if (i % 9 == 2 and j == 1) else f"{v:.4f}" for j, v in enumerate(r)) for i, r in enumerate(x)]
+    (tmp_path / "t.csv").write_text("a,b,c,d\n" + "\n".join(rows) + "\n")
+    (tmp_path / "new.csv").write_text("a,b,c,d\n,1,2,3\n4,,6,7\n1,1,1,1\n")
+    base = ["train", "dense", "--data", str(tmp_path / "t.csv"), "--out", str(tmp_path / "r"), "--no-report",
+            "--set", "epochs=1"]
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert "column 'b' has 9 missing values" in err and "--impute" in err and not (tmp_path / "r").exists()
+    assert main(base + ["--impute", "median"]) == 0
+    model = aekit.load(tmp_path / "r" / "model.aekit")
+    assert model.data.impute == "median" and model.data.columns == ["a", "b", "c", "d"]
+    # detect reads new rows the way the model was trained: their missing values are filled, no option needed
+    assert main(["detect", str(tmp_path / "r" / "model.aekit"), str(tmp_path / "new.csv"), "-o",
+                 str(tmp_path / "s.csv")]) == 0
+    scores = np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1, usecols=1)
+    assert scores.shape == (3,) and np.isfinite(scores).all()

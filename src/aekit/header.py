@@ -74,6 +74,7 @@ class DataDescription:
     image_shape : (C, H, W) of the pictures (also for dense families, whose input is flat)
     color : 'gray' or 'rgb'
     class_names : names of the integer labels of the training data (picture sub-folders)
+    impute : how missing table values were filled ('mean', 'median' or 'zero' of each column), or None
     """
 
     kind: Optional[str] = None
@@ -84,6 +85,7 @@ class DataDescription:
     image_shape: Optional[tuple] = None
     color: Optional[str] = None
     class_names: Optional[list] = None
+    impute: Optional[str] = None
 
     def __post_init__(self):
         if self.kind is not None and self.kind not in DATA_KINDS:

@@ -25,7 +25,7 @@ from .registry import get_family
 from .training import distributed
 from .training.loop import pick_device
 
-DATA_KEYS = ("image_size", "color", "window", "stride", "input_kind", "key", "limit", "columns")
+DATA_KEYS = ("image_size", "color", "window", "stride", "input_kind", "key", "limit", "columns", "impute")
 
 
 def read_config_file(path) -> dict:
@@ -257,7 +257,7 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
         model = build(family_.name, input_shape=cfg.input_shape, seed=fit_opts["seed"], **kwargs)
     model.data = DataDescription(kind=src.kind, source=src.name,  # source: what `aekit report RUN_DIR` reads
                                  **{k: src.meta[k] for k in ("image_shape", "window", "stride", "class_names",
-                                                             "color", "columns") if src.meta.get(k)})
+                                                             "color", "columns", "impute") if src.meta.get(k)})
     val = src.x_test if (src.x_test is not None and not tcfg.validation_split) else None
     pick_device(fit_opts["device"])  # a device this machine lacks fails here, before the folder exists
     with _new_folder(out, keep=ckpt):

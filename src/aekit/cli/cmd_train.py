@@ -1,5 +1,5 @@
 """aekit train: train a family on a data source and write a run folder (aekit.runs.train_run)."""
-from .common import emit, positive_int, verbose
+from .common import IMPUTE_CHOICES, emit, positive_int, verbose
 
 NAME = "train"
 HELP = "train an autoencoder; writes model.aekit, history.csv, TensorBoard logs and report.html to --out"
@@ -35,6 +35,8 @@ def add_arguments(p) -> None:
     p.add_argument("--color", choices=("gray", "rgb"), help="pictures in gray or rgb (default: rgb when the "
                    "folder holds colour pictures)")
     p.add_argument("--columns", metavar="A,B,...", help="the table columns to train on (default: all)")
+    p.add_argument("--impute", choices=IMPUTE_CHOICES, help="fill a table's missing values with each column's "
+                   "mean, median or 0 (default: refuse a table with missing values); the model remembers it")
     p.add_argument("--window", type=positive_int, help="window length for a time-series CSV (default: points/20, "
                    "8 to 64; a CSV whose first column holds timestamps is a time series)")
     p.add_argument("--stride", type=positive_int, help="window step for a time-series CSV (default window/4)")
@@ -65,7 +67,7 @@ def run(args) -> int:
 
     options = parse_sets(args.sets)
     for key, val in (("image_size", args.image_size), ("color", args.color), ("window", args.window),
-                     ("columns", args.columns),
+                     ("columns", args.columns), ("impute", args.impute),
                      ("stride", args.stride)):
         if val is not None:
             options[key] = val

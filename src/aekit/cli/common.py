@@ -8,7 +8,10 @@ import os
 import sys
 from pathlib import Path
 
+from ..datasets.tables import IMPUTE
 from ..errors import InputNotFoundError
+
+IMPUTE_CHOICES = tuple(v for v in IMPUTE if v)  # --impute: how a table's missing values are filled
 
 
 def emit(args, data: dict, text: str | None = None) -> None:
@@ -117,6 +120,8 @@ def add_input_options(p, positional: str | None = "input") -> None:
     g = p.add_argument_group("reading the input (default: as the model was trained)")
     g.add_argument("--key", default=None, help="the array inside an .npz input")
     g.add_argument("--columns", default=None, metavar="A,B,...", help="table columns")
+    g.add_argument("--impute", choices=IMPUTE_CHOICES, default=None,
+                   help="fill a table's missing values with each column's mean, median or 0")
     g.add_argument("--window", type=positive_int, default=None, help="time-series window length")
     g.add_argument("--stride", type=positive_int, default=None, help="time-series window step")
 
@@ -128,6 +133,7 @@ def read_for(args, model, src: str | None = None):
     src = src if src is not None else args.input
     need_source(src)
     return read_for_model(src, model, key=getattr(args, "key", None), columns=getattr(args, "columns", None),
+                          impute=getattr(args, "impute", None),
                           window=getattr(args, "window", None), stride=getattr(args, "stride", None))
 
 

@@ -143,7 +143,8 @@ def default_window(n_points: int) -> int:
 
 def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] = None, image_size=None,
                 color: Optional[str] = None, window: Optional[int] = None, stride: Optional[int] = None,
-                columns=None, key: Optional[str] = None, limit: Optional[int] = None) -> Source:
+                columns=None, key: Optional[str] = None, limit: Optional[int] = None,
+                impute: Optional[str] = None) -> Source:
     """Resolve ``src`` (see the module docstring) into a :class:`Source`.
 
     Parameters
@@ -158,6 +159,9 @@ def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] =
     image_size, color : size (H, W) or 'HxW' and 'gray'|'rgb' for pictures; None: from the folder
     window, stride : window length and step for a time series
     columns : the table columns to use ('a,b' or a list), default all
+    impute : {None, 'mean', 'median', 'zero'}
+        Fill a table's missing values with each column's mean, median or 0 (of the file read); None
+        refuses a table with missing values, naming the column.
     key : the array inside an ``.npz`` (default: ``x`` / ``x_train`` / the only one)
     limit : keep at most this many samples (the first ones)
 
@@ -179,6 +183,7 @@ def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] =
     stride = stride if stride is not None else like.get("stride")
     columns = parse_columns(columns) or like.get("columns")
     key = key or like.get("key")
+    impute = impute or like.get("impute")
     if input_kind is not None and input_kind not in KINDS:
         raise AekitError(f"input kind {input_kind!r}: expected one of {', '.join(KINDS)}")
     window, stride = _count("window", window), _count("stride", stride)
@@ -204,9 +209,9 @@ def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] =
             if input_kind == "series" or (input_kind is None and (window or looks_like_series(path))):
                 out = _load_series(path, window, stride)
             else:
-                t = load_table(path, columns=columns)
+                t = load_table(path, columns=columns, impute=impute)
                 out = Source(np.asarray(t.x, np.float32), kind="table", name=name,
-                             meta={"columns": list(t.columns)})
+                             meta={"columns": list(t.columns), **({"impute": impute} if impute else {})})
         else:
             raise AekitError(f"data {name}: unsupported file type {suf!r}; expected .npy, .npz, .csv, .parquet, "
                              f"a picture or a folder of pictures")
@@ -274,6 +279,8 @@ def _load_arrays(path: Path, key, input_kind) -> Source:
     # asanyarray keeps a memory map (files larger than half the free memory): fit reads it batch by batch
     if x.ndim < 2:
         raise AekitError(f"data {name}: expected samples (N, ...), got an array of shape {x.shape}")
+    if len(x) == 0:
+        raise AekitError(f"data {name}: the array holds no samples (shape {x.shape})")
     for lab, what in ((y, "y"), (yt, "y_test")):
         if lab is not None and (lab.ndim != 1 or len(lab) != len(x if what == "y" else xt)):
             raise AekitError(f"data {name}: {what} must hold one label per sample; got shape {lab.shape}")

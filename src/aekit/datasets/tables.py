@@ -202,7 +202,7 @@ def load_table(path, impute=None, header: bool = True, columns=None, delimiter=N
             more = f" (and {len(cols) - 1} more columns with missing values)" if len(cols) > 1 else ""
             raise AekitError(f"{path}: column {names[j]!r} has {k} missing values in {len(x)} rows "
                              f"(first at {unit} {lines[np.argmax(missing[:, j])]}){more}; "
-                             f"pass impute='mean', 'median' or 'zero' to fill them")
+                             f"pass impute='mean', 'median' or 'zero' (--impute on the command line) to fill them")
         for j in cols:
             present = x[~missing[:, j], j]
             if impute != "zero" and present.size == 0:
