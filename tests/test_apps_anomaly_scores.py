@@ -57,6 +57,39 @@ def test_misuse_is_refused(plane):
         AnomalyScorer(models, density="kde").fit(x)
 
 
+def test_mse_knn_finds_anomalies_inside_the_plane_and_survives_the_model_file(plane, tmp_path):
+    from aekit.apps.anomaly import anomaly_scores, detect, fit_threshold
+    from aekit.apps.anomaly_scores import CodeNeighbours
+
+    x, anomalies, models = plane
+    path = models[0].save(tmp_path / "m.aekit")
+    m = aekit.load(path)  # a copy: the fixture's models stay without the section
+    info = fit_threshold(m, x, contamination=0.02, metric="mse_knn")
+    sec = m.section(CodeNeighbours)
+    assert info["metric"] == "mse_knn" and (sec.k, sec.n_codes) == (5, 600) and m.extra_tensors["code_neighbours"].shape == (600, 2)
+    knn, mse = anomaly_scores(m, np.r_[x, anomalies]), anomaly_scores(m, np.r_[x, anomalies], "mse")
+    assert auroc(knn[:600], knn[600:]) > 0.95 > auroc(mse[:600], mse[600:])
+    assert abs(np.median(knn[:600])) < 1.0                    # both terms centred on their training medians
+    m.save(tmp_path / "m2.aekit")
+    again = aekit.load(tmp_path / "m2.aekit")
+    np.testing.assert_allclose(anomaly_scores(again, anomalies), knn[600:], rtol=1e-6, atol=1e-6)
+    assert detect(again, anomalies).metric == "mse_knn" and detect(again, anomalies).labels.mean() > 0.9
+
+
+def test_mse_knn_without_stored_codes_is_refused(plane):
+    from aekit.apps.anomaly import anomaly_scores
+    from aekit.apps.anomaly_scores import fit_code_neighbours, knn_distance
+
+    x, _, models = plane
+    with pytest.raises(AekitError, match="needs the training codes stored in the model"):
+        anomaly_scores(models[1], x[:5], "mse_knn")
+    with pytest.raises(AekitError, match="at least 2 training samples"):
+        fit_code_neighbours(models[1], x[:1])
+    ref = np.array([[0.0], [1.0], [3.0]], np.float32)
+    np.testing.assert_allclose(knn_distance(ref, ref, 1, exclude_self=True), [1.0, 1.0, 2.0])
+    np.testing.assert_allclose(knn_distance(np.array([[2.0]]), ref, 2), [1.0])
+
+
 def test_blur_mse_scores_pictures_and_counts_a_missing_stroke_more_than_a_shifted_one():
     from aekit.losses import smoothed_error
 

@@ -66,6 +66,9 @@ def test_every_command_reads_every_kind(runs, kind, command, tmp_path, capsys):
     if command == "evaluate":
         assert json.loads(capsys.readouterr().out)["n"] == n
     elif command in ("detect", "encode"):
+        if command == "detect":  # tables: the error plus the code's distance to the training codes
+            assert json.loads(capsys.readouterr().out)["metric"] == ("mse" if kind in ("series", "pictures")
+                                                                     else "mse_knn")  # a 2-D .npy is a table
         rows = list(csv.DictReader(open(tmp_path / out)))
         if command == "detect" and kind == "series":
             assert len(rows) == 160 and set(rows[0]) == {"timestamp", "value", "score", "anomaly"}

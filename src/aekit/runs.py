@@ -272,7 +272,10 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     from .apps.anomaly import AnomalyThreshold, fit_threshold
 
     if model.section(AnomalyThreshold) is None:  # so that `aekit detect MODEL DATA` works with no option
-        fit_threshold(model, src.x, contamination=DEFAULT_CONTAMINATION)
+        # tables: the error plus the code's distance to the training codes (measured stronger on tables,
+        # weaker on series windows; see aekit.apps.anomaly_scores.CodeNeighbours)
+        knn = src.kind == "table" and not model.variational and len(src.x) > 1
+        fit_threshold(model, src.x, contamination=DEFAULT_CONTAMINATION, metric="mse_knn" if knn else "auto")
     world = distributed.current()
     model_path, history_path, report_path = out / "model.aekit", out / "history.csv", None
     if world.is_main:

@@ -1,7 +1,8 @@
 """Detect anomalies: score samples by how badly an autoencoder reconstructs them.
 
 The model is trained on normal data only. A sample's anomaly score is its reconstruction error (MSE or BCE
-per sample, or the negative ELBO for a variational model). As in PyOD, a threshold is taken from the
+per sample, or the negative ELBO for a variational model); for tables, ``aekit train`` stores ``'mse_knn'``,
+the error plus the code's distance to its nearest training codes (see :func:`anomaly_scores`). As in PyOD, a threshold is taken from the
 scores of the training data: the ``(1 - contamination)`` quantile (or a given percentile), contamination in
 (0, 0.5]. :func:`fit_threshold` stores it in the model as an :class:`AnomalyThreshold` section
 (``model.section(AnomalyThreshold)``, saved with ``model.save``), so ``aekit detect`` and :func:`detect`
@@ -41,9 +42,10 @@ import numpy as np
 
 from ..errors import AekitError
 from .anomaly_scores import AnomalyScorer  # noqa: F401  (error + code density over seeds, re-exported here)
+from .anomaly_scores import fit_code_neighbours, mse_knn_scores
 from .stream import StreamResult, stream_detect  # noqa: F401  (the causal option, re-exported here)
 
-METRICS = ("auto", "mse", "bce", "blur_mse", "elbo")
+METRICS = ("auto", "mse", "bce", "blur_mse", "elbo", "mse_knn")
 _LEVELS = np.linspace(0.0, 1.0, 1001)  # training-score quantiles kept in the model file (0.1 % steps)
 
 
@@ -143,10 +145,14 @@ def scores_to_proba(scores: np.ndarray, stats: AnomalyThreshold, method: str = "
 
 def anomaly_scores(model, x, metric: str = "auto", batch_size: int = 1024) -> np.ndarray:
     """Per-sample anomaly scores (N,): the reconstruction error (``'mse'``, ``'bce'``, or for pictures
-    ``'blur_mse'``, the error of the residual blurred by one pixel) or the negative ELBO
-    (``'elbo'``, variational models). ``'auto'``: the metric stored by :func:`fit_threshold`, else ``'elbo'``
-    for variational models and ``'mse'`` otherwise."""
-    return model.reconstruction_error(x, metric=resolve_metric(model, metric), batch_size=batch_size)
+    ``'blur_mse'``, the error of the residual blurred by one pixel), the negative ELBO (``'elbo'``,
+    variational models), or ``'mse_knn'``: the error plus the code's distance to its nearest training codes,
+    both standardised (tables; :class:`aekit.apps.anomaly_scores.CodeNeighbours`). ``'auto'``: the metric
+    stored by :func:`fit_threshold`, else ``'elbo'`` for variational models and ``'mse'`` otherwise."""
+    metric = resolve_metric(model, metric)
+    if metric == "mse_knn":
+        return mse_knn_scores(model, x, batch_size)
+    return model.reconstruction_error(x, metric=metric, batch_size=batch_size)
 
 
 def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percentile: Optional[float] = None,
@@ -165,7 +171,8 @@ def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percent
         scores (PyOD's ``threshold_``), so about that fraction of the training data is flagged.
     percentile : float, optional
         Instead of ``contamination``: the threshold is this percentile (0-100) of the training scores.
-    metric : {'auto', 'mse', 'bce', 'blur_mse', 'elbo'}
+    metric : {'auto', 'mse', 'bce', 'blur_mse', 'elbo', 'mse_knn'}
+        ``'mse_knn'`` also stores a sample of ``x_train``'s codes in the model (its distance term).
 
     Returns
     -------
@@ -177,7 +184,9 @@ def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percent
     if percentile is None and contamination is not None:
         check_contamination(contamination)  # before the (long) scoring pass
     metric = resolve_metric(model, metric) if metric != "auto" else ("elbo" if model.variational else "mse")
-    scores = model.reconstruction_error(x_train, metric=metric, batch_size=batch_size)
+    if metric == "mse_knn":
+        fit_code_neighbours(model, x_train, batch_size=batch_size)
+    scores = anomaly_scores(model, x_train, metric, batch_size)
     info = threshold_from_scores(scores, metric, contamination, percentile)
     model.set_section(info)
     return info.to_dict()

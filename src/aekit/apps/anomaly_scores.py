@@ -29,18 +29,98 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import dataclasses
+from dataclasses import dataclass
+from typing import ClassVar, Optional, Sequence
 
 import numpy as np
+import torch
 
 from ..errors import AekitError
 
 DENSITIES = (None, "gmm", "gaussian")
+KNN_TENSOR = "code_neighbours"  # the reference codes, in the model file's tensors
 
 
 def _robust(train: np.ndarray) -> tuple[float, float]:
     q1, med, q3 = np.percentile(train, [25, 50, 75])
     return float(med), float(max(q3 - q1, 1e-12))
+
+
+@dataclass
+class CodeNeighbours:
+    """The model-file section of the ``'mse_knn'`` score (tables' default in ``aekit train``): the
+    reconstruction error plus the code's mean distance to its ``k`` nearest training codes, each term
+    standardised by its training median and interquartile range.
+
+    Why: a row the model reconstructs well can still lie where no training row lies (an extreme of the
+    directions the code keeps); the distance in code space sees it, a nonparametric version of the code
+    density of DAGMM and LSA. Measured on 11 held-out-class tasks of scikit-learn's breast_cancer, wine,
+    digits and iris (the owndata protocol, default models): mean AUROC 0.90 against 0.87-0.89 for the
+    error alone and 0.88 for IsolationForest; on NAB series windows it was worse, so series keep ``'mse'``.
+    The reference codes (at most ``MAX_CODES``, a seeded sample) live in ``model.extra_tensors``.
+    """
+
+    SECTION: ClassVar[str] = "code_neighbours"
+    MAX_CODES: ClassVar[int] = 2048
+    k: int
+    n_codes: int
+    error_scale: list  # [median, IQR] of the training rows' reconstruction errors
+    distance_scale: list  # [median, IQR] of the training codes' distances to their k nearest others
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CodeNeighbours":
+        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
+
+
+def knn_distance(codes: np.ndarray, ref: np.ndarray, k: int, exclude_self: bool = False) -> np.ndarray:
+    """Mean Euclidean distance (N,) of each row of ``codes`` (N, L) to its ``k`` nearest rows of ``ref``
+    (M, L); ``exclude_self`` drops the nearest one (``codes`` is ``ref``). Chunked: at most 4096 x M floats."""
+    r = torch.from_numpy(np.ascontiguousarray(ref, dtype=np.float32))
+    kk = min(int(k) + int(exclude_self), len(r))
+    out = []
+    with torch.inference_mode():
+        for i in range(0, len(codes), 4096):
+            c = torch.from_numpy(np.ascontiguousarray(codes[i:i + 4096], dtype=np.float32))
+            d = torch.cdist(c, r).topk(kk, dim=1, largest=False).values  # (n, kk), ascending
+            out.append((d[:, 1:] if exclude_self and kk > 1 else d).mean(1).numpy())
+    return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+
+
+def fit_code_neighbours(model, x_train, k: int = 5, seed: int = 0, batch_size: int = 1024) -> CodeNeighbours:
+    """Keep a sample of ``x_train``'s codes in ``model`` and the training scales of both terms of the
+    ``'mse_knn'`` score; returns the stored section. Needs at least 2 training samples."""
+    x = np.asanyarray(x_train)
+    if len(x) < 2:
+        raise AekitError("metric='mse_knn' needs at least 2 training samples (the distance to the others)")
+    codes = model.encode(x, batch_size=batch_size).astype(np.float32)  # (N, L)
+    if len(codes) > CodeNeighbours.MAX_CODES:
+        keep = np.sort(np.random.default_rng(seed).permutation(len(codes))[:CodeNeighbours.MAX_CODES])
+        codes = codes[keep]
+    k = int(max(1, min(k, len(codes) - 1)))
+    err = model.reconstruction_error(x, metric="mse", batch_size=batch_size)
+    section = CodeNeighbours(k, int(len(codes)), list(_robust(err)),
+                             list(_robust(knn_distance(codes, codes, k, exclude_self=True))))
+    model.extra_tensors[KNN_TENSOR] = torch.from_numpy(codes.copy())
+    model.set_section(section)
+    return section
+
+
+def mse_knn_scores(model, x, batch_size: int = 1024) -> np.ndarray:
+    """The ``'mse_knn'`` score (N,) of ``x``: standardised reconstruction error + standardised code kNN
+    distance (see :class:`CodeNeighbours`); the model must hold the section (:func:`fit_code_neighbours`)."""
+    sec, ref = model.section(CodeNeighbours), model.extra_tensors.get(KNN_TENSOR)
+    if sec is None or ref is None:
+        raise AekitError("metric='mse_knn' needs the training codes stored in the model; fit the threshold on "
+                         "normal data (fit_threshold(model, x_train, metric='mse_knn'), or 'aekit detect "
+                         "--metric mse_knn --fit-on TRAIN')")
+    err = model.reconstruction_error(x, metric="mse", batch_size=batch_size)
+    dist = knn_distance(model.encode(x, batch_size=batch_size), ref.numpy(), sec.k)
+    (em, eq), (dm, dq) = sec.error_scale, sec.distance_scale
+    return (err - em) / eq + (dist - dm) / dq
 
 
 class AnomalyScorer:

@@ -41,8 +41,9 @@ def add_arguments(p) -> None:
                    help="normal data to fit the threshold on; the threshold is saved into MODEL")
     p.add_argument("--percentile", type=float_range(0, 100, closed=True), default=None, help="with --fit-on: threshold at this "
                    "percentile of the training scores instead of --contamination")
-    p.add_argument("--metric", default="auto", choices=METRICS, help="score (default: the stored one, else "
-                   "elbo for variational models and mse otherwise)")
+    p.add_argument("--metric", default="auto", choices=METRICS, help="score (default: the stored one: mse_knn "
+                   "for tables trained by 'aekit train', the error plus the code's distance to its 5 nearest "
+                   "training codes; else elbo for variational models and mse otherwise)")
     s = p.add_argument_group("causal detection on a time series (--stream)")
     s.add_argument("--stream", action="store_true", help="score a timestamp,value CSV causally (no model)")
     s.add_argument("--risk", type=float_range(0, 1), default=1e-4, help="flag points whose tail probability is below this")
