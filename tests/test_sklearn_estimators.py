@@ -141,6 +141,27 @@ def test_outlier_detector_sklearn_and_pyod_conventions():
     assert proba[order[-1], 1] == 1.0 and proba[order[0], 1] == 0.0
 
 
+def test_outlier_detector_mse_knn_sees_anomalies_inside_the_subspace_and_pickles():
+    # two clusters on a plane; the anomalies lie on the plane between them, so the error alone misses them
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.normal(size=(8, 2)))[0].T
+    c = np.r_[rng.normal(size=(150, 2)) * 0.3 + 3, rng.normal(size=(150, 2)) * 0.3 - 3]
+    X = c @ basis + 0.01 * rng.normal(size=(300, 8))
+    A = (rng.normal(size=(15, 2)) * 0.3) @ basis
+    truth = np.r_[np.zeros(300), np.ones(15)]
+    opts = dict(hidden=[32], latent_dim=2, epochs=40, random_state=0, contamination=0.02)
+    plain = AutoencoderOutlierDetector(**opts).fit(X)
+    knn = AutoencoderOutlierDetector(metric="mse_knn", **opts).fit(X)
+    assert roc_auc_score(truth, knn.outlier_scores(np.r_[X, A])) > 0.95 > roc_auc_score(
+        truth, plain.outlier_scores(np.r_[X, A]))
+    assert knn.score_stats_.metric == "mse_knn" and knn.labels_.mean() == pytest.approx(0.02, abs=0.01)
+    np.testing.assert_allclose(knn.decision_scores_, -knn.score_samples(X), rtol=1e-6)
+    again = pickle.loads(pickle.dumps(knn))
+    np.testing.assert_allclose(again.score_samples(A), knn.score_samples(A), rtol=1e-6)
+    with pytest.raises(ValueError, match="metric"):
+        AutoencoderOutlierDetector(metric="knn").fit(X)
+
+
 def test_noise_scale_and_device_parameters_map_to_aekit():
     X = low_rank(n=40)
     g = AutoencoderTransformer(noise=0.2, hidden=[8], epochs=1, random_state=0).fit(X)

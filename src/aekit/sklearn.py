@@ -50,11 +50,12 @@ from __future__ import annotations
 import numpy as np
 from numbers import Real
 from sklearn.base import OutlierMixin, TransformerMixin
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_array, check_is_fitted
 
 from ._sklearn_utils import DTYPES, AutoencoderBase
 from .apps.anomaly import scores_to_proba, threshold_from_scores
+from .apps.anomaly_scores import fit_code_neighbours, mse_knn_scores
 from .errors import AekitError
 
 
@@ -132,6 +133,11 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     ----------
     contamination : float in (0, 0.5], default=0.1
         Expected fraction of outliers in the training data; sets ``offset_`` / ``threshold_``.
+    metric : {'mse', 'mse_knn'}, default='mse'
+        The outlier score, as ``aekit detect --metric``. 'mse': the reconstruction error (PyOD's AutoEncoder score). 'mse_knn': the error plus the code's
+        mean distance to its 5 nearest training codes, each standardised on the training data (what
+        ``aekit detect`` uses for tables; stronger on the tabular benchmarks of BENCHMARKS.md, see
+        :class:`aekit.apps.anomaly_scores.CodeNeighbours`).
     Other parameters: see :mod:`aekit.sklearn`.
 
     Examples
@@ -139,7 +145,8 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     >>> import numpy as np
     >>> from aekit.sklearn import AutoencoderOutlierDetector
     >>> rng = np.random.default_rng(0)
-    >>> X = np.vstack([rng.normal(size=(190, 6)), rng.normal(6, 1, size=(10, 6))])
+    >>> X = rng.normal(size=(200, 2)) @ rng.normal(size=(2, 6))   # normal rows: a plane in 6-D
+    >>> X[-10:] += rng.normal(0, 3, size=(10, 6))                  # 10 rows pushed off it
     >>> det = AutoencoderOutlierDetector(contamination=0.05, hidden=[16], latent_dim=2, epochs=20,
     ...                                  random_state=0).fit(X)
     >>> det.predict(X[-10:]).tolist().count(-1) >= 8
@@ -149,13 +156,15 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     _parameter_constraints: dict = {
         **AutoencoderBase._parameter_constraints,
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
+        "metric": [StrOptions({"mse", "mse_knn"})],
     }
 
-    def __init__(self, family="dense", *, contamination=0.1, latent_dim=None, hidden=None, input_shape=None,
-                 epochs=50, batch_size=64, lr=None, optimizer="adam", weight_decay=0.0, noise=None,
-                 scale="auto", loss="auto", model_options=None, validation_split=0.0, patience=None,
+    def __init__(self, family="dense", *, contamination=0.1, metric="mse", latent_dim=None, hidden=None,
+                 input_shape=None, epochs=50, batch_size=64, lr=None, optimizer="adam", weight_decay=0.0,
+                 noise=None, scale="auto", loss="auto", model_options=None, validation_split=0.0, patience=None,
                  device="cpu", random_state=None, verbose=0):
         self.contamination = contamination
+        self.metric = metric
         super().__init__(family, latent_dim=latent_dim, hidden=hidden, input_shape=input_shape, epochs=epochs,
                          batch_size=batch_size, lr=lr, optimizer=optimizer, weight_decay=weight_decay, noise=noise,
                          scale=scale, loss=loss, model_options=model_options, validation_split=validation_split,
@@ -164,16 +173,33 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     def fit(self, X, y=None):
         """Train on X (mostly normal data), then set the threshold from the training scores. Returns self."""
         X = self._fit_model(X)
-        self.decision_scores_ = self._errors(X)  # (N,) PyOD scale: higher = more abnormal
+        if self.metric == "mse_knn":
+            if len(X) < 2:
+                raise ValueError("metric='mse_knn' needs at least 2 training samples")
+            fit_code_neighbours(self.model_, self._rows_to_user(X))  # stored in model_ (and so when pickled)
+        self.decision_scores_ = self._outlier_scores(X)  # (N,) PyOD scale: higher = more abnormal
         # the threshold rule and training statistics of aekit.apps.anomaly, as `aekit detect` uses them
-        self.score_stats_ = threshold_from_scores(self.decision_scores_, "mse", self.contamination)
+        self.score_stats_ = threshold_from_scores(self.decision_scores_, self.metric, self.contamination)
         self.threshold_ = self.score_stats_.threshold
         self.offset_ = -self.threshold_
         self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
         return self
 
+    def score_samples(self, X):
+        """Negative outlier score per sample (N,): higher means more normal. 'mse': the mean squared
+        reconstruction error in the model's scaled space; 'mse_knn': that error plus the code's kNN distance,
+        both standardised on the training data."""
+        X = self._validated(X)
+        return (-self._outlier_scores(X)).astype(X.dtype, copy=False)
+
+    def _outlier_scores(self, X: np.ndarray) -> np.ndarray:
+        """Outlier scores (N,) of validated rows: float64, higher = more abnormal."""
+        if self.metric == "mse_knn":
+            return mse_knn_scores(self.model_, self._rows_to_user(X))
+        return self._errors(X)
+
     def outlier_scores(self, X):
-        """PyOD's scale: reconstruction MSE per sample, higher = more abnormal (``-score_samples(X)``)."""
+        """PyOD's scale: the outlier score per sample, higher = more abnormal (``-score_samples(X)``)."""
         return -self.score_samples(X)
 
     def decision_function(self, X):
