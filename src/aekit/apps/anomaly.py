@@ -6,8 +6,8 @@ the error plus the code's distance to its nearest training codes (see :func:`ano
 a threshold is taken from the scores of the training data: the ``(1 - contamination)`` quantile (or a
 given percentile), contamination in (0, 0.5]. :func:`fit_threshold` stores it in the model as an
 :class:`AnomalyThreshold` section (``model.section(AnomalyThreshold)``, saved with ``model.save``), so
-``aekit detect`` and :func:`detect` apply the same threshold later. The rules work on plain score arrays too (:func:`threshold_from_scores`,
-:func:`scores_to_proba`); the scikit-learn outlier detector uses them.
+``aekit detect`` and :func:`detect` apply the same threshold later. The rules work on plain score arrays
+too (:func:`threshold_from_scores`, :func:`scores_to_proba`); the scikit-learn outlier detector uses them.
 
 For a time series watched as a stream, :func:`stream_detect` (from :mod:`aekit.apps.stream`) is the causal
 option: array (T,) in, scores and flags (T,) out, each point scored from the trailing window ending at it,
