@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import aekit
+from aekit.apps.anomaly import AnomalyThreshold
 from aekit.cli.main import main
 from aekit.errors import AekitError
 
@@ -44,3 +45,21 @@ def test_complex_arrays_are_refused_with_the_file_named(files, capsys):
     (files / "z.npy").unlink()
     with pytest.raises(AekitError, match="x: array dtype complex128 is complex"):
         aekit.load(files / "m.aekit").encode(np.ones((3, 6)) + 1j)
+
+
+def test_every_model_argument_takes_the_run_folder_of_aekit_train(files, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "dense", "--data", str(files / "x.npy"), "--out", str(run), "--no-report",
+                 "--set", "epochs=1", "--set", "hidden=4"]) == 0
+    x = str(files / "x.npy")
+    for argv in (["info", str(run)], ["encode", str(run), x, "-o", str(tmp_path / "c.npy")],
+                 ["reconstruct", str(run), x, "-o", str(tmp_path / "r.npy")], ["evaluate", str(run), "--data", x],
+                 ["detect", str(run), x, "-o", str(tmp_path / "s.csv"), "--fit-on", x, "--percentile", "50"],
+                 ["compress", str(run), x, "-o", str(tmp_path / "c.aekz")],
+                 ["decompress", str(tmp_path / "c.aekz"), "--model", str(run), "-o", str(tmp_path / "d.npy")]):
+        assert main(argv) == 0, (argv, capsys.readouterr().err)
+    # --fit-on saved its threshold into the run's model file, and kept the table's metric
+    stored = aekit.load(run / "model.aekit").section(AnomalyThreshold)
+    assert (stored.contamination, stored.metric) == (0.5, "mse_knn")
+    assert np.load(tmp_path / "d.npy").shape == (64, 6)
+    assert main(["info", str(tmp_path)]) == 2 and "is a folder, expected an aekit model file" in capsys.readouterr().err

@@ -172,7 +172,9 @@ def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percent
     percentile : float, optional
         Instead of ``contamination``: the threshold is this percentile (0-100) of the training scores.
     metric : {'auto', 'mse', 'bce', 'blur_mse', 'elbo', 'mse_knn'}
-        ``'mse_knn'`` also stores a sample of ``x_train``'s codes in the model (its distance term).
+        ``'auto'``: the metric the model already uses (from an earlier fit, e.g. ``aekit train``'s
+        ``'mse_knn'`` for a table), else ``'elbo'`` for variational models and ``'mse'``. ``'mse_knn'`` also
+        stores a sample of ``x_train``'s codes in the model (its distance term).
 
     Returns
     -------
@@ -183,7 +185,7 @@ def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percent
     """
     if percentile is None and contamination is not None:
         check_contamination(contamination)  # before the (long) scoring pass
-    metric = resolve_metric(model, metric) if metric != "auto" else ("elbo" if model.variational else "mse")
+    metric = resolve_metric(model, metric)  # 'auto': the metric the model already uses (a table's mse_knn)
     if metric == "mse_knn":
         fit_code_neighbours(model, x_train, batch_size=batch_size)
     scores = anomaly_scores(model, x_train, metric, batch_size)

@@ -2,7 +2,7 @@
 from ..apps.codec import MAX_BITS, compress_file
 from ..apps.learned_codec import is_codec
 from ..sources import read_input
-from .common import emit, int_range, load_model, need_file
+from .common import emit, int_range, load_model, model_path, need_file
 from .outputs import need_suffix
 
 NAME = "compress"
@@ -13,7 +13,7 @@ EXAMPLES = ("  aekit compress model.aekit digits.npy -o digits.aekz\n"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", help="a trained model file (any family; a 'codec' model codes with its own tables)")
+    p.add_argument("model", help="a trained model file or run folder (any family; a 'codec' model codes with its own tables)")
     p.add_argument("input", help="a .npy/.npz array, one picture, or a folder of pictures")
     p.add_argument("-o", "--output", required=True, help="the .aekz file to write")
     p.add_argument("--bits", type=int_range(1, MAX_BITS), default=8, help=f"quantisation bits per code value, 1-{MAX_BITS} "
@@ -34,7 +34,7 @@ def run(args) -> int:
     model = load_model(args.model, args)
     learned = is_codec(model)
     x, meta = read_input(args.input, model, key=args.key, native_size=learned)
-    info = compress_file(model, x, args.output, bits=args.bits, model_path=args.model,
+    info = compress_file(model, x, args.output, bits=args.bits, model_path=model_path(args.model),
                          names=meta.get("paths") if learned else None, psnr=not args.no_psnr,
                          refine=args.refine)
     how = "the model's own tables" if learned else f"{info['code_size']} codes x {info['bits']} bits"

@@ -10,7 +10,7 @@ EXAMPLES = """  aekit decode runs/vae/model.aekit codes.npy -o decoded.npy
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", metavar="MODEL", help="a model file (.aekit)")
+    p.add_argument("model", metavar="MODEL", help="a model file (.aekit) or the run folder holding it")
     p.add_argument("codes", metavar="CODES.npy", help="codes (N, code_size)")
     p.add_argument("-o", "--output", required=True, metavar="OUT", help=".npy, .png or a folder")
 

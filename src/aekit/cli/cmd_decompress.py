@@ -3,7 +3,7 @@ from ..apps.codec import decompress_file, locate_model
 from ..imageio import image_shape
 from .outputs import write_output
 from ..training.loop import pick_device
-from .common import emit, need_file
+from .common import emit, model_path, need_file
 
 NAME = "decompress"
 HELP = "decompress an .aekz file to a .npy, a .png grid or a folder of PNGs (needs the same model)"
@@ -14,13 +14,13 @@ EXAMPLES = ("  aekit decompress digits.aekz -o digits.npy\n"
 def add_arguments(p) -> None:
     p.add_argument("file", help="an .aekz file written by 'aekit compress'")
     p.add_argument("-o", "--output", required=True, help=".npy (the array), .png (one grid) or a folder")
-    p.add_argument("--model", default=None, help="the model it was compressed with (default: the path "
+    p.add_argument("--model", default=None, help="the model (file or run folder) it was compressed with (default: the path "
                    "stored in the file); its fingerprint must match")
 
 
 def run(args) -> int:
     need_file(args.file, ".aekz file")
-    model = locate_model(args.file, args.model).to(pick_device(getattr(args, "device", "auto")))
+    model = locate_model(args.file, model_path(args.model) if args.model else None).to(pick_device(getattr(args, "device", "auto")))
     x, header = decompress_file(args.file, model)
     shp = image_shape(model)
     out = write_output(args.output, x, images=shp is not None, image_shape_=shp, names=header.get("names"))

@@ -18,7 +18,7 @@ EXAMPLES = ("  aekit denoise denoiser.aekit noisy/ -o clean/          # a folder
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", help="a trained model file")
+    p.add_argument("model", help="a trained model file or the run folder holding it")
     add_input_options(p)
     p.add_argument("-o", "--output", required=True, help=".npy, .npz, .csv, .json; for pictures also .png "
                    "(grid) or a folder (PNGs)")

@@ -7,7 +7,7 @@ from ..datasets.timeseries import flagged_ranges, point_flags
 from ..errors import AekitError
 from ..io import atomic_write
 from .common import (INPUT_HELP, add_input_options, emit, finite_float, float_range, int_range, load_model,
-                     need_file, positive_int, read_for)
+                     model_path, need_file, positive_int, read_for)
 from .outputs import need_suffix, write_records
 
 NAME = "detect"
@@ -29,7 +29,7 @@ EXAMPLES = ("  aekit detect runs/series/model.aekit series.csv -o points.csv --j
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", help="a model trained on normal data (with --stream: the series)")
+    p.add_argument("model", help="a model file or run folder, trained on normal data (with --stream: the series)")
     add_input_options(p, positional=None)
     p.add_argument("input", nargs="?", metavar="INPUT", help=INPUT_HELP)
     p.add_argument("-o", "--output", required=True, help="the scores: .csv or .json (--stream: .csv)")
@@ -94,7 +94,7 @@ def run(args) -> int:
         what = f"{res.n_anomalies} of {len(res.scores)} samples flagged"
     out = write_records(args.output, cols, extra=info, what="scores")
     if fit_src is not None:
-        model.save(args.model)  # last: the scores are written, so a failure here loses nothing else
+        model.save(model_path(args.model))  # last: the scores are written, so a failure here loses nothing else
     info["output"] = str(out)
     emit(args, info, f"{what} (threshold {res.threshold:.6g}); wrote {out}"
          + ("; threshold saved in the model" if args.fit_on else ""))

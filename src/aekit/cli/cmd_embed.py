@@ -26,7 +26,7 @@ EXAMPLES = """  aekit embed model.aekit digits.npy -o codes.npy
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", help="a trained model file")
+    p.add_argument("model", help="a trained model file or the run folder holding it")
     p.add_argument("input", help=".npy/.npz, a picture or a folder of them; for a sentence model a .txt "
                                  "(one sentence per line) or a Reuters-21578 folder")
     p.add_argument("-o", "--output", required=True, help="the codes, written as .npy (N, code_size)")

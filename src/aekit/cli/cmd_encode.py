@@ -10,7 +10,7 @@ EXAMPLES = """  aekit encode runs/conv/model.aekit x_test.npy -o codes.npy
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", metavar="MODEL", help="a model file (.aekit)")
+    p.add_argument("model", metavar="MODEL", help="a model file (.aekit) or the run folder holding it")
     add_input_options(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="the codes: .npy, .npz, .csv or .json")
 

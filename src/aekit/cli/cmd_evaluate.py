@@ -9,7 +9,7 @@ EXAMPLES = """  aekit evaluate runs/conv/model.aekit --data digits      # the te
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", metavar="MODEL", help="a model file (.aekit)")
+    p.add_argument("model", metavar="MODEL", help="a model file (.aekit) or the run folder holding it")
     p.add_argument("--data", required=True, metavar="SRC", help="as for 'aekit train --data'")
 
 

@@ -1,6 +1,7 @@
 """aekit export: a trained model file to ONNX."""
 from ..export import DEFAULT_OPSET, PARTS, export_onnx
-from .common import emit, need_file, positive_int
+from ..autoencoder import load
+from .common import emit, model_path, need_file, positive_int
 from .outputs import need_suffix
 
 NAME = "export"
@@ -11,7 +12,7 @@ EXAMPLES = ("  aekit export model.aekit -o model.onnx\n"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", help="a model file written by 'aekit train' or Autoencoder.save")
+    p.add_argument("model", help="a model file written by 'aekit train' (or its run folder) or Autoencoder.save")
     p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
     p.add_argument("--part", choices=PARTS, default="full",
                    help="encoder (x -> z), decoder (z -> x_hat) or full (x -> x_hat); default: full")
@@ -19,11 +20,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..autoencoder import load
-
     need_file(args.model, "model")
     need_suffix(args.output, (".onnx",), "the ONNX model")
-    model = load(args.model)
+    model = load(model_path(args.model))
     path = export_onnx(model, args.output, part=args.part, opset=args.opset)
     inp = "z (N, code_size)" if args.part == "decoder" else f"x (N, {', '.join(map(str, model.input_shape))})"
     emit(args, {"output": str(path), "part": args.part, "opset": args.opset, "family": model.family,

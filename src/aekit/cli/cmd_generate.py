@@ -19,7 +19,7 @@ EXAMPLES = ("  aekit generate vae.aekit -n 64 -o samples.png\n"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", help="a trained model file")
+    p.add_argument("model", help="a trained model file or the run folder holding it")
     p.add_argument("-o", "--output", required=True, help=".png (one grid) or .npy (the pictures)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--manifold", action="store_true", help="the Keras blog's grid over the prior's "

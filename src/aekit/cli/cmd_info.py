@@ -9,7 +9,7 @@ EXAMPLES = """  aekit info runs/conv/model.aekit
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", metavar="MODEL", help="a model file (.aekit)")
+    p.add_argument("model", metavar="MODEL", help="a model file (.aekit) or the run folder holding it")
 
 
 def run(args) -> int:

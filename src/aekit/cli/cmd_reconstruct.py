@@ -11,7 +11,7 @@ EXAMPLES = """  aekit reconstruct runs/conv/model.aekit x_test.npy -o x_rec.npy
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", metavar="MODEL", help="a model file (.aekit)")
+    p.add_argument("model", metavar="MODEL", help="a model file (.aekit) or the run folder holding it")
     add_input_options(p)
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help=".npy, .npz, .csv, .json; for pictures also .png (a grid) or a folder")

@@ -28,12 +28,18 @@ def verbose(args) -> int:
     return 0 if (getattr(args, "quiet", False) or getattr(args, "json", False)) else 1
 
 
+def model_path(path: str | os.PathLike) -> Path:
+    """A model file, or the ``model.aekit`` of a run folder that ``aekit train`` wrote."""
+    p = Path(path)
+    return p / "model.aekit" if p.is_dir() and (p / "model.aekit").is_file() else p
+
+
 def load_model(path: str | os.PathLike, args=None):
-    """``aekit.load`` with the --device option applied."""
+    """``aekit.load`` (a model file or a run folder) with the --device option applied."""
     from ..autoencoder import load
     from ..training.loop import pick_device
 
-    model = load(path)
+    model = load(model_path(path))
     device = getattr(args, "device", "auto") if args is not None else "auto"
     return model.to(pick_device(device))
 
