@@ -13,6 +13,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from ..apps.anomaly import AnomalyThreshold
     from ..config import to_dict
 
     model = load_model(need_file(args.model, "model"), args)
@@ -37,5 +38,13 @@ def run(args) -> int:
                                                       is not None else " (untrained)")
                  + (f", {model.parallel.world_size} processes, global batch {model.parallel.global_batch_size}"
                     if model.parallel.world_size > 1 else ""))
+    if data["data"]:
+        lines.append("data        " + ", ".join(f"{k}={v}" for k, v in data["data"].items()))
+    stored = model.section(AnomalyThreshold)
+    if stored is not None:
+        data["anomaly"] = {"metric": stored.metric, "threshold": stored.threshold,
+                           "contamination": stored.contamination}
+        lines.append(f"anomaly     score {stored.metric}, threshold {stored.threshold:.6g} (flags "
+                     f"{100 * stored.contamination:.3g} % of the {stored.n_train:,} training samples)")
     emit(args, data, "\n".join(lines))
     return 0
