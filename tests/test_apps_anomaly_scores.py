@@ -88,6 +88,20 @@ def test_mse_knn_without_stored_codes_is_refused(plane):
     ref = np.array([[0.0], [1.0], [3.0]], np.float32)
     np.testing.assert_allclose(knn_distance(ref, ref, 1, exclude_self=True), [1.0, 1.0, 2.0])
     np.testing.assert_allclose(knn_distance(np.array([[2.0]]), ref, 2), [1.0])
+    # a mask: only the rows that are in ref skip their own zero distance
+    both = np.array([[0.0], [2.0]], np.float32)
+    np.testing.assert_allclose(knn_distance(both, ref, 1, exclude_self=np.array([True, False])), [1.0, 1.0])
+
+
+def test_training_scores_measure_each_row_against_the_other_training_codes(plane, tmp_path):
+    from aekit.apps.anomaly import anomaly_scores
+    from aekit.apps.anomaly_scores import fit_code_neighbours
+
+    x, _, models = plane
+    m = aekit.load(models[0].save(tmp_path / "m.aekit"))
+    train = fit_code_neighbours(m, x)
+    with_self = anomaly_scores(m, x, "mse_knn")  # each row finds itself at distance 0 among its neighbours
+    assert train.shape == (600,) and np.all(train >= with_self - 1e-9) and train.mean() > with_self.mean()
 
 
 def test_blur_mse_scores_pictures_and_counts_a_missing_stroke_more_than_a_shifted_one():

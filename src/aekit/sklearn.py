@@ -176,7 +176,9 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
         if self.metric == "mse_knn":
             if len(X) < 2:
                 raise ValueError("metric='mse_knn' needs at least 2 training samples")
-            fit_code_neighbours(self.model_, self._rows_to_user(X))  # stored in model_ (and so when pickled)
+            # stored in model_ (and so when pickled); its own training scores (each row against the others) are
+            # not used: scikit-learn's contract is decision_scores_ == -score_samples(X_train)
+            fit_code_neighbours(self.model_, self._rows_to_user(X))
         self.decision_scores_ = self._outlier_scores(X)  # (N,) PyOD scale: higher = more abnormal
         # the threshold rule and training statistics of aekit.apps.anomaly, as `aekit detect` uses them
         self.score_stats_ = threshold_from_scores(self.decision_scores_, self.metric, self.contamination)

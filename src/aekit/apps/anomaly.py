@@ -186,9 +186,10 @@ def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percent
     if percentile is None and contamination is not None:
         check_contamination(contamination)  # before the (long) scoring pass
     metric = resolve_metric(model, metric)  # 'auto': the metric the model already uses (a table's mse_knn)
-    if metric == "mse_knn":
-        fit_code_neighbours(model, x_train, batch_size=batch_size)
-    scores = anomaly_scores(model, x_train, metric, batch_size)
+    if metric == "mse_knn":  # the training rows scored against the other training codes, in the same pass
+        scores = fit_code_neighbours(model, x_train, batch_size=batch_size)
+    else:
+        scores = anomaly_scores(model, x_train, metric, batch_size)
     info = threshold_from_scores(scores, metric, contamination, percentile)
     model.set_section(info)
     return info.to_dict()

@@ -76,37 +76,54 @@ class CodeNeighbours:
         return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
 
 
-def knn_distance(codes: np.ndarray, ref: np.ndarray, k: int, exclude_self: bool = False) -> np.ndarray:
+def knn_distance(codes: np.ndarray, ref: np.ndarray, k: int, exclude_self=False) -> np.ndarray:
     """Mean Euclidean distance (N,) of each row of ``codes`` (N, L) to its ``k`` nearest rows of ``ref``
-    (M, L); ``exclude_self`` drops the nearest one (``codes`` is ``ref``). Chunked: at most 4096 x M floats."""
+    (M, L). ``exclude_self`` (a bool, or a bool mask (N,) of the rows of ``codes`` that are rows of ``ref``)
+    drops such a row's nearest match, itself. Chunked: at most 4096 x M distances at a time."""
+    mask = np.array(np.broadcast_to(np.asarray(exclude_self, dtype=bool), (len(codes),)))  # (N,), writable
     r = torch.from_numpy(np.ascontiguousarray(ref, dtype=np.float32))
-    kk = min(int(k) + int(exclude_self), len(r))
+    k = int(k)
+    kk = min(k + int(mask.any()), len(r))
     out = []
     with torch.inference_mode():
         for i in range(0, len(codes), 4096):
             c = torch.from_numpy(np.ascontiguousarray(codes[i:i + 4096], dtype=np.float32))
             d = torch.cdist(c, r).topk(kk, dim=1, largest=False).values  # (n, kk), ascending
-            out.append((d[:, 1:] if exclude_self and kk > 1 else d).mean(1).numpy())
+            own = torch.from_numpy(np.ascontiguousarray(mask[i:i + 4096]))
+            others = d[:, 1:k + 1] if kk > 1 else d  # a row of ref without its zero distance to itself
+            out.append(torch.where(own, others.mean(1), d[:, :k].mean(1)).numpy())
     return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
 
-def fit_code_neighbours(model, x_train, k: int = 5, seed: int = 0, batch_size: int = 1024) -> CodeNeighbours:
-    """Keep a sample of ``x_train``'s codes in ``model`` and the training scales of both terms of the
-    ``'mse_knn'`` score; returns the stored section. Needs at least 2 training samples."""
+def fit_code_neighbours(model, x_train, k: int = 5, seed: int = 0, batch_size: int = 1024) -> np.ndarray:
+    """Keep a sample of ``x_train``'s codes in ``model`` (a :class:`CodeNeighbours` section) with the
+    training scales of both terms of the ``'mse_knn'`` score, and return the training rows' scores (N,).
+
+    A training row that is among the kept codes is measured against the *other* codes (as PyOD's kNN scores
+    its training data): with itself at distance 0 among its neighbours, the training scores would sit below
+    those of new normal rows, and a threshold taken from them would flag more than its contamination.
+    Needs at least 2 training samples."""
     x = np.asanyarray(x_train)
     if len(x) < 2:
         raise AekitError("metric='mse_knn' needs at least 2 training samples (the distance to the others)")
     codes = model.encode(x, batch_size=batch_size).astype(np.float32)  # (N, L)
+    keep = np.arange(len(codes))
     if len(codes) > CodeNeighbours.MAX_CODES:
         keep = np.sort(np.random.default_rng(seed).permutation(len(codes))[:CodeNeighbours.MAX_CODES])
-        codes = codes[keep]
-    k = int(max(1, min(k, len(codes) - 1)))
+    in_ref = np.zeros(len(codes), dtype=bool)
+    in_ref[keep] = True
+    k = int(max(1, min(k, len(keep) - 1)))
     err = model.reconstruction_error(x, metric="mse", batch_size=batch_size)
-    section = CodeNeighbours(k, int(len(codes)), list(_robust(err)),
-                             list(_robust(knn_distance(codes, codes, k, exclude_self=True))))
-    model.extra_tensors[KNN_TENSOR] = torch.from_numpy(codes.copy())
+    dist = knn_distance(codes, codes[keep], k, exclude_self=in_ref)
+    section = CodeNeighbours(k, int(len(keep)), list(_robust(err)), list(_robust(dist)))
+    model.extra_tensors[KNN_TENSOR] = torch.from_numpy(codes[keep].copy())
     model.set_section(section)
-    return section
+    return _standardised_sum(section, err, dist)
+
+
+def _standardised_sum(sec: CodeNeighbours, err: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    (em, eq), (dm, dq) = sec.error_scale, sec.distance_scale
+    return (err - em) / eq + (dist - dm) / dq
 
 
 def mse_knn_scores(model, x, batch_size: int = 1024) -> np.ndarray:
@@ -119,8 +136,7 @@ def mse_knn_scores(model, x, batch_size: int = 1024) -> np.ndarray:
                          "--metric mse_knn --fit-on TRAIN')")
     err = model.reconstruction_error(x, metric="mse", batch_size=batch_size)
     dist = knn_distance(model.encode(x, batch_size=batch_size), ref.numpy(), sec.k)
-    (em, eq), (dm, dq) = sec.error_scale, sec.distance_scale
-    return (err - em) / eq + (dist - dm) / dq
+    return _standardised_sum(sec, err, dist)
 
 
 class AnomalyScorer:
