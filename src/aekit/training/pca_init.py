@@ -25,14 +25,12 @@ fewer samples than features, in float64 for D <= 2048 and float32 above.
 """
 from __future__ import annotations
 
-import copy
-
 import torch
 from torch import nn
 
 from ..errors import AekitError
 from ..models.dense import dense_layer_pairs
-from .callbacks import Callback
+from .callbacks import Callback, StateSnapshot
 from .loop import evaluate
 
 
@@ -112,12 +110,13 @@ class KeepInitIfBetter(Callback):
 
     def on_train_begin(self, state) -> None:
         self.start_loss = evaluate(state.module, self.source, state.loss_fn, self.batch_size, state.device)["loss"]
-        self.start_weights = copy.deepcopy(state.module.state_dict())
+        self.start_weights = StateSnapshot()
+        self.start_weights.take(state.module)
 
     def on_train_end(self, state) -> None:
         end = evaluate(state.module, self.source, state.loss_fn, self.batch_size, state.device)["loss"]
         if end > self.start_loss:
-            state.module.load_state_dict(self.start_weights)
+            self.start_weights.restore(state.module)
             self.kept_init = True
 
 
