@@ -1,7 +1,6 @@
 """aekit export: a trained model file to ONNX."""
 from ..export import DEFAULT_OPSET, PARTS, export_onnx
-from ..autoencoder import load
-from .common import emit, model_path, need_file, positive_int
+from .common import emit, load_model, need_file, positive_int
 from .outputs import need_suffix
 
 NAME = "export"
@@ -22,7 +21,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     need_file(args.model, "model")
     need_suffix(args.output, (".onnx",), "the ONNX model")
-    model = load(model_path(args.model))
+    model = load_model(args.model)  # a file or a run folder; export_onnx works on a CPU copy
     path = export_onnx(model, args.output, part=args.part, opset=args.opset)
     inp = "z (N, code_size)" if args.part == "decoder" else f"x (N, {', '.join(map(str, model.input_shape))})"
     emit(args, {"output": str(path), "part": args.part, "opset": args.opset, "family": model.family,
