@@ -1,7 +1,7 @@
 """aekit report: the HTML report of a run folder or a model file (aekit.report.write_report)."""
 from pathlib import Path
 
-from .common import emit, load_model, need_file
+from .common import emit, load_model, model_path, need_file
 from .outputs import need_suffix
 
 NAME = "report"
@@ -25,8 +25,8 @@ def run(args) -> int:
 
     target = need_file(args.target, "model or run folder")
     need_suffix(args.output, (".html", ".htm"), "the report")
-    path = target / "model.aekit" if target.is_dir() else target
-    if not path.exists():
+    path = model_path(target)
+    if path.is_dir():
         raise AekitError(f"{target}: a folder without model.aekit; pass a run folder or a model file")
     model = load_model(path, args)
     src = args.data or model.data.source
