@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from aekit.apps.stream import stream_detect, suppress, tail_surprise
+from aekit.apps.stream import RANGE_BREAK_SURPRISE, range_breaks, stream_detect, suppress, tail_surprise
 from aekit.errors import AekitError
 
 
@@ -72,6 +72,8 @@ def test_bad_arguments_say_what_was_expected():
         stream_detect(wave(400), window=16, n_train=100, risk=2.0)
     with pytest.raises(AekitError, match="finite"):
         stream_detect(np.full(400, np.nan), window=16, n_train=100)
+    with pytest.raises(AekitError, match="range_tolerance"):
+        stream_detect(wave(400), window=16, n_train=100, range_tolerance=-0.1)
 
 
 def test_cli_detect_stream_writes_points_and_flags_the_spike(tmp_path, capsys):
@@ -96,6 +98,11 @@ def test_cli_detect_stream_writes_points_and_flags_the_spike(tmp_path, capsys):
     assert any(700 <= i <= 705 for i in flagged) and info["n_anomalies"] == len(flagged) and info["n_train"] == 300
     assert main(cmd[:-1] + ["--threshold", "3"]) == 2
     assert "does not apply to --stream" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:                          # too short a history for a tail model
+        main(cmd + ["--history", "50"])
+    assert e.value.code == 2 and "--history" in capsys.readouterr().err
+    assert main(cmd + ["--history", "400", "--no-range-check"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_anomalies"] >= 1
 
 
 def test_alarms_kept_out_of_the_history_do_not_hide_the_next_one():
@@ -106,3 +113,25 @@ def test_alarms_kept_out_of_the_history_do_not_hide_the_next_one():
     assert plain[400] > 4 and spot[600] > 4
     assert spot[600] > plain[600]                   # the first anomaly made the second look ordinary
     np.testing.assert_array_equal(spot[:401], plain[:401])
+
+
+def test_range_breaks_are_causal_per_channel_and_respect_the_tolerance():
+    v = np.array([[0.0, 5.0], [1.0, 5.0], [0.5, 5.0], [1.04, 5.0], [0.2, 5.0], [0.2, 6.0]])
+    # channel 0 spans [0, 1]: 1.04 is inside the 5 % tolerance; channel 1 is constant until its jump,
+    # and a constant past has no range to leave
+    assert range_breaks(v, start=2, tolerance=0.05).tolist() == [False] * 6
+    assert range_breaks(v[:, 0], start=2, tolerance=0.0).tolist() == [False, False, False, True, False, False]
+    w = np.r_[v[:, 0], -0.2]                                  # below the minimum by 0.2 > 5 % of 1.04
+    assert range_breaks(w, start=2, tolerance=0.05)[-1]
+    assert not range_breaks(w, start=7, tolerance=0.05).any()  # nothing before `start`
+
+
+def test_a_new_level_is_flagged_on_its_first_point_and_the_check_can_be_turned_off():
+    x = wave(900)
+    x[700:] += 0.6                  # a level shift to values the training part never reached (max ~1.1)
+    on = stream_detect(x, window=16, n_train=300, epochs=5, seed=0, refractory=0)  # no quiet period to hide it
+    off = stream_detect(x, window=16, n_train=300, epochs=5, seed=0, refractory=0, range_tolerance=None)
+    first = 700 + int(np.argmax(x[700:] > x[:700].max() + 0.05 * np.ptp(x[:700])))
+    assert on.scores[first] >= RANGE_BREAK_SURPRISE and on.labels[first] == 1
+    assert off.scores[first] < RANGE_BREAK_SURPRISE
+    np.testing.assert_array_equal(on.raw, off.raw)          # the check changes the scores, not the model

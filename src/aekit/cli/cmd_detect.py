@@ -20,12 +20,13 @@ EXAMPLES = ("  aekit detect runs/series/model.aekit series.csv -o points.csv --j
             "stored in MODEL ('aekit train' stores the 99th percentile of the training scores; --fit-on TRAIN\n"
             "refits it on normal data and saves it). -o: .csv or .json with index (or timestamp, or path),\n"
             "score, anomaly; for a time series one row per point (timestamp, value, score, anomaly) and, in\n"
-            "--json, the flagged ranges (start, end). Scores: mse, bce, or elbo (the negative ELBO of a VAE).\n"
+            "--json, the flagged ranges (start, end). Scores: see --metric.\n"
             "  aekit detect --stream series.csv -o points.csv             # causal detector on a time series\n"
             "--stream SERIES.csv (timestamp,value) needs no model: a causal detector trains an autoencoder\n"
             "on the first 15% of the series (at most 750 points) and scores each later point from the window\n"
             "ending at it, flagging points whose error is improbable under a tail model of the error so far\n"
-            "(aekit.apps.stream). The CSV has index,timestamp,value,score,anomaly; score = -log10(tail p).")
+            "and values that leave the range seen so far by more than 5% of it (aekit.apps.stream).\n"
+            "The CSV has index,timestamp,value,score,anomaly; score = -log10(tail p).")
 
 
 def add_arguments(p) -> None:
@@ -52,6 +53,11 @@ def add_arguments(p) -> None:
                    help="points at the start to train on (default 15%% of the series, at most 750)")
     s.add_argument("--online", type=int_range(0, 2 ** 31), default=0, metavar="N",
                    help="keep learning: a short update after every N scored points (default 0: off)")
+    s.add_argument("--history", type=int_range(100, 2 ** 31), default=1000, metavar="N",
+                   help="points of past error the tail model judges against (default 1000; 8640, a month of "
+                   "5-minute points, halved NAB's false alarms and found fewer anomalies)")
+    s.add_argument("--no-range-check", action="store_true",
+                   help="do not flag values that leave the range seen so far by more than 5%% of it")
 
 
 def run(args) -> int:
@@ -114,7 +120,8 @@ def _run_stream(args) -> int:
     need_suffix(args.output, (".csv",), "the scores")
     ts = load_timeseries(args.model)
     res = stream_detect(ts.values, window=args.stream_window, n_train=args.train_points, risk=args.risk,
-                        update_every=args.online, seed=getattr(args, "seed", None) or 0)
+                        update_every=args.online, history=args.history,
+                        range_tolerance=None if args.no_range_check else 0.05, seed=getattr(args, "seed", None) or 0)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["index", "timestamp", "value", "score", "anomaly"])
