@@ -8,11 +8,12 @@ scoreboard is quoted beside them as the community's reference, not as a same-cor
 Detectors, all causal (the score of point t uses points up to t), all run here on the same data:
 
 - ``aekit_stream``: :func:`aekit.apps.stream.stream_detect` (dense AE on 32-point trailing windows trained
-  on the probationary period, peaks-over-threshold tail model of the error over the last 1,000 points,
-  range breaks at 5 %, 96-point quiet period after an alert). One configuration for every series (tuned
+  on the probationary period, peaks-over-threshold tail model of the error over the last 4,000 points,
+  range breaks at 5 %, 32-point quiet period after an alert). One configuration for every series (tuned
   for the kind of data, never per file).
-- ``aekit_stream_history_8640`` / ``aekit_stream_no_range_breaks``: the same model's errors with an
-  8,640-point history for the tail model / without the range check (no retraining).
+- ``aekit_stream_no_range_breaks``: the same model's errors without the range check (no retraining);
+  ``aekit_stream_previous`` (``+range``): with the previous post-processing (1,000-point history, 96-point
+  quiet period; without / with range breaks).
 - ``range_breaks_alone``: only the range check (1 at a break, else 0): what the autoencoder adds to it.
 - ``rolling_zscore``: |x_t - mean(x[t-64:t])| / std(x[t-64:t]) (the "windowed Gaussian" family).
 - ``iforest_windows``: scikit-learn IsolationForest fitted on the probationary period's 32-point trailing
@@ -47,9 +48,9 @@ from aekit.datasets import load_nab_windows, load_timeseries, sliding_windows  #
 from aekit.datasets.nab import PROFILES, SCOREBOARD, nab_score, prepare_series, probation_length, window_indices  # noqa: E402,E501
 
 NAB = SHARED / "nab"
-AE = dict(window=32, short=5, history=1000, risk=1e-4, refractory=96, epochs=30, hidden=32, latent_dim=4,
+AE = dict(window=32, short=5, history=4000, risk=1e-4, refractory=32, epochs=30, hidden=32, latent_dim=4,
           range_tolerance=0.05)
-LONG_HISTORY = 8640  # a month of 5-minute points: half the false alarms, fewer windows found
+PREVIOUS = dict(history=1000, refractory=96)  # the settings before range breaks: more false alarms
 
 
 def rolling_z(v: np.ndarray, w: int = 64) -> np.ndarray:
@@ -68,11 +69,13 @@ def iforest(v: np.ndarray, n_train: int, seed: int, L: int = 32) -> np.ndarray:
     return np.r_[np.full(L - 1, s[0]), s]
 
 
-def with_tail(raw: np.ndarray, n_train: int, v: np.ndarray, history: int = AE["history"]) -> np.ndarray:
+def with_tail(raw: np.ndarray, n_train: int, v: np.ndarray, history: int = AE["history"],
+              refractory: int = AE["refractory"], breaks: bool = True) -> np.ndarray:
     """aekit's post-processing on any raw score: tail model, range breaks, quiet period."""
     s = tail_surprise(raw, n_train, short=AE["short"], history=history)
-    s = np.where(range_breaks(v, n_train, AE["range_tolerance"]), np.maximum(s, RANGE_BREAK_SURPRISE), s)
-    return suppress(s, -np.log10(AE["risk"]), AE["refractory"])[0]
+    if breaks:
+        s = np.where(range_breaks(v, n_train, AE["range_tolerance"]), np.maximum(s, RANGE_BREAK_SURPRISE), s)
+    return suppress(s, -np.log10(AE["risk"]), refractory)[0]
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -118,7 +121,8 @@ def main() -> None:
     series = [k for k in sorted(windows) if (NAB / k).exists()]
     if args.limit:
         series = series[:args.limit]
-    names = ["aekit_stream", "aekit_stream_history_8640", "aekit_stream_no_range_breaks", "range_breaks_alone",
+    names = ["aekit_stream", "aekit_stream_no_range_breaks", "aekit_stream_previous", "aekit_stream_previous+range",
+             "range_breaks_alone",
              "rolling_zscore", "iforest_windows", "rolling_zscore+tail", "iforest_windows+tail", "random"]
     scores = {n: [] for n in names}
     own_flags, wins, done, wall = [], [], [], {n: 0.0 for n in names}
@@ -137,10 +141,9 @@ def main() -> None:
         scores["aekit_stream"].append(res.scores)
         own_flags.append(res.labels)
         # the same model's raw errors, post-processed as the variants would (no retraining)
-        scores["aekit_stream_history_8640"].append(with_tail(res.raw, n_train, v, LONG_HISTORY))
-        scores["aekit_stream_no_range_breaks"].append(suppress(
-            tail_surprise(res.raw, n_train, short=AE["short"], history=AE["history"]), -np.log10(AE["risk"]),
-            AE["refractory"])[0])
+        scores["aekit_stream_no_range_breaks"].append(with_tail(res.raw, n_train, v, breaks=False))
+        scores["aekit_stream_previous"].append(with_tail(res.raw, n_train, v, **PREVIOUS, breaks=False))
+        scores["aekit_stream_previous+range"].append(with_tail(res.raw, n_train, v, **PREVIOUS))
         scores["range_breaks_alone"].append(range_breaks(v, n_train, AE["range_tolerance"]).astype(np.float64))
         t = time.time()
         rz = rolling_z(v)

@@ -53,9 +53,9 @@ def add_arguments(p) -> None:
                    help="points at the start to train on (default 15%% of the series, at most 750)")
     s.add_argument("--online", type=int_range(0, 2 ** 31), default=0, metavar="N",
                    help="keep learning: a short update after every N scored points (default 0: off)")
-    s.add_argument("--history", type=int_range(100, 2 ** 31), default=1000, metavar="N",
-                   help="points of past error the tail model judges against (default 1000; 8640, a month of "
-                   "5-minute points, halved NAB's false alarms and found fewer anomalies)")
+    s.add_argument("--history", type=int_range(100, 2 ** 31), default=4000, metavar="N",
+                   help="points of past error the tail model judges against (default 4000, two weeks of "
+                   "5-minute points; shorter: more anomalies found and more false alarms)")
     s.add_argument("--no-range-check", action="store_true",
                    help="do not flag values that leave the range seen so far by more than 5%% of it")
 
