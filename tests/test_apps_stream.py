@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from aekit.apps.stream import RANGE_BREAK_SURPRISE, range_breaks, stream_detect, suppress, tail_surprise
+from aekit.apps.stream import (RANGE_BREAK_SURPRISE, range_breaks, seasonal_period, stream_detect, suppress,
+                               tail_surprise)
 from aekit.errors import AekitError
 
 
@@ -74,6 +75,8 @@ def test_bad_arguments_say_what_was_expected():
         stream_detect(np.full(400, np.nan), window=16, n_train=100)
     with pytest.raises(AekitError, match="range_tolerance"):
         stream_detect(wave(400), window=16, n_train=100, range_tolerance=-0.1)
+    with pytest.raises(AekitError, match="season"):
+        stream_detect(wave(400), window=16, n_train=100, season=90)   # no room for a cycle and a window
 
 
 def test_cli_detect_stream_writes_points_and_flags_the_spike(tmp_path, capsys):
@@ -101,8 +104,13 @@ def test_cli_detect_stream_writes_points_and_flags_the_spike(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:                          # too short a history for a tail model
         main(cmd + ["--history", "50"])
     assert e.value.code == 2 and "--history" in capsys.readouterr().err
-    assert main(cmd + ["--history", "400", "--no-range-check"]) == 0
-    assert json.loads(capsys.readouterr().out)["n_anomalies"] >= 1
+    assert main(cmd + ["--history", "400", "--no-range-check", "--season", "none"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["n_anomalies"] >= 1 and info["season"] is None
+    assert main(cmd + ["--season", "40"]) == 0 and json.loads(capsys.readouterr().out)["season"] == 40
+    with pytest.raises(SystemExit) as e:
+        main(cmd + ["--season", "daily"])
+    assert e.value.code == 2 and "expected auto, none or a period" in capsys.readouterr().err
 
 
 def test_alarms_kept_out_of_the_history_do_not_hide_the_next_one():
@@ -135,3 +143,26 @@ def test_a_new_level_is_flagged_on_its_first_point_and_the_check_can_be_turned_o
     assert on.scores[first] >= RANGE_BREAK_SURPRISE and on.labels[first] == 1
     assert off.scores[first] < RANGE_BREAK_SURPRISE
     np.testing.assert_array_equal(on.raw, off.raw)          # the check changes the scores, not the model
+
+
+def test_seasonal_period_finds_a_cycle_and_nothing_in_noise_or_a_trend():
+    t = np.arange(900)
+    assert seasonal_period(np.sin(2 * np.pi * t / 40) + 0.1 * np.random.default_rng(0).normal(size=900)) == 40
+    assert seasonal_period(np.random.default_rng(1).normal(size=900)) is None
+    assert seasonal_period(t * 0.01) is None                    # smooth, correlated at every short lag
+    assert seasonal_period(np.zeros(50)) is None
+
+
+def test_a_missing_daily_peak_is_found_only_beside_the_previous_cycle():
+    # a 48-point "day": a sine with a peak at the same hour every day; one day after training has no peak.
+    # Its values stay in range and its shape is smooth, so a 16-point window alone sees nothing wrong.
+    n, t = 1500, np.arange(1500)
+    x = np.sin(2 * np.pi * t / 48) + 0.05 * np.random.default_rng(0).normal(size=n)
+    peak = (t % 48 >= 20) & (t % 48 < 26)
+    x[peak & ((t < 1100) | (t >= 1148))] += 1.0
+    day = slice(1100 + 20, 1100 + 26 + 16)
+    seen = stream_detect(x, window=16, n_train=600, epochs=20, seed=0)
+    blind = stream_detect(x, window=16, n_train=600, epochs=20, seed=0, season=None)
+    assert seen.season == 48 and blind.season is None
+    assert seen.labels[day].any() and seen.labels[600:].sum() <= 3
+    assert not blind.labels[day].any()

@@ -1,4 +1,5 @@
 """aekit detect: anomaly scores (reconstruction error) and flags for each sample, or each point of a series."""
+import argparse
 import csv
 import io
 
@@ -56,6 +57,9 @@ def add_arguments(p) -> None:
     s.add_argument("--history", type=int_range(100, 2 ** 31), default=4000, metavar="N",
                    help="points of past error the tail model judges against (default 4000, two weeks of "
                    "5-minute points; shorter: more anomalies found and more false alarms)")
+    s.add_argument("--season", type=_season, default="auto", metavar="auto|none|N",
+                   help="show each window beside the window N points earlier (auto: the period of the training "
+                   "part, if it repeats)")
     s.add_argument("--no-range-check", action="store_true",
                    help="do not flag values that leave the range seen so far by more than 5%% of it")
 
@@ -107,6 +111,16 @@ def run(args) -> int:
     return 0
 
 
+def _season(text: str):
+    """--season: 'auto', 'none' or a positive number of points."""
+    if text in ("auto", "none"):
+        return None if text == "none" else "auto"
+    try:
+        return positive_int(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected auto, none or a period in points (an integer >= 1)")
+
+
 def _run_stream(args) -> int:
     from ..apps.stream import stream_detect
     from ..datasets import load_timeseries
@@ -121,7 +135,7 @@ def _run_stream(args) -> int:
     ts = load_timeseries(args.model)
     res = stream_detect(ts.values, window=args.stream_window, n_train=args.train_points, risk=args.risk,
                         update_every=args.online, history=args.history,
-                        range_tolerance=None if args.no_range_check else 0.05, seed=getattr(args, "seed", None) or 0)
+                        range_tolerance=None if args.no_range_check else 0.05, season=args.season, seed=getattr(args, "seed", None) or 0)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["index", "timestamp", "value", "score", "anomaly"])
@@ -130,7 +144,8 @@ def _run_stream(args) -> int:
     out = atomic_write(args.output, buf.getvalue().encode())
     flagged = [str(ts.timestamps[i]).replace("T", " ") for i in res.labels.nonzero()[0]]
     info = {"output": str(out), "n": len(ts), "n_train": res.n_train, "n_anomalies": res.n_anomalies,
-            "threshold": res.threshold, "risk": args.risk, "anomalies": flagged}
-    emit(args, info, f"{res.n_anomalies} of {len(ts)} points flagged (trained on the first {res.n_train}); "
+            "threshold": res.threshold, "risk": args.risk, "season": res.season, "anomalies": flagged}
+    season = f"; each window beside the one {res.season} points earlier" if res.season else ""
+    emit(args, info, f"{res.n_anomalies} of {len(ts)} points flagged (trained on the first {res.n_train}{season}); "
          f"wrote {out}")
     return 0
