@@ -166,3 +166,18 @@ def test_a_missing_daily_peak_is_found_only_beside_the_previous_cycle():
     assert seen.season == 48 and blind.season is None
     assert seen.labels[day].any() and seen.labels[600:].sum() <= 3
     assert not blind.labels[day].any()
+
+
+def test_a_given_plain_model_gets_no_season_channel():
+    import aekit
+    from aekit.apps.stream import _scaled
+    from aekit.datasets import sliding_windows
+
+    x = np.sin(2 * np.pi * np.arange(1500) / 48)              # repeats: 'auto' would find 48
+    m = aekit.build("dense", input_shape=(16, 1), hidden=[8], latent_dim=2, output_activation="linear",
+                    loss="mse", seed=0)
+    m.fit(sliding_windows(_scaled(x, 225), 16)[:200], epochs=1, verbose=0, seed=0)
+    res = stream_detect(x, window=16, model=m)
+    assert res.season is None and res.raw.shape == (1500,)
+    with pytest.raises(AekitError, match="does not fit the model's input shape"):
+        stream_detect(x, window=16, model=m, season=48)

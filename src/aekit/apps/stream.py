@@ -269,7 +269,9 @@ def stream_detect(values, window: int = 32, n_train=None, risk: float = 1e-4, re
     if range_tolerance is not None and not (isinstance(range_tolerance, numbers.Real) and range_tolerance >= 0):
         raise AekitError(f"stream_detect: range_tolerance={range_tolerance!r}; expected a number >= 0 or None")
     z = _scaled(v, n_train)                                  # (T, F), training statistics only
-    period = _season(season, z, n_train, L)
+    # a given model trained on plain windows (F channels) has no room for the season's channel
+    period = None if model is not None and season == "auto" and tuple(model.input_shape)[-1:] == (z.shape[1],) \
+        else _season(season, z, n_train, L)
     if period:
         # (T, 2F): each value beside the value a period earlier; the first period, which has no earlier
         # cycle, is shown beside itself (training on its windows too measured better than leaving them out:
