@@ -124,9 +124,8 @@ def main() -> None:
     series = [k for k in sorted(windows) if (NAB / k).exists()]
     if args.limit:
         series = series[:args.limit]
-    names = ["aekit_stream", "aekit_stream_no_season", "aekit_stream_no_range_breaks", "aekit_stream_previous", "aekit_stream_previous+range",
-             "range_breaks_alone",
-             "rolling_zscore", "iforest_windows", "rolling_zscore+tail", "iforest_windows+tail", "random"]
+    names = ["aekit_stream", "aekit_stream_no_season", "aekit_stream_no_range_breaks", "aekit_stream_previous",
+             "aekit_stream_previous+range", "range_breaks_alone", "rolling_zscore", "iforest_windows", "rolling_zscore+tail", "iforest_windows+tail", "random"]
     scores = {n: [] for n in names}
     own_flags, wins, done, wall, seasons = [], [], [], {n: 0.0 for n in names}, {}
     rng = np.random.default_rng(0)

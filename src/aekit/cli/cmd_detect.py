@@ -134,8 +134,8 @@ def _run_stream(args) -> int:
     need_suffix(args.output, (".csv",), "the scores")
     ts = load_timeseries(args.model)
     res = stream_detect(ts.values, window=args.stream_window, n_train=args.train_points, risk=args.risk,
-                        update_every=args.online, history=args.history,
-                        range_tolerance=None if args.no_range_check else 0.05, season=args.season, seed=getattr(args, "seed", None) or 0)
+                        update_every=args.online, history=args.history, season=args.season,
+                        range_tolerance=None if args.no_range_check else 0.05, seed=getattr(args, "seed", None) or 0)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["index", "timestamp", "value", "score", "anomaly"])
@@ -146,6 +146,6 @@ def _run_stream(args) -> int:
     info = {"output": str(out), "n": len(ts), "n_train": res.n_train, "n_anomalies": res.n_anomalies,
             "threshold": res.threshold, "risk": args.risk, "season": res.season, "anomalies": flagged}
     season = f"; each window beside the one {res.season} points earlier" if res.season else ""
-    emit(args, info, f"{res.n_anomalies} of {len(ts)} points flagged (trained on the first {res.n_train}{season}); "
-         f"wrote {out}")
+    emit(args, info, f"{res.n_anomalies} of {len(ts)} points flagged (trained on the first {res.n_train}"
+         f"{season}); wrote {out}")
     return 0
