@@ -199,8 +199,8 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     """Train ``family`` on ``data`` (a SRC string for :func:`aekit.sources.load_source`, or a Source) and
     write the run folder ``out_dir``.
 
-    ``options`` (flat, see the module docstring) override those of ``config_file``. Tables and series are
-    min-max scaled unless ``scale`` is given. When the source has a test split it is the validation data.
+    ``options`` (flat, see the module docstring) override those of ``config_file``. When the source has a
+    test split it is the validation data.
     ``resume=True`` continues from ``out_dir/checkpoint.aekit`` up to ``epochs`` in total; the model's
     options then come from the checkpoint (training options such as ``epochs`` still apply). A folder that
     holds another run is refused unless ``resume`` or ``force`` (which replaces it). Loss, output, scaling,
