@@ -62,9 +62,12 @@ def test_training_length_scales_with_the_data():
                         has_validation=False)
     assert (small.batch_size, small.validation_split) == (16, 0.1) and small.patience
     assert big.batch_size == 256 and big.epochs < small.epochs
-    for p in (small, big):  # about the same number of optimiser steps for both
-        n_train = (200 if p is small else 60000) * 0.9
-        assert 5000 <= p.epochs * np.ceil(n_train / p.batch_size) <= 7000
+    steps = {id(p): p.epochs * np.ceil((200 if p is small else 60000) * 0.9 / p.batch_size) for p in (small, big)}
+    assert 5000 <= steps[id(big)] <= 7000                        # the step budget binds for big sets
+    assert 11000 <= steps[id(small)] <= 13000                    # 192,000 samples in batches of 16
+    mid = plan_training(3000, epochs=None, batch_size=None, validation_split=None, patience=None,
+                        has_validation=False)                    # batches of 32: the step budget again
+    assert mid.batch_size == 32 and 5000 <= mid.epochs * np.ceil(2700 / 32) <= 7000
     fixed = plan_training(200, epochs=3, batch_size=None, validation_split=None, patience=None,
                           has_validation=False)
     assert (fixed.epochs, fixed.validation_split, fixed.patience) == (3, 0.0, None)  # Keras semantics
@@ -340,3 +343,18 @@ def test_series_windows_share_one_scale_per_channel_and_start_as_pca_of_the_seri
     assert got == pytest.approx(pca_err, rel=1e-3)  # the start is PCA of the standardised series' windows
     back = aekit.load(ae.save(tmp_path / "m.aekit"))
     np.testing.assert_allclose(back.reconstruct(w[:5, :, None]), ae.reconstruct(w[:5, :, None]), rtol=1e-5)
+
+
+def test_patience_is_long_for_small_sets_unless_the_model_starts_as_pca():
+    from aekit.defaults import auto_patience
+
+    small = plan_training(240, epochs=None, batch_size=None, validation_split=None, patience=None,
+                          has_validation=False)
+    assert small.patience == auto_patience(small.epochs) and small.patience > 20   # noisy validation on 24
+    x = np.random.default_rng(0).normal(size=(240, 12)).astype(np.float32) * 5 + 3  # a table: starts as PCA
+    m = aekit.build("dense", input_shape=(12,), seed=0)
+    m.fit(x, epochs=None, verbose=0, seed=0)
+    assert m.config.linear_path == "on" and m.fit_info["early_stopping"]["patience"] == 20
+    fixed = aekit.build("dense", input_shape=(12,), seed=0)
+    fixed.fit(x, epochs=None, patience=7, verbose=0, seed=0)                      # explicit wins
+    assert fixed.fit_info["early_stopping"]["patience"] == 7

@@ -13,7 +13,7 @@ import torch
 
 from .arrays import to_model
 from .config import TrainConfig
-from .defaults import decide_data, fit_facts, hidden_activation, linear_path, plan_training, value_range
+from .defaults import auto_patience, decide_data, fit_facts, hidden_activation, linear_path, plan_training, value_range
 from .errors import AekitError
 from .preprocessing import Scaler
 from .training import distributed
@@ -110,6 +110,8 @@ def _decide(ae, cfg: TrainConfig, xa: np.ndarray, sample_shape: tuple, n_train: 
     if plan is None:
         plan = plan_training(n_train, epochs=cfg.epochs, batch_size=cfg.batch_size, validation_split=0.0,
                              patience=cfg.patience, has_validation=has_val)
+    if "patience" in plan.auto and getattr(ae.config, "linear_path", None) == "on":  # starts as PCA
+        plan = dataclasses.replace(plan, patience=auto_patience(plan.epochs, starts_as_pca=True))
     world = distributed.env_world().size
     batch = plan.batch_size if cfg.batch_size is not None else -(-plan.batch_size // world) * world
     cfg = dataclasses.replace(cfg, scale=d.scale, epochs=plan.epochs, batch_size=batch,
