@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from ..errors import AekitError
+from ..losses import reconstruction
 
 DENSITIES = (None, "gmm", "gaussian")
 KNN_TENSOR = "code_neighbours"  # the reference codes, in the model file's tensors
@@ -106,19 +107,30 @@ def fit_code_neighbours(model, x_train, k: int = 5, seed: int = 0, batch_size: i
     x = np.asanyarray(x_train)
     if len(x) < 2:
         raise AekitError("metric='mse_knn' needs at least 2 training samples (the distance to the others)")
-    codes = model.encode(x, batch_size=batch_size).astype(np.float32)  # (N, L)
+    err, codes = _errors_and_codes(model, x, batch_size)  # (N,), (N, L)
     keep = np.arange(len(codes))
     if len(codes) > CodeNeighbours.MAX_CODES:
         keep = np.sort(np.random.default_rng(seed).permutation(len(codes))[:CodeNeighbours.MAX_CODES])
     in_ref = np.zeros(len(codes), dtype=bool)
     in_ref[keep] = True
     k = int(max(1, min(k, len(keep) - 1)))
-    err = model.reconstruction_error(x, metric="mse", batch_size=batch_size)
     dist = knn_distance(codes, codes[keep], k, exclude_self=in_ref)
     section = CodeNeighbours(k, int(len(keep)), list(_robust(err)), list(_robust(dist)))
     model.extra_tensors[KNN_TENSOR] = torch.from_numpy(codes[keep].copy())
     model.set_section(section)
     return _standardised_sum(section, err, dist)
+
+
+def _errors_and_codes(model, x, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reconstruction MSE (N,) and codes (N, L) of ``x`` from one forward pass per batch: the same values as
+    ``model.reconstruction_error(x, 'mse')`` and ``model.encode(x)``, without running the encoder twice."""
+
+    def both(m, b: torch.Tensor) -> torch.Tensor:
+        out = m(b)
+        return torch.cat([reconstruction(out, b, "mse", "mean")[:, None], out.z.flatten(1)], 1)  # (B, 1 + L)
+
+    res = model.predict_batches(model.prepare(x), both, batch_size)
+    return res[:, 0], np.ascontiguousarray(res[:, 1:])
 
 
 def _standardised_sum(sec: CodeNeighbours, err: np.ndarray, dist: np.ndarray) -> np.ndarray:
@@ -134,9 +146,8 @@ def mse_knn_scores(model, x, batch_size: int = 1024) -> np.ndarray:
         raise AekitError("metric='mse_knn' needs the training codes stored in the model; fit the threshold on "
                          "normal data (fit_threshold(model, x_train, metric='mse_knn'), or 'aekit detect "
                          "--metric mse_knn --fit-on TRAIN')")
-    err = model.reconstruction_error(x, metric="mse", batch_size=batch_size)
-    dist = knn_distance(model.encode(x, batch_size=batch_size), ref.numpy(), sec.k)
-    return _standardised_sum(sec, err, dist)
+    err, codes = _errors_and_codes(model, x, batch_size)
+    return _standardised_sum(sec, err, knn_distance(codes, ref.numpy(), sec.k))
 
 
 class AnomalyScorer:
