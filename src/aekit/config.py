@@ -264,7 +264,8 @@ def _check_optimizer_options(owner: str, name: str, value) -> None:
 class TrainConfig:
     """Options of :meth:`aekit.Autoencoder.fit` (``**training_options``) and of ``aekit train --set``."""
 
-    epochs: Optional[int] = option(None, low=0, integer=True)  # None: ~6,000 steps (12,000 for small sets), early stopping (aekit.defaults)
+    # None: ~6,000 steps (12,000 for small sets), early stopping (aekit.defaults)
+    epochs: Optional[int] = option(None, low=0, integer=True)
     batch_size: Optional[int] = option(None, low=1, integer=True)  # None: N/64 as a power of two in [16, 256]
     optimizer: str = option("adam", choices=lambda: OPTIMIZERS)  # any torch.optim optimizer, lower case
     lr: Optional[float] = option(None, low=0, low_open=True)  # None: the optimizer's usual default

@@ -13,7 +13,8 @@ import torch
 
 from .arrays import to_model
 from .config import TrainConfig
-from .defaults import auto_patience, decide_data, fit_facts, hidden_activation, linear_path, plan_training, value_range
+from .defaults import (auto_patience, decide_data, fit_facts, hidden_activation, linear_path, plan_training,
+                       value_range)
 from .errors import AekitError
 from .preprocessing import Scaler
 from .training import distributed

@@ -13,7 +13,8 @@ EXAMPLES = ("  aekit compress model.aekit digits.npy -o digits.aekz\n"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("model", help="a trained model file or run folder (any family; a 'codec' model codes with its own tables)")
+    p.add_argument("model", help="a trained model file or run folder (any family; a 'codec' model codes with "
+                   "its own tables)")
     p.add_argument("input", help="a .npy/.npz array, one picture, or a folder of pictures")
     p.add_argument("-o", "--output", required=True, help="the .aekz file to write")
     p.add_argument("--bits", type=int_range(1, MAX_BITS), default=8, help=f"quantisation bits per code value, 1-{MAX_BITS} "

@@ -14,13 +14,14 @@ EXAMPLES = ("  aekit decompress digits.aekz -o digits.npy\n"
 def add_arguments(p) -> None:
     p.add_argument("file", help="an .aekz file written by 'aekit compress'")
     p.add_argument("-o", "--output", required=True, help=".npy (the array), .png (one grid) or a folder")
-    p.add_argument("--model", default=None, help="the model (file or run folder) it was compressed with (default: the path "
-                   "stored in the file); its fingerprint must match")
+    p.add_argument("--model", default=None, help="the model (file or run folder) it was compressed with "
+                   "(default: the path stored in the file); its fingerprint must match")
 
 
 def run(args) -> int:
     need_file(args.file, ".aekz file")
-    model = locate_model(args.file, model_path(args.model) if args.model else None).to(pick_device(getattr(args, "device", "auto")))
+    model = locate_model(args.file, model_path(args.model) if args.model else None)
+    model = model.to(pick_device(getattr(args, "device", "auto")))
     x, header = decompress_file(args.file, model)
     shp = image_shape(model)
     out = write_output(args.output, x, images=shp is not None, image_shape_=shp, names=header.get("names"))
