@@ -46,7 +46,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _apps_a import SHARED, write  # noqa: E402
 
-from aekit.apps.stream import RANGE_BREAK_SURPRISE, range_breaks, stream_detect, suppress, tail_surprise  # noqa: E402,E501
+from aekit.apps.stream import judge, range_breaks, stream_detect  # noqa: E402
 from aekit.datasets import load_nab_windows, load_timeseries, sliding_windows  # noqa: E402
 from aekit.datasets.nab import PROFILES, SCOREBOARD, nab_score, prepare_series, probation_length, window_indices  # noqa: E402,E501
 
@@ -75,10 +75,8 @@ def iforest(v: np.ndarray, n_train: int, seed: int, L: int = 32) -> np.ndarray:
 def with_tail(raw: np.ndarray, n_train: int, v: np.ndarray, history: int = AE["history"],
               refractory: int = AE["refractory"], breaks: bool = True) -> np.ndarray:
     """aekit's post-processing on any raw score: tail model, range breaks, quiet period."""
-    s = tail_surprise(raw, n_train, short=AE["short"], history=history)
-    if breaks:
-        s = np.where(range_breaks(v, n_train, AE["range_tolerance"]), np.maximum(s, RANGE_BREAK_SURPRISE), s)
-    return suppress(s, -np.log10(AE["risk"]), refractory)[0]
+    return judge(raw, v, n_train, -np.log10(AE["risk"]), refractory, short=AE["short"], history=history,
+                 range_tolerance=AE["range_tolerance"] if breaks else None)[0]
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:

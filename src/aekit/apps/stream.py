@@ -199,6 +199,19 @@ def seasonal_period(z, min_corr: float = 0.5):
     return k if ac[k] > min_corr else None
 
 
+def judge(raw, values, start: int, threshold: float, refractory: int, short: int = 5, history: int = HISTORY,
+          range_tolerance=0.05) -> tuple[np.ndarray, np.ndarray]:
+    """The detector's steps after the model, on any causal raw score (T,) of ``values`` (T,) or (T, F):
+    the tail model's surprise (:func:`tail_surprise`), raised to ``RANGE_BREAK_SURPRISE`` at range breaks
+    (:func:`range_breaks`; ``range_tolerance=None``: none), then flags with a quiet period
+    (:func:`suppress`). Returns ``(scores, flags)``, each (T,)."""
+    surprise = tail_surprise(raw, start, short=short, history=history)
+    if range_tolerance is not None:
+        surprise = np.where(range_breaks(values, start, float(range_tolerance)),
+                            np.maximum(surprise, RANGE_BREAK_SURPRISE), surprise)
+    return suppress(surprise, threshold, refractory)
+
+
 def _scaled(values: np.ndarray, n_train: int) -> np.ndarray:
     v = values if values.ndim == 2 else values[:, None]
     head = v[:n_train]
@@ -293,12 +306,9 @@ def stream_detect(values, window: int = 32, n_train=None, risk: float = 1e-4, re
     else:
         werr = model.reconstruction_error(wins)
     raw = np.r_[np.full(L - 1, werr[0]), werr].astype(np.float64)  # (T,): points before the first window
-    surprise = tail_surprise(raw, n_train, short=short, history=history)
-    if range_tolerance is not None:
-        surprise = np.where(range_breaks(v, n_train, float(range_tolerance)),
-                            np.maximum(surprise, RANGE_BREAK_SURPRISE), surprise)
     thr = -np.log10(risk)
-    scores, flags = suppress(surprise, thr, L if refractory is None else int(refractory))
+    scores, flags = judge(raw, v, n_train, thr, L if refractory is None else int(refractory), short=short,
+                          history=history, range_tolerance=range_tolerance)
     return StreamResult(scores=scores, raw=raw, labels=flags, threshold=float(thr), n_train=n_train,
                         season=period)
 
