@@ -66,6 +66,26 @@ def test_refractory_period_gives_one_alert_per_event():
     assert out.tolist() == [0, 5, 0, 0, 0, 0, 0, 7, 0]
 
 
+def test_a_sustained_change_is_one_alert_until_the_score_falls_back():
+    s = np.array([0, 5, 5, 5, 5, 5, 5, 0, 6, 6, 0], dtype=float)   # above for six points, then a new rise
+    out, flags = suppress(s, 4.0, refractory=2)
+    assert flags.tolist() == [0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0]
+    assert ((out >= 4.0) == flags.astype(bool)).all()                 # flagged exactly where scored
+
+
+def test_at_risk_gives_the_flags_of_a_run_at_that_risk_without_rerunning_the_model():
+    x = wave(900)
+    x[[500, 700]] += [1.5, 3.0]
+    strict = stream_detect(x, window=16, n_train=300, epochs=5, seed=0)
+    loose = stream_detect(x, window=16, n_train=300, epochs=5, seed=0, risk=1e-2)
+    scores, labels = strict.at_risk(1e-2)
+    np.testing.assert_array_equal(labels, loose.labels)
+    np.testing.assert_array_equal(scores, loose.scores)
+    assert loose.n_anomalies > strict.n_anomalies            # a larger risk: more flags
+    with pytest.raises(AekitError, match="risk"):
+        strict.at_risk(0.0)
+
+
 def test_bad_arguments_say_what_was_expected():
     with pytest.raises(AekitError, match="n_train"):
         stream_detect(np.zeros(50), window=32)
@@ -77,6 +97,9 @@ def test_bad_arguments_say_what_was_expected():
         stream_detect(wave(400), window=16, n_train=100, range_tolerance=-0.1)
     with pytest.raises(AekitError, match="season"):
         stream_detect(wave(400), window=16, n_train=100, season=90)   # no room for a cycle and a window
+    for bad in (-1, True, 2.5, 84):                                 # 84 > 100 - 16 - 1 training windows' others
+        with pytest.raises(AekitError, match="neighbours"):
+            stream_detect(wave(400), window=16, n_train=100, neighbours=bad)
 
 
 def test_cli_detect_stream_writes_points_and_flags_the_spike(tmp_path, capsys):
@@ -108,6 +131,11 @@ def test_cli_detect_stream_writes_points_and_flags_the_spike(tmp_path, capsys):
     info = json.loads(capsys.readouterr().out)
     assert info["n_anomalies"] >= 1 and info["season"] is None
     assert main(cmd + ["--season", "40"]) == 0 and json.loads(capsys.readouterr().out)["season"] == 40
+    assert main(cmd + ["--neighbours", "0"]) == 0                  # the reconstruction error alone
+    flagged = [int(row["index"]) for row in csv.DictReader(out.open()) if row["anomaly"] == "1"]
+    assert json.loads(capsys.readouterr().out)["neighbours"] == 0 and any(700 <= i <= 705 for i in flagged)
+    assert main(cmd + ["--neighbours", "500"]) == 2                # more than the training windows hold
+    assert "neighbours=500" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         main(cmd + ["--season", "daily"])
     assert e.value.code == 2 and "expected auto, none or a period" in capsys.readouterr().err
@@ -161,11 +189,17 @@ def test_a_missing_daily_peak_is_found_only_beside_the_previous_cycle():
     peak = (t % 48 >= 20) & (t % 48 < 26)
     x[peak & ((t < 1100) | (t >= 1148))] += 1.0
     day = slice(1100 + 20, 1100 + 26 + 16)
-    seen = stream_detect(x, window=16, n_train=600, epochs=20, seed=0)
-    blind = stream_detect(x, window=16, n_train=600, epochs=20, seed=0, season=None)
+    # the reconstruction error alone (neighbours=0): with the previous cycle beside each window, or without
+    seen = stream_detect(x, window=16, n_train=600, epochs=20, seed=0, neighbours=0)
+    blind = stream_detect(x, window=16, n_train=600, epochs=20, seed=0, season=None, neighbours=0)
     assert seen.season == 48 and blind.season is None
     assert seen.labels[day].any() and seen.labels[600:].sum() <= 3
     assert not blind.labels[day].any()
+    # the code's distance to the training codes sees it without the previous cycle: the model reconstructs
+    # the flat day well, but no training window's code lies near that day's
+    near = stream_detect(x, window=16, n_train=600, epochs=20, seed=0, season=None)
+    assert near.labels[day].any() and near.labels[600:].sum() <= 3
+    assert near.distance[day].max() > 2 * near.distance[600:1100].max()
 
 
 def test_a_given_plain_model_gets_no_season_channel():

@@ -10,8 +10,8 @@ A 100-point series has a probationary period of floor(0.15 * 100) = 15 points (i
 import numpy as np
 import pytest
 
-from aekit.datasets.nab import (PROFILES, nab_score, prepare_series, probation_length, scaled_sigmoid,
-                                sweep_thresholds, window_indices)
+from aekit.datasets.nab import (PROFILES, nab_best, nab_score, prepare_series, probation_length,
+                                scaled_sigmoid, sweep_thresholds, window_indices)
 from aekit.errors import AekitError
 
 WIN = [[(50, 59)]]  # one labelled window of 10 points, right edge at 59
@@ -91,6 +91,17 @@ def test_threshold_is_chosen_for_the_best_total():
     np.testing.assert_allclose(totals[:3], [-1.11, 0.749793, 0.652671], atol=1e-6)
     r = nab_score(s, WIN)
     assert r.threshold == 0.8 and r.normalized == pytest.approx(87.4897, abs=1e-3)
+
+
+def test_nab_best_keeps_the_setting_with_the_best_score():
+    # three runs of one detector (0/1 flags): a false alarm and a late hit; an early hit; nothing at all
+    runs = {"noisy": series(p30=1.0, p58=1.0), "early": series(p51=1.0), "silent": series()}
+    key, res = nab_best(runs, WIN)
+    assert key == "early" and res.tp == 1 and res.fp == 0
+    assert res.normalized == max(nab_score(v, WIN).normalized for v in runs.values())
+    assert nab_best({"silent": series()}, WIN)[1].normalized == 0.0     # the null detector scores 0
+    with pytest.raises(AekitError, match="no candidate"):
+        nab_best({}, WIN)
 
 
 def test_sweep_agrees_with_fixed_thresholds_on_random_scores():

@@ -11,7 +11,8 @@ too (:func:`threshold_from_scores`, :func:`scores_to_proba`); the scikit-learn o
 
 For a time series watched as a stream, :func:`stream_detect` (from :mod:`aekit.apps.stream`) is the causal
 option: array (T,) in, scores and flags (T,) out, each point scored from the trailing window ending at it,
-the model trained on the series' start and the threshold following a tail model of the error so far.
+the model trained on the series' start and the threshold following tail models of the error and of the
+code's distance to the training codes so far.
 :class:`AnomalyScorer` (from :mod:`aekit.apps.anomaly_scores`) is the stronger score for images and tables:
 reconstruction error plus the code's density under a Gaussian mixture, averaged over several models.
 

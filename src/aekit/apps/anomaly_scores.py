@@ -77,19 +77,34 @@ class CodeNeighbours:
         return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
 
 
-def knn_distance(codes: np.ndarray, ref: np.ndarray, k: int, exclude_self=False) -> np.ndarray:
+def knn_distance(codes: np.ndarray, ref: np.ndarray, k: int, exclude_self=False, zone: int = 0,
+                 offset: int = 0) -> np.ndarray:
     """Mean Euclidean distance (N,) of each row of ``codes`` (N, L) to its ``k`` nearest rows of ``ref``
     (M, L). ``exclude_self`` (a bool, or a bool mask (N,) of the rows of ``codes`` that are rows of ``ref``)
-    drops such a row's nearest match, itself. Chunked: at most 4096 x M distances at a time."""
+    drops such a row's nearest match, itself. ``zone`` > 0: the rows are windows of one series, row ``i`` of
+    ``codes`` at position ``offset + i`` and row ``j`` of ``ref`` at position ``j``; pairs closer than
+    ``zone`` positions share points and are not neighbours (the trivial matches a matrix profile's
+    exclusion zone leaves out); each row needs ``k`` rows of ``ref`` outside its zone. Chunked: at most
+    4096 x M distances at a time.
+
+    >>> c = np.arange(6.0)[:, None]                                   # six windows' codes, in time order
+    >>> knn_distance(c, c, 1, zone=2).tolist()                       # nearest code 2 or more steps away
+    [2.0, 2.0, 2.0, 2.0, 2.0, 2.0]
+    """
     mask = np.array(np.broadcast_to(np.asarray(exclude_self, dtype=bool), (len(codes),)))  # (N,), writable
     r = torch.from_numpy(np.ascontiguousarray(ref, dtype=np.float32))
     k = int(k)
     kk = min(k + int(mask.any()), len(r))
+    ref_pos = torch.arange(len(r))
     out = []
     with torch.inference_mode():
         for i in range(0, len(codes), 4096):
             c = torch.from_numpy(np.ascontiguousarray(codes[i:i + 4096], dtype=np.float32))
-            d = torch.cdist(c, r).topk(kk, dim=1, largest=False).values  # (n, kk), ascending
+            d = torch.cdist(c, r)                                             # (n, M)
+            if zone > 0:
+                pos = torch.arange(offset + i, offset + i + len(c))[:, None]  # (n, 1)
+                d[(pos - ref_pos[None, :]).abs() < int(zone)] = float("inf")
+            d = d.topk(kk, dim=1, largest=False).values  # (n, kk), ascending
             own = torch.from_numpy(np.ascontiguousarray(mask[i:i + 4096]))
             others = d[:, 1:k + 1] if kk > 1 else d  # a row of ref without its zero distance to itself
             out.append(torch.where(own, others.mean(1), d[:, :k].mean(1)).numpy())
@@ -107,7 +122,7 @@ def fit_code_neighbours(model, x_train, k: int = 5, seed: int = 0, batch_size: i
     x = np.asanyarray(x_train)
     if len(x) < 2:
         raise AekitError("metric='mse_knn' needs at least 2 training samples (the distance to the others)")
-    err, codes = _errors_and_codes(model, x, batch_size)  # (N,), (N, L)
+    err, codes = errors_and_codes(model, x, batch_size)  # (N,), (N, L)
     keep = np.arange(len(codes))
     if len(codes) > CodeNeighbours.MAX_CODES:
         keep = np.sort(np.random.default_rng(seed).permutation(len(codes))[:CodeNeighbours.MAX_CODES])
@@ -121,7 +136,7 @@ def fit_code_neighbours(model, x_train, k: int = 5, seed: int = 0, batch_size: i
     return _standardised_sum(section, err, dist)
 
 
-def _errors_and_codes(model, x, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+def errors_and_codes(model, x, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Reconstruction MSE (N,) and codes (N, L) of ``x`` from one forward pass per batch: the same values as
     ``model.reconstruction_error(x, 'mse')`` and ``model.encode(x)``, without running the encoder twice."""
 
@@ -146,7 +161,7 @@ def mse_knn_scores(model, x, batch_size: int = 1024) -> np.ndarray:
         raise AekitError("metric='mse_knn' needs the training codes stored in the model; fit the threshold on "
                          "normal data (fit_threshold(model, x_train, metric='mse_knn'), or 'aekit detect "
                          "--metric mse_knn --fit-on TRAIN')")
-    err, codes = _errors_and_codes(model, x, batch_size)
+    err, codes = errors_and_codes(model, x, batch_size)
     return _standardised_sum(sec, err, knn_distance(codes, ref.numpy(), sec.k))
 
 

@@ -25,7 +25,8 @@ EXAMPLES = ("  aekit detect runs/series/model.aekit series.csv -o points.csv --j
             "  aekit detect --stream series.csv -o points.csv             # causal detector on a time series\n"
             "--stream SERIES.csv (timestamp,value) needs no model: a causal detector trains an autoencoder\n"
             "on the first 15% of the series (at most 750 points) and scores each later point from the window\n"
-            "ending at it, flagging points whose error is improbable under a tail model of the error so far\n"
+            "ending at it: its reconstruction error and its code's distance to the nearest training codes,\n"
+            "each judged by a tail model of its past, combined by Fisher's method; flags improbable points\n"
             "and values that leave the range seen so far by more than 5% of it (aekit.apps.stream).\n"
             "The CSV has index,timestamp,value,score,anomaly; score = -log10(tail p).")
 
@@ -55,11 +56,14 @@ def add_arguments(p) -> None:
     s.add_argument("--online", type=int_range(0, 2 ** 31), default=0, metavar="N",
                    help="keep learning: a short update after every N scored points (default 0: off)")
     s.add_argument("--history", type=int_range(100, 2 ** 31), default=4000, metavar="N",
-                   help="points of past error the tail model judges against (default 4000, two weeks of "
+                   help="points of past scores the tail models judge against (default 4000, two weeks of "
                    "5-minute points; shorter: more anomalies found and more false alarms)")
     s.add_argument("--season", type=_season, default="auto", metavar="auto|none|N",
                    help="show each window beside the window N points earlier (auto: the period of the training "
                    "part, if it repeats)")
+    s.add_argument("--neighbours", type=int_range(0, 2 ** 31), default=5, metavar="K",
+                   help="judge each window's code by its distance to the K nearest training codes too "
+                   "(default 5; 0: the reconstruction error alone)")
     s.add_argument("--no-range-check", action="store_true",
                    help="do not flag values that leave the range seen so far by more than 5%% of it")
 
@@ -134,7 +138,7 @@ def _run_stream(args) -> int:
     need_suffix(args.output, (".csv",), "the scores")
     ts = load_timeseries(args.model)
     res = stream_detect(ts.values, window=args.stream_window, n_train=args.train_points, risk=args.risk,
-                        update_every=args.online, history=args.history, season=args.season,
+                        update_every=args.online, history=args.history, season=args.season, neighbours=args.neighbours,
                         range_tolerance=None if args.no_range_check else 0.05, seed=getattr(args, "seed", None) or 0)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -144,7 +148,8 @@ def _run_stream(args) -> int:
     out = atomic_write(args.output, buf.getvalue().encode())
     flagged = [str(ts.timestamps[i]).replace("T", " ") for i in res.labels.nonzero()[0]]
     info = {"output": str(out), "n": len(ts), "n_train": res.n_train, "n_anomalies": res.n_anomalies,
-            "threshold": res.threshold, "risk": args.risk, "season": res.season, "anomalies": flagged}
+            "threshold": res.threshold, "risk": args.risk, "season": res.season, "neighbours": args.neighbours,
+            "anomalies": flagged}
     season = f"; each window beside the one {res.season} points earlier" if res.season else ""
     emit(args, info, f"{res.n_anomalies} of {len(ts)} points flagged (trained on the first {res.n_train}"
          f"{season}); wrote {out}")

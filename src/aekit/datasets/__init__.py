@@ -9,7 +9,7 @@ NumPy files                     :func:`load_array`, :class:`ArrayStream`
 tables (CSV, TSV, Parquet)      :func:`load_table` -> :class:`Table`
 time series                     :func:`load_timeseries`, :func:`sliding_windows`,
                                 :func:`window_scores_to_points`, :func:`load_nab_windows`,
-                                :func:`nab_labels`, :func:`nab_score` (the NAB benchmark's score)
+                                :func:`nab_labels`, :func:`nab_score`, :func:`nab_best` (the NAB score)
 text                            :func:`load_reuters` -> :class:`Document`, :func:`read_sentences`,
                                 :func:`load_sentences`, :func:`split_sentences`,
                                 :func:`tokenize`, :func:`normalize`, :class:`Vocabulary`,
@@ -35,7 +35,7 @@ from .arrays import load_array
 from .idx import read_idx
 from .images import ImageSet, load_images
 from .mnist import FASHION_CLASSES, load_digits_sample, load_mnist
-from .nab import nab_score, window_indices
+from .nab import nab_best, nab_score, window_indices
 from .splits import fit_scaler, train_test_split
 from .streams import ArrayStream, ImageStream
 from .tables import Table, load_table
@@ -50,7 +50,7 @@ __all__ = [
     "load_images", "ImageSet", "ImageStream",
     "load_array", "ArrayStream", "load_table", "Table",
     "load_timeseries", "TimeSeries", "sliding_windows", "window_scores_to_points", "load_nab_windows",
-    "nab_labels", "nab_score", "window_indices",
+    "nab_labels", "nab_best", "nab_score", "window_indices",
     "load_reuters", "Document", "read_sentences", "load_sentences", "split_sentences", "tokenize", "normalize",
     "Vocabulary", "load_word_vectors",
     "PAD", "UNK",

@@ -269,3 +269,24 @@ def nab_score(scores, windows, profile="standard", threshold=None, probation: fl
     norm = 100.0 * (raw - null) / span if span > 0 else 0.0
     return NabResult(normalized=float(norm), raw=float(raw), null=float(null), perfect=float(perfect),
                      threshold=float(threshold), tp=tp, fn=fn, fp=fp, per_series=[float(v) for v in per])
+
+
+def nab_best(candidates: dict, windows, profile="standard", probation: float = 0.15):
+    """NAB's optimiser over a detector's own setting: the best ``(key, NabResult)`` among ``candidates``.
+
+    NAB chooses each detector's threshold for the best corpus total. A detector whose output depends on
+    its threshold beyond a cut (after a flag, a quiet period: the flags at one risk are not the flags at
+    another cut above the same scores) is run at each setting; ``candidates`` maps each setting to that
+    run's per-series scores (its 0/1 flags, say), each scored by :func:`nab_score`.
+
+    >>> wins = [[(4, 6)]]
+    >>> flags = {"early": [np.eye(1, 10, 4)[0]], "late": [np.eye(1, 10, 6)[0]]}
+    >>> key, res = nab_best(flags, wins, probation=0.0)
+    >>> key, res.tp, res.fp
+    ('early', 1, 0)
+    """
+    if not candidates:
+        raise AekitError("nab_best: no candidate settings given")
+    scored = {k: nab_score(v, windows, profile, probation=probation) for k, v in candidates.items()}
+    best = max(scored, key=lambda k: scored[k].normalized)  # the first of equal scores: dicts keep order
+    return best, scored[best]

@@ -1,0 +1,93 @@
+"""The statistics of the streaming detector: a causal peaks-over-threshold tail model of a score series
+(SPOT, Siffer et al., 2017) and Fisher's combination of tail probabilities. :mod:`aekit.apps.stream` builds
+the detector from them.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+HISTORY = 4000  # points of past score the tail model judges against: two weeks of 5-minute points
+
+
+def _gpd_moments(excess: np.ndarray) -> tuple[float, float]:
+    """Shape and scale of a generalised Pareto distribution fitted to ``excess`` (> 0) by the method of
+    moments (Hosking & Wallis, 1987); the shape is kept in [-0.5, 0.9] where the moments exist."""
+    m, v = float(excess.mean()), float(excess.var())
+    if v <= 0.0 or m <= 0.0:
+        return 0.0, max(m, 1e-12)
+    r = m * m / v
+    return min(max(0.5 * (1.0 - r), -0.5), 0.9), 0.5 * m * (r + 1.0)
+
+
+def tail_surprise(raw, start: int, short: int = 5, history: int = HISTORY, level: float = 0.95,
+                  refit: int = 20, min_history: int = 100, exclude=None, max_excluded: int = 96) -> np.ndarray:
+    """Peaks-over-threshold tail model of a causal error series, as the surprise ``-log10(p)``.
+
+    The score of point ``t`` (``t >= start``) is the mean error of the last ``short`` points; its tail
+    probability ``p`` comes from the scores of the ``history`` points before the current block: below their
+    ``level`` quantile ``u``, the empirical fraction of history at or above it; above ``u``, the fraction
+    above ``u`` times the survival function of a generalised Pareto distribution fitted to the excesses over
+    ``u`` (SPOT, Siffer et al., 2017). The model is refitted every ``refit`` points, only ever on the past.
+    Points before ``start`` (or with less than ``min_history`` points of history) score 0.
+
+    With ``exclude`` (a surprise), points at least that surprising are kept out of the history, as SPOT
+    keeps alarms out of its model, so one anomaly does not hide the next; a run of more than
+    ``max_excluded`` such points is a new normal and enters the history again.
+
+    >>> r = np.random.default_rng(0).random(600); r[500] = 5.0
+    >>> s = tail_surprise(r, start=200, short=1)
+    >>> int(np.argmax(s)), bool(s[500] > 4), bool(s[200:500].max() < 3)
+    (500, True, True)
+    """
+    r = np.asarray(raw, dtype=np.float64)
+    if short > 1:  # the mean of the last `short` errors: (T,)
+        c = np.r_[0.0, np.cumsum(r)]
+        t = np.arange(len(r))
+        lo = np.maximum(t - short + 1, 0)
+        r = (c[t + 1] - c[lo]) / (t + 1 - lo)
+    start = max(int(start), 0)
+    out = np.zeros(len(r))
+    kept = list(r[:start])      # the history the model may learn from, in time order
+    run = 0                     # consecutive points kept out so far
+    for a in range(start, len(r), int(refit)):
+        x = r[a:a + int(refit)]
+        ref = np.sort(np.asarray(kept[-int(history):]))  # the past only
+        n = len(ref)
+        if n >= min_history:
+            p = np.maximum((n - np.searchsorted(ref, x, side="left")) / n, 1.0 / n)
+            u = ref[min(int(level * n), n - 1)]
+            excess = ref[ref > u] - u
+            over = x > u
+            if len(excess) >= 5 and over.any():
+                xi, sigma = _gpd_moments(excess)
+                d = (x[over] - u) / sigma
+                tail = np.exp(-d) if abs(xi) < 1e-6 else np.maximum(1.0 + xi * d, 1e-300) ** (-1.0 / xi)
+                p[over] = len(excess) / n * tail
+            out[a:a + len(x)] = -np.log10(np.maximum(p, 1e-300))
+        for v, sv in zip(x, out[a:a + len(x)]):
+            if exclude is not None and sv >= exclude and run < max_excluded:
+                run += 1
+            else:
+                run = 0
+                kept.append(v)
+    return out
+
+
+def fisher(surprises) -> np.ndarray:
+    """Fisher's combination of independent tail probabilities, as surprises: ``surprises`` (T, m) of
+    ``-log10(p_i)`` give (T,) ``-log10(p)`` where ``-2 sum(ln p_i)`` follows a chi-squared law with 2m degrees
+    of freedom. One column is returned as it is; two surprising pieces of evidence are more surprising
+    than either (1e-3 and 1e-3 combine to about 1.5e-5).
+
+    >>> fisher(np.array([[3.0, 3.0], [4.0, 0.0]])).round(2).tolist()
+    [4.83, 2.99]
+    """
+    s = np.asarray(surprises, dtype=np.float64)
+    s = s if s.ndim == 2 else s[:, None]
+    total = s.sum(axis=1)                                 # (T,) -log10 of the product of the p_i
+    half_chi2 = total * np.log(10.0)                      # -sum(ln p_i) = X / 2
+    # the chi-squared(2m) survival at X: exp(-X/2) * sum_{j<m} (X/2)^j / j!
+    series = sum(half_chi2 ** j / math.factorial(j) for j in range(s.shape[1]))
+    return total - np.log10(series)
