@@ -8,15 +8,16 @@ scoreboard is quoted beside them as the community's reference, not as a same-cor
 Detectors, all causal (the score of point t uses points up to t), all run here on the same data:
 
 - ``aekit_stream``: :func:`aekit.apps.stream.stream_detect` (dense AE on 32-point trailing windows trained
-  on the probationary period, beside the window one period earlier where the probationary period repeats,
-  peaks-over-threshold tail model of the error over the last 4,000 points,
-  range breaks at 5 %, 32-point quiet period after an alert). One configuration for every series (tuned
-  for the kind of data, never per file).
-- ``aekit_stream_no_season``: the same detector without the season channel (retrained where a period was
-  found).
-- ``aekit_stream_no_range_breaks``: the same model's errors without the range check (no retraining);
-  ``aekit_stream_previous`` (``+range``): with the previous post-processing (1,000-point history, 96-point
-  quiet period; without / with range breaks).
+  on the probationary period, beside the window one period earlier where the probationary period repeats;
+  two raw scores per point, the window's reconstruction error and its code's distance to the 5 nearest
+  training codes outside its exclusion zone, each judged by a peaks-over-threshold tail model over the
+  last 4,000 points, combined by Fisher's method; range breaks at 5 %, 32-point quiet period after an
+  alert). One configuration for every series (tuned for the kind of data, never per file).
+- ``aekit_stream_error_only`` / ``_distance_only``: one of the two raw scores (the same model, no
+  retraining); ``aekit_stream_no_season``: without the season channel (retrained where a period was found);
+  ``aekit_stream_no_range_breaks``: without the range check; ``aekit_stream_previous`` (``+range``): the
+  error alone with the post-processing before range breaks (1,000-point history, 96-point quiet period;
+  without / with range breaks).
 - ``range_breaks_alone``: only the range check (1 at a break, else 0): what the autoencoder adds to it.
 - ``rolling_zscore``: |x_t - mean(x[t-64:t])| / std(x[t-64:t]) (the "windowed Gaussian" family).
 - ``iforest_windows``: scikit-learn IsolationForest fitted on the probationary period's 32-point trailing
@@ -26,7 +27,11 @@ Detectors, all causal (the score of point t uses points up to t), all run here o
 - ``random``: uniform random scores (NAB's random detector; the published one scores about 11).
 
 Scoring: :func:`aekit.datasets.nab_score` (standard, reward_low_FP_rate, reward_low_FN_rate), threshold
-chosen per detector and profile over the whole corpus (NAB's optimiser). Event-wise P/R/F1 at the
+chosen per detector and profile over the whole corpus (NAB's optimiser). A detector with a quiet period
+runs at each threshold -log10(risk) of ``TAUS`` (its quiet periods follow its flags at that threshold) and
+:func:`aekit.datasets.nab_best` keeps the best; sweeping a cut over the scores of one run would pair a
+lower cut with quiet periods that follow the flags at the run's own risk, which no setting of the detector
+gives. Event-wise P/R/F1 at the
 standard profile's threshold, after the probationary period: a labelled window is a TP when one of its
 points is detected, each run of detected points outside the windows one FP. For aekit also at its own
 threshold (``risk``), no tuning on labels at all.
@@ -46,14 +51,19 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _apps_a import SHARED, write  # noqa: E402
 
-from aekit.apps.stream import judge, range_breaks, stream_detect  # noqa: E402
+from aekit.apps.stream import range_breaks, stream_detect, stream_surprise, suppress  # noqa: E402
 from aekit.datasets import load_nab_windows, load_timeseries, sliding_windows  # noqa: E402
-from aekit.datasets.nab import PROFILES, SCOREBOARD, nab_score, prepare_series, probation_length, window_indices  # noqa: E402,E501
+from aekit.datasets.nab import (PROFILES, SCOREBOARD, nab_best, nab_score, prepare_series,  # noqa: E402
+                               probation_length, window_indices)
 
 NAB = SHARED / "nab"
 AE = dict(window=32, short=5, history=4000, risk=1e-4, refractory=32, epochs=30, hidden=32, latent_dim=4,
           range_tolerance=0.05, season="auto")
 PREVIOUS = dict(history=1000, refractory=96)  # the settings before range breaks: more false alarms
+# the thresholds -log10(risk) NAB's optimiser chooses among for a detector with a quiet period: at each,
+# the detector runs (its quiet periods follow its flags at that threshold) and its flags are scored
+TAUS = tuple(round(t, 1) for t in np.arange(2.0, 6.01, 0.1))
+DEFAULT_TAU = round(-np.log10(AE["risk"]), 1)  # 4.0, one of TAUS
 
 
 def rolling_z(v: np.ndarray, w: int = 64) -> np.ndarray:
@@ -73,10 +83,10 @@ def iforest(v: np.ndarray, n_train: int, seed: int, L: int = 32) -> np.ndarray:
 
 
 def with_tail(raw: np.ndarray, n_train: int, v: np.ndarray, history: int = AE["history"],
-              refractory: int = AE["refractory"], breaks: bool = True) -> np.ndarray:
-    """aekit's post-processing on any raw score: tail model, range breaks, quiet period."""
-    return judge(raw, v, n_train, -np.log10(AE["risk"]), refractory, short=AE["short"], history=history,
-                 range_tolerance=AE["range_tolerance"] if breaks else None)[0]
+              breaks: bool = True) -> np.ndarray:
+    """aekit's post-processing on any raw score, before the quiet period: tail model, range breaks."""
+    return stream_surprise(raw, v, n_train, short=AE["short"], history=history,
+                           range_tolerance=AE["range_tolerance"] if breaks else None)
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -99,14 +109,22 @@ def events(flags: list, wins: list) -> dict:
             "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0}
 
 
-def score(scores: list, wins: list) -> dict:
+def score(scores: list, wins: list, refractory: int = 0) -> dict:
+    """NAB scores per profile at NAB's best threshold, and the event counts at the standard one. With a
+    ``refractory`` quiet period, ``scores`` are surprises and the detector runs at each threshold of TAUS."""
     out = {}
+    flags = {t: [suppress(s, t, refractory)[1] for s in scores] for t in TAUS} if refractory else None
     for prof in PROFILES:
-        r = nab_score(scores, wins, prof)
-        out[prof] = {"score": round(r.normalized, 2), "threshold": r.threshold, "tp": r.tp, "fn": r.fn,
-                     "fp_points": r.fp}
+        thr, r = nab_best(flags, wins, prof) if refractory else (None, nab_score(scores, wins, prof))
+        out[prof] = {"score": round(r.normalized, 2), "threshold": r.threshold if thr is None else thr,
+                     "tp": r.tp, "fn": r.fn, "fp_points": r.fp}
     thr = out["standard"]["threshold"]
-    out["event_at_standard_threshold"] = events([s >= thr for s in scores], wins)
+    out["event_at_standard_threshold"] = events(flags[thr] if refractory else [s >= thr for s in scores], wins)
+    if refractory:  # as the detector runs at the default risk, with no threshold chosen on labels
+        default = flags[DEFAULT_TAU]
+        out["at_default_risk"] = {p: round(nab_score(default, wins, p, threshold=1.0).normalized, 2)
+                                  for p in PROFILES}
+        out["at_default_risk"]["event"] = events(default, wins)
     return out
 
 
@@ -114,6 +132,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--budget", type=float, default=900, help="seconds; the run stops adding series past it")
     ap.add_argument("--limit", type=int, default=0, help="only the first N series (smoke runs)")
+    ap.add_argument("--seed", type=int, default=0, help="added to each series' seed (another draw of every model); "
+                    "results go to anomaly_nab_seedN.json")
     args = ap.parse_args()
     torch.set_num_threads(1)
     started = time.time()
@@ -122,8 +142,13 @@ def main() -> None:
     series = [k for k in sorted(windows) if (NAB / k).exists()]
     if args.limit:
         series = series[:args.limit]
-    names = ["aekit_stream", "aekit_stream_no_season", "aekit_stream_no_range_breaks", "aekit_stream_previous",
-             "aekit_stream_previous+range", "range_breaks_alone", "rolling_zscore", "iforest_windows", "rolling_zscore+tail", "iforest_windows+tail", "random"]
+    names = ["aekit_stream", "aekit_stream_error_only", "aekit_stream_distance_only",
+             "aekit_stream_no_season", "aekit_stream_no_range_breaks", "aekit_stream_previous",
+             "aekit_stream_previous+range", "range_breaks_alone", "rolling_zscore", "iforest_windows",
+             "rolling_zscore+tail", "iforest_windows+tail", "random"]
+    # detectors with a quiet period: their surprises, run at each threshold of TAUS (see score)
+    quiet = {n: AE["refractory"] for n in names if n.endswith("+tail") or n.startswith("aekit_stream")}
+    quiet.update({n: PREVIOUS["refractory"] for n in ("aekit_stream_previous", "aekit_stream_previous+range")})
     scores = {n: [] for n in names}
     own_flags, wins, done, wall, seasons = [], [], [], {n: 0.0 for n in names}, {}
     rng = np.random.default_rng(0)
@@ -136,24 +161,27 @@ def main() -> None:
         n_train = probation_length(n)
         wins.append(window_indices(ts.timestamps, windows[key]))
         t = time.time()
-        res = stream_detect(v, seed=i, **AE)
+        res = stream_detect(v, seed=i + args.seed, **AE)
         wall["aekit_stream"] += time.time() - t
-        scores["aekit_stream"].append(res.scores)
+        scores["aekit_stream"].append(res.surprise)
         own_flags.append(res.labels)
         # without the season: a second model only where one was found
-        plain = res if res.season is None else stream_detect(v, seed=i, **{**AE, "season": None})
-        scores["aekit_stream_no_season"].append(plain.scores)
+        plain = res if res.season is None else stream_detect(v, seed=i + args.seed, **{**AE, "season": None})
+        scores["aekit_stream_no_season"].append(plain.surprise)
         seasons[key] = res.season
-        # the same model's raw errors, post-processed as the variants would (no retraining)
-        scores["aekit_stream_no_range_breaks"].append(with_tail(res.raw, n_train, v, breaks=False))
-        scores["aekit_stream_previous"].append(with_tail(res.raw, n_train, v, **PREVIOUS, breaks=False))
-        scores["aekit_stream_previous+range"].append(with_tail(res.raw, n_train, v, **PREVIOUS))
+        # the same model's errors and code distances, post-processed as the variants would (no retraining)
+        both = np.stack([res.raw, res.distance], axis=1)
+        scores["aekit_stream_error_only"].append(with_tail(res.raw, n_train, v))
+        scores["aekit_stream_distance_only"].append(with_tail(res.distance, n_train, v))
+        scores["aekit_stream_no_range_breaks"].append(with_tail(both, n_train, v, breaks=False))
+        scores["aekit_stream_previous"].append(with_tail(res.raw, n_train, v, PREVIOUS["history"], breaks=False))
+        scores["aekit_stream_previous+range"].append(with_tail(res.raw, n_train, v, PREVIOUS["history"]))
         scores["range_breaks_alone"].append(range_breaks(v, n_train, AE["range_tolerance"]).astype(np.float64))
         t = time.time()
         rz = rolling_z(v)
         wall["rolling_zscore"] += time.time() - t
         t = time.time()
-        fo = iforest(v, n_train, seed=i)
+        fo = iforest(v, n_train, seed=i + args.seed)
         wall["iforest_windows"] += time.time() - t
         scores["rolling_zscore"].append(rz)
         scores["iforest_windows"].append(fo)
@@ -163,12 +191,16 @@ def main() -> None:
         done.append(key)
         print(f"{i + 1}/{len(series)} {key} ({n} points, {len(wins[-1])} windows, "
               f"{res.n_anomalies} alerts) {time.time() - started:.0f}s", flush=True)
-    summary = {n: score(scores[n], wins) for n in names}
+    summary = {n: score(scores[n], wins, quiet.get(n, 0)) for n in names}
     summary["aekit_stream"]["event_at_own_threshold"] = events(own_flags, wins)
     for n in names:
         s = summary[n]
-        print(f"{n:24s} NAB std {s['standard']['score']:6.2f} lowFP {s['reward_low_FP_rate']['score']:6.2f} "
-              f"lowFN {s['reward_low_FN_rate']['score']:6.2f} event F1 {s['event_at_standard_threshold']['f1']}")
+        line = (f"{n:28s} NAB std {s['standard']['score']:6.2f} lowFP {s['reward_low_FP_rate']['score']:6.2f} "
+                f"lowFN {s['reward_low_FN_rate']['score']:6.2f} F1 {s['event_at_standard_threshold']['f1']}")
+        if "at_default_risk" in s:
+            d = s["at_default_risk"]
+            line += f" | risk 1e-4: std {d['standard']:6.2f} F1 {d['event']['f1']}"
+        print(line)
     print("aekit at its own threshold:", summary["aekit_stream"]["event_at_own_threshold"])
     result = {"bench": "anomaly_nab", "n_series": len(done), "n_series_listed": len(series),
               "n_windows_scored": sum(prepare_series(len(s), w).n_windows
@@ -180,10 +212,14 @@ def main() -> None:
               "settings": {"aekit_stream": AE, "probationary": "min(floor(0.15 n), 750) points",
                            "rolling_zscore": "64 previous points", "iforest_windows": "32-point windows, 100 trees",
                            "tail": "the same tail model, range check and quiet period as aekit_stream",
-                           "threshold": "NAB optimiser: best corpus total per detector and profile"},
-              "budget_s": args.budget, "limit": args.limit}
+                           "threshold": "NAB optimiser: best corpus total per detector and profile; a detector "
+                                        "with a quiet period runs at each threshold -log10(risk) in TAUS, its "
+                                        "quiet periods following its flags there; at_default_risk: the same "
+                                        "detectors at risk 1e-4, no threshold chosen on labels",
+                           "taus": [TAUS[0], TAUS[-1], 0.1]},
+              "budget_s": args.budget, "limit": args.limit, "seed": args.seed}
     if not args.limit:
-        print(write("anomaly_nab", result, started))
+        print(write(f"anomaly_nab_seed{args.seed}" if args.seed else "anomaly_nab", result, started))
 
 
 if __name__ == "__main__":
