@@ -66,6 +66,23 @@ def test_refractory_period_gives_one_alert_per_event():
     assert out.tolist() == [0, 5, 0, 0, 0, 0, 0, 7, 0]
 
 
+def test_two_scores_that_move_together_count_as_one_piece_of_evidence():
+    from aekit.apps.stream import stream_surprise
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=3000), rng.normal(size=3000)
+    a[2500], b[2500] = 3.5, 3.5                                   # both high at the same point
+    v = np.zeros(3000)
+    one = stream_surprise(a, v, start=1000, short=1, range_tolerance=None)
+    same = stream_surprise(np.stack([a, a], axis=1), v, start=1000, short=1, range_tolerance=None)
+    both = stream_surprise(np.stack([a, b], axis=1), v, start=1000, short=1, range_tolerance=None)
+    # the same score twice: Brown's correction keeps it close to one score (Fisher alone would nearly
+    # double it); two independent scores that agree on a point are more surprising than either
+    assert abs(same[2500] - one[2500]) < 0.25 * one[2500]
+    assert both[2500] > max(one[2500], stream_surprise(b, v, start=1000, short=1, range_tolerance=None)[2500]) + 1.0
+    assert abs(np.quantile(same[1000:2500], 0.99) - np.quantile(one[1000:2500], 0.99)) < 0.5
+
+
 def test_a_sustained_change_is_one_alert_until_the_score_falls_back():
     s = np.array([0, 5, 5, 5, 5, 5, 5, 0, 6, 6, 0], dtype=float)   # above for six points, then a new rise
     out, flags = suppress(s, 4.0, refractory=2)

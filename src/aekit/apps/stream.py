@@ -18,7 +18,9 @@ The score of time ``t`` uses only the points up to ``t``:
 3. each raw score is judged against its own past with a tail model (peaks over threshold, as SPOT of
    Siffer et al., 2017): the mean of its last ``short`` values gets a tail probability ``p`` from its
    values over the previous ``history`` points, a generalised Pareto distribution fitted to their top 5 %.
-   The two probabilities are combined by Fisher's method and the score is the surprise ``-log10(p)``. The
+   The two probabilities are combined by Fisher's method, with Brown's correction for how much the two
+   scores move together in the training part (two scores that always agree are one piece of evidence,
+   not two), and the score is the surprise ``-log10(p)``. The
    threshold therefore follows the scores' distribution as the stream goes on, instead of being "the
    largest training error";
 4. a point whose value leaves the range of every value seen before it (the training part included) by
@@ -50,7 +52,7 @@ from typing import Optional
 import numpy as np
 
 from ..errors import AekitError
-from .tail import HISTORY, fisher, tail_surprise  # noqa: F401  (re-exported: the stream's statistics)
+from .tail import HISTORY, dependence, fisher, tail_surprise  # noqa: F401  (re-exported: the statistics)
 
 RANGE_BREAK_SURPRISE = 10.0  # -log10(p) given to a range break: p = 1e-10, flagged at any usual risk
 NEIGHBOURS = 5  # nearest training codes of the code-distance term, as the 'mse_knn' score of tables
@@ -171,12 +173,14 @@ def stream_surprise(raw, values, start: int, short: int = 5, history: int = HIST
                     range_tolerance=0.05) -> np.ndarray:
     """The detector's score before the quiet period, from causal raw scores ``raw`` (T,) or (T, m) of
     ``values`` (T,) or (T, F): each raw score gets the tail model's surprise (:func:`tail_surprise`), the
-    surprises are combined by Fisher's method (:func:`fisher`), and the result is raised to
+    surprises are combined by Fisher's method with Brown's correction for their dependence, measured on the
+    training part ``raw[:start]`` (:func:`fisher`, :func:`dependence`), and the result is raised to
     ``RANGE_BREAK_SURPRISE`` at range breaks (:func:`range_breaks`; ``range_tolerance=None``: none). Flags at
     a risk come from :func:`suppress` with the threshold ``-log10(risk)``."""
     r = np.asarray(raw, dtype=np.float64)
     r = r if r.ndim == 2 else r[:, None]
-    surprise = fisher(np.stack([tail_surprise(c, start, short=short, history=history) for c in r.T], axis=1))
+    each = np.stack([tail_surprise(c, start, short=short, history=history) for c in r.T], axis=1)  # (T, m)
+    surprise = fisher(each, cov=dependence(r[:start]) if r.shape[1] > 1 else 0.0)
     if range_tolerance is not None:
         surprise = np.where(range_breaks(values, start, float(range_tolerance)),
                             np.maximum(surprise, RANGE_BREAK_SURPRISE), surprise)
@@ -224,13 +228,14 @@ def stream_detect(values, window: int = 32, n_train=None, risk: float = 1e-4, re
         Show each window beside the window this many points earlier. 'auto': the period of the training
         part of a one-channel series (:func:`seasonal_period`), if it has one and the training part holds
         the period plus ``window + 8`` points; None: no second channel. On NAB it raised the standard
-        score at the default risk from 70.8 to 71.3 (from 64.7 to 67.2 with the error alone; BENCHMARKS.md).
+        score from 73.6 to 74.2 (from 64.7 to 67.2 with the error alone; BENCHMARKS.md).
     neighbours : int, default 5
         The code's distance to its ``neighbours`` nearest training codes (leaving out the windows that
         share points with it) is judged by a tail model of its own, and its surprise is combined with the
-        error's by Fisher's method (:func:`fisher`): a window the model reconstructs well can still lie where
-        no training window lies (a level never seen in that shape). 0: the error alone. On NAB it raised
-        the standard score at the default risk from 66.7 to 71.3, event F1 0.66 to 0.63 (BENCHMARKS.md).
+        error's by Fisher's method with Brown's correction (:func:`fisher`): a window the model
+        reconstructs well can still lie where no training window lies (a level never seen in that shape).
+        0: the error alone. On NAB it raised the standard score from 69.1 to 74.2 at the same event F1
+        (0.64-0.65; BENCHMARKS.md).
     update_every : int, default 0
         0: the model learns on the training part only. N > 0: after every N scored points, a few epochs
         more on the last ``n_train`` windows already scored (online learning; still causal).
