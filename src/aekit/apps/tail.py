@@ -21,6 +21,32 @@ def _gpd_moments(excess: np.ndarray) -> tuple[float, float]:
     return min(max(0.5 * (1.0 - r), -0.5), 0.9), 0.5 * m * (r + 1.0)
 
 
+def pot_surprise(ref, x, level: float = 0.95) -> np.ndarray:
+    """The surprise ``-log10(p)`` (N,) of each value of ``x`` (N,) against the reference values ``ref`` (n,),
+    sorted ascending: below the reference's ``level`` quantile ``u``, ``p`` is the fraction of the reference
+    at or above the value (at least 1/n); above ``u``, the fraction above ``u`` times the survival function
+    of a generalised Pareto distribution fitted to the excesses over ``u`` (peaks over threshold), so that a
+    value beyond every reference value still gets a finite, graded ``p``.
+
+    >>> ref = np.sort(np.random.default_rng(0).exponential(size=2000))
+    >>> (pot_surprise(ref, np.array([0.0, 1.0, 5.0, 10.0])) + 0.0).round(1).tolist()  # exact: 0, 0.43, 2.2, 4.3
+    [0.0, 0.4, 2.1, 4.1]
+    """
+    ref = np.asarray(ref, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    n = len(ref)
+    p = np.maximum((n - np.searchsorted(ref, x, side="left")) / n, 1.0 / n)
+    u = ref[min(int(level * n), n - 1)]
+    excess = ref[ref > u] - u
+    over = x > u
+    if len(excess) >= 5 and over.any():
+        xi, sigma = _gpd_moments(excess)
+        d = (x[over] - u) / sigma
+        tail = np.exp(-d) if abs(xi) < 1e-6 else np.maximum(1.0 + xi * d, 1e-300) ** (-1.0 / xi)
+        p[over] = len(excess) / n * tail
+    return -np.log10(np.maximum(p, 1e-300))
+
+
 def tail_surprise(raw, start: int, short: int = 5, history: int = HISTORY, level: float = 0.95,
                   refit: int = 20, min_history: int = 100, exclude=None, max_excluded: int = 96) -> np.ndarray:
     """Peaks-over-threshold tail model of a causal error series, as the surprise ``-log10(p)``.
@@ -54,18 +80,8 @@ def tail_surprise(raw, start: int, short: int = 5, history: int = HISTORY, level
     for a in range(start, len(r), int(refit)):
         x = r[a:a + int(refit)]
         ref = np.sort(np.asarray(kept[-int(history):]))  # the past only
-        n = len(ref)
-        if n >= min_history:
-            p = np.maximum((n - np.searchsorted(ref, x, side="left")) / n, 1.0 / n)
-            u = ref[min(int(level * n), n - 1)]
-            excess = ref[ref > u] - u
-            over = x > u
-            if len(excess) >= 5 and over.any():
-                xi, sigma = _gpd_moments(excess)
-                d = (x[over] - u) / sigma
-                tail = np.exp(-d) if abs(xi) < 1e-6 else np.maximum(1.0 + xi * d, 1e-300) ** (-1.0 / xi)
-                p[over] = len(excess) / n * tail
-            out[a:a + len(x)] = -np.log10(np.maximum(p, 1e-300))
+        if len(ref) >= min_history:
+            out[a:a + len(x)] = pot_surprise(ref, x, level)
         for v, sv in zip(x, out[a:a + len(x)]):
             if exclude is not None and sv >= exclude and run < max_excluded:
                 run += 1
