@@ -20,9 +20,8 @@ The score of time ``t`` uses only the points up to ``t``:
    values over the previous ``history`` points, a generalised Pareto distribution fitted to their top 5 %.
    The two probabilities are combined by Fisher's method, with Brown's correction for how much the two
    scores move together in the training part (two scores that always agree are one piece of evidence,
-   not two), and the score is the surprise ``-log10(p)``. The
-   threshold therefore follows the scores' distribution as the stream goes on, instead of being "the
-   largest training error";
+   not two), and the score is the surprise ``-log10(p)``. The threshold therefore follows the scores'
+   distribution as the stream goes on, instead of being "the largest training error";
 4. a point whose value leaves the range of every value seen before it (the training part included) by
    more than ``range_tolerance`` times that range is a *range break*: its surprise is raised to at least
    ``RANGE_BREAK_SURPRISE`` (Numenta's HTM detector adds the same check, with the same 5 % tolerance, to
@@ -212,7 +211,7 @@ def stream_detect(values, window: int = 32, n_train=None, risk: float = 1e-4, re
     n_train : int, optional
         Training points at the start (default NAB's probationary period, 15 % and at most 750).
     risk : float, default 1e-4
-        Flag a point when the tail probability of its recent error is below ``risk``.
+        Flag a point when the combined tail probability of its recent scores is below ``risk``.
     refractory : int, optional
         Points of silence after a flag (default ``window``); after them, the next flag also needs the
         surprise to have fallen below the threshold since the last (one alert per event).
