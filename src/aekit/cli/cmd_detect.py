@@ -26,8 +26,9 @@ EXAMPLES = ("  aekit detect runs/series/model.aekit series.csv -o points.csv --j
             "--stream SERIES.csv (timestamp,value) needs no model: a causal detector trains an autoencoder\n"
             "on the first 15% of the series (at most 750 points) and scores each later point from the window\n"
             "ending at it: its reconstruction error and its code's distance to the nearest training codes,\n"
-            "each judged by a tail model of its past, combined by Fisher's method; flags improbable points\n"
-            "and values that leave the range seen so far by more than 5% of it (aekit.apps.stream).\n"
+            "each judged by a tail model of its past, combined (Fisher's method, corrected for how much the\n"
+            "two move together); flags improbable points and values that leave the range seen so far by\n"
+            "more than 5% of it (aekit.apps.stream).\n"
             "The CSV has index,timestamp,value,score,anomaly; score = -log10(tail p).")
 
 
@@ -49,7 +50,8 @@ def add_arguments(p) -> None:
                    "training codes; else elbo for variational models and mse otherwise)")
     s = p.add_argument_group("causal detection on a time series (--stream)")
     s.add_argument("--stream", action="store_true", help="score a timestamp,value CSV causally (no model)")
-    s.add_argument("--risk", type=float_range(0, 1), default=1e-4, help="flag points whose tail probability is below this")
+    s.add_argument("--risk", type=float_range(0, 1), default=1e-4,
+                   help="flag points whose combined tail probability is below this (default 1e-4)")
     s.add_argument("--stream-window", type=positive_int, default=32, help="trailing window length (points)")
     s.add_argument("--train-points", type=positive_int, default=None,
                    help="points at the start to train on (default 15%% of the series, at most 750)")
