@@ -135,9 +135,9 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
         Expected fraction of outliers in the training data; sets ``offset_`` / ``threshold_``.
     metric : {'mse', 'mse_knn'}, default='mse'
         The outlier score, as ``aekit detect --metric``. 'mse': the reconstruction error (PyOD's
-        AutoEncoder score). 'mse_knn': the error plus the code's mean distance to its 5 nearest training codes, each standardised on the training data (what
-        ``aekit detect`` uses for tables; stronger on the tabular benchmarks of BENCHMARKS.md, see
-        :class:`aekit.apps.anomaly_scores.CodeNeighbours`).
+        AutoEncoder score). 'mse_knn': the error plus the code's mean distance to its 5 nearest training
+        codes, each standardised on the training data (what ``aekit detect`` uses for tables; stronger on
+        the tabular benchmarks of BENCHMARKS.md, see :class:`aekit.apps.anomaly_scores.CodeNeighbours`).
     Other parameters: see :mod:`aekit.sklearn`.
 
     Examples
