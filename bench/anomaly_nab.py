@@ -11,8 +11,9 @@ Detectors, all causal (the score of point t uses points up to t), all run here o
   on the probationary period, beside the window one period earlier where the probationary period repeats;
   two raw scores per point, the window's reconstruction error and its code's distance to the 5 nearest
   training codes outside its exclusion zone, each judged by a peaks-over-threshold tail model over the
-  last 4,000 points, combined by Fisher's method; range breaks at 5 %, 32-point quiet period after an
-  alert). One configuration for every series (tuned for the kind of data, never per file).
+  last 4,000 points, combined by Fisher's method with Brown's correction for their dependence; range
+  breaks at 5 %, one alert per event with a 32-point quiet period). One configuration for every series
+  (tuned for the kind of data, never per file).
 - ``aekit_stream_error_only`` / ``_distance_only``: one of the two raw scores (the same model, no
   retraining); ``aekit_stream_no_season``: without the season channel (retrained where a period was found);
   ``aekit_stream_no_range_breaks``: without the range check; ``aekit_stream_previous`` (``+range``): the
@@ -31,12 +32,12 @@ chosen per detector and profile over the whole corpus (NAB's optimiser). A detec
 runs at each threshold -log10(risk) of ``TAUS`` (its quiet periods follow its flags at that threshold) and
 :func:`aekit.datasets.nab_best` keeps the best; sweeping a cut over the scores of one run would pair a
 lower cut with quiet periods that follow the flags at the run's own risk, which no setting of the detector
-gives. Event-wise P/R/F1 at the
-standard profile's threshold, after the probationary period: a labelled window is a TP when one of its
-points is detected, each run of detected points outside the windows one FP. For aekit also at its own
-threshold (``risk``), no tuning on labels at all. The JSON's ``aims`` block checks the aims (standard >= 70,
-event F1 >= 0.6, both above every baseline) against the baselines, the classical detectors alone or given
-aekit's post-processing; the ``aekit_stream_*`` rows and ``range_breaks_alone`` are ablations of aekit.
+gives. Event-wise P/R/F1 at the standard profile's threshold, after the probationary period: a labelled
+window is a TP when one of its points is detected, each run of detected points outside the windows one
+FP. For aekit also at its own threshold (``risk``), no tuning on labels at all. The JSON's ``aims`` block
+checks the aims (standard >= 70, event F1 >= 0.6, both above every baseline) against the baselines, the
+classical detectors alone or given aekit's post-processing; the ``aekit_stream_*`` rows and
+``range_breaks_alone`` are ablations of aekit.
 
     python bench/anomaly_nab.py --budget 900
 """
@@ -173,7 +174,7 @@ def main() -> None:
     quiet = {n: AE["refractory"] for n in names if n.endswith("+tail") or n.startswith("aekit_stream")}
     quiet.update({n: PREVIOUS["refractory"] for n in ("aekit_stream_previous", "aekit_stream_previous+range")})
     scores = {n: [] for n in names}
-    own_flags, wins, done, wall, seasons = [], [], [], {n: 0.0 for n in names}, {}
+    wins, done, wall, seasons = [], [], {n: 0.0 for n in names}, {}
     rng = np.random.default_rng(0)
     for i, key in enumerate(series):
         if time.time() - started > args.budget:
@@ -187,7 +188,6 @@ def main() -> None:
         res = stream_detect(v, seed=i + args.seed, **AE)
         wall["aekit_stream"] += time.time() - t
         scores["aekit_stream"].append(res.surprise)
-        own_flags.append(res.labels)
         # without the season: a second model only where one was found
         plain = res if res.season is None else stream_detect(v, seed=i + args.seed, **{**AE, "season": None})
         scores["aekit_stream_no_season"].append(plain.surprise)
@@ -215,7 +215,8 @@ def main() -> None:
         print(f"{i + 1}/{len(series)} {key} ({n} points, {len(wins[-1])} windows, "
               f"{res.n_anomalies} alerts) {time.time() - started:.0f}s", flush=True)
     summary = {n: score(scores[n], wins, quiet.get(n, 0)) for n in names}
-    summary["aekit_stream"]["event_at_own_threshold"] = events(own_flags, wins)
+    # the run's own flags (risk 1e-4) are the default-risk run's: the same quiet periods at the same threshold
+    summary["aekit_stream"]["event_at_own_threshold"] = summary["aekit_stream"]["at_default_risk"]["event"]
     for n in names:
         s = summary[n]
         line = (f"{n:28s} NAB std {s['standard']['score']:6.2f} lowFP {s['reward_low_FP_rate']['score']:6.2f} "
