@@ -62,9 +62,11 @@ def test_training_length_scales_with_the_data():
                         has_validation=False)
     assert (small.batch_size, small.validation_split) == (16, 0.1) and small.patience
     assert big.batch_size == 256 and big.epochs < small.epochs
-    steps = {id(p): p.epochs * np.ceil((200 if p is small else 60000) * 0.9 / p.batch_size) for p in (small, big)}
-    assert 5000 <= steps[id(big)] <= 7000                        # the step budget binds for big sets
-    assert 11000 <= steps[id(small)] <= 13000                    # 192,000 samples in batches of 16
+    def steps(p, n):  # optimiser steps over the 90 % left for training
+        return p.epochs * np.ceil(n * 0.9 / p.batch_size)
+
+    assert 5000 <= steps(big, 60000) <= 7000                     # the step budget binds for big sets
+    assert 11000 <= steps(small, 200) <= 13000                   # 192,000 samples in batches of 16
     mid = plan_training(3000, epochs=None, batch_size=None, validation_split=None, patience=None,
                         has_validation=False)                    # batches of 32: the step budget again
     assert mid.batch_size == 32 and 5000 <= mid.epochs * np.ceil(2700 / 32) <= 7000
