@@ -76,6 +76,22 @@ def test_mse_knn_finds_anomalies_inside_the_plane_and_survives_the_model_file(pl
     assert detect(again, anomalies).metric == "mse_knn" and detect(again, anomalies).labels.mean() > 0.9
 
 
+def test_mse_knn_sums_log_excesses_and_reads_older_files_as_they_scored():
+    from aekit.apps.anomaly_scores import CodeNeighbours
+
+    err, dist = np.array([0.5, 2.0, 8.0]), np.array([1.0, 1.0, 4.0])
+    now = CodeNeighbours(5, 10, [0.0, 1.0], [0.0, np.log(2.0)])          # log: the new default
+    # each term's standardised log excess over its training median; a term below it counts 0
+    np.testing.assert_allclose(now.standardised_sum(err, dist), [0.0, np.log(2.0), np.log(8.0) + 2.0])
+    old = CodeNeighbours.from_dict({"k": 5, "n_codes": 10, "error_scale": [1.0, 2.0], "distance_scale": [1.0, 1.0]})
+    assert old.transform == "identity"                                   # a file written before the field
+    np.testing.assert_allclose(old.standardised_sum(err, dist), (err - 1) / 2 + (dist - 1))
+    with pytest.raises(AekitError, match="transform 'cube' is not one of"):
+        CodeNeighbours.from_dict({**old.to_dict(), "transform": "cube"})
+    # a duplicate row's zero distance stays finite
+    assert np.isfinite(now.standardised_sum(np.zeros(1), np.zeros(1))).all()
+
+
 def test_mse_knn_without_stored_codes_is_refused(plane):
     from aekit.apps.anomaly import anomaly_scores
     from aekit.apps.anomaly_scores import fit_code_neighbours, knn_distance

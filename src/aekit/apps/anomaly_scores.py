@@ -51,8 +51,8 @@ def _robust(train: np.ndarray) -> tuple[float, float]:
 @dataclass
 class CodeNeighbours:
     """The model-file section of the ``'mse_knn'`` score (tables' default in ``aekit train``): the
-    reconstruction error plus the code's mean distance to its ``k`` nearest training codes, each term
-    standardised by its training median and interquartile range.
+    reconstruction error plus the code's mean distance to its ``k`` nearest training codes, each term's
+    logarithm standardised by its training median and interquartile range.
 
     Why: a row the model reconstructs well can still lie where no training row lies (an extreme of the
     directions the code keeps); the distance in code space sees it, a nonparametric version of the code
@@ -60,21 +60,53 @@ class CodeNeighbours:
     digits and iris (the owndata protocol, default models): mean AUROC 0.90 against 0.87-0.89 for the
     error alone and 0.88 for IsolationForest; on NAB series windows it was worse, so series keep ``'mse'``.
     The reference codes (at most ``MAX_CODES``, a seeded sample) live in ``model.extra_tensors``.
+
+    Why logarithms and excesses (``transform='log'``): both terms are positive and skewed (a squared error,
+    a distance); standardised as they are, a term's long right tail gives z-scores in the tens that decide
+    alone whatever the other term says; on their logarithms a ratio to the typical value counts the same
+    in both. Only a term's excess over its training median counts (a term below it adds 0): a row that
+    is reconstructed unusually well (as one between two clusters of a plane can be) is no evidence that
+    its far code is normal. Measured on the same trained models (zero-config ``aekit train``, 25
+    held-out-class tasks of breast_cancer, wine, iris and digits): mean AUROC 91.8 against 89.4 on the
+    owndata protocol, 90.1 against 89.7 on the anomaly_tables one; the plain sum of the logs' z-scores
+    scored 91.9 and 90.1 but 0.87 where the in-plane anomalies' errors are the smallest. Files written
+    before it hold ``transform='identity'``: the plain sum of the raw terms' z-scores, as they scored.
     """
 
     SECTION: ClassVar[str] = "code_neighbours"
     MAX_CODES: ClassVar[int] = 2048
     k: int
     n_codes: int
-    error_scale: list  # [median, IQR] of the training rows' reconstruction errors
-    distance_scale: list  # [median, IQR] of the training codes' distances to their k nearest others
+    error_scale: list  # [median, IQR] of the training rows' reconstruction errors (after transform)
+    distance_scale: list  # [median, IQR] of the training codes' distances to their k nearest others (same)
+    transform: str = "log"  # of both terms before they are standardised ('identity': files before it)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "CodeNeighbours":
-        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
+        sec = cls(**{f.name: d.get(f.name, "identity" if f.name == "transform" else None)
+                     for f in dataclasses.fields(cls)})
+        if sec.transform not in _TRANSFORMS:
+            raise AekitError(f"the model's {cls.SECTION} section: transform {sec.transform!r} is not one of "
+                             f"{sorted(_TRANSFORMS)}")
+        return sec
+
+    def standardised_sum(self, err: np.ndarray, dist: np.ndarray) -> np.ndarray:
+        """The score (N,): both terms (after ``transform``) standardised with the stored scales, summed
+        ('log': only their excesses over the training medians)."""
+        (em, eq), (dm, dq) = self.error_scale, self.distance_scale
+        if self.transform == "identity":
+            return (err - em) / eq + (dist - dm) / dq
+        return np.maximum((_log(err) - em) / eq, 0.0) + np.maximum((_log(dist) - dm) / dq, 0.0)
+
+
+def _log(a: np.ndarray) -> np.ndarray:
+    return np.log(np.maximum(a, 1e-12))  # an exact zero (a duplicate row's distance) stays finite
+
+
+_TRANSFORMS = ("log", "identity")
 
 
 def knn_distance(codes: np.ndarray, ref: np.ndarray, k: int, exclude_self=False, zone: int = 0,
@@ -130,10 +162,10 @@ def fit_code_neighbours(model, x_train, k: int = 5, seed: int = 0, batch_size: i
     in_ref[keep] = True
     k = int(max(1, min(k, len(keep) - 1)))
     dist = knn_distance(codes, codes[keep], k, exclude_self=in_ref)
-    section = CodeNeighbours(k, int(len(keep)), list(_robust(err)), list(_robust(dist)))
+    section = CodeNeighbours(k, int(len(keep)), list(_robust(_log(err))), list(_robust(_log(dist))), "log")
     model.extra_tensors[KNN_TENSOR] = torch.from_numpy(codes[keep].copy())
     model.set_section(section)
-    return _standardised_sum(section, err, dist)
+    return section.standardised_sum(err, dist)
 
 
 def errors_and_codes(model, x, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -148,21 +180,16 @@ def errors_and_codes(model, x, batch_size: int) -> tuple[np.ndarray, np.ndarray]
     return res[:, 0], np.ascontiguousarray(res[:, 1:])
 
 
-def _standardised_sum(sec: CodeNeighbours, err: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    (em, eq), (dm, dq) = sec.error_scale, sec.distance_scale
-    return (err - em) / eq + (dist - dm) / dq
-
-
 def mse_knn_scores(model, x, batch_size: int = 1024) -> np.ndarray:
-    """The ``'mse_knn'`` score (N,) of ``x``: standardised reconstruction error + standardised code kNN
-    distance (see :class:`CodeNeighbours`); the model must hold the section (:func:`fit_code_neighbours`)."""
+    """The ``'mse_knn'`` score (N,) of ``x``: the standardised excesses of the log reconstruction error and
+    the log code kNN distance over their training medians, summed (see :class:`CodeNeighbours`); the model must hold the section (:func:`fit_code_neighbours`)."""
     sec, ref = model.section(CodeNeighbours), model.extra_tensors.get(KNN_TENSOR)
     if sec is None or ref is None:
         raise AekitError("metric='mse_knn' needs the training codes stored in the model; fit the threshold on "
                          "normal data (fit_threshold(model, x_train, metric='mse_knn'), or 'aekit detect "
                          "--metric mse_knn --fit-on TRAIN')")
     err, codes = errors_and_codes(model, x, batch_size)
-    return _standardised_sum(sec, err, knn_distance(codes, ref.numpy(), sec.k))
+    return sec.standardised_sum(err, knn_distance(codes, ref.numpy(), sec.k))
 
 
 class AnomalyScorer:
