@@ -136,7 +136,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     metric : {'mse', 'mse_knn'}, default='mse'
         The outlier score, as ``aekit detect --metric``. 'mse': the reconstruction error (PyOD's
         AutoEncoder score). 'mse_knn': the error plus the code's mean distance to its 5 nearest training
-        codes, each standardised on the training data (what ``aekit detect`` uses for tables; stronger on
+        codes, the logarithm of each standardised on the training data (what ``aekit detect`` uses for tables; stronger on
         the tabular benchmarks of BENCHMARKS.md, see :class:`aekit.apps.anomaly_scores.CodeNeighbours`).
     Other parameters: see :mod:`aekit.sklearn`.
 
@@ -190,7 +190,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     def score_samples(self, X):
         """Negative outlier score per sample (N,): higher means more normal. 'mse': the mean squared
         reconstruction error in the model's scaled space; 'mse_knn': that error plus the code's kNN distance,
-        both standardised on the training data."""
+        their logarithms standardised on the training data (each term's excess over its median)."""
         X = self._validated(X)
         return (-self._outlier_scores(X)).astype(X.dtype, copy=False)
 
