@@ -146,3 +146,35 @@ def test_blur_mse_scores_pictures_and_counts_a_missing_stroke_more_than_a_shifte
     table = aekit.build("dense", input_shape=(12,), latent_dim=3)
     with pytest.raises(AekitError, match="blur_mse' needs a model of pictures"):
         table.reconstruction_error(np.zeros((2, 12), np.float32), "blur_mse")
+
+
+def test_mse_maha_sees_an_unusual_mix_of_usual_codes_and_survives_the_model_file(tmp_path):
+    from aekit.apps.anomaly import anomaly_scores, detect, fit_threshold
+    from aekit.apps.anomaly_scores import CodeGaussian, fit_code_gaussian
+
+    # normal rows: a plane in 8-D whose two coordinates move together; the anomalies lie on the plane with
+    # the two moving against each other: each coordinate in its usual range, the mix unseen
+    rng = np.random.default_rng(1)
+    basis = np.linalg.qr(rng.normal(size=(8, 2)))[0].T                 # (2, 8) orthonormal rows
+    t = rng.normal(size=(500, 1))
+    c = np.c_[t, t] + 0.1 * rng.normal(size=(500, 2))
+    x = (c @ basis + 0.01 * rng.normal(size=(500, 8))).astype(np.float32)
+    s = rng.choice([-1.0, 1.0], size=(20, 1)) * 1.2
+    anomalies = (np.c_[s, -s] @ basis).astype(np.float32)
+    m = aekit.build("dense", input_shape=(8,), hidden=[16], latent_dim=2, output_activation="linear",
+                    loss="mse", seed=0)
+    m.fit(x, epochs=40, batch_size=32, verbose=0, seed=0)
+    info = fit_threshold(m, x, contamination=0.02, metric="mse_maha")
+    assert info["metric"] == "mse_maha" and m.section(CodeGaussian) is not None
+    assert m.extra_tensors["code_mean"].shape == (2,) and m.extra_tensors["code_whiten"].shape == (2, 2)
+    maha, mse = anomaly_scores(m, np.r_[x, anomalies]), anomaly_scores(m, np.r_[x, anomalies], "mse")
+    assert auroc(maha[:500], maha[500:]) > 0.95 > auroc(mse[:500], mse[500:])
+    assert maha.min() >= 0 and np.mean(maha[:500] == 0) > 0.1   # only excesses over the training medians count
+    again = aekit.load(m.save(tmp_path / "m.aekit"))
+    np.testing.assert_allclose(anomaly_scores(again, anomalies), maha[500:], rtol=1e-5, atol=1e-5)
+    assert detect(again, anomalies).metric == "mse_maha" and detect(again, anomalies).labels.mean() > 0.9
+    fresh = aekit.build("dense", input_shape=(8,), hidden=[16], latent_dim=2, seed=0)
+    with pytest.raises(AekitError, match="needs the training codes' Gaussian stored in the model"):
+        anomaly_scores(fresh, x[:5], "mse_maha")
+    with pytest.raises(AekitError, match="at least 2 training samples"):
+        fit_code_gaussian(m, x[:1])

@@ -66,9 +66,9 @@ def test_every_command_reads_every_kind(runs, kind, command, tmp_path, capsys):
     if command == "evaluate":
         assert json.loads(capsys.readouterr().out)["n"] == n
     elif command in ("detect", "encode"):
-        if command == "detect":  # tables: the error plus the code's distance to the training codes
-            assert json.loads(capsys.readouterr().out)["metric"] == ("mse" if kind in ("series", "pictures")
-                                                                     else "mse_knn")  # a 2-D .npy is a table
+        if command == "detect":  # the error plus the code's distance to the training codes (kNN / Gaussian)
+            assert json.loads(capsys.readouterr().out)["metric"] == {"series": "mse_maha", "pictures": "mse"}.get(
+                kind, "mse_knn")  # a 2-D .npy is a table
         rows = list(csv.DictReader(open(tmp_path / out)))
         if command == "detect" and kind == "series":
             assert len(rows) == 160 and set(rows[0]) == {"timestamp", "value", "score", "anomaly"}
@@ -116,7 +116,8 @@ def test_outputs_follow_the_extension_and_a_mismatch_is_refused(runs, tmp_path, 
 def test_series_detect_writes_points_and_ranges(runs, tmp_path, capsys):
     data, model, _, _ = runs["series"]
     capsys.readouterr()
-    assert main(["--json", "detect", str(model), str(data), "-o", str(tmp_path / "p.csv"), "--threshold", "0"]) == 0
+    # the stored score (mse_maha) is >= 0: a negative threshold flags every point
+    assert main(["--json", "detect", str(model), str(data), "-o", str(tmp_path / "p.csv"), "--threshold", "-1"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["n_points"] == 160 and info["n_points_flagged"] == 160
     assert info["ranges"] == [{"start": "2021-03-01T00:00:00", "end": "2021-03-01T02:39:00"}]

@@ -272,10 +272,13 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     from .apps.anomaly import AnomalyThreshold, fit_threshold
 
     if model.section(AnomalyThreshold) is None:  # so that `aekit detect MODEL DATA` works with no option
-        # tables: the error plus the code's distance to the training codes (measured stronger on tables,
-        # weaker on series windows; see aekit.apps.anomaly_scores.CodeNeighbours)
-        knn = src.kind == "table" and not model.variational and len(src.x) > 1
-        fit_threshold(model, src.x, contamination=DEFAULT_CONTAMINATION, metric="mse_knn" if knn else "auto")
+        # the error plus how unusual the code is: for tables its distance to the nearest training codes,
+        # for series windows its Mahalanobis distance (each measured stronger than the error alone on its
+        # kind of data; see aekit.apps.anomaly_scores.CodeNeighbours and CodeGaussian)
+        metric = {"table": "mse_knn", "series": "mse_maha"}.get(src.kind, "auto")
+        if model.variational or len(src.x) < 2:
+            metric = "auto"
+        fit_threshold(model, src.x, contamination=DEFAULT_CONTAMINATION, metric=metric)
     world = distributed.current()
     model_path, history_path, report_path = out / "model.aekit", out / "history.csv", None
     if world.is_main:

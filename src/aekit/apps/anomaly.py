@@ -2,7 +2,9 @@
 
 The model is trained on normal data only. A sample's anomaly score is its reconstruction error (MSE or BCE
 per sample, or the negative ELBO for a variational model); for tables, ``aekit train`` stores ``'mse_knn'``,
-the error plus the code's distance to its nearest training codes (see :func:`anomaly_scores`). As in PyOD,
+the error plus the code's distance to its nearest training codes, and for the windows of a series
+``'mse_maha'``, the error plus the code's Mahalanobis distance to the training codes (see
+:func:`anomaly_scores`). As in PyOD,
 a threshold is taken from the scores of the training data: the ``(1 - contamination)`` quantile (or a
 given percentile), contamination in (0, 0.5]. :func:`fit_threshold` stores it in the model as an
 :class:`AnomalyThreshold` section (``model.section(AnomalyThreshold)``, saved with ``model.save``), so
@@ -43,10 +45,12 @@ import numpy as np
 
 from ..errors import AekitError
 from .anomaly_scores import AnomalyScorer  # noqa: F401  (error + code density over seeds, re-exported here)
-from .anomaly_scores import fit_code_neighbours, mse_knn_scores
+from .anomaly_scores import fit_code_gaussian, fit_code_neighbours, mse_knn_scores, mse_maha_scores
 from .stream import StreamResult, stream_detect  # noqa: F401  (the causal option, re-exported here)
 
-METRICS = ("auto", "mse", "bce", "blur_mse", "elbo", "mse_knn")
+METRICS = ("auto", "mse", "bce", "blur_mse", "elbo", "mse_knn", "mse_maha")
+# the scores with terms fitted on the training data: (fit, which returns the training scores; score)
+_FITTED = {"mse_knn": (fit_code_neighbours, mse_knn_scores), "mse_maha": (fit_code_gaussian, mse_maha_scores)}
 _LEVELS = np.linspace(0.0, 1.0, 1001)  # training-score quantiles kept in the model file (0.1 % steps)
 
 
@@ -147,12 +151,14 @@ def scores_to_proba(scores: np.ndarray, stats: AnomalyThreshold, method: str = "
 def anomaly_scores(model, x, metric: str = "auto", batch_size: int = 1024) -> np.ndarray:
     """Per-sample anomaly scores (N,): the reconstruction error (``'mse'``, ``'bce'``, or for pictures
     ``'blur_mse'``, the error of the residual blurred by one pixel), the negative ELBO (``'elbo'``,
-    variational models), or ``'mse_knn'``: the error plus the code's distance to its nearest training codes,
-    both standardised (tables; :class:`aekit.apps.anomaly_scores.CodeNeighbours`). ``'auto'``: the metric
-    stored by :func:`fit_threshold`, else ``'elbo'`` for variational models and ``'mse'`` otherwise."""
+    variational models), ``'mse_knn'``: the error plus the code's distance to its nearest training codes,
+    their logarithms standardised (tables; :class:`aekit.apps.anomaly_scores.CodeNeighbours`), or
+    ``'mse_maha'``: the error plus the code's Mahalanobis distance to the training codes, combined the same
+    way (series windows; :class:`aekit.apps.anomaly_scores.CodeGaussian`). ``'auto'``: the metric stored by
+    :func:`fit_threshold`, else ``'elbo'`` for variational models and ``'mse'`` otherwise."""
     metric = resolve_metric(model, metric)
-    if metric == "mse_knn":
-        return mse_knn_scores(model, x, batch_size)
+    if metric in _FITTED:
+        return _FITTED[metric][1](model, x, batch_size)
     return model.reconstruction_error(x, metric=metric, batch_size=batch_size)
 
 
@@ -172,10 +178,11 @@ def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percent
         scores (PyOD's ``threshold_``), so about that fraction of the training data is flagged.
     percentile : float, optional
         Instead of ``contamination``: the threshold is this percentile (0-100) of the training scores.
-    metric : {'auto', 'mse', 'bce', 'blur_mse', 'elbo', 'mse_knn'}
+    metric : {'auto', 'mse', 'bce', 'blur_mse', 'elbo', 'mse_knn', 'mse_maha'}
         ``'auto'``: the metric the model already uses (from an earlier fit, e.g. ``aekit train``'s
-        ``'mse_knn'`` for a table), else ``'elbo'`` for variational models and ``'mse'``. ``'mse_knn'`` also
-        stores a sample of ``x_train``'s codes in the model (its distance term).
+        ``'mse_knn'`` for a table, ``'mse_maha'`` for a series), else ``'elbo'`` for variational models and
+        ``'mse'``. ``'mse_knn'`` also stores a sample of ``x_train``'s codes in the model (its distance
+        term), ``'mse_maha'`` the mean and whitening matrix of a Gaussian fitted on them.
 
     Returns
     -------
@@ -187,8 +194,8 @@ def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percent
     if percentile is None and contamination is not None:
         check_contamination(contamination)  # before the (long) scoring pass
     metric = resolve_metric(model, metric)  # 'auto': the metric the model already uses (a table's mse_knn)
-    if metric == "mse_knn":  # the training rows scored against the other training codes, in the same pass
-        scores = fit_code_neighbours(model, x_train, batch_size=batch_size)
+    if metric in _FITTED:  # the terms fitted and the training rows scored in the same pass
+        scores = _FITTED[metric][0](model, x_train, batch_size=batch_size)
     else:
         scores = anomaly_scores(model, x_train, metric, batch_size)
     info = threshold_from_scores(scores, metric, contamination, percentile)

@@ -96,10 +96,10 @@ class CodeNeighbours:
     def standardised_sum(self, err: np.ndarray, dist: np.ndarray) -> np.ndarray:
         """The score (N,): both terms (after ``transform``) standardised with the stored scales, summed
         ('log': only their excesses over the training medians)."""
-        (em, eq), (dm, dq) = self.error_scale, self.distance_scale
         if self.transform == "identity":
+            (em, eq), (dm, dq) = self.error_scale, self.distance_scale
             return (err - em) / eq + (dist - dm) / dq
-        return np.maximum((_log(err) - em) / eq, 0.0) + np.maximum((_log(dist) - dm) / dq, 0.0)
+        return log_excess_sum(self.error_scale, self.distance_scale, err, dist)
 
 
 def _log(a: np.ndarray) -> np.ndarray:
@@ -107,6 +107,84 @@ def _log(a: np.ndarray) -> np.ndarray:
 
 
 _TRANSFORMS = ("log", "identity")
+
+
+def log_excess_sum(error_scale, distance_scale, err: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """(N,): the logarithms of ``err`` and ``dist`` standardised by their training ``[median, IQR]`` (of the
+    logarithms), each clipped at 0 from below (only an excess over the training median counts), summed."""
+    (em, eq), (dm, dq) = error_scale, distance_scale
+    return np.maximum((_log(err) - em) / eq, 0.0) + np.maximum((_log(dist) - dm) / dq, 0.0)
+
+
+@dataclass
+class CodeGaussian:
+    """The model-file section of the ``'mse_maha'`` score (series windows' default in ``aekit train``): the
+    reconstruction error plus the code's Mahalanobis distance to one Gaussian fitted on the training codes
+    (the code density of DAGMM and LSA with a single component), combined as ``'mse_knn'`` combines its
+    terms (:func:`log_excess_sum`). The Gaussian's mean and whitening matrix live in
+    ``model.extra_tensors`` (``code_mean`` (L,), ``code_whiten`` (L, L)).
+
+    Why for series: a window can be reconstructed well and still be an unusual combination of the shapes
+    the code describes (a daily cycle at the wrong level, a calm hour at a busy time). Measured on 45
+    labelled NAB series (zero-config ``aekit train`` on the first 80 %, every point scored by its windows'
+    highest score): mean AUROC 0.692 against 0.616 for the error alone; the code's distance to its 5
+    nearest training codes scored 0.691 but needs the windows' positions (a window's overlapping
+    neighbours are not evidence), which a new series does not share. On tables the k nearest codes stay
+    ahead (classes make clusters one Gaussian blurs): 91.8 against 88.7 (owndata protocol).
+    """
+
+    SECTION: ClassVar[str] = "code_gaussian"
+    error_scale: list  # [median, IQR] of the log reconstruction errors of the training rows
+    distance_scale: list  # [median, IQR] of the log Mahalanobis distances of the training codes
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CodeGaussian":
+        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
+
+
+GAUSS_TENSORS = ("code_mean", "code_whiten")
+
+
+def _mahalanobis(codes: np.ndarray, mean: np.ndarray, whiten: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.sum(((codes - mean) @ whiten) ** 2, axis=1))  # (N,)
+
+
+def fit_code_gaussian(model, x_train, batch_size: int = 1024) -> np.ndarray:
+    """Fit the ``'mse_maha'`` terms on ``x_train`` (a :class:`CodeGaussian` section and its two tensors in
+    ``model``) and return the training rows' scores (N,). Needs at least 2 training samples."""
+    x = np.asanyarray(x_train)
+    if len(x) < 2:
+        raise AekitError("metric='mse_maha' needs at least 2 training samples (a covariance)")
+    err, codes = errors_and_codes(model, x, batch_size)  # (N,), (N, L)
+    c = codes.astype(np.float64)
+    mean = c.mean(0)
+    cov = np.atleast_2d(np.cov(c, rowvar=False))  # (L, L)
+    # a small ridge: fewer windows than code units, or a constant unit, leaves cov singular
+    cov += (1e-6 * np.trace(cov) / len(cov) + 1e-12) * np.eye(len(cov))
+    ev, vec = np.linalg.eigh(cov)
+    whiten = vec / np.sqrt(np.maximum(ev, 1e-12))  # (L, L): (c - mean) @ whiten has identity covariance
+    dist = _mahalanobis(c, mean, whiten)
+    section = CodeGaussian(list(_robust(_log(err))), list(_robust(_log(dist))))
+    model.extra_tensors.update(code_mean=torch.from_numpy(mean.astype(np.float32)),
+                               code_whiten=torch.from_numpy(whiten.astype(np.float32)))
+    model.set_section(section)
+    return log_excess_sum(section.error_scale, section.distance_scale, err, dist)
+
+
+def mse_maha_scores(model, x, batch_size: int = 1024) -> np.ndarray:
+    """The ``'mse_maha'`` score (N,) of ``x`` (see :class:`CodeGaussian`); the model must hold the section
+    (:func:`fit_code_gaussian`)."""
+    sec = model.section(CodeGaussian)
+    if sec is None or any(t not in model.extra_tensors for t in GAUSS_TENSORS):
+        raise AekitError("metric='mse_maha' needs the training codes' Gaussian stored in the model; fit the "
+                         "threshold on normal data (fit_threshold(model, x_train, metric='mse_maha'), or "
+                         "'aekit detect --metric mse_maha --fit-on TRAIN')")
+    err, codes = errors_and_codes(model, x, batch_size)
+    mean, whiten = (model.extra_tensors[t].numpy().astype(np.float64) for t in GAUSS_TENSORS)
+    return log_excess_sum(sec.error_scale, sec.distance_scale, err, _mahalanobis(codes, mean, whiten))
 
 
 def knn_distance(codes: np.ndarray, ref: np.ndarray, k: int, exclude_self=False, zone: int = 0,
