@@ -162,6 +162,25 @@ def test_outlier_detector_mse_knn_sees_anomalies_inside_the_subspace_and_pickles
         AutoencoderOutlierDetector(metric="knn").fit(X)
 
 
+def test_outlier_detector_mse_maha_sees_an_unusual_mix_of_usual_values():
+    # normal rows: two coordinates of a plane that move together; the outliers move them against each other
+    rng = np.random.default_rng(1)
+    basis = np.linalg.qr(rng.normal(size=(8, 2)))[0].T
+    t = rng.normal(size=(300, 1))
+    X = (np.c_[t, t] + 0.1 * rng.normal(size=(300, 2))) @ basis + 0.01 * rng.normal(size=(300, 8))
+    s = rng.choice([-1.0, 1.0], size=(15, 1)) * 1.2
+    A = np.c_[s, -s] @ basis
+    det = AutoencoderOutlierDetector(metric="mse_maha", hidden=[16], latent_dim=2, epochs=40, random_state=0,
+                                     contamination=0.02).fit(X)
+    truth = np.r_[np.zeros(300), np.ones(15)]
+    assert roc_auc_score(truth, det.outlier_scores(np.r_[X, A])) > 0.95
+    assert det.score_stats_.metric == "mse_maha" and det.predict(A).tolist().count(-1) >= 13
+    again = pickle.loads(pickle.dumps(det))
+    np.testing.assert_allclose(again.score_samples(A), det.score_samples(A), rtol=1e-6)
+    with pytest.raises(ValueError, match="at least 2 training samples"):
+        AutoencoderOutlierDetector(metric="mse_maha", epochs=1).fit(X[:1])
+
+
 def test_noise_scale_and_device_parameters_map_to_aekit():
     X = low_rank(n=40)
     g = AutoencoderTransformer(noise=0.2, hidden=[8], epochs=1, random_state=0).fit(X)

@@ -54,8 +54,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_array, check_is_fitted
 
 from ._sklearn_utils import DTYPES, AutoencoderBase
-from .apps.anomaly import scores_to_proba, threshold_from_scores
-from .apps.anomaly_scores import fit_code_neighbours, mse_knn_scores
+from .apps.anomaly import FITTED_SCORES, scores_to_proba, threshold_from_scores
 from .errors import AekitError
 
 
@@ -133,11 +132,14 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     ----------
     contamination : float in (0, 0.5], default=0.1
         Expected fraction of outliers in the training data; sets ``offset_`` / ``threshold_``.
-    metric : {'mse', 'mse_knn'}, default='mse'
+    metric : {'mse', 'mse_knn', 'mse_maha'}, default='mse'
         The outlier score, as ``aekit detect --metric``. 'mse': the reconstruction error (PyOD's
         AutoEncoder score). 'mse_knn': the error plus the code's mean distance to its 5 nearest training
-        codes, the logarithm of each standardised on the training data (what ``aekit detect`` uses for tables; stronger on
-        the tabular benchmarks of BENCHMARKS.md, see :class:`aekit.apps.anomaly_scores.CodeNeighbours`).
+        codes, the logarithm of each standardised on the training data (what ``aekit detect`` uses for
+        tables; stronger on the tabular benchmarks of BENCHMARKS.md, see
+        :class:`aekit.apps.anomaly_scores.CodeNeighbours`). 'mse_maha': the error plus the code's
+        Mahalanobis distance to the training codes, combined the same way (what ``aekit detect`` uses for
+        series windows; :class:`aekit.apps.anomaly_scores.CodeGaussian`).
     Other parameters: see :mod:`aekit.sklearn`.
 
     Examples
@@ -156,7 +158,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     _parameter_constraints: dict = {
         **AutoencoderBase._parameter_constraints,
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
-        "metric": [StrOptions({"mse", "mse_knn"})],
+        "metric": [StrOptions({"mse", "mse_knn", "mse_maha"})],
     }
 
     def __init__(self, family="dense", *, contamination=0.1, metric="mse", latent_dim=None, hidden=None,
@@ -173,12 +175,12 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     def fit(self, X, y=None):
         """Train on X (mostly normal data), then set the threshold from the training scores. Returns self."""
         X = self._fit_model(X)
-        if self.metric == "mse_knn":
+        if self.metric in FITTED_SCORES:
             if len(X) < 2:
-                raise ValueError("metric='mse_knn' needs at least 2 training samples")
-            # stored in model_ (and so when pickled); its own training scores (each row against the others) are
-            # not used: scikit-learn's contract is decision_scores_ == -score_samples(X_train)
-            fit_code_neighbours(self.model_, self._rows_to_user(X))
+                raise ValueError(f"metric={self.metric!r} needs at least 2 training samples")
+            # stored in model_ (and so when pickled); its own training scores (for mse_knn each row against the
+            # others) are not used: scikit-learn's contract is decision_scores_ == -score_samples(X_train)
+            FITTED_SCORES[self.metric][0](self.model_, self._rows_to_user(X))
         self.decision_scores_ = self._outlier_scores(X)  # (N,) PyOD scale: higher = more abnormal
         # the threshold rule and training statistics of aekit.apps.anomaly, as `aekit detect` uses them
         self.score_stats_ = threshold_from_scores(self.decision_scores_, self.metric, self.contamination)
@@ -190,14 +192,15 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     def score_samples(self, X):
         """Negative outlier score per sample (N,): higher means more normal. 'mse': the mean squared
         reconstruction error in the model's scaled space; 'mse_knn': that error plus the code's kNN distance,
-        their logarithms standardised on the training data (each term's excess over its median)."""
+        their logarithms standardised on the training data (each term's excess over its median); 'mse_maha':
+        the same with the code's Mahalanobis distance."""
         X = self._validated(X)
         return (-self._outlier_scores(X)).astype(X.dtype, copy=False)
 
     def _outlier_scores(self, X: np.ndarray) -> np.ndarray:
         """Outlier scores (N,) of validated rows: float64, higher = more abnormal."""
-        if self.metric == "mse_knn":
-            return mse_knn_scores(self.model_, self._rows_to_user(X))
+        if self.metric in FITTED_SCORES:
+            return FITTED_SCORES[self.metric][1](self.model_, self._rows_to_user(X))
         return self._errors(X)
 
     def outlier_scores(self, X):

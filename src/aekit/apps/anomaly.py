@@ -50,7 +50,8 @@ from .stream import StreamResult, stream_detect  # noqa: F401  (the causal optio
 
 METRICS = ("auto", "mse", "bce", "blur_mse", "elbo", "mse_knn", "mse_maha")
 # the scores with terms fitted on the training data: (fit, which returns the training scores; score)
-_FITTED = {"mse_knn": (fit_code_neighbours, mse_knn_scores), "mse_maha": (fit_code_gaussian, mse_maha_scores)}
+FITTED_SCORES = {"mse_knn": (fit_code_neighbours, mse_knn_scores),
+                 "mse_maha": (fit_code_gaussian, mse_maha_scores)}
 _LEVELS = np.linspace(0.0, 1.0, 1001)  # training-score quantiles kept in the model file (0.1 % steps)
 
 
@@ -157,8 +158,8 @@ def anomaly_scores(model, x, metric: str = "auto", batch_size: int = 1024) -> np
     way (series windows; :class:`aekit.apps.anomaly_scores.CodeGaussian`). ``'auto'``: the metric stored by
     :func:`fit_threshold`, else ``'elbo'`` for variational models and ``'mse'`` otherwise."""
     metric = resolve_metric(model, metric)
-    if metric in _FITTED:
-        return _FITTED[metric][1](model, x, batch_size)
+    if metric in FITTED_SCORES:
+        return FITTED_SCORES[metric][1](model, x, batch_size)
     return model.reconstruction_error(x, metric=metric, batch_size=batch_size)
 
 
@@ -194,8 +195,8 @@ def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percent
     if percentile is None and contamination is not None:
         check_contamination(contamination)  # before the (long) scoring pass
     metric = resolve_metric(model, metric)  # 'auto': the metric the model already uses (a table's mse_knn)
-    if metric in _FITTED:  # the terms fitted and the training rows scored in the same pass
-        scores = _FITTED[metric][0](model, x_train, batch_size=batch_size)
+    if metric in FITTED_SCORES:  # the terms fitted and the training rows scored in the same pass
+        scores = FITTED_SCORES[metric][0](model, x_train, batch_size=batch_size)
     else:
         scores = anomaly_scores(model, x_train, metric, batch_size)
     info = threshold_from_scores(scores, metric, contamination, percentile)
