@@ -146,3 +146,21 @@ def test_cli_detect_without_threshold_is_a_one_line_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("aekit: error:") and "--fit-on" in err and err.count("\n") == 1
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_threshold_fitted_on_another_metric_is_refused(model, tmp_path, capsys):
+    ae, x = model
+    fit_threshold(ae, x, contamination=0.05, metric="mse_knn")       # the stored threshold: a mse_knn score
+    with pytest.raises(aekit.AekitError, match="fitted on 'mse_knn' scores, not 'mse'"):
+        detect(ae, x, metric="mse")                                 # squared errors: another scale
+    with pytest.raises(aekit.AekitError, match="fitted on 'mse_knn' scores"):
+        predict_proba(ae, x, metric="mse")
+    assert detect(ae, x, metric="mse", threshold=1e9).labels.sum() == 0  # an explicit threshold is the user's
+    assert detect(ae, x).metric == "mse_knn"                            # 'auto': the stored one
+    ae.save(tmp_path / "m.aekit")
+    np.save(tmp_path / "x.npy", x[:20])
+    rc = main(["detect", str(tmp_path / "m.aekit"), str(tmp_path / "x.npy"), "--metric", "mse", "-o",
+               str(tmp_path / "s.csv")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "fitted on 'mse_knn' scores" in err and err.count("\n") == 1
+    assert not (tmp_path / "s.csv").exists()

@@ -208,6 +208,17 @@ def _stored(model) -> Optional[AnomalyThreshold]:
     return model.section(AnomalyThreshold)
 
 
+def _stored_for(model, metric: str) -> Optional[AnomalyThreshold]:
+    """The stored threshold section, refused when it was fitted on another metric's scores (their scales
+    differ: an error in squared units against a sum of standardised terms)."""
+    info = _stored(model)
+    if info is not None and info.metric != metric:
+        raise AekitError(f"the model's threshold was fitted on {info.metric!r} scores, not {metric!r}; give a "
+                         f"threshold, or fit one on normal data for {metric!r} (fit_threshold(model, x_train, "
+                         f"metric={metric!r}), or 'aekit detect --metric {metric} --fit-on TRAIN')")
+    return info
+
+
 def threshold_for(model, contamination: float) -> float:
     """The threshold that flags ``contamination`` of the training data, from the stored quantiles."""
     info = _stored(model)
@@ -224,13 +235,14 @@ def detect(model, x, contamination: Optional[float] = None, threshold: Optional[
     The threshold is, in order: ``threshold`` if given; the training quantile for ``contamination`` if
     given and the model has a fitted threshold (:func:`fit_threshold`); the stored threshold; or, with
     ``contamination`` and no fitted threshold, the ``1 - contamination`` quantile of ``x``'s own scores
-    (PyOD's fit-and-predict on one set). Otherwise an :class:`AekitError` says what to do.
+    (PyOD's fit-and-predict on one set). Otherwise an :class:`AekitError` says what to do; so it does when
+    the stored threshold was fitted on another metric's scores and no ``threshold`` is given.
     """
     if threshold is not None and contamination is not None:
         raise AekitError("give contamination= or threshold=, not both")
     metric = resolve_metric(model, metric)
+    info = _stored_for(model, metric) if threshold is None else None
     scores = anomaly_scores(model, x, metric, batch_size)
-    info = _stored(model)
     if threshold is not None:
         thr = float(threshold)
     elif contamination is not None:
@@ -256,7 +268,7 @@ def predict_proba(model, x, method: str = "linear", metric: str = "auto", batch_
     ``'unify'``: ``erf((score - mean) / (std * sqrt(2)))`` clipped at 0 (Kriegel et al., 2011).
     Needs a fitted threshold (:func:`fit_threshold`), whose training statistics are used.
     """
-    info = _stored(model)
+    info = _stored_for(model, resolve_metric(model, metric))
     if info is None:
         raise AekitError("predict_proba needs the training score statistics; run fit_threshold first")
     if method not in ("linear", "unify"):
