@@ -83,7 +83,10 @@ def score_series(rel: str, tmp: Path, codes: list[str]) -> dict | None:
         secs = train(train_csv, run, code)
         m = aekit.load(run / "model.aekit")
         win, stride = m.data.window, m.data.stride
-        auc = lambda s: round(float(roc_auc_score(labels, window_scores_to_points(s, len(ts), win, stride, reduce="max"))), 4)  # noqa: E731
+        def auc(s: np.ndarray) -> float:  # each point scored by the highest score of its windows
+            points = window_scores_to_points(s, len(ts), win, stride, reduce="max")
+            return round(float(roc_auc_score(labels, points)), 4)
+
         wall = sliding_windows(ts.values.astype(np.float32), win, stride)  # (N, win, 1), data units
         n_tr = len(sliding_windows(ts.values[:cut], win, stride))
         err, z = errors_and_codes(m, wall, 1024)
@@ -101,7 +104,8 @@ def score_series(rel: str, tmp: Path, codes: list[str]) -> dict | None:
         wtr, wte = zw[:n_tr], (te[:, :, 0] - mu) / sd
         rec = (m.reconstruct(te)[:, :, 0] - mu) / sd
         pca = PCA(min(m.code_size, len(wtr), win), random_state=0).fit(wtr)
-        res["recon_vs_pca"] = round(float(np.mean((rec - wte) ** 2) / np.mean((pca.inverse_transform(pca.transform(wte)) - wte) ** 2)), 4)
+        pca_err = np.mean((pca.inverse_transform(pca.transform(wte)) - wte) ** 2)
+        res["recon_vs_pca"] = round(float(np.mean((rec - wte) ** 2) / pca_err), 4)
         out[code] = res
     return out
 

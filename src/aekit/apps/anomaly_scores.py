@@ -261,7 +261,8 @@ def errors_and_codes(model, x, batch_size: int) -> tuple[np.ndarray, np.ndarray]
 
 def mse_knn_scores(model, x, batch_size: int = 1024) -> np.ndarray:
     """The ``'mse_knn'`` score (N,) of ``x``: the standardised excesses of the log reconstruction error and
-    the log code kNN distance over their training medians, summed (see :class:`CodeNeighbours`); the model must hold the section (:func:`fit_code_neighbours`)."""
+    the log code kNN distance over their training medians, summed (see :class:`CodeNeighbours`); the model
+    must hold the section (:func:`fit_code_neighbours`)."""
     sec, ref = model.section(CodeNeighbours), model.extra_tensors.get(KNN_TENSOR)
     if sec is None or ref is None:
         raise AekitError("metric='mse_knn' needs the training codes stored in the model; fit the threshold on "
