@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import aekit
+from aekit.apps.anomaly import AnomalyThreshold
 from aekit.cli.main import main
 
 
@@ -26,6 +27,12 @@ def test_train_json_carries_the_decisions(table, tmp_path, capsys):
     assert (d["scaling"], d["loss"], d["output_activation"], d["code_size"]) == ("standard", "mse", "linear", 3)
     assert d["samples"] == 120 and d["batch_size"] == 16 and d["steps_per_epoch"] == 8 and d["epochs"] == 2
     assert d["shape"] == [10] and d["value_range"][1] > 200
+    # what `aekit detect` will use with no option: the table's score and the training 99th percentile
+    assert s["anomaly"]["metric"] == "mse_knn" and s["anomaly"]["contamination"] == 0.01
+    assert s["anomaly"]["threshold"] == aekit.load(tmp_path / "r" / "model.aekit").section(AnomalyThreshold).threshold
+    assert main(["train", "dense", "--data", str(table), "--out", str(tmp_path / "r2"), "--no-report",
+                 "--set", "hidden=8", "--set", "epochs=1"]) == 0
+    assert "anomaly: score mse_knn, threshold" in capsys.readouterr().out
 
 
 def test_out_holding_another_run_is_refused_unless_force_or_resume(table, tmp_path, capsys):

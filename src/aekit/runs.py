@@ -121,7 +121,14 @@ class TrainRun:
                 "tensorboard": str(self.tb_dir), "epochs": len(self.model.history.epoch),
                 "final_loss": h["loss"][-1] if h.get("loss") else None,
                 "final_val_loss": h["val_loss"][-1] if h.get("val_loss") else None,
-                "seconds": round(self.seconds, 2), "decided": self.model.fit_info}
+                "seconds": round(self.seconds, 2), "decided": self.model.fit_info, "anomaly": self._anomaly()}
+
+    def _anomaly(self) -> Optional[dict]:
+        """The anomaly score and threshold stored for ``aekit detect`` (None for a model without one)."""
+        from .apps.anomaly import AnomalyThreshold
+
+        t = self.model.section(AnomalyThreshold)
+        return None if t is None else {"metric": t.metric, "threshold": t.threshold, "contamination": t.contamination}
 
 
 @contextlib.contextmanager
