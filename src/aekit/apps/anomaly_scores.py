@@ -86,8 +86,8 @@ class CodeNeighbours:
 
     @classmethod
     def from_dict(cls, d: dict) -> "CodeNeighbours":
-        sec = cls(**{f.name: d.get(f.name, "identity" if f.name == "transform" else None)
-                     for f in dataclasses.fields(cls)})
+        d = {"transform": "identity", **d}  # a file written before the field scores as it did
+        sec = cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
         if sec.transform not in _TRANSFORMS:
             raise AekitError(f"the model's {cls.SECTION} section: transform {sec.transform!r} is not one of "
                              f"{sorted(_TRANSFORMS)}")
@@ -130,8 +130,8 @@ class CodeGaussian:
     point scored by its windows' highest score): mean AUROC 0.699 against 0.618 for the error alone and
     0.694 for IsolationForest; the code's distance to its 5 nearest training codes scored 0.689 but needs
     the windows' positions (a window's overlapping neighbours are not evidence), which a new series does
-    not share. On tables the k nearest codes stay
-    ahead (classes make clusters one Gaussian blurs): 91.8 against 88.7 (owndata protocol).
+    not share. On tables the k nearest codes stay ahead (classes make clusters one Gaussian blurs): 91.8
+    against 88.7 (owndata protocol).
     """
 
     SECTION: ClassVar[str] = "code_gaussian"
