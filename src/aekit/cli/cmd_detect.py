@@ -1,4 +1,5 @@
-"""aekit detect: anomaly scores (reconstruction error) and flags for each sample, or each point of a series."""
+"""aekit detect: anomaly scores (reconstruction error, plus the code's distance for tables and series) and flags for
+each sample, or each point of a series."""
 import argparse
 import csv
 import io
@@ -12,7 +13,8 @@ from .common import (INPUT_HELP, add_input_options, emit, finite_float, float_ra
 from .outputs import need_suffix, write_records
 
 NAME = "detect"
-HELP = "score samples (or the points of a time series) by reconstruction error and flag anomalies"
+HELP = ("score samples (or the points of a time series) by reconstruction error and how unusual their code "
+        "is, and flag anomalies")
 EXAMPLES = ("  aekit detect runs/series/model.aekit series.csv -o points.csv --json   # per timestamp + ranges\n"
             "  aekit detect runs/table/model.aekit new_rows.csv -o scores.csv\n"
             "  aekit detect model.aekit normal.npy --fit-on normal.npy --contamination 0.01 -o train_scores.csv\n"
