@@ -128,7 +128,7 @@ class TrainRun:
         from .apps.anomaly import AnomalyThreshold
 
         t = self.model.section(AnomalyThreshold)
-        return None if t is None else {"metric": t.metric, "threshold": t.threshold, "contamination": t.contamination}
+        return None if t is None else t.brief()
 
 
 @contextlib.contextmanager

@@ -158,7 +158,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     _parameter_constraints: dict = {
         **AutoencoderBase._parameter_constraints,
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
-        "metric": [StrOptions({"mse", "mse_knn", "mse_maha"})],
+        "metric": [StrOptions({"mse", *FITTED_SCORES})],  # the error, or one of the scores with fitted terms
     }
 
     def __init__(self, family="dense", *, contamination=0.1, metric="mse", latent_dim=None, hidden=None,

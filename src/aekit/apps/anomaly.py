@@ -104,6 +104,15 @@ class AnomalyThreshold:
     def from_dict(cls, d: dict) -> "AnomalyThreshold":
         return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
 
+    def brief(self) -> dict:
+        """What ``aekit detect`` applies with no option: the score, the threshold and its contamination."""
+        return {"metric": self.metric, "threshold": self.threshold, "contamination": self.contamination}
+
+    def describe(self) -> str:
+        """One line: the score and the threshold, and the share of the training data it flags."""
+        return (f"score {self.metric}, threshold {self.threshold:.6g} (flags {100 * self.contamination:.3g} % "
+                f"of the {self.n_train:,} training samples)")
+
 
 def check_contamination(contamination: float) -> float:
     """The one rule for ``contamination``: a fraction in (0, 0.5] (PyOD's and scikit-learn's)."""

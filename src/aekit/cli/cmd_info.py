@@ -42,9 +42,7 @@ def run(args) -> int:
         lines.append("data        " + ", ".join(f"{k}={v}" for k, v in data["data"].items()))
     stored = model.section(AnomalyThreshold)
     if stored is not None:
-        data["anomaly"] = {"metric": stored.metric, "threshold": stored.threshold,
-                           "contamination": stored.contamination}
-        lines.append(f"anomaly     score {stored.metric}, threshold {stored.threshold:.6g} (flags "
-                     f"{100 * stored.contamination:.3g} % of the {stored.n_train:,} training samples)")
+        data["anomaly"] = stored.brief()
+        lines.append(f"anomaly     {stored.describe()}")
     emit(args, data, "\n".join(lines))
     return 0

@@ -58,6 +58,7 @@ def _without_nproc(argv: list[str]) -> list[str]:
 
 
 def run(args) -> int:
+    from ..apps.anomaly import AnomalyThreshold
     from ..runs import parse_sets, train_run
     from ..training import distributed
 
@@ -79,10 +80,9 @@ def run(args) -> int:
     s = res.summary()
     loss = "n/a" if s["final_loss"] is None else f"{s['final_loss']:.4g}"
     note = "".join(f"\n{s['decided'][k]}" for k in ("resume",) if s["decided"].get(k))
-    if s["anomaly"]:  # what `aekit detect` will use with no option
-        a = s["anomaly"]
-        note += (f"\nanomaly: score {a['metric']}, threshold {a['threshold']:.4g} (flags "
-                 f"{100 * a['contamination']:.3g} % of the training samples; 'aekit detect' uses both)")
+    stored = res.model.section(AnomalyThreshold)
+    if stored is not None:  # what `aekit detect` will use with no option
+        note += f"\nanomaly: {stored.describe()}; 'aekit detect' uses both"
     emit(args, s, f"trained {s['family']} for {s['epochs']} epochs in {s['seconds']:.1f} s, final loss "
                   f"{loss}{note}\nmodel: {s['model']}\nreport: {s['report']}")
     return 0
