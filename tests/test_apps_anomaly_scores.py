@@ -92,6 +92,44 @@ def test_mse_knn_sums_log_excesses_and_reads_older_files_as_they_scored():
     assert np.isfinite(now.standardised_sum(np.zeros(1), np.zeros(1))).all()
 
 
+def test_mse_knn_adds_the_rows_distance_for_tables_only(plane, tmp_path):
+    from aekit.apps.anomaly import anomaly_scores, fit_threshold
+    from aekit.apps.anomaly_scores import CodeNeighbours, _log, _robust, errors_and_codes, knn_distance
+
+    x, anomalies, models = plane
+    m = aekit.load(models[0].save(tmp_path / "m.aekit"))
+    train = fit_threshold(m, x, metric="mse_knn")
+    sec, rows = m.section(CodeNeighbours), m.extra_tensors["row_neighbours"]
+    assert rows.shape == (600, 8) and sec.row_scale is not None and train["n_train"] == 600
+    # the score is the three log excesses, each over its own training median (rows: scaled as the model sees them)
+    new = np.r_[x[:3], anomalies[:3], 5 * anomalies[:2]]
+    err, codes = errors_and_codes(m, new, 64)
+    xs = m.scale(new).reshape(len(new), -1)
+    lx = lambda sc, a: np.maximum((_log(a) - sc[0]) / sc[1], 0)  # noqa: E731
+    code_d = knn_distance(codes, m.extra_tensors["code_neighbours"].numpy(), 5)
+    row_d = knn_distance(xs, rows.numpy(), 5)
+    want = lx(sec.error_scale, err) + lx(sec.distance_scale, code_d) + lx(sec.row_scale, row_d)
+    np.testing.assert_allclose(anomaly_scores(m, new), want, rtol=1e-5, atol=1e-6)
+    # the row scale is that of the training rows measured against the others, as the code's
+    tr_rows = m.scale(x).reshape(600, -1)
+    own = knn_distance(tr_rows, tr_rows, 5, exclude_self=True)
+    np.testing.assert_allclose(sec.row_scale, _robust(_log(own)), rtol=1e-5)
+    # kept through the file; a file without the field (written before it) scores with two terms
+    again = aekit.load(m.save(tmp_path / "m2.aekit"))
+    np.testing.assert_allclose(anomaly_scores(again, new), want, rtol=1e-5, atol=1e-6)
+    older = CodeNeighbours.from_dict({k: v for k, v in sec.to_dict().items() if k != "row_scale"})
+    assert older.row_scale is None
+    np.testing.assert_allclose(older.standardised_sum(err, code_d), want - lx(sec.row_scale, row_d), rtol=1e-5, atol=1e-6)
+    del again.extra_tensors["row_neighbours"]
+    with pytest.raises(AekitError, match="needs the training codes stored"):
+        anomaly_scores(again, new)
+    # windows (not flat rows) keep two terms and store no rows; a refit leaves none behind
+    w = aekit.build("dense", input_shape=(8, 1), hidden=[8], latent_dim=2, output_activation="linear", loss="mse")
+    w.extra_tensors["row_neighbours"] = rows
+    fit_threshold(w, x[:, :, None], metric="mse_knn")
+    assert w.section(CodeNeighbours).row_scale is None and "row_neighbours" not in w.extra_tensors
+
+
 def test_mse_knn_without_stored_codes_is_refused(plane):
     from aekit.apps.anomaly import anomaly_scores
     from aekit.apps.anomaly_scores import fit_code_neighbours, knn_distance

@@ -135,8 +135,8 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     metric : {'mse', 'mse_knn', 'mse_maha'}, default='mse'
         The outlier score, as ``aekit detect --metric``. 'mse': the reconstruction error (PyOD's
         AutoEncoder score). 'mse_knn': the error plus the code's mean distance to its 5 nearest training
-        codes, the logarithm of each standardised on the training data (what ``aekit detect`` uses for
-        tables; stronger on the tabular benchmarks of BENCHMARKS.md, see
+        codes and the row's to its 5 nearest training rows, the logarithm of each standardised on the
+        training data (what ``aekit detect`` uses for tables; stronger on the tabular benchmarks of BENCHMARKS.md, see
         :class:`aekit.apps.anomaly_scores.CodeNeighbours`). 'mse_maha': the error plus the code's
         Mahalanobis distance to the training codes, combined the same way (what ``aekit detect`` uses for
         series windows; :class:`aekit.apps.anomaly_scores.CodeGaussian`).
@@ -191,8 +191,8 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
 
     def score_samples(self, X):
         """Negative outlier score per sample (N,): higher means more normal. 'mse': the mean squared
-        reconstruction error in the model's scaled space; 'mse_knn': that error plus the code's kNN distance,
-        their logarithms standardised on the training data (each term's excess over its median); 'mse_maha':
+        reconstruction error in the model's scaled space; 'mse_knn': that error plus the code's and the row's kNN
+        distances, their logarithms standardised on the training data (each term's excess over its median); 'mse_maha':
         the same with the code's Mahalanobis distance."""
         X = self._validated(X)
         return (-self._outlier_scores(X)).astype(X.dtype, copy=False)

@@ -41,6 +41,7 @@ from ..losses import reconstruction
 
 DENSITIES = (None, "gmm", "gaussian")
 KNN_TENSOR = "code_neighbours"  # the reference codes, in the model file's tensors
+ROW_TENSOR = "row_neighbours"  # the same training rows as the model takes them (flat inputs: tables)
 
 
 def _robust(train: np.ndarray) -> tuple[float, float]:
@@ -71,6 +72,16 @@ class CodeNeighbours:
     tasks), 90.1 against 89.7 on the anomaly_tables one (22 tasks, 2 seeds); the plain sum of the logs' z-scores
     scored 91.9 and 90.1 but 0.87 where the in-plane anomalies' errors are the smallest. Files written
     before it hold ``transform='identity'``: the plain sum of the raw terms' z-scores, as they scored.
+
+    Why a third term for flat rows (``row_scale``, tables): the row's own mean distance to its ``k`` nearest
+    training rows, as the model takes them (scaled). The code keeps the main directions only, the error
+    sees the others only through what the decoder misses; the distance between rows sees every direction
+    at once (kNN is among the strongest table detectors in ADBench, Han et al., 2022). Measured on the same
+    trained models (zero-config, 84 held-out-class tasks of breast_cancer, wine, iris and digits, both
+    protocols, 4 seeds): better than the two terms on 50 tasks, worse on 24, mean AUROC +0.6, worst task
+    -1.7; the rows' distance alone or with the code's only: +0.8 and +0.2 on average, but -5.7 and -5.0 at
+    worst (the error term keeps wide tables right). Up to ``MAX_CODES`` training rows are stored in the
+    model file (``row_neighbours``). Pictures and windows keep two terms; files before it hold ``None``.
     """
 
     SECTION: ClassVar[str] = "code_neighbours"
@@ -80,26 +91,30 @@ class CodeNeighbours:
     error_scale: list  # [median, IQR] of the training rows' reconstruction errors (after transform)
     distance_scale: list  # [median, IQR] of the training codes' distances to their k nearest others (same)
     transform: str = "log"  # of both terms before they are standardised ('identity': files before it)
+    row_scale: Optional[list] = None  # [median, IQR] of the log distances of the training rows (flat inputs)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "CodeNeighbours":
-        d = {"transform": "identity", **d}  # a file written before the field scores as it did
+        d = {"transform": "identity", "row_scale": None, **d}  # a file written before a field scores as it did
         sec = cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
         if sec.transform not in _TRANSFORMS:
             raise AekitError(f"the model's {cls.SECTION} section: transform {sec.transform!r} is not one of "
                              f"{sorted(_TRANSFORMS)}")
         return sec
 
-    def standardised_sum(self, err: np.ndarray, dist: np.ndarray) -> np.ndarray:
-        """The score (N,): both terms (after ``transform``) standardised with the stored scales, summed
-        ('log': only their excesses over the training medians)."""
+    def standardised_sum(self, err: np.ndarray, dist: np.ndarray, row_dist: Optional[np.ndarray] = None) -> np.ndarray:
+        """The score (N,): the terms (after ``transform``) standardised with the stored scales, summed
+        ('log': only their excesses over the training medians); ``row_dist`` (N,) when ``row_scale`` is set."""
         if self.transform == "identity":
             (em, eq), (dm, dq) = self.error_scale, self.distance_scale
             return (err - em) / eq + (dist - dm) / dq
-        return log_excess_sum(self.error_scale, self.distance_scale, err, dist)
+        score = log_excess_sum(self.error_scale, self.distance_scale, err, dist)
+        if self.row_scale is not None:
+            score = score + _log_excess(self.row_scale, row_dist)
+        return score
 
 
 def _log(a: np.ndarray) -> np.ndarray:
@@ -109,11 +124,16 @@ def _log(a: np.ndarray) -> np.ndarray:
 _TRANSFORMS = ("log", "identity")
 
 
+def _log_excess(scale, a: np.ndarray) -> np.ndarray:
+    """(N,): the logarithm of ``a`` standardised by the training ``[median, IQR]`` of the logarithms, clipped
+    at 0 from below (only an excess over the training median counts)."""
+    med, iqr = scale
+    return np.maximum((_log(a) - med) / iqr, 0.0)
+
+
 def log_excess_sum(error_scale, distance_scale, err: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """(N,): the logarithms of ``err`` and ``dist`` standardised by their training ``[median, IQR]`` (of the
-    logarithms), each clipped at 0 from below (only an excess over the training median counts), summed."""
-    (em, eq), (dm, dq) = error_scale, distance_scale
-    return np.maximum((_log(err) - em) / eq, 0.0) + np.maximum((_log(dist) - dm) / dq, 0.0)
+    """(N,): :func:`_log_excess` of ``err`` and of ``dist``, summed."""
+    return _log_excess(error_scale, err) + _log_excess(distance_scale, dist)
 
 
 @dataclass
@@ -233,7 +253,8 @@ def fit_code_neighbours(model, x_train, k: int = 5, seed: int = 0, batch_size: i
     x = np.asanyarray(x_train)
     if len(x) < 2:
         raise AekitError("metric='mse_knn' needs at least 2 training samples (the distance to the others)")
-    err, codes = errors_and_codes(model, x, batch_size)  # (N,), (N, L)
+    xp = model.prepare(x)  # (N, *input_shape), scaled
+    err, codes = errors_and_codes(model, xp, batch_size, prepared=True)  # (N,), (N, L)
     keep = np.arange(len(codes))
     if len(codes) > CodeNeighbours.MAX_CODES:
         keep = np.sort(np.random.default_rng(seed).permutation(len(codes))[:CodeNeighbours.MAX_CODES])
@@ -243,33 +264,44 @@ def fit_code_neighbours(model, x_train, k: int = 5, seed: int = 0, batch_size: i
     dist = knn_distance(codes, codes[keep], k, exclude_self=in_ref)
     section = CodeNeighbours(k, int(len(keep)), list(_robust(_log(err))), list(_robust(_log(dist))), "log")
     model.extra_tensors[KNN_TENSOR] = torch.from_numpy(codes[keep].copy())
+    model.extra_tensors.pop(ROW_TENSOR, None)  # a refit on pictures or windows leaves no stale rows
+    row_dist = None
+    if len(model.input_shape) == 1:  # flat rows (tables): the rows' own distance is the third term
+        rows = xp.reshape(len(xp), -1)  # (N, D)
+        row_dist = knn_distance(rows, rows[keep], k, exclude_self=in_ref)
+        section.row_scale = list(_robust(_log(row_dist)))
+        model.extra_tensors[ROW_TENSOR] = torch.from_numpy(rows[keep].copy())
     model.set_section(section)
-    return section.standardised_sum(err, dist)
+    return section.standardised_sum(err, dist, row_dist)
 
 
-def errors_and_codes(model, x, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+def errors_and_codes(model, x, batch_size: int, prepared: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Reconstruction MSE (N,) and codes (N, L) of ``x`` from one forward pass per batch: the same values as
-    ``model.reconstruction_error(x, 'mse')`` and ``model.encode(x)``, without running the encoder twice."""
+    ``model.reconstruction_error(x, 'mse')`` and ``model.encode(x)``, without running the encoder twice
+    (``prepared``: ``x`` is already ``model.prepare(x)``)."""
 
     def both(m, b: torch.Tensor) -> torch.Tensor:
         out = m(b)
         return torch.cat([reconstruction(out, b, "mse", "mean")[:, None], out.z.flatten(1)], 1)  # (B, 1 + L)
 
-    res = model.predict_batches(model.prepare(x), both, batch_size)
+    res = model.predict_batches(x if prepared else model.prepare(x), both, batch_size)
     return res[:, 0], np.ascontiguousarray(res[:, 1:])
 
 
 def mse_knn_scores(model, x, batch_size: int = 1024) -> np.ndarray:
-    """The ``'mse_knn'`` score (N,) of ``x``: the standardised excesses of the log reconstruction error and
-    the log code kNN distance over their training medians, summed (see :class:`CodeNeighbours`); the model
-    must hold the section (:func:`fit_code_neighbours`)."""
+    """The ``'mse_knn'`` score (N,) of ``x``: the standardised excesses of the log reconstruction error, the
+    log code kNN distance and (tables) the log row kNN distance over their training medians, summed (see
+    :class:`CodeNeighbours`); the model must hold the section (:func:`fit_code_neighbours`)."""
     sec, ref = model.section(CodeNeighbours), model.extra_tensors.get(KNN_TENSOR)
-    if sec is None or ref is None:
+    rows = model.extra_tensors.get(ROW_TENSOR)
+    if sec is None or ref is None or (sec.row_scale is not None and rows is None):
         raise AekitError("metric='mse_knn' needs the training codes stored in the model; fit the threshold on "
                          "normal data (fit_threshold(model, x_train, metric='mse_knn'), or 'aekit detect "
                          "--metric mse_knn --fit-on TRAIN')")
-    err, codes = errors_and_codes(model, x, batch_size)
-    return sec.standardised_sum(err, knn_distance(codes, ref.numpy(), sec.k))
+    xp = model.prepare(x)  # (N, *input_shape), scaled
+    err, codes = errors_and_codes(model, xp, batch_size, prepared=True)
+    row_dist = knn_distance(xp.reshape(len(xp), -1), rows.numpy(), sec.k) if sec.row_scale is not None else None
+    return sec.standardised_sum(err, knn_distance(codes, ref.numpy(), sec.k), row_dist)
 
 
 class AnomalyScorer:
