@@ -77,10 +77,10 @@ class CodeNeighbours:
     training rows, as the model takes them (scaled). The code keeps the main directions only, the error
     sees the others only through what the decoder misses; the distance between rows sees every direction
     at once (kNN is among the strongest table detectors in ADBench, Han et al., 2022). Measured on the same
-    trained models (zero-config, 84 held-out-class tasks of breast_cancer, wine, iris and digits, both
-    protocols, 4 seeds): better than the two terms on 50 tasks, worse on 24, mean AUROC +0.6, worst task
-    -1.7; the rows' distance alone or with the code's only: +0.8 and +0.2 on average, but -5.7 and -5.0 at
-    worst (the error term keeps wide tables right). Up to ``MAX_CODES`` training rows are stored in the
+    trained models (``bench/table_scores.py``: zero-config, 84 held-out-class tasks of breast_cancer, wine,
+    iris and digits, both protocols, 4 seeds): better than the two terms on 50 tasks, worse on 24, mean
+    AUROC +0.6, worst task -1.75; the rows' distance alone or with the code's only: +0.8 and +0.2 on
+    average, but -5.75 and -4.96 at worst (the error term keeps wide tables right). Up to ``MAX_CODES`` training rows are stored in the
     model file (``row_neighbours``). Pictures and windows keep two terms; files before it hold ``None``.
     """
 
