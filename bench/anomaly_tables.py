@@ -143,8 +143,8 @@ def main() -> None:
                            "seeds": args.seeds, "steps": args.steps, "budget_s": args.budget,
                            "ae": "dense, hidden [64], code max(2, d // 2), linear output, MSE, batch 64, linear_path off",
                            "gmm": "2 full-covariance components on the codes, terms standardised by median/IQR",
-                           "knn": "mse_knn: the code's mean distance to its 5 nearest training codes, added to the "
-                                  "error, both standardised by their training median/IQR",
+                           "knn": "mse_knn: the code's and the row's mean distances to their 5 nearest training codes "
+                                  "and rows, added to the error, each log standardised by its training median/IQR",
                            "ae_default": "aekit.build('dense', input_shape=(d,)) fitted with every default"},
               "limit": args.limit}
     if not args.limit:

@@ -93,11 +93,12 @@ def summarise(per_task: dict) -> dict:
         keys = [k for k in next(iter(rows.values()))]
         by_set = {s: {k: round(float(np.mean([v[k] for t, v in rows.items() if t.split("/")[1] == s])), 2)
                       for k in keys} for s in names}
-        out[protocol] = {"tasks": len(rows), "mean_over_sets": {k: round(float(np.mean([by_set[s][k] for s in names])), 2)
-                                                                for k in keys}, "by_set": by_set}
+        mean = {k: round(float(np.mean([by_set[s][k] for s in names])), 2) for k in keys}
+        out[protocol] = {"tasks": len(rows), "mean_over_sets": mean, "by_set": by_set}
     diffs = np.array([v["code_row"] - v["code"] for v in per_task.values()])
-    out["code_row_vs_code"] = {"tasks": len(diffs), "better": int((diffs > 0.05).sum()), "worse": int((diffs < -0.05).sum()),
-                               "mean": round(float(diffs.mean()), 2), "worst": round(float(diffs.min()), 2)}
+    out["code_row_vs_code"] = {"tasks": len(diffs), "better": int((diffs > 0.05).sum()),
+                               "worse": int((diffs < -0.05).sum()), "mean": round(float(diffs.mean()), 2),
+                               "worst": round(float(diffs.min()), 2)}
     return out
 
 

@@ -2,8 +2,8 @@
 
 The model is trained on normal data only. A sample's anomaly score is its reconstruction error (MSE or BCE
 per sample, or the negative ELBO for a variational model); for tables, ``aekit train`` stores ``'mse_knn'``,
-the error plus the code's distance to its nearest training codes, and for the windows of a series
-``'mse_maha'``, the error plus the code's Mahalanobis distance to the training codes (see
+the error plus the code's (and the row's) distance to its nearest training codes (rows), and for the
+windows of a series ``'mse_maha'``, the error plus the code's Mahalanobis distance to the training codes (see
 :func:`anomaly_scores`). As in PyOD,
 a threshold is taken from the scores of the training data: the ``(1 - contamination)`` quantile (or a
 given percentile), contamination in (0, 0.5]. :func:`fit_threshold` stores it in the model as an
@@ -161,8 +161,9 @@ def scores_to_proba(scores: np.ndarray, stats: AnomalyThreshold, method: str = "
 def anomaly_scores(model, x, metric: str = "auto", batch_size: int = 1024) -> np.ndarray:
     """Per-sample anomaly scores (N,): the reconstruction error (``'mse'``, ``'bce'``, or for pictures
     ``'blur_mse'``, the error of the residual blurred by one pixel), the negative ELBO (``'elbo'``,
-    variational models), ``'mse_knn'``: the error plus the code's distance to its nearest training codes,
-    their logarithms standardised (tables; :class:`aekit.apps.anomaly_scores.CodeNeighbours`), or
+    variational models), ``'mse_knn'``: the error plus the code's distance to its nearest training codes
+    (and, for flat rows, the row's to its nearest training rows), their logarithms standardised (tables;
+    :class:`aekit.apps.anomaly_scores.CodeNeighbours`), or
     ``'mse_maha'``: the error plus the code's Mahalanobis distance to the training codes, combined the same
     way (series windows; :class:`aekit.apps.anomaly_scores.CodeGaussian`). ``'auto'``: the metric stored by
     :func:`fit_threshold`, else ``'elbo'`` for variational models and ``'mse'`` otherwise."""

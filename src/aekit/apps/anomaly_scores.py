@@ -52,7 +52,8 @@ def _robust(train: np.ndarray) -> tuple[float, float]:
 @dataclass
 class CodeNeighbours:
     """The model-file section of the ``'mse_knn'`` score (tables' default in ``aekit train``): the
-    reconstruction error plus the code's mean distance to its ``k`` nearest training codes, each term's
+    reconstruction error plus the code's mean distance to its ``k`` nearest training codes (plus, for flat
+    rows, the row's own distance to its ``k`` nearest training rows: ``row_scale`` below), each term's
     logarithm standardised by its training median and interquartile range.
 
     Why: a row the model reconstructs well can still lie where no training row lies (an extreme of the
