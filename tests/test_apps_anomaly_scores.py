@@ -102,7 +102,7 @@ def test_mse_knn_adds_the_rows_distance_for_tables_only(plane, tmp_path):
     sec, rows = m.section(CodeNeighbours), m.extra_tensors["row_neighbours"]
     assert rows.shape == (600, 8) and sec.row_scale is not None and train["n_train"] == 600
     # the score is the three log excesses, each over its own training median (rows: scaled as the model sees them)
-    new = np.r_[x[:3], anomalies[:3], 5 * anomalies[:2]]
+    new = np.r_[1.01 * x[:3], anomalies[:3], 5 * anomalies[:2]]  # new rows (training rows: the test below)
     err, codes = errors_and_codes(m, new, 64)
     xs = m.scale(new).reshape(len(new), -1)
     lx = lambda sc, a: np.maximum((_log(a) - sc[0]) / sc[1], 0)  # noqa: E731
@@ -154,8 +154,15 @@ def test_training_scores_measure_each_row_against_the_other_training_codes(plane
     x, _, models = plane
     m = aekit.load(models[0].save(tmp_path / "m.aekit"))
     train = fit_code_neighbours(m, x)
-    with_self = anomaly_scores(m, x, "mse_knn")  # each row finds itself at distance 0 among its neighbours
-    assert train.shape == (600,) and np.all(train >= with_self - 1e-9) and train.mean() > with_self.mean()
+    # rescored later, a training row is recognised (it is one of the stored rows) and scores as it did
+    np.testing.assert_allclose(anomaly_scores(m, x, "mse_knn"), train, rtol=1e-5, atol=1e-5)
+    high = np.flatnonzero(train > 0.5)[:5]  # a changed row is new: its near copy among the stored rows counts
+    assert len(high) == 5 and (anomaly_scores(m, x[high] + 1e-3, "mse_knn") < train[high]).all()
+    # without the rows (windows, pictures, older files) each row finds itself at distance 0 among the codes
+    w = aekit.build("dense", input_shape=(8, 1), hidden=[8], latent_dim=2, output_activation="linear", loss="mse")
+    w_train = fit_code_neighbours(w, x[:, :, None])
+    with_self = anomaly_scores(w, x[:, :, None], "mse_knn")
+    assert w_train.shape == (600,) and np.all(w_train >= with_self - 1e-9) and w_train.mean() > with_self.mean()
 
 
 def test_blur_mse_scores_pictures_and_counts_a_missing_stroke_more_than_a_shifted_one():

@@ -178,8 +178,9 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
         if self.metric in FITTED_SCORES:
             if len(X) < 2:
                 raise ValueError(f"metric={self.metric!r} needs at least 2 training samples")
-            # stored in model_ (and so when pickled); its own training scores (for mse_knn each row against the
-            # others) are not used: scikit-learn's contract is decision_scores_ == -score_samples(X_train)
+            # stored in model_ (and so when pickled); its own training scores are not used: scikit-learn's
+            # contract is decision_scores_ == -score_samples(X_train) (equal for mse_knn on rows, which
+            # recognises a stored training row and leaves its own match out, as the fit did)
             FITTED_SCORES[self.metric][0](self.model_, self._rows_to_user(X))
         self.decision_scores_ = self._outlier_scores(X)  # (N,) PyOD scale: higher = more abnormal
         # the threshold rule and training statistics of aekit.apps.anomaly, as `aekit detect` uses them

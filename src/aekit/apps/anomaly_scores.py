@@ -301,8 +301,16 @@ def mse_knn_scores(model, x, batch_size: int = 1024) -> np.ndarray:
                          "--metric mse_knn --fit-on TRAIN')")
     xp = model.prepare(x)  # (N, *input_shape), scaled
     err, codes = errors_and_codes(model, xp, batch_size, prepared=True)
-    row_dist = knn_distance(xp.reshape(len(xp), -1), rows.numpy(), sec.k) if sec.row_scale is not None else None
-    return sec.standardised_sum(err, knn_distance(codes, ref.numpy(), sec.k), row_dist)
+    if sec.row_scale is None:  # pictures, windows and older files: the two terms
+        return sec.standardised_sum(err, knn_distance(codes, ref.numpy(), sec.k))
+    new_rows, stored = np.ascontiguousarray(xp.reshape(len(xp), -1)), rows.numpy()  # (N, D), (M, D)
+    # a row identical to a stored training row is that row: its own match is left out of both distances,
+    # so the training file scores as its rows did when the threshold was fitted (`aekit detect` on the data
+    # `aekit train` read flags what train said) instead of each row finding itself at distance 0
+    seen = {r.tobytes() for r in stored}
+    own = np.fromiter((r.tobytes() in seen for r in new_rows), dtype=bool, count=len(new_rows))
+    return sec.standardised_sum(err, knn_distance(codes, ref.numpy(), sec.k, exclude_self=own),
+                                knn_distance(new_rows, stored, sec.k, exclude_self=own))
 
 
 class AnomalyScorer:
