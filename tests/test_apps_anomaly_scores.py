@@ -121,7 +121,7 @@ def test_mse_knn_adds_the_rows_distance_for_tables_only(plane, tmp_path):
     assert older.row_scale is None
     np.testing.assert_allclose(older.standardised_sum(err, code_d), want - lx(sec.row_scale, row_d), rtol=1e-5, atol=1e-6)
     del again.extra_tensors["row_neighbours"]
-    with pytest.raises(AekitError, match="needs the training codes stored"):
+    with pytest.raises(AekitError, match=r"needs the training codes \(and rows\) stored"):
         anomaly_scores(again, new)
     # windows (not flat rows) keep two terms and store no rows; a refit leaves none behind
     w = aekit.build("dense", input_shape=(8, 1), hidden=[8], latent_dim=2, output_activation="linear", loss="mse")
@@ -135,7 +135,7 @@ def test_mse_knn_without_stored_codes_is_refused(plane):
     from aekit.apps.anomaly_scores import fit_code_neighbours, knn_distance
 
     x, _, models = plane
-    with pytest.raises(AekitError, match="needs the training codes stored in the model"):
+    with pytest.raises(AekitError, match=r"needs the training codes \(and rows\) stored in the model"):
         anomaly_scores(models[1], x[:5], "mse_knn")
     with pytest.raises(AekitError, match="at least 2 training samples"):
         fit_code_neighbours(models[1], x[:1])

@@ -81,8 +81,9 @@ class CodeNeighbours:
     trained models (``bench/table_scores.py``: zero-config, 84 held-out-class tasks of breast_cancer, wine,
     iris and digits, both protocols, 4 seeds): better than the two terms on 50 tasks, worse on 24, mean
     AUROC +0.6, worst task -1.75; the rows' distance alone or with the code's only: +0.8 and +0.2 on
-    average, but -5.75 and -4.96 at worst (the error term keeps wide tables right). Up to ``MAX_CODES`` training rows are stored in the
-    model file (``row_neighbours``). Pictures and windows keep two terms; files before it hold ``None``.
+    average, but -5.75 and -4.96 at worst (the error term keeps wide tables right). Up to ``MAX_CODES``
+    training rows are stored in the model file (``row_neighbours``). Pictures and windows keep two terms;
+    files before it hold ``None``.
     """
 
     SECTION: ClassVar[str] = "code_neighbours"
@@ -106,7 +107,8 @@ class CodeNeighbours:
                              f"{sorted(_TRANSFORMS)}")
         return sec
 
-    def standardised_sum(self, err: np.ndarray, dist: np.ndarray, row_dist: Optional[np.ndarray] = None) -> np.ndarray:
+    def standardised_sum(self, err: np.ndarray, dist: np.ndarray,
+                         row_dist: Optional[np.ndarray] = None) -> np.ndarray:
         """The score (N,): the terms (after ``transform``) standardised with the stored scales, summed
         ('log': only their excesses over the training medians); ``row_dist`` (N,) when ``row_scale`` is set."""
         if self.transform == "identity":
@@ -296,9 +298,9 @@ def mse_knn_scores(model, x, batch_size: int = 1024) -> np.ndarray:
     sec, ref = model.section(CodeNeighbours), model.extra_tensors.get(KNN_TENSOR)
     rows = model.extra_tensors.get(ROW_TENSOR)
     if sec is None or ref is None or (sec.row_scale is not None and rows is None):
-        raise AekitError("metric='mse_knn' needs the training codes stored in the model; fit the threshold on "
-                         "normal data (fit_threshold(model, x_train, metric='mse_knn'), or 'aekit detect "
-                         "--metric mse_knn --fit-on TRAIN')")
+        raise AekitError("metric='mse_knn' needs the training codes (and rows) stored in the model; fit the "
+                         "threshold on normal data (fit_threshold(model, x_train, metric='mse_knn'), or 'aekit "
+                         "detect --metric mse_knn --fit-on TRAIN')")
     xp = model.prepare(x)  # (N, *input_shape), scaled
     err, codes = errors_and_codes(model, xp, batch_size, prepared=True)
     if sec.row_scale is None:  # pictures, windows and older files: the two terms
