@@ -9,8 +9,8 @@ score of the windows that cover it (as ``aekit detect`` does) and the AUROC agai
 recorded for:
 
 * ``mse``: the reconstruction error alone;
-* ``mse_maha``: the error plus the code's Mahalanobis distance to the training codes (what ``aekit train``
-  stores for series, fitted on the training windows);
+* ``mse_maha``: the error and the code's Mahalanobis distance to the training codes, the larger of their
+  standardised log excesses (what ``aekit train`` stores for series, fitted on the training windows);
 * ``mse_knn_zone``: the error plus the code's mean distance to its 5 nearest training codes, leaving out the
   windows that share points with it (an exclusion zone, possible here because the windows' positions in the
   series are known), combined as ``mse_maha`` combines its terms;

@@ -223,3 +223,18 @@ def test_mse_maha_sees_an_unusual_mix_of_usual_codes_and_survives_the_model_file
         anomaly_scores(fresh, x[:5], "mse_maha")
     with pytest.raises(AekitError, match="at least 2 training samples"):
         fit_code_gaussian(m, x[:1])
+
+
+def test_mse_maha_takes_the_larger_term_and_reads_older_files_as_they_scored():
+    from aekit.apps.anomaly_scores import CodeGaussian
+
+    err, dist = np.array([0.5, 2.0, 8.0, 8.0]), np.array([1.0, 4.0, 1.0, 4.0])
+    now = CodeGaussian([0.0, 1.0], [0.0, np.log(2.0)])                    # max: the new default
+    # each term's log excess over its training median, in IQRs: (0, 0), (log 2, 2), (log 8, 0), (log 8, 2)
+    np.testing.assert_allclose(now.score(err, dist), [0.0, 2.0, np.log(8.0), np.log(8.0)])
+    old = CodeGaussian.from_dict({"error_scale": [0.0, 1.0], "distance_scale": [0.0, np.log(2.0)]})
+    assert old.combine == "sum"                                          # a file written before the field
+    np.testing.assert_allclose(old.score(err, dist), [0.0, np.log(2.0) + 2.0, np.log(8.0), np.log(8.0) + 2.0])
+    assert CodeGaussian.from_dict(now.to_dict()).combine == "max"
+    with pytest.raises(AekitError, match="combine 'mean' is not one of"):
+        CodeGaussian.from_dict({**now.to_dict(), "combine": "mean"})
