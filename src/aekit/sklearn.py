@@ -137,9 +137,9 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
         AutoEncoder score). 'mse_knn': the error plus the code's mean distance to its 5 nearest training
         codes and the row's to its 5 nearest training rows, the logarithm of each standardised on the
         training data (what ``aekit detect`` uses for tables; stronger on the tabular benchmarks of BENCHMARKS.md, see
-        :class:`aekit.apps.anomaly_scores.CodeNeighbours`). 'mse_maha': the error plus the code's
-        Mahalanobis distance to the training codes, combined the same way (what ``aekit detect`` uses for
-        series windows; :class:`aekit.apps.anomaly_scores.CodeGaussian`).
+        :class:`aekit.apps.anomaly_scores.CodeNeighbours`). 'mse_maha': the error and the code's
+        Mahalanobis distance to the training codes, standardised the same way, the larger counting (what
+        ``aekit detect`` uses for series windows; :class:`aekit.apps.anomaly_scores.CodeGaussian`).
     Other parameters: see :mod:`aekit.sklearn`.
 
     Examples
@@ -192,9 +192,9 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
 
     def score_samples(self, X):
         """Negative outlier score per sample (N,): higher means more normal. 'mse': the mean squared
-        reconstruction error in the model's scaled space; 'mse_knn': that error plus the code's and the row's kNN
-        distances, their logarithms standardised on the training data (each term's excess over its median); 'mse_maha':
-        the same with the code's Mahalanobis distance."""
+        reconstruction error in the model's scaled space; 'mse_knn': that error plus the code's and the row's
+        kNN distances, their logarithms standardised on the training data (each term's excess over its
+        median), summed; 'mse_maha': the larger of the error's and the code's Mahalanobis distance's."""
         X = self._validated(X)
         return (-self._outlier_scores(X)).astype(X.dtype, copy=False)
 

@@ -3,7 +3,7 @@
 The model is trained on normal data only. A sample's anomaly score is its reconstruction error (MSE or BCE
 per sample, or the negative ELBO for a variational model); for tables, ``aekit train`` stores ``'mse_knn'``,
 the error plus the code's (and the row's) distance to its nearest training codes (rows), and for the
-windows of a series ``'mse_maha'``, the error plus the code's Mahalanobis distance to the training codes (see
+windows of a series ``'mse_maha'``, the error or the code's Mahalanobis distance to the training codes (see
 :func:`anomaly_scores`). As in PyOD,
 a threshold is taken from the scores of the training data: the ``(1 - contamination)`` quantile (or a
 given percentile), contamination in (0, 0.5]. :func:`fit_threshold` stores it in the model as an
@@ -164,9 +164,10 @@ def anomaly_scores(model, x, metric: str = "auto", batch_size: int = 1024) -> np
     variational models), ``'mse_knn'``: the error plus the code's distance to its nearest training codes
     (and, for flat rows, the row's to its nearest training rows), their logarithms standardised (tables;
     :class:`aekit.apps.anomaly_scores.CodeNeighbours`), or
-    ``'mse_maha'``: the error plus the code's Mahalanobis distance to the training codes, combined the same
-    way (series windows; :class:`aekit.apps.anomaly_scores.CodeGaussian`). ``'auto'``: the metric stored by
-    :func:`fit_threshold`, else ``'elbo'`` for variational models and ``'mse'`` otherwise."""
+    ``'mse_maha'``: the error and the code's Mahalanobis distance to the training codes, standardised the
+    same way, the larger counting (series windows; :class:`aekit.apps.anomaly_scores.CodeGaussian`).
+    ``'auto'``: the metric stored by :func:`fit_threshold`, else ``'elbo'`` for variational models and
+    ``'mse'`` otherwise."""
     metric = resolve_metric(model, metric)
     if metric in FITTED_SCORES:
         return FITTED_SCORES[metric][1](model, x, batch_size)

@@ -49,8 +49,9 @@ def add_arguments(p) -> None:
                    "percentile of the training scores instead of --contamination")
     p.add_argument("--metric", default="auto", choices=METRICS, help="score (default: the stored one: mse_knn "
                    "for tables trained by 'aekit train', the error plus the code's and the row's distances to "
-                   "their 5 nearest training codes and rows; mse_maha for series, the error plus the code's "
-                   "Mahalanobis distance to the training codes; else elbo for variational models and mse otherwise)")
+                   "their 5 nearest training codes and rows; mse_maha for series, the error or the code's "
+                   "Mahalanobis distance to the training codes, whichever is more unusual; else elbo for "
+                   "variational models and mse otherwise)")
     s = p.add_argument_group("causal detection on a time series (--stream)")
     s.add_argument("--stream", action="store_true", help="score a timestamp,value CSV causally (no model)")
     s.add_argument("--risk", type=float_range(0, 1), default=1e-4,
