@@ -98,10 +98,10 @@ def test_mse_knn_adds_the_rows_distance_for_tables_only(plane, tmp_path):
 
     x, anomalies, models = plane
     m = aekit.load(models[0].save(tmp_path / "m.aekit"))
-    train = fit_threshold(m, x, metric="mse_knn")
+    info = fit_threshold(m, x, metric="mse_knn")
     sec, rows = m.section(CodeNeighbours), m.extra_tensors["row_neighbours"]
-    assert rows.shape == (600, 8) and sec.row_scale is not None and train["n_train"] == 600
-    # the score is the three log excesses, each over its own training median (rows: scaled as the model sees them)
+    assert rows.shape == (600, 8) and sec.row_scale is not None and info["n_train"] == 600
+    # the score is the three log excesses, each over its training median (rows scaled as the model takes them)
     new = np.r_[1.01 * x[:3], anomalies[:3], 5 * anomalies[:2]]  # new rows (training rows: the test below)
     err, codes = errors_and_codes(m, new, 64)
     xs = m.scale(new).reshape(len(new), -1)
@@ -119,7 +119,8 @@ def test_mse_knn_adds_the_rows_distance_for_tables_only(plane, tmp_path):
     np.testing.assert_allclose(anomaly_scores(again, new), want, rtol=1e-5, atol=1e-6)
     older = CodeNeighbours.from_dict({k: v for k, v in sec.to_dict().items() if k != "row_scale"})
     assert older.row_scale is None
-    np.testing.assert_allclose(older.standardised_sum(err, code_d), want - lx(sec.row_scale, row_d), rtol=1e-5, atol=1e-6)
+    two_terms = want - lx(sec.row_scale, row_d)
+    np.testing.assert_allclose(older.standardised_sum(err, code_d), two_terms, rtol=1e-5, atol=1e-6)
     del again.extra_tensors["row_neighbours"]
     with pytest.raises(AekitError, match=r"needs the training codes \(and rows\) stored"):
         anomaly_scores(again, new)
