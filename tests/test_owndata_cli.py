@@ -30,6 +30,11 @@ def test_train_json_carries_the_decisions(table, tmp_path, capsys):
     # what `aekit detect` will use with no option: the table's score and the training 99th percentile
     assert s["anomaly"]["metric"] == "mse_knn" and s["anomaly"]["contamination"] == 0.01
     assert s["anomaly"]["threshold"] == aekit.load(tmp_path / "r" / "model.aekit").section(AnomalyThreshold).threshold
+    # detect on the very file train read flags what train said (1 % of 120 rows: 1 or 2), its rows scored as
+    # at the fit (each against the other training rows), not each at distance 0 from itself
+    model = str(tmp_path / "r" / "model.aekit")
+    assert main(["--json", "detect", model, str(table), "-o", str(tmp_path / "d.csv")]) == 0
+    assert json.loads(capsys.readouterr().out)["n_anomalies"] in (1, 2)
     assert main(["train", "dense", "--data", str(table), "--out", str(tmp_path / "r2"), "--no-report",
                  "--set", "hidden=8", "--set", "epochs=1"]) == 0
     assert "anomaly: score mse_knn, threshold" in capsys.readouterr().out
