@@ -69,6 +69,22 @@ def write_csv(path: Path, x: np.ndarray, names=None) -> None:
         w.writerows([[f"{v:.6g}" for v in r] for r in x])
 
 
+def write_series_csv(path: Path, ts, stop: int | None = None) -> None:
+    """The first ``stop`` points of a TimeSeries (all when None) as the timestamp,value CSV a user would have."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["timestamp", "value"])
+        w.writerows([[str(t).replace("T", " "), f"{v:.10g}"] for t, v in zip(ts.timestamps[:stop], ts.values[:stop])])
+
+
+def table_split(y: np.ndarray, held: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row indices (train, held-out normal, anomalies): class ``held`` is the anomalies, a seeded 80 % of the
+    other rows the training part."""
+    normal = np.random.default_rng(seed).permutation(np.flatnonzero(y != held))
+    cut = int(0.8 * len(normal))
+    return normal[:cut], normal[cut:], np.flatnonzero(y == held)
+
+
 def pca_recon_error(xtr, xte, k) -> float:
     from sklearn.decomposition import PCA
 
@@ -102,10 +118,7 @@ def table_set(name: str, held: int, tmp: Path) -> dict:
 
     d = getattr(datasets, f"load_{name}")()
     x, y = d.data.astype(np.float64), d.target
-    rng = np.random.default_rng(0)
-    normal = rng.permutation(np.flatnonzero(y != held))
-    cut = int(0.8 * len(normal))
-    tr, te_n, te_a = normal[:cut], normal[cut:], np.flatnonzero(y == held)
+    tr, te_n, te_a = table_split(y, held)
     names = [str(n).replace(" ", "_") for n in getattr(d, "feature_names", [])] or None
     write_csv(tmp / f"{name}_train.csv", x[tr], names)
     write_csv(tmp / f"{name}_test.csv", x[te_n], names)
@@ -164,11 +177,8 @@ def series_set(rel: str, tmp: Path) -> dict:
     name = Path(rel).stem
     cut = int(0.8 * len(ts))
     full, train_csv = tmp / f"{name}.csv", tmp / f"{name}_train.csv"
-    for path, sl in ((full, slice(None)), (train_csv, slice(0, cut))):
-        with open(path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["timestamp", "value"])
-            w.writerows([[str(t).replace("T", " "), f"{v:.10g}"] for t, v in zip(ts.timestamps[sl], ts.values[sl])])
+    write_series_csv(full, ts)
+    write_series_csv(train_csv, ts, cut)
     run = tmp / f"run_{name}"
     res = {"kind": "series", "series": rel, "n_points": int(len(ts)), **train("dense", train_csv, run)}
     import aekit as ak

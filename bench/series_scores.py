@@ -26,7 +26,6 @@ better).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -39,6 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _apps_a import SHARED, write  # noqa: E402
+from owndata import baseline_scores, pca_recon_error, write_series_csv  # noqa: E402
 
 
 def labelled_series(root: Path) -> list[str]:
@@ -60,8 +60,6 @@ def score_series(rel: str, tmp: Path, codes: list[str]) -> dict | None:
     from aekit.apps.anomaly import anomaly_scores
     from aekit.apps.anomaly_scores import _log, _robust, errors_and_codes, knn_distance, log_excess_sum
     from aekit.datasets import load_timeseries, nab_labels, sliding_windows, window_scores_to_points
-    from sklearn.decomposition import PCA
-    from sklearn.ensemble import IsolationForest
     from sklearn.metrics import roc_auc_score
 
     root = SHARED / "nab"
@@ -72,10 +70,7 @@ def score_series(rel: str, tmp: Path, codes: list[str]) -> dict | None:
     cut = int(0.8 * len(ts))
     name = Path(rel).stem
     train_csv = tmp / f"{name}.csv"
-    with open(train_csv, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["timestamp", "value"])
-        w.writerows([[str(t).replace("T", " "), f"{v:.10g}"] for t, v in zip(ts.timestamps[:cut], ts.values[:cut])])
+    write_series_csv(train_csv, ts, cut)
     mu, sd = ts.values[:cut].mean(), ts.values[:cut].std() or 1.0
     out: dict = {"n_points": int(len(ts))}
     for code in codes:
@@ -94,18 +89,14 @@ def score_series(rel: str, tmp: Path, codes: list[str]) -> dict | None:
         d = knn_distance(z, z[:n_tr], 5, zone=zone)
         knn = log_excess_sum(_robust(_log(err[:n_tr])), _robust(_log(d[:n_tr])), err, d)
         zw = (wall[:, :, 0] - mu) / sd  # (N, win) in standard units of the training part
-        pca90 = PCA(0.9, random_state=0).fit(zw[:n_tr])
+        base = baseline_scores(zw[:n_tr], zw)  # IsolationForest (200 trees) and PCA-90 %, as bench/owndata.py
         res = {"code_size": int(m.code_size), "train_s": round(secs, 1), "auroc_mse": auc(err),
                "auroc_mse_maha": auc(anomaly_scores(m, wall, "mse_maha")), "auroc_mse_knn_zone": auc(knn),
-               "auroc_pca90": auc(np.mean((pca90.inverse_transform(pca90.transform(zw)) - zw) ** 2, 1)),
-               "auroc_isolation_forest": auc(-IsolationForest(n_estimators=200, random_state=0).fit(zw[:n_tr])
-                                             .score_samples(zw))}
+               "auroc_pca90": auc(base["pca"]), "auroc_isolation_forest": auc(base["isolation_forest"])}
         te = sliding_windows(ts.values[cut:].astype(np.float32), win, stride)
         wtr, wte = zw[:n_tr], (te[:, :, 0] - mu) / sd
         rec = (m.reconstruct(te)[:, :, 0] - mu) / sd
-        pca = PCA(min(m.code_size, len(wtr), win), random_state=0).fit(wtr)
-        pca_err = np.mean((pca.inverse_transform(pca.transform(wte)) - wte) ** 2)
-        res["recon_vs_pca"] = round(float(np.mean((rec - wte) ** 2) / pca_err), 4)
+        res["recon_vs_pca"] = round(float(np.mean((rec - wte) ** 2) / pca_recon_error(wtr, wte, m.code_size)), 4)
         out[code] = res
     return out
 

@@ -39,24 +39,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _apps_a import write  # noqa: E402
 from anomaly_tables import sets, split  # noqa: E402
-
-OWNDATA = {"breast_cancer": 0, "wine": 2, "digits": 9}  # the held-out class of bench/owndata.py
-SCORES = ("mse", "code", "code_row", "row", "code_only_row", "isolation_forest")
+from owndata import TABLES, baseline_scores, table_split  # noqa: E402
 
 
 def owndata_split(x, y, held: int, seed: int):
-    rng = np.random.default_rng(seed)
-    normal = rng.permutation(np.flatnonzero(y != held))
-    cut = int(0.8 * len(normal))
-    tr, te_n, te_a = normal[:cut], normal[cut:], np.flatnonzero(y == held)
+    """Training rows, scored rows and their labels of bench/owndata.py's split (with its seed 0)."""
+    tr, te_n, te_a = table_split(y, held, seed)
     return (x[tr].astype(np.float32), np.r_[x[te_n], x[te_a]].astype(np.float32),
             np.r_[np.zeros(len(te_n)), np.ones(len(te_a))])
 
 
 def task_scores(xtr, xte, lab, seed: int) -> dict:
     import aekit
-    from aekit.apps.anomaly_scores import _log, _robust, errors_and_codes, knn_distance
-    from sklearn.ensemble import IsolationForest
+    from aekit.apps.anomaly_scores import _log, _log_excess, _robust, errors_and_codes, knn_distance
     from sklearn.metrics import roc_auc_score
 
     m = aekit.build("dense", input_shape=(xtr.shape[1],), seed=seed)
@@ -68,8 +63,7 @@ def task_scores(xtr, xte, lab, seed: int) -> dict:
              "row": (knn_distance(r_tr, r_tr, 5, exclude_self=True), knn_distance(r_te, r_tr, 5))}
 
     def excess(name: str, part: int) -> np.ndarray:  # log excess over the training median, in IQRs
-        med, iqr = _robust(_log(terms[name][0]))
-        return np.maximum((_log(terms[name][part]) - med) / iqr, 0.0)
+        return _log_excess(_robust(_log(terms[name][0])), terms[name][part])
 
     combos = {"mse": ("err",), "code": ("err", "code"), "code_row": ("err", "code", "row"), "row": ("row",),
               "code_only_row": ("code", "row")}
@@ -80,8 +74,7 @@ def task_scores(xtr, xte, lab, seed: int) -> dict:
             train, test = terms[parts[0]]
         res[name] = 100 * roc_auc_score(lab, test)
         flags[f"flag_{name}"] = 100 * float(np.mean(test[lab == 0] > np.quantile(train, 0.99)))
-    iso = IsolationForest(n_estimators=200, random_state=0).fit(r_tr)
-    res["isolation_forest"] = 100 * roc_auc_score(lab, -iso.score_samples(r_te))
+    res["isolation_forest"] = 100 * roc_auc_score(lab, baseline_scores(r_tr, r_te)["isolation_forest"])
     return {**{k: round(v, 2) for k, v in res.items()}, **{k: round(v, 2) for k, v in flags.items()}}
 
 
@@ -111,7 +104,7 @@ def main() -> None:
     started, load = time.time(), os.getloadavg()[0]
     per_task: dict = {}
     for seed in range(args.seeds):
-        for name, held in OWNDATA.items():
+        for name, held in TABLES.items():
             d = getattr(datasets, f"load_{name}")()
             xtr, xte, lab = owndata_split(d.data.astype(np.float64), d.target, held, seed)
             per_task[f"owndata/{name}/{held}/{seed}"] = task_scores(xtr, xte, lab, seed)
