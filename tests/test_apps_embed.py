@@ -47,6 +47,18 @@ def test_embed_and_map_shapes(small_model):
     np.testing.assert_array_equal(map_2d(two, "tsne"), two)  # a 2-D code is its own map
 
 
+@pytest.mark.parametrize("method", ["tsne", "pca"])
+def test_map_of_identical_or_nearly_identical_codes_is_finite(method):
+    # t-SNE's PCA start divided by a zero spread and its Barnes-Hut tree killed the process (SIGSEGV) on
+    # the NaN; a constant input gives a model whose codes are all equal, and 'aekit train' maps them
+    same = np.ones((30, 5), np.float32)
+    np.testing.assert_array_equal(map_2d(same, method), np.zeros((30, 2), np.float32))
+    close = same.copy()
+    close[0, 0] = np.nextafter(np.float32(1), np.float32(2))  # differ in the last bit of one value
+    m = map_2d(close, method)
+    assert m.shape == (30, 2) and np.isfinite(m).all()
+
+
 def test_map_errors():
     z = np.zeros((10, 4), np.float32)
     with pytest.raises(AekitError, match="expected one of tsne, pca, umap"):

@@ -79,6 +79,10 @@ def map_2d(codes, method: str = "tsne", seed: Optional[int] = 0, perplexity: flo
         return z.copy()
     if z.shape[1] == 1:
         return np.concatenate([z, np.zeros_like(z)], axis=1)
+    if not np.ptp(z, axis=0).any():
+        # identical codes (a constant input, a collapsed model): the map is one point; t-SNE's PCA start
+        # divides by the spread and its Barnes-Hut tree crashes the process on the NaN that gives
+        return np.zeros((len(z), 2), np.float32)
     if method == "pca":
         from sklearn.decomposition import PCA
 
@@ -92,6 +96,11 @@ def map_2d(codes, method: str = "tsne", seed: Optional[int] = 0, perplexity: flo
         return umap.UMAP(n_components=2, random_state=seed).fit_transform(z).astype(np.float32)
     from sklearn.manifold import TSNE
 
+    # t-SNE's affinities and its normalised PCA start ignore a global shift and scale, so remove them in
+    # float64 first: codes that differ only in their last float32 bits still give a PCA start with spread
+    # (without it that start divides by zero and the Barnes-Hut tree crashes the process on the NaN)
+    z64 = z.astype(np.float64) - z.mean(axis=0, dtype=np.float64)
+    z = (z64 / z64.std()).astype(np.float32)
     perp = float(min(perplexity, max(1.0, (len(z) - 1) / 3)))
     tsne = TSNE(2, perplexity=perp, init="pca", random_state=seed, n_jobs=threads)
     if threads is None:
