@@ -60,6 +60,19 @@ def test_series_report_shows_series_not_pictures(tmp_path):
     assert "Reconstruction error" in html
 
 
+@pytest.mark.parametrize("family", ["conv", "conv_vae"])
+def test_report_of_a_conv_model_on_windows_draws_lines(family, tmp_path):
+    # a conv model holds 30-step windows as (1, 30, 1) pictures; the report reshaped them to (4, 1, 30, 1)
+    # and matplotlib refused to plot them, so 'aekit train conv_vae --data series.csv' ended in an
+    # internal error after training
+    t = np.linspace(0, 20, 40 * 30, dtype=np.float32).reshape(40, 30, 1)
+    ae = aekit.build(family, input_shape=(1, 30, 1), filters=[4], latent_dim=2, seed=0)
+    ae.fit(np.sin(t), epochs=1, batch_size=16, verbose=0, seed=0)
+    ae.data.kind, ae.data.window, ae.data.stride = "series", 30, 15  # as 'aekit train' records a series
+    html = write_report(ae, np.sin(t), None, tmp_path / "r.html").read_text()
+    assert "Reconstructions" in html and "as series" in html
+
+
 def test_empty_input_is_a_user_error(tmp_path):
     ae = aekit.build("dense", input_shape=(4,), hidden=[], latent_dim=2, seed=0)
     with pytest.raises(aekit.AekitError):

@@ -128,7 +128,9 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
             parts += ["<h3>Codes</h3>", _img(plots.code_images(model.encode(x_model[:k])), "codes")]
     else:  # tables and windows of a series: lines, never pictures
         is_series = len(model.input_shape) == 2 or bool(model.data.window)
-        rows = x_model[:4].reshape(min(4, n), -1) if not is_series else x_model[:4]
+        # windows as (k, T) or (k, T, F): a conv model holds a window as a (1, T, F) picture, so drop unit axes
+        steps = [d for d in model.input_shape if d != 1] or [1]
+        rows = x_model[:4].reshape(min(4, n), *(steps if is_series else [-1]))
         rec = model.reconstruct(x_model[:4]).reshape(rows.shape)
         parts += ["<h3>Reconstructions</h3>", "<p class='note'>inputs (solid) and reconstructions (dashed), "
                   + ("as series" if is_series else "one line per row over its columns") + "</p>",
