@@ -123,3 +123,25 @@ def test_series_detect_writes_points_and_ranges(runs, tmp_path, capsys):
     assert info["ranges"] == [{"start": "2021-03-01T00:00:00", "end": "2021-03-01T02:39:00"}]
     rows = list(csv.DictReader(open(tmp_path / "p.csv")))
     assert rows[5]["timestamp"] == "2021-03-01T00:05:00" and rows[5]["anomaly"] == "1"
+
+
+@pytest.mark.parametrize("kind", ["table", "series"])
+def test_decode_reads_the_codes_encode_wrote_in_every_format(runs, kind, tmp_path, capsys):
+    data, model, n, id_col = runs[kind]
+    for suf in (".npy", ".csv", ".json"):
+        assert main(["-q", "encode", str(model), str(data), "-o", str(tmp_path / f"z{suf}")]) == 0
+    assert open(tmp_path / "z.csv").readline().startswith(id_col + ",")
+    decoded = {}
+    for suf in (".npy", ".csv", ".json"):
+        assert main(["-q", "decode", str(model), str(tmp_path / f"z{suf}"), "-o", str(tmp_path / f"y{suf}.npy")]) == 0
+        decoded[suf] = np.load(tmp_path / f"y{suf}.npy")
+    assert len(decoded[".npy"]) == n
+    np.testing.assert_allclose(decoded[".csv"], decoded[".npy"], rtol=1e-5, atol=1e-5)  # 8 significant digits
+    np.testing.assert_array_equal(decoded[".json"], decoded[".npy"])
+    if kind == "table":  # the rows come back under the table's own column names
+        assert main(["-q", "decode", str(model), str(tmp_path / "z.csv"), "-o", str(tmp_path / "rows.csv")]) == 0
+        assert open(tmp_path / "rows.csv").readline().strip() == "index," + ",".join(f"c{i}" for i in range(6))
+    (tmp_path / "bad.json").write_text('{"rows": []}')
+    capsys.readouterr()
+    assert main(["decode", str(model), str(tmp_path / "bad.json"), "-o", str(tmp_path / "b.npy")]) == 2
+    assert "not the .json that aekit writes for codes" in capsys.readouterr().err

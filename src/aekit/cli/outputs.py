@@ -10,7 +10,8 @@ a folder    one PNG per sample, named after the input pictures (only for picture
 ==========  ==============================================================================
 
 Anything else is refused with one line; an output is never written in another format than its name says.
-Every file is written atomically.
+Every file is written atomically. :func:`read_array` reads the array formats back (``aekit decode`` takes
+the codes ``aekit encode`` wrote, in any of them).
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from ..io import atomic_write
 from ..imageio import grid, png_bytes, to_uint8_images
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".json")
+ID_COLUMNS = ("index", "timestamp", "path")  # the id column write_output puts first in a .csv
 PICTURE_SUFFIXES = (".png",)
 
 
@@ -135,3 +137,37 @@ def write_records(out, columns: dict, *, extra: Optional[dict] = None, what: str
         doc = {**(extra or {}), "rows": [{k: cell(columns[k][i]) for k in names} for i in range(n)]}
         return atomic_write(p, json.dumps(doc, default=str).encode())
     raise AekitError(f"output {out}: {what} are a table; name a .csv or .json file (got {suf or 'no extension'!r})")
+
+
+def read_array(path, what: str = "codes") -> np.ndarray:
+    """Read an array (N, ...) from a ``.npy``/``.npz`` file, or from the ``.csv``/``.json`` that
+    :func:`write_output` writes (its id column or key is dropped; a ``.csv`` without one is all values).
+
+    >>> import tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "codes.csv")
+    >>> read_array(write_output(p, np.array([[1.5, 2.0], [3.0, 4.0]]))).tolist()
+    [[1.5, 2.0], [3.0, 4.0]]
+    """
+    from ..datasets import load_array, load_table
+
+    p = Path(path).expanduser()
+    suf = p.suffix.lower()
+    if suf in (".npy", ".npz"):
+        return load_array(p)
+    if suf == ".csv":
+        with open(p, newline="", encoding="utf-8-sig") as f:
+            header = next(csv.reader(f), [])
+        keep = header[1:] if header and header[0] in ID_COLUMNS else None
+        if keep == []:
+            raise AekitError(f"{path}: only an id column {header[0]!r}; expected {what} in the columns after it")
+        return load_table(p, columns=keep).x
+    if suf == ".json":
+        try:
+            doc = json.loads(p.read_bytes())
+            values = np.asarray(doc["values"], dtype=np.float32)
+            return values.reshape(doc.get("shape") or values.shape)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+            raise AekitError(f"{path}: not the .json that aekit writes for {what} (a 'values' list of rows "
+                             f"and their 'shape'): {type(e).__name__}: {e}") from None
+    raise AekitError(f"{path}: unsupported file type {suf or '(none)'!r} for {what}; expected .npy, .npz, .csv "
+                     f"or .json")
