@@ -131,6 +131,14 @@ def test_cli_embed_golden(small_model, tmp_path, capsys):
     rc = main(["embed", str(model), str(tmp_path / "x.npy"), "-o", str(tmp_path / "c2.npy"), "--map", "pca"])
     assert rc == 0 and (tmp_path / "c2_map.png").read_bytes()[:8] == PNG
     assert "40 codes of size 3" in capsys.readouterr().out
+    # labels as a one-column CSV under a header line, or a plain text file without one
+    y = np.load(tmp_path / "y.npy")
+    (tmp_path / "y.csv").write_text("label\n" + "\n".join(map(str, y)) + "\n")
+    (tmp_path / "y.txt").write_text("\n".join(map(str, y)) + "\n")
+    for lab in ("y.csv", "y.txt"):
+        rc = main(["--json", "embed", str(model), str(tmp_path / "x.npy"), "-o", str(tmp_path / "c3.npy"),
+                   "--map", "pca", "--labels", str(tmp_path / lab)])
+        assert rc == 0 and json.loads(capsys.readouterr().out)["coloured_by_labels"], lab
 
 
 def test_cli_embed_errors(small_model, tmp_path, capsys):

@@ -141,6 +141,9 @@ def test_decode_reads_the_codes_encode_wrote_in_every_format(runs, kind, tmp_pat
     if kind == "table":  # the rows come back under the table's own column names
         assert main(["-q", "decode", str(model), str(tmp_path / "z.csv"), "-o", str(tmp_path / "rows.csv")]) == 0
         assert open(tmp_path / "rows.csv").readline().strip() == "index," + ",".join(f"c{i}" for i in range(6))
+        assert main(["-q", "compress", str(model), str(data), "-o", str(tmp_path / "t.aekz")]) == 0
+        assert main(["-q", "decompress", str(tmp_path / "t.aekz"), "-o", str(tmp_path / "back.csv")]) == 0
+        assert open(tmp_path / "back.csv").readline().strip() == "index," + ",".join(f"c{i}" for i in range(6))
     (tmp_path / "bad.json").write_text('{"rows": []}')
     capsys.readouterr()
     assert main(["decode", str(model), str(tmp_path / "bad.json"), "-o", str(tmp_path / "b.npy")]) == 2

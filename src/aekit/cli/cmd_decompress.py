@@ -13,7 +13,7 @@ EXAMPLES = ("  aekit decompress digits.aekz -o digits.npy\n"
 
 def add_arguments(p) -> None:
     p.add_argument("file", help="an .aekz file written by 'aekit compress'")
-    p.add_argument("-o", "--output", required=True, help=".npy (the array), .png (one grid) or a folder")
+    p.add_argument("-o", "--output", required=True, help=".npy (the array), .npz, .csv, .json; pictures also .png (one grid) or a folder")
     p.add_argument("--model", default=None, help="the model (file or run folder) it was compressed with "
                    "(default: the path stored in the file); its fingerprint must match")
 
@@ -24,7 +24,8 @@ def run(args) -> int:
     model = model.to(pick_device(getattr(args, "device", "auto")))
     x, header = decompress_file(args.file, model)
     shp = image_shape(model)
-    out = write_output(args.output, x, images=shp is not None, image_shape_=shp, names=header.get("names"))
+    out = write_output(args.output, x, images=shp is not None, image_shape_=shp, names=header.get("names"),
+                       columns=model.data.columns)
     shapes = sorted({tuple(a.shape) for a in x})  # pictures of a codec model may differ in size
     what = f"shape {shapes[0]}" if len(shapes) == 1 else f"{len(shapes)} sizes"
     emit(args, {"output": str(out), "n": int(header["n"]), "shape": [len(x), *shapes[0]] if len(shapes) == 1

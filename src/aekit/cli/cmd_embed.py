@@ -33,7 +33,8 @@ def add_arguments(p) -> None:
     p.add_argument("--map", choices=MAP_METHODS, default=None,
                    help="also draw a 2-D map of the codes (umap needs umap-learn)")
     p.add_argument("--map-image", default=None, help="where the map PNG goes (default: OUTPUT's name + _map.png)")
-    p.add_argument("--labels", default=None, help="labels to colour the map: .npy or a text file, one per sample")
+    p.add_argument("--labels", default=None, help="labels to colour the map: .npy, or a text/CSV file with one "
+                   "label per line per sample (a header line above them is skipped)")
     p.add_argument("--key", default=None, help="the array inside an .npz input")
     p.add_argument("--max-points", type=positive_int, default=5000, help="at most this many samples on the map")
 
@@ -48,7 +49,9 @@ def _read_labels(path, n: int) -> np.ndarray:
     if p.suffix.lower() in (".npy", ".npz"):
         lab = np.asarray(load_array(p))
     else:
-        lab = np.asarray([ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()])
+        lines = [ln.strip() for ln in p.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
+        # a header line (a CSV column 'label') is the one line more than there are samples
+        lab = np.asarray(lines[1:] if len(lines) == n + 1 else lines)
     if lab.ndim != 1 or len(lab) != n:
         raise AekitError(f"labels {path}: expected {n} labels (one per input sample), got shape {lab.shape}")
     return lab
