@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import aekit
-from aekit.apps.anomaly_scores import AnomalyScorer
+from aekit.apps.anomaly_scorer import AnomalyScorer
 from aekit.errors import AekitError
 
 

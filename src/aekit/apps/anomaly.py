@@ -44,7 +44,7 @@ from typing import ClassVar, Optional
 import numpy as np
 
 from ..errors import AekitError
-from .anomaly_scores import AnomalyScorer  # noqa: F401  (error + code density over seeds, re-exported here)
+from .anomaly_scorer import AnomalyScorer  # noqa: F401  (error + code density over seeds, re-exported here)
 from .anomaly_scores import fit_code_gaussian, fit_code_neighbours, mse_knn_scores, mse_maha_scores
 from .stream import StreamResult, stream_detect  # noqa: F401  (the causal option, re-exported here)
 
