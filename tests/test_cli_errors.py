@@ -89,3 +89,22 @@ def test_console_script_error_and_version(files):
     assert "Traceback" not in p.stderr
     p = subprocess.run([exe, "--version"], capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 0 and p.stdout.startswith("aekit ")
+
+
+def test_warnings_are_one_line_and_debug_keeps_pythons_form(tmp_path, capsys):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "pics").mkdir()
+    for i in range(8):
+        Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(tmp_path / "pics" / f"p{i}.png")
+    (tmp_path / "pics" / "notes.txt").write_text("not a picture")
+    args = ["train", "conv", "--data", str(tmp_path / "pics"), "--out", str(tmp_path / "run"), "--no-report",
+            "--set", "epochs=1", "--set", "filters=4", "--force"]
+    assert main(["-q", *args]) == 0
+    err = capsys.readouterr().err
+    assert "aekit: warning: load_images: skipped 1 of 9 files" in err and "notes.txt" in err
+    assert "UserWarning" not in err and "reader.py" not in err and err.count("\n") == 1
+    with pytest.warns(UserWarning, match="skipped 1 of 9 files"):  # --debug: Python's own warning
+        assert main(["-q", "--debug", *args]) == 0
+    assert "aekit: warning" not in capsys.readouterr().err

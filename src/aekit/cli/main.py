@@ -17,6 +17,8 @@ import importlib
 import os
 import pkgutil
 import sys
+import warnings
+from contextlib import contextmanager
 
 from ..errors import AekitError, describe_os_error
 
@@ -42,7 +44,7 @@ def _device(text: str) -> str:
 def _add_common(p: argparse.ArgumentParser, suppress: bool) -> None:
     d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
     g = p.add_argument_group("global options")
-    g.add_argument("--quiet", "-q", action="store_true", default=d(False), help="print nothing but errors")
+    g.add_argument("--quiet", "-q", action="store_true", default=d(False), help="print nothing but errors and warnings")
     g.add_argument("--json", action="store_true", default=d(False), help="machine-readable output on stdout")
     g.add_argument("--device", default=d("auto"), type=_device,
                    help="cpu, cuda, cuda:1, mps or auto (default: auto)")
@@ -115,6 +117,25 @@ def _family_help(argv: list[str]) -> str | None:
     return None
 
 
+@contextmanager
+def _one_line_warnings(debug: bool):
+    """Warnings (a skipped unreadable picture, a library's numerical note) as one ``aekit: warning:`` line on
+    stderr, not Python's two lines of file, line number and source; ``--debug`` keeps Python's form."""
+    if debug:
+        yield
+        return
+    previous = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        sys.stderr.write(f"aekit: warning: {_one_line(str(message))}\n")
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -133,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
 
         os.environ[ENV] = args.threads
     try:
-        rc = int(args.run_command(args) or 0)
+        with _one_line_warnings(args.debug):
+            rc = int(args.run_command(args) or 0)
         sys.stdout.flush()  # a closed pipe shows up here, not in Python's exit handler
         return rc
     except BrokenPipeError:
