@@ -33,6 +33,27 @@ def test_load_timeseries_other_column_names_and_order(tmp_path):
     assert load_timeseries(p).values.tolist() == [5.0]
 
 
+def test_unix_seconds_and_rows_out_of_order(tmp_path):
+    p = tmp_path / "epoch.csv"
+    p.write_text("timestamp,value\n1600000000,1\n1600000060,2\n")
+    assert [str(t) for t in load_timeseries(p).timestamps] == ["2020-09-13T12:26:40", "2020-09-13T12:27:40"]
+    p.write_text("timestamp,value\n2020-01-01 00:02:00,3\n2020-01-01 00:00:00,1\n2020-01-01 00:01:00,2\n")
+    with pytest.warns(UserWarning, match="not in increasing order; the rows were sorted by time"):
+        ts = load_timeseries(p)
+    assert ts.values.tolist() == [1.0, 2.0, 3.0] and str(ts.timestamps[0]) == "2020-01-01T00:00:00"
+
+
+def test_dated_csv_with_columns_reads_as_a_table(tmp_path):
+    from aekit.datasets.reader import read_source
+
+    p = tmp_path / "multi.csv"
+    p.write_text("timestamp,a,b\n" + "\n".join(f"2020-01-01 00:{i:02d}:00,{i},{2 * i}" for i in range(40)) + "\n")
+    with pytest.raises(AekitError, match="a series has one value column .*--columns"):
+        read_source(p)
+    s = read_source(p, columns="a,b")
+    assert s.kind == "table" and s.x.shape == (40, 2) and s.meta["columns"] == ["a", "b"]
+
+
 def test_load_timeseries_errors(tmp_path):
     p = tmp_path / "bad.csv"
     p.write_text("timestamp,value\n2020-01-01 00:00:00,1\nyesterday,2\n")

@@ -154,8 +154,8 @@ def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] =
         A model's data description (``DataDescription.to_dict()``: kind, columns, window, stride,
         image_shape, color): read the data the same way. Options given explicitly win over it.
     input_kind : {None, 'image', 'table', 'series'}
-        How to read a ``.csv`` (default: 'series' when ``window`` is given or the first column holds
-        timestamps, else 'table').
+        How to read a ``.csv`` (default: 'series' when ``window`` is given or, without ``columns``, the
+        first column holds timestamps; else 'table').
     image_size, color : size (H, W) or 'HxW' and 'gray'|'rgb' for pictures; None: from the folder
     window, stride : window length and step for a time series
     columns : the table columns to use ('a,b' or a list), default all
@@ -206,7 +206,9 @@ def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] =
         elif suf in (".npy", ".npz"):
             out = _load_arrays(path, key, input_kind)
         elif suf in TABLE_SUFFIXES:
-            if input_kind == "series" or (input_kind is None and (window or looks_like_series(path))):
+            # columns named (and no window): the user reads a dated CSV's columns as a table
+            dated = looks_like_series(path) and not columns
+            if input_kind == "series" or (input_kind is None and (window or dated)):
                 out = _load_series(path, window, stride)
             else:
                 t = load_table(path, columns=columns, impute=impute)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,8 @@ def load_timeseries(path) -> TimeSeries:
     """Read a ``timestamp,value`` CSV with a header line (the NAB format).
 
     The columns named ``timestamp`` and ``value`` are used (any case); a file with exactly two columns
-    and other names uses the first as time and the second as value.
+    and other names uses the first as time and the second as value. Timestamps are ISO dates and times,
+    or whole Unix seconds (9 digits or more); rows out of time order are sorted, with a warning.
 
     Examples
     --------
@@ -77,7 +79,8 @@ def load_timeseries(path) -> TimeSeries:
     elif len(head) == 2:
         it, iv = 0, 1
     else:
-        raise AekitError(f"{path}: expected a header with 'timestamp' and 'value' columns, found {rows[0]}")
+        raise AekitError(f"{path}: expected a header with 'timestamp' and 'value' columns, found {rows[0]}; a "
+                         f"series has one value column (several columns can be read as a table: --columns)")
     data = rows[1:]
     if not data:
         raise AekitError(f"{path}: no data rows after the header")
@@ -86,8 +89,12 @@ def load_timeseries(path) -> TimeSeries:
         if len(r) != width:
             raise FormatError(f"{path}: data row {i + 1} has {len(r)} fields, expected {width}")
     cells = np.array(data, dtype=str)
+    stamps = np.char.strip(cells[:, it])
     try:
-        t = np.char.strip(cells[:, it]).astype("datetime64[s]")
+        if np.char.isdigit(stamps).all() and np.char.str_len(stamps).min() >= 9:  # Unix seconds
+            t = stamps.astype(np.int64).astype("datetime64[s]")
+        else:
+            t = stamps.astype("datetime64[s]")
     except ValueError:
         i = _first_bad(cells[:, it], lambda s: np.datetime64(s.strip(), "s"))
         raise AekitError(f"{path}: data row {i + 1}: {str(cells[i, it])!r} is not a timestamp") from None
@@ -99,6 +106,11 @@ def load_timeseries(path) -> TimeSeries:
     if not np.isfinite(v).all():
         i = int(np.flatnonzero(~np.isfinite(v))[0])
         raise AekitError(f"{path}: data row {i + 1}: missing or infinite value {str(cells[i, iv])!r}")
+    if len(t) > 1 and (np.diff(t) < np.timedelta64(0, "s")).any():
+        order = np.argsort(t, kind="stable")
+        t, v = t[order], v[order]
+        warnings.warn(f"{path}: the timestamps are not in increasing order; the rows were sorted by time",
+                      stacklevel=2)
     return TimeSeries(timestamps=t, values=v, path=str(path))
 
 
