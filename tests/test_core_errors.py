@@ -1,4 +1,5 @@
 """User mistakes get one clear AekitError; bad files are refused, never unpickled."""
+import re
 import struct
 
 import numpy as np
@@ -36,6 +37,17 @@ def test_wrong_input_shape_names_expected_layouts():
         ae.encode(np.zeros(784))
     with pytest.raises(AekitError, match="NaN"):
         aekit.build("dense", input_shape=(3,)).fit(np.array([[0, np.nan, 1.0]] * 4), epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("x, given", [(iter([np.zeros((3, 6))]), "list_iterator"), ({"x": 1}, "dict"),
+                                      (None, "NoneType"), ("rows.npy", "str (a path: read it first")])
+def test_fit_on_something_that_is_not_samples_names_what_it_got(x, given):
+    # these became a 0-d array and the error spoke of "an array of shape ()", which the user never made
+    ae = aekit.build("dense", input_shape=(6,), seed=0)
+    with pytest.raises(AekitError, match=r"x: expected samples \(N, \.\.\.\).*got a " + re.escape(given)):
+        ae.fit(x, epochs=1, verbose=0)
+    with pytest.raises(AekitError, match=r"got an array of shape \(6,\)"):  # one sample without its batch axis
+        ae.encode(np.zeros(6))
 
 
 def test_sample_needs_variational():

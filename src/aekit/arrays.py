@@ -73,10 +73,15 @@ def to_float(x: np.ndarray, name: str = "x") -> np.ndarray:
 def as_array(x, name: str = "x") -> np.ndarray:
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
+    given = type(x).__name__
     try:
         x = np.asarray(x)
     except (ValueError, TypeError) as e:
         raise AekitError(f"{name}: cannot be read as an array ({e})") from None
+    if x.ndim == 0 and x.dtype.kind in "OUS":  # a generator, a dict, a file name...: not samples at all
+        hint = " (a path: read it first, e.g. with aekit.datasets.read_source)" if x.dtype.kind in "US" else ""
+        raise AekitError(f"{name}: expected samples (N, ...): an array, a list of rows, a tensor, or what the "
+                         f"loaders of aekit.datasets return; got a {given}{hint}")
     if x.ndim < 2:
         raise AekitError(f"{name}: expected a batch of samples (N, ...), got an array of shape {x.shape}")
     if len(x) == 0:
