@@ -239,3 +239,21 @@ def test_mse_maha_takes_the_larger_term_and_reads_older_files_as_they_scored():
     assert CodeGaussian.from_dict(now.to_dict()).combine == "max"
     with pytest.raises(AekitError, match="combine 'mean' is not one of"):
         CodeGaussian.from_dict({**now.to_dict(), "combine": "mean"})
+
+
+def test_wide_tables_store_fewer_rows_and_still_rescore_their_training_rows(monkeypatch):
+    from aekit.apps.anomaly import anomaly_scores
+    from aekit.apps.anomaly_scores import CodeNeighbours, fit_code_neighbours
+
+    x = np.random.default_rng(0).normal(size=(400, 50)).astype(np.float32)
+    m = aekit.build("dense", input_shape=(50,), hidden=[8], latent_dim=3, output_activation="linear", loss="mse",
+                    seed=0)
+    monkeypatch.setattr(CodeNeighbours, "ROW_VALUES", 100 * 50)  # room for 100 rows of 50: the floor of 256 holds
+    train = fit_code_neighbours(m, x)
+    assert tuple(m.extra_tensors["row_neighbours"].shape) == (256, 50)
+    assert tuple(m.extra_tensors["code_neighbours"].shape) == (256, 3)  # the same rows' codes
+    # stored or not, every training row scores as it did at the fit
+    np.testing.assert_allclose(anomaly_scores(m, x, "mse_knn"), train, rtol=1e-5, atol=1e-5)
+    monkeypatch.setattr(CodeNeighbours, "ROW_VALUES", 300 * 50)
+    fit_code_neighbours(m, x)
+    assert len(m.extra_tensors["row_neighbours"]) == 300

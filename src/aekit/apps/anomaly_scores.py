@@ -78,12 +78,14 @@ class CodeNeighbours:
     iris and digits, both protocols, 4 seeds): better than the two terms on 50 tasks, worse on 24, mean
     AUROC +0.6, worst task -1.75; the rows' distance alone or with the code's only: +0.8 and +0.2 on
     average, but -5.75 and -4.96 at worst (the error term keeps wide tables right). Up to ``MAX_CODES``
-    training rows are stored in the model file (``row_neighbours``). Pictures and windows keep two terms;
+    training rows are stored in the model file (``row_neighbours``), fewer for wide rows so that they take
+    at most ``ROW_VALUES`` numbers (16 MB; at least 256 rows). Pictures and windows keep two terms;
     files before it hold ``None``.
     """
 
     SECTION: ClassVar[str] = "code_neighbours"
     MAX_CODES: ClassVar[int] = 2048
+    ROW_VALUES: ClassVar[int] = 4 * 2 ** 20  # float32 values of stored rows: 2,048 rows up to 2,048 columns
     k: int
     n_codes: int
     error_scale: list  # [median, IQR] of the training rows' reconstruction errors (after transform)
@@ -278,9 +280,13 @@ def fit_code_neighbours(model, x_train, k: int = 5, seed: int = 0, batch_size: i
         raise AekitError("metric='mse_knn' needs at least 2 training samples (the distance to the others)")
     xp = model.prepare(x)  # (N, *input_shape), scaled
     err, codes = errors_and_codes(model, xp, batch_size, prepared=True)  # (N,), (N, L)
+    flat = len(model.input_shape) == 1  # flat rows (tables): the rows' own distance is the third term
+    cap = CodeNeighbours.MAX_CODES
+    if flat:  # the rows are stored too: a wide table keeps fewer, so that its model file stays small
+        cap = min(cap, max(256, CodeNeighbours.ROW_VALUES // int(np.prod(model.input_shape))))
     keep = np.arange(len(codes))
-    if len(codes) > CodeNeighbours.MAX_CODES:
-        keep = np.sort(np.random.default_rng(seed).permutation(len(codes))[:CodeNeighbours.MAX_CODES])
+    if len(codes) > cap:
+        keep = np.sort(np.random.default_rng(seed).permutation(len(codes))[:cap])
     in_ref = np.zeros(len(codes), dtype=bool)
     in_ref[keep] = True
     k = int(max(1, min(k, len(keep) - 1)))
@@ -289,7 +295,7 @@ def fit_code_neighbours(model, x_train, k: int = 5, seed: int = 0, batch_size: i
     model.extra_tensors[KNN_TENSOR] = torch.from_numpy(codes[keep].copy())
     model.extra_tensors.pop(ROW_TENSOR, None)  # a refit on pictures or windows leaves no stale rows
     row_dist = None
-    if len(model.input_shape) == 1:  # flat rows (tables): the rows' own distance is the third term
+    if flat:
         rows = xp.reshape(len(xp), -1)  # (N, D)
         row_dist = knn_distance(rows, rows[keep], k, exclude_self=in_ref)
         section.row_scale = list(_robust(_log(row_dist)))
