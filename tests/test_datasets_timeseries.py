@@ -43,15 +43,23 @@ def test_unix_seconds_and_rows_out_of_order(tmp_path):
     assert ts.values.tolist() == [1.0, 2.0, 3.0] and str(ts.timestamps[0]) == "2020-01-01T00:00:00"
 
 
-def test_dated_csv_with_columns_reads_as_a_table(tmp_path):
+def test_several_value_columns_make_a_multivariate_series(tmp_path):
     from aekit.datasets.reader import read_source
 
     p = tmp_path / "multi.csv"
     p.write_text("timestamp,a,b\n" + "\n".join(f"2020-01-01 00:{i:02d}:00,{i},{2 * i}" for i in range(40)) + "\n")
-    with pytest.raises(AekitError, match="a series has one value column .*--columns"):
-        read_source(p)
-    s = read_source(p, columns="a,b")
-    assert s.kind == "table" and s.x.shape == (40, 2) and s.meta["columns"] == ["a", "b"]
+    ts = load_timeseries(p)
+    assert ts.values.shape == (40, 2) and ts.columns == ["a", "b"] and ts.values[3].tolist() == [3.0, 6.0]
+    assert load_timeseries(p, columns=["b"]).values.tolist()[:3] == [0.0, 2.0, 4.0]
+    s = read_source(p)  # windows (N, window, 2), and the model will remember both columns
+    assert s.kind == "series" and s.x.shape[1:] == (8, 2) and s.meta["columns"] == ["a", "b"]
+    assert read_source(p, columns="b").x.shape[1:] == (8, 1)
+    assert "columns" not in read_source(series_csv(tmp_path / "one.csv", n=40)).meta  # one 'value': nothing to remember
+    with pytest.raises(AekitError, match="no column 'c'; available: timestamp, a, b"):
+        load_timeseries(p, columns=["c"])
+    p.write_text("timestamp,a,b\n2020-01-01 00:00:00,1,x\n")
+    with pytest.raises(AekitError, match="data row 1: 'x' is not a number in column 'b'"):
+        load_timeseries(p)
 
 
 def test_load_timeseries_errors(tmp_path):

@@ -148,3 +148,23 @@ def test_decode_reads_the_codes_encode_wrote_in_every_format(runs, kind, tmp_pat
     capsys.readouterr()
     assert main(["decode", str(model), str(tmp_path / "bad.json"), "-o", str(tmp_path / "b.npy")]) == 2
     assert "not the .json that aekit writes for codes" in capsys.readouterr().err
+
+
+def test_a_series_with_several_value_columns_end_to_end(tmp_path, capsys):
+    t = np.arange(200)
+    lines = [f"2021-03-01 {i // 60:02d}:{i % 60:02d}:00,{50 + 10 * np.sin(i / 6):.4f},{5 * np.cos(i / 6):.4f}"
+             for i in t]
+    (tmp_path / "s.csv").write_text("timestamp,cpu,mem\n" + "\n".join(lines) + "\n")
+    run = tmp_path / "run"
+    assert main(["-q", "train", "dense", "--data", str(tmp_path / "s.csv"), "--out", str(run),
+                 "--set", "epochs=2", "--set", "hidden=8"]) == 0
+    m = aekit.load(run / "model.aekit")
+    assert m.input_shape == (10, 2) and m.data.columns == ["cpu", "mem"]  # window 200 / 20, both columns
+    assert "The series and its flagged ranges" in (run / "report.html").read_text()
+    assert main(["--json", "detect", str(run), str(tmp_path / "s.csv"), "-o", str(tmp_path / "p.csv"),
+                 "--threshold", "-1"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_points_flagged"] == 200
+    rows = list(csv.DictReader(open(tmp_path / "p.csv")))
+    assert list(rows[0]) == ["timestamp", "cpu", "mem", "score", "anomaly"] and float(rows[0]["cpu"]) == 50.0
+    assert main(["detect", "--stream", str(tmp_path / "s.csv"), "-o", str(tmp_path / "st.csv")]) == 2
+    assert "one value column; this one has 2 (cpu, mem): pick one with --columns" in capsys.readouterr().err

@@ -175,8 +175,7 @@ def series_view(model, src) -> Optional[dict]:
 
     res = detect(model, src.x)
     scores, flags = point_flags(res.scores, m["n_points"], m["window"], m["stride"], res.threshold)
-    values = m["values"] if m["values"].ndim == 1 else m["values"][:, 0]
-    return {"values": values, "scores": scores, "flags": flags, "threshold": res.threshold}
+    return {"values": m["values"], "columns": m.get("columns"), "scores": scores, "flags": flags, "threshold": res.threshold}
 
 
 RUN_FILES = ("model.aekit", "checkpoint.aekit", "history.csv", "report.html")

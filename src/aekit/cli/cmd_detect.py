@@ -102,8 +102,10 @@ def run(args) -> int:
     if src.kind == "series" and m.get("timestamps") is not None:
         # one score per point: the highest score of the windows that cover it, against the same threshold
         points, flags = point_flags(res.scores, m["n_points"], m["window"], m["stride"], res.threshold)
-        values = m["values"] if m["values"].ndim == 1 else m["values"][:, 0]
-        cols = {"timestamp": [str(t) for t in m["timestamps"]], "value": values, "score": points, "anomaly": flags}
+        values = m["values"].reshape(len(points), -1)  # (T, F): one output column per value column
+        names = m.get("columns") if values.shape[1] > 1 else ["value"]
+        cols = {"timestamp": [str(t) for t in m["timestamps"]], **{n: values[:, j] for j, n in enumerate(names)},
+                "score": points, "anomaly": flags}
         ranges = flagged_ranges(flags, m["timestamps"])
         info.update(n_points=int(len(points)), n_points_flagged=int(flags.sum()),
                     ranges=[{"start": a, "end": b} for a, b in ranges])
@@ -134,6 +136,7 @@ def _season(text: str):
 def _run_stream(args) -> int:
     from ..apps.stream import stream_detect
     from ..datasets import load_timeseries
+    from ..datasets.reader import parse_columns
 
     if args.input is not None:
         raise AekitError("--stream trains its own detector on the start of the series; give only the series CSV")
@@ -142,7 +145,10 @@ def _run_stream(args) -> int:
             raise AekitError(f"--{opt.replace('_', '-')} does not apply to --stream (use --risk)")
     need_file(args.model, "series")
     need_suffix(args.output, (".csv",), "the scores")
-    ts = load_timeseries(args.model)
+    ts = load_timeseries(args.model, parse_columns(getattr(args, "columns", None)))
+    if ts.values.ndim != 1:
+        raise AekitError(f"{args.model}: --stream scores a series with one value column; this one has "
+                         f"{ts.values.shape[1]} ({', '.join(ts.columns)}): pick one with --columns")
     res = stream_detect(ts.values, window=args.stream_window, n_train=args.train_points, risk=args.risk,
                         update_every=args.online, history=args.history, season=args.season, neighbours=args.neighbours,
                         range_tolerance=None if args.no_range_check else 0.05, seed=getattr(args, "seed", None) or 0)

@@ -34,7 +34,8 @@ def add_arguments(p) -> None:
                    "folder's median size, longer side at most 64)")
     p.add_argument("--color", choices=("gray", "rgb"), help="pictures in gray or rgb (default: rgb when the "
                    "folder holds colour pictures)")
-    p.add_argument("--columns", metavar="A,B,...", help="the table columns to train on (default: all)")
+    p.add_argument("--columns", metavar="A,B,...", help="the table columns to train on (default: all); for a "
+                   "series CSV its value columns (default: 'value', else all but the time)")
     p.add_argument("--impute", choices=IMPUTE_CHOICES, help="fill a table's missing values with each column's "
                    "mean, median or 0 (default: refuse a table with missing values); the model remembers it")
     p.add_argument("--window", type=positive_int, help="window length for a time-series CSV (default: points/20, "

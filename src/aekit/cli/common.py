@@ -125,7 +125,7 @@ def add_input_options(p, positional: str | None = "input") -> None:
         p.add_argument(positional, metavar="INPUT", help=INPUT_HELP)
     g = p.add_argument_group("reading the input (default: as the model was trained)")
     g.add_argument("--key", default=None, help="the array inside an .npz input")
-    g.add_argument("--columns", default=None, metavar="A,B,...", help="table columns")
+    g.add_argument("--columns", default=None, metavar="A,B,...", help="table columns, or a series' value columns")
     g.add_argument("--impute", choices=IMPUTE_CHOICES, default=None,
                    help="fill a table's missing values with each column's mean, median or 0")
     g.add_argument("--window", type=positive_int, default=None, help="time-series window length")

@@ -12,8 +12,9 @@ a picture file              one picture (``.png``, ``.jpg``, ...)
                             or ``x_train``, ``y_train``, ``x_test``, ``y_test``)
 ``.csv``/``.parquet`` table :func:`aekit.datasets.load_table`: one sample per row (``columns`` to pick)
 ``.csv`` time series        a CSV whose first column holds timestamps (or ``window=`` given):
-                            :func:`aekit.datasets.load_timeseries`, cut into windows of ``window``
-                            points (default: n/20 in [8, 64]) every ``stride`` (default window/4)
+                            :func:`aekit.datasets.load_timeseries` (one value column or several),
+                            cut into windows of ``window`` points (default: n/20 in [8, 64]) every
+                            ``stride`` (default window/4)
 ==========================  ====================================================================
 
 A model remembers how its training data was read (its :class:`aekit.header.DataDescription`: kind,
@@ -154,11 +155,12 @@ def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] =
         A model's data description (``DataDescription.to_dict()``: kind, columns, window, stride,
         image_shape, color): read the data the same way. Options given explicitly win over it.
     input_kind : {None, 'image', 'table', 'series'}
-        How to read a ``.csv`` (default: 'series' when ``window`` is given or, without ``columns``, the
-        first column holds timestamps; else 'table').
+        How to read a ``.csv`` (default: 'series' when ``window`` is given or the first column holds
+        timestamps, else 'table').
     image_size, color : size (H, W) or 'HxW' and 'gray'|'rgb' for pictures; None: from the folder
     window, stride : window length and step for a time series
-    columns : the table columns to use ('a,b' or a list), default all
+    columns : the table columns to use ('a,b' or a list), default all; for a series its value columns
+        (default: the one named ``value``, else every column but the time)
     impute : {None, 'mean', 'median', 'zero'}
         Fill a table's missing values with each column's mean, median or 0 (of the file read); None
         refuses a table with missing values, naming the column.
@@ -206,10 +208,8 @@ def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] =
         elif suf in (".npy", ".npz"):
             out = _load_arrays(path, key, input_kind)
         elif suf in TABLE_SUFFIXES:
-            # columns named (and no window): the user reads a dated CSV's columns as a table
-            dated = looks_like_series(path) and not columns
-            if input_kind == "series" or (input_kind is None and (window or dated)):
-                out = _load_series(path, window, stride)
+            if input_kind == "series" or (input_kind is None and (window or looks_like_series(path))):
+                out = _load_series(path, window, stride, columns)
             else:
                 t = load_table(path, columns=columns, impute=impute)
                 out = Source(np.asarray(t.x, np.float32), kind="table", name=name,
@@ -294,16 +294,18 @@ def _load_arrays(path: Path, key, input_kind) -> Source:
     return Source(x, y, xt, yt, kind, name, meta)
 
 
-def _load_series(path: Path, window: Optional[int], stride: Optional[int]) -> Source:
+def _load_series(path: Path, window: Optional[int], stride: Optional[int], columns=None) -> Source:
     from .timeseries import load_timeseries, sliding_windows
 
-    ts = load_timeseries(path)
+    ts = load_timeseries(path, columns)
     window = int(window or default_window(len(ts)))
     stride = int(stride or max(1, window // 4))
     w = sliding_windows(ts, window, stride)  # (N, window, F): the lstm family's (timesteps, features)
-    return Source(w, kind="series", name=str(path),
-                  meta={"window": window, "stride": stride, "n_points": int(len(ts)),
-                        "timestamps": ts.timestamps, "values": np.asarray(ts.values, np.float64)})
+    meta = {"window": window, "stride": stride, "n_points": int(len(ts)),
+            "timestamps": ts.timestamps, "values": np.asarray(ts.values, np.float64)}
+    if columns or ts.values.ndim == 2:  # named or several: the model remembers them (one 'value' it need not)
+        meta["columns"] = list(ts.columns)
+    return Source(w, kind="series", name=str(path), meta=meta)
 
 
 __all__ = ["Source", "read_source", "parse_size", "parse_columns", "looks_like_series",

@@ -18,6 +18,7 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -32,13 +33,17 @@ class TimeSeries:
     ----------
     timestamps : numpy.ndarray of datetime64[s]
     values : numpy.ndarray of float64
+        (T,) for one value column, (T, F) for several.
     path : str
         The file, for error messages (``sliding_windows(ts, ...)`` uses it).
+    columns : list of str or None
+        The value columns' names, in the order of ``values``' last axis.
     """
 
     timestamps: np.ndarray
     values: np.ndarray
     path: str = ""
+    columns: Optional[list] = None
 
     def __iter__(self):
         return iter((self.timestamps, self.values))
@@ -47,12 +52,17 @@ class TimeSeries:
         return len(self.values)
 
 
-def load_timeseries(path) -> TimeSeries:
-    """Read a ``timestamp,value`` CSV with a header line (the NAB format).
+TIME_COLUMNS = ("timestamp", "time", "date", "datetime", "ds")  # names of a time column (any case)
 
-    The columns named ``timestamp`` and ``value`` are used (any case); a file with exactly two columns
-    and other names uses the first as time and the second as value. Timestamps are ISO dates and times,
-    or whole Unix seconds (9 digits or more); rows out of time order are sorted, with a warning.
+
+def load_timeseries(path, columns=None) -> TimeSeries:
+    """Read a time-series CSV with a header line: a time column and one or more value columns.
+
+    The time column is the one named ``timestamp`` (or ``time``, ``date``, ``datetime``, ``ds``; any case),
+    else the first of exactly two columns. The values are ``columns`` when given (names), else the column
+    named ``value`` (the NAB format), else every other column: one gives ``values`` (T,), several
+    (T, F) in the file's order, their names in ``columns``. Timestamps are ISO dates and times, or whole
+    Unix seconds (9 digits or more); rows out of time order are sorted, with a warning.
 
     Examples
     --------
@@ -62,6 +72,10 @@ def load_timeseries(path) -> TimeSeries:
     >>> t, v = load_timeseries(p)
     >>> str(t[1]), v.tolist()
     ('2015-01-01T00:05:00', [1.5, 2.0])
+    >>> _ = open(p, "w").write("time,cpu,mem\\n2015-01-01 00:00:00,0.5,30\\n2015-01-01 00:05:00,0.7,31\\n")
+    >>> ts = load_timeseries(p)
+    >>> ts.values.shape, ts.columns
+    ((2, 2), ['cpu', 'mem'])
     """
     path = Path(path).expanduser()
     try:
@@ -73,14 +87,24 @@ def load_timeseries(path) -> TimeSeries:
         raise FormatError(f"{path}: cannot read as CSV ({e})") from None
     if not rows:
         raise AekitError(f"{path}: the file is empty")
-    head = [c.strip().lower() for c in rows[0]]
-    if "timestamp" in head and "value" in head:
-        it, iv = head.index("timestamp"), head.index("value")
-    elif len(head) == 2:
-        it, iv = 0, 1
+    names = [c.strip() for c in rows[0]]
+    head = [c.lower() for c in names]
+    it = next((head.index(n) for n in TIME_COLUMNS if n in head), 0 if len(head) == 2 else None)
+    if it is None:
+        raise AekitError(f"{path}: expected a header with 'timestamp' and 'value' columns (or a time column "
+                         f"named {', '.join(TIME_COLUMNS[1:])} beside value columns), found {rows[0]}")
+    if columns:
+        lookup = {n: i for i, n in enumerate(names)} | {n: i for i, n in enumerate(head) if n not in names}
+        missing = [c for c in columns if str(c) not in lookup and str(c).lower() not in lookup]
+        if missing:
+            raise AekitError(f"{path}: no column {missing[0]!r}; available: {', '.join(names)}")
+        iv = [lookup.get(str(c), lookup.get(str(c).lower())) for c in columns]
+    elif "value" in head:
+        iv = [head.index("value")]
     else:
-        raise AekitError(f"{path}: expected a header with 'timestamp' and 'value' columns, found {rows[0]}; a "
-                         f"series has one value column (several columns can be read as a table: --columns)")
+        iv = [i for i in range(len(head)) if i != it]
+    if not iv or it in iv:
+        raise AekitError(f"{path}: no value column besides the time column {names[it]!r}")
     data = rows[1:]
     if not data:
         raise AekitError(f"{path}: no data rows after the header")
@@ -98,20 +122,25 @@ def load_timeseries(path) -> TimeSeries:
     except ValueError:
         i = _first_bad(cells[:, it], lambda s: np.datetime64(s.strip(), "s"))
         raise AekitError(f"{path}: data row {i + 1}: {str(cells[i, it])!r} is not a timestamp") from None
-    try:
-        v = np.char.strip(cells[:, iv]).astype(np.float64)
-    except ValueError:
-        i = _first_bad(cells[:, iv], float)
-        raise AekitError(f"{path}: data row {i + 1}: {str(cells[i, iv])!r} is not a number") from None
-    if not np.isfinite(v).all():
-        i = int(np.flatnonzero(~np.isfinite(v))[0])
-        raise AekitError(f"{path}: data row {i + 1}: missing or infinite value {str(cells[i, iv])!r}")
+    where = (lambda j: "") if len(iv) == 1 else (lambda j: f" in column {names[j]!r}")
+    out = []
+    for j in iv:
+        try:
+            v = np.char.strip(cells[:, j]).astype(np.float64)
+        except ValueError:
+            i = _first_bad(cells[:, j], float)
+            raise AekitError(f"{path}: data row {i + 1}: {str(cells[i, j])!r} is not a number{where(j)}") from None
+        if not np.isfinite(v).all():
+            i = int(np.flatnonzero(~np.isfinite(v))[0])
+            raise AekitError(f"{path}: data row {i + 1}: missing or infinite value {str(cells[i, j])!r}{where(j)}")
+        out.append(v)
+    v = out[0] if len(out) == 1 else np.stack(out, axis=1)  # (T,) or (T, F)
     if len(t) > 1 and (np.diff(t) < np.timedelta64(0, "s")).any():
         order = np.argsort(t, kind="stable")
         t, v = t[order], v[order]
         warnings.warn(f"{path}: the timestamps are not in increasing order; the rows were sorted by time",
                       stacklevel=2)
-    return TimeSeries(timestamps=t, values=v, path=str(path))
+    return TimeSeries(timestamps=t, values=v, path=str(path), columns=[names[j] for j in iv])
 
 
 def _first_bad(cells, parse) -> int:

@@ -139,7 +139,8 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
         parts += ["<h3>The series and its flagged ranges</h3>",
                   f"<p class='note'>{int(np.sum(series['flags']))} of {len(series['flags'])} points above the "
                   f"threshold {series['threshold']:.4g}, shaded</p>",
-                  _img(plots.series_anomalies(series["values"], series["flags"], series.get("scores")), "series")]
+                  _img(plots.series_anomalies(series["values"], series["flags"], series.get("scores"),
+                                              series.get("columns")), "series")]
 
     codes = model.encode(x_model)
     if code >= 2 or y is not None:

@@ -265,12 +265,19 @@ def series_reconstructions(x: np.ndarray, x_hat: np.ndarray, n: int = 4, xlabel:
     return fig
 
 
-def series_anomalies(values: np.ndarray, flags: np.ndarray, scores: np.ndarray | None = None) -> Figure:
-    """A whole series (T,) with its flagged points shaded as ranges, and the per-point score below."""
+def series_anomalies(values: np.ndarray, flags: np.ndarray, scores: np.ndarray | None = None,
+                     names: list | None = None) -> Figure:
+    """A whole series (T,) or (T, F) (one line per value column, labelled by ``names``) with its flagged
+    points shaded as ranges, and the per-point score below."""
     values, flags = np.asarray(values, np.float64), np.asarray(flags, bool)
     fig = Figure(figsize=(10, 3.6 if scores is not None else 2.4))
     ax = fig.add_subplot(2 if scores is not None else 1, 1, 1)
-    ax.plot(values, lw=0.8, color="#4c72b0")
+    if values.ndim == 1:
+        ax.plot(values, lw=0.8, color="#4c72b0")
+    else:
+        for j in range(values.shape[1]):
+            ax.plot(values[:, j], lw=0.8, label=str(names[j]) if names and j < len(names) else f"column {j}")
+        ax.legend(fontsize=8, loc="upper right")
     edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
     for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
         ax.axvspan(a, b - 1 if b - 1 > a else a + 0.5, color="#c44e52", alpha=0.3, lw=0)
