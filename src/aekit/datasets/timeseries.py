@@ -122,7 +122,8 @@ def load_timeseries(path, columns=None) -> TimeSeries:
     except ValueError:
         i = _first_bad(cells[:, it], lambda s: np.datetime64(s.strip(), "s"))
         raise AekitError(f"{path}: data row {i + 1}: {str(cells[i, it])!r} is not a timestamp") from None
-    where = (lambda j: "") if len(iv) == 1 else (lambda j: f" in column {names[j]!r}")
+    hint = "" if columns or len(iv) == 1 else " (choose the value columns with columns= / --columns)"
+    where = (lambda j: "") if len(iv) == 1 else (lambda j: f" in column {names[j]!r}{hint}")
     out = []
     for j in iv:
         try:
