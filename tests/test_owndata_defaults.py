@@ -239,13 +239,16 @@ def test_fit_takes_what_the_loaders_return(tmp_path):
                comments="")
     ae = aekit.build("dense", input_shape=(12,), hidden=[8], seed=0)
     ae.fit(load_table(tmp_path / "t.csv"), epochs=1, verbose=0)
-    assert ae.fit_info["samples"] == 40
+    assert ae.fit_info["samples"] == 40 and ae.encode(load_table(tmp_path / "t.csv")).shape == (40, ae.code_size)
     lines = ["timestamp,value"] + [f"2020-01-01 00:{i // 60:02d}:{i % 60:02d},{50 + np.sin(i / 5):.4f}"
                                    for i in range(200)]
     (tmp_path / "s.csv").write_text("\n".join(lines) + "\n")
     ae = aekit.build("dense", input_shape=(20,), hidden=[8], seed=0)
-    ae.fit(load_timeseries(tmp_path / "s.csv"), epochs=1, verbose=0)
+    ts = load_timeseries(tmp_path / "s.csv")
+    ae.fit(ts, epochs=1, verbose=0)
     assert ae.fit_info["samples"] == (200 - 20) // 5 + 1  # windows of the model's length, stride length/4
+    # and inference takes them the same way (it refused a TimeSeries: "got a TimeSeries")
+    assert ae.encode(ts).shape == (37, ae.code_size) and ae.reconstruction_error(ts).shape == (37,)
 
 
 def test_summary_prints_a_keras_style_table_and_returns_it(capsys):

@@ -283,7 +283,7 @@ class Autoencoder:
         return self._prepare(x, name)[0]
 
     def _prepare(self, x, name: str = "x"):
-        arr, layout = to_model(x, self.input_shape, name)
+        arr, layout = to_model(samples_of(x, self.input_shape), self.input_shape, name)  # loaders' results too
         return self.scale(arr), layout
 
     def predict_batches(self, arr, fn, batch_size: int = 1024, module: Optional[torch.nn.Module] = None) -> np.ndarray:
