@@ -107,7 +107,7 @@ def _to_numbers(path, name, cells, lines):
                 float(text[i])
             except ValueError:
                 raise AekitError(f"{path}: column {name!r} is not numeric (line {lines[i]}: {str(text[i])[:40]!r}); "
-                                 f"choose numeric columns with columns=") from None
+                                 f"choose numeric columns with columns= (--columns A,B on the command line)") from None
     bad = ~np.isfinite(values) & ~missing
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -138,7 +138,8 @@ def _read_parquet(path: Path, columns):
         t = col.type
         if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
                 or pa.types.is_decimal(t)):
-            raise AekitError(f"{path}: column {names[j]!r} is not numeric ({t}); choose numeric columns with columns=")
+            raise AekitError(f"{path}: column {names[j]!r} is not numeric ({t}); choose numeric columns with columns= "
+                             f"(--columns A,B on the command line)")
         cols.append(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False))
     x = np.stack(cols, axis=1)
     lines = np.arange(1, len(x) + 1)  # Parquet has rows, not lines
