@@ -106,6 +106,34 @@ def test_csv_no_header_columns_and_tsv(tmp_path):
         load_table(tmp_path / "t.tsv", columns=["zz"])
 
 
+@pytest.mark.parametrize("text, kw, clean", [
+    ("a,b,c\n1,2,3\n4.5,-6e2, 7\n", {}, True),
+    ("a,b,c\r\n1,2,3\r\n\r\n4,5,6\r\n", {"columns": ["c", "a"]}, True),  # CRLF, a blank line, reordered
+    ("1\t2\n3\t4\n", {"header": False, "delimiter": "\t", "columns": [1]}, True),
+    ("a,b\n1,2\n3\n", {}, False),  # ragged: the careful path's error
+    ("a,b\n\"1\",2\n", {}, False),  # quoted: the careful path
+    ("a,b\n1,NA\n3,4\n", {"impute": "mean"}, False),  # missing: the careful path
+    ("a,b\n1,inf\n", {}, False),  # infinite: the careful path's error
+])
+def test_clean_csv_fast_path_reads_as_the_careful_path(tmp_path, monkeypatch, text, kw, clean):
+    import aekit.datasets.tables as tables
+
+    p = tmp_path / "t.csv"
+    p.write_bytes(text.encode())
+    assert (tables._read_clean_csv(p, kw.get("header", True), kw.get("delimiter")) is not None) == clean
+
+    def read():
+        try:
+            t = load_table(p, **kw)
+            return t.columns, t.x.tolist(), t.fill_values
+        except AekitError as e:
+            return str(e)
+
+    fast = read()
+    monkeypatch.setattr(tables, "_read_clean_csv", lambda *a: None)  # the per-cell path only
+    assert fast == read()
+
+
 def test_csv_non_numeric_column(tmp_path):
     p = write(tmp_path / "species.csv", "len,kind,width\n1.0,setosa,2\n2.0,virginica,3\n")
     with pytest.raises(AekitError) as e:
