@@ -103,7 +103,9 @@ def load_timeseries(path, columns=None) -> TimeSeries:
         iv = [head.index("value")]
     else:
         iv = [i for i in range(len(head)) if i != it]
-    if not iv or it in iv:
+    if it in iv:
+        raise AekitError(f"{path}: {names[it]!r} is the time column; name value columns beside it")
+    if not iv:
         raise AekitError(f"{path}: no value column besides the time column {names[it]!r}")
     data = rows[1:]
     if not data:
