@@ -6,6 +6,7 @@ Scaling is not done here: fit an :class:`aekit.preprocessing.Scaler` on the trai
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,23 +62,29 @@ def _select(path, names, columns):
     return idx
 
 
-def _read_csv(path: Path, header: bool, delimiter):
-    if delimiter is None:
-        delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+def _read_text(path: Path) -> str:
+    """The whole CSV as text (BOM dropped, line ends kept as they are), read once for both parsers below."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f, delimiter=delimiter)
-            rows, lines = [], []
-            for row in reader:
-                if not row or all(not c.strip() for c in row):
-                    continue
-                rows.append(row)
-                lines.append(reader.line_num)
+            return f.read()
     except FileNotFoundError:
         raise AekitError(f"{path}: no such file") from None
     except UnicodeDecodeError as e:
         raise FormatError(f"{path}: not a UTF-8 text file (byte {e.start}); is it really a CSV?") from None
-    except (csv.Error, OSError) as e:
+    except OSError as e:
+        raise FormatError(f"{path}: cannot read as CSV ({e})") from None
+
+
+def _read_csv(path: Path, text: str, header: bool, delimiter: str):
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        rows, lines = [], []
+        for row in reader:
+            if not row or all(not c.strip() for c in row):
+                continue
+            rows.append(row)
+            lines.append(reader.line_num)
+    except csv.Error as e:
         raise FormatError(f"{path}: cannot read as CSV ({e})") from None
     if not rows:
         raise AekitError(f"{path}: the file is empty")
@@ -94,17 +101,11 @@ def _read_csv(path: Path, header: bool, delimiter):
     return names, np.array(rows, dtype=str), np.array(lines)
 
 
-def _read_clean_csv(path: Path, header: bool, delimiter):
+def _read_clean_csv(text: str, header: bool, delimiter: str):
     """``(names, x (rows, columns) float64)`` for a clean numeric CSV (every cell a finite number, no
     quotes, every line as wide as the header), parsed by numpy in one call; else None, and the per-cell
-    path below reads the file (its errors name the column and line, and it handles missing values).
+    :func:`_read_csv` reads the text (its errors name the column and line, and it handles missing values).
     200,000 rows of 30 columns: 1.1 s instead of 4.5 s."""
-    if delimiter is None:
-        delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return None
     if '"' in text:
         return None
     lines = [ln for ln in text.splitlines() if ln.strip()]
@@ -218,15 +219,18 @@ def load_table(path, impute=None, header: bool = True, columns=None, delimiter=N
     path = Path(path).expanduser()
     if path.suffix.lower() in (".parquet", ".pq"):
         names, x, lines, unit = _read_parquet(path, columns)
-    elif (clean := _read_clean_csv(path, header, delimiter)) is not None:
-        all_names, x_all = clean
-        idx = _select(path, all_names, columns)
-        names, x, lines, unit = [all_names[j] for j in idx], np.ascontiguousarray(x_all[:, idx]), None, "line"
     else:
-        all_names, cells, lines = _read_csv(path, header, delimiter)
-        idx = _select(path, all_names, columns)
-        names, unit = [all_names[j] for j in idx], "line"
-        x = np.stack([_to_numbers(path, all_names[j], cells[:, j], lines) for j in idx], axis=1)
+        delimiter = delimiter or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
+        text, unit = _read_text(path), "line"
+        if (clean := _read_clean_csv(text, header, delimiter)) is not None:
+            all_names, x_all = clean
+            idx = _select(path, all_names, columns)
+            names, x, lines = [all_names[j] for j in idx], np.ascontiguousarray(x_all[:, idx]), None
+        else:
+            all_names, cells, lines = _read_csv(path, text, header, delimiter)
+            idx = _select(path, all_names, columns)
+            names = [all_names[j] for j in idx]
+            x = np.stack([_to_numbers(path, all_names[j], cells[:, j], lines) for j in idx], axis=1)
     missing = np.isnan(x)
     fill = {}
     if missing.any():
