@@ -175,7 +175,8 @@ def series_view(model, src) -> Optional[dict]:
 
     res = detect(model, src.x)
     scores, flags = point_flags(res.scores, m["n_points"], m["window"], m["stride"], res.threshold)
-    return {"values": m["values"], "columns": m.get("columns"), "scores": scores, "flags": flags, "threshold": res.threshold}
+    return {"values": m["values"], "columns": m.get("columns"), "scores": scores, "flags": flags,
+            "threshold": res.threshold}
 
 
 RUN_FILES = ("model.aekit", "checkpoint.aekit", "history.csv", "report.html")

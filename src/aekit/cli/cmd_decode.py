@@ -2,7 +2,8 @@
 from .common import emit, load_model, need_file
 
 NAME = "decode"
-HELP = "decode codes (.npy, .npz, .csv or .json, as encode writes them) to outputs: a .npy, a .png grid or a folder of PNGs"
+HELP = ("decode codes (.npy, .npz, .csv or .json, as encode writes them) to outputs: a .npy, a .png grid or a "
+        "folder of PNGs")
 EXAMPLES = """  aekit decode runs/vae/model.aekit codes.npy -o decoded.npy
   aekit decode runs/vae/model.aekit codes.npy -o decoded.png     # one grid picture
   aekit decode runs/vae/model.aekit codes.npy -o decoded/        # one PNG per code

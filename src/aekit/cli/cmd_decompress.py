@@ -13,7 +13,8 @@ EXAMPLES = ("  aekit decompress digits.aekz -o digits.npy\n"
 
 def add_arguments(p) -> None:
     p.add_argument("file", help="an .aekz file written by 'aekit compress'")
-    p.add_argument("-o", "--output", required=True, help=".npy (the array), .npz, .csv, .json; pictures also .png (one grid) or a folder")
+    p.add_argument("-o", "--output", required=True,
+                   help=".npy (the array), .npz, .csv, .json; pictures also .png (one grid) or a folder")
     p.add_argument("--model", default=None, help="the model (file or run folder) it was compressed with "
                    "(default: the path stored in the file); its fingerprint must match")
 

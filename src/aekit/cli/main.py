@@ -44,7 +44,8 @@ def _device(text: str) -> str:
 def _add_common(p: argparse.ArgumentParser, suppress: bool) -> None:
     d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
     g = p.add_argument_group("global options")
-    g.add_argument("--quiet", "-q", action="store_true", default=d(False), help="print nothing but errors and warnings")
+    g.add_argument("--quiet", "-q", action="store_true", default=d(False),
+                   help="print nothing but errors and warnings")
     g.add_argument("--json", action="store_true", default=d(False), help="machine-readable output on stdout")
     g.add_argument("--device", default=d("auto"), type=_device,
                    help="cpu, cuda, cuda:1, mps or auto (default: auto)")
