@@ -95,10 +95,9 @@ def load_timeseries(path, columns=None) -> TimeSeries:
                          f"named {', '.join(TIME_COLUMNS[1:])} beside value columns), found {rows[0]}")
     if columns:
         lookup = {n: i for i, n in enumerate(names)} | {n: i for i, n in enumerate(head) if n not in names}
-        missing = [c for c in columns if str(c) not in lookup and str(c).lower() not in lookup]
-        if missing:
-            raise AekitError(f"{path}: no column {missing[0]!r}; available: {', '.join(names)}")
-        iv = [lookup.get(str(c), lookup.get(str(c).lower())) for c in columns]
+        iv = [lookup.get(str(c), lookup.get(str(c).lower())) for c in columns]  # exact name, else any case
+        if None in iv:
+            raise AekitError(f"{path}: no column {columns[iv.index(None)]!r}; available: {', '.join(names)}")
     elif "value" in head:
         iv = [head.index("value")]
     else:
