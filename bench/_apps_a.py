@@ -37,7 +37,7 @@ def mnist():
 
 
 def write(name: str, result: dict, started: float) -> Path:
-    from aekit.io import atomic_write
+    from aekit.core.container import atomic_write
 
     result = {**result, "wall_s_total": round(time.time() - started, 1), "hardware": hardware(),
               "command": "python " + " ".join(["bench/" + Path(sys.argv[0]).name, *sys.argv[1:]]),

@@ -150,7 +150,7 @@ def main() -> None:
                                            "its training median/IQR",
                            "ens_recon+gmm": f"the same over {args.seeds} AEs (seeds), scores averaged",
                            "ae_blur": "metric='blur_mse': the MSE of the residual blurred by a Gaussian of one "
-                                      "pixel (aekit.losses.smoothed_error), the flat 784 inputs read as 28x28",
+                                      "pixel (aekit.models.losses.smoothed_error), the flat 784 inputs read as 28x28",
                            "ens_blur+gmm": "AnomalyScorer(metric='blur_mse', density='gmm') over the same AEs"},
               "trial_notes": "VAE (hidden [256, 64], latent 16, 15 epochs) negative-ELBO AUROC in a trial: 76.6 "
                              "(digit 8), 90.9 (digit 5), below the AE's MSE (89.4, 96.8); skipped by default"}

@@ -47,7 +47,7 @@ from aekit.apps.learned_codec import psnr_report
 from aekit.training import Callback
 from aekit.datasets.idx import read_idx
 from aekit.datasets.images import load_images
-from aekit.io import atomic_write
+from aekit.core.container import atomic_write
 from aekit.training import LearningRateScheduler, TimeLimit
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -212,7 +212,7 @@ def main() -> None:
         print(f"{step.__name__}: {time.perf_counter() - t:.1f} s", file=sys.stderr)
     res["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    from aekit.io import atomic_write
+    from aekit.core.container import atomic_write
 
     atomic_write(RESULTS, (json.dumps(res, indent=2) + "\n").encode())
     print(json.dumps(res, indent=2))

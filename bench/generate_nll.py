@@ -25,7 +25,7 @@ import torch
 import aekit
 from aekit.apps.generate import DynamicBinarization, importance_nll
 from aekit.datasets.idx import read_idx
-from aekit.io import atomic_write
+from aekit.core.container import atomic_write
 from aekit.training import TimeLimit
 
 ROOT = Path(__file__).resolve().parents[1]

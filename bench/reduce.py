@@ -29,7 +29,8 @@ from sklearn.neighbors import KNeighborsClassifier
 
 import aekit
 from aekit.training import LearningRateScheduler, TimeLimit
-from aekit.apps.embed import embed, plot_map
+from aekit.apps.embed import embed
+from aekit.report.plots import plot_map
 
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -138,7 +139,7 @@ def main(argv=None) -> int:
     res["aekit"] = rows
     res["total_wall_s"] = round(time.perf_counter() - t_start, 1)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    aekit.io.atomic_write(args.out, (json.dumps(res, indent=2) + "\n").encode())
+    aekit.core.container.atomic_write(args.out, (json.dumps(res, indent=2) + "\n").encode())
     print(json.dumps(res, indent=2))
     return 0
 

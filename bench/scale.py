@@ -38,7 +38,7 @@ def worker(a) -> None:
     import torch
 
     import aekit
-    from aekit.io import atomic_write
+    from aekit.core.container import atomic_write
     from aekit.training import Callback
 
     torch.set_num_threads(a.threads)
@@ -164,7 +164,7 @@ def main() -> None:
         for b in (a.batch, a.big_batch)}
     result["wall_s"] = round(time.perf_counter() - t_start, 1)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    from aekit.io import atomic_write
+    from aekit.core.container import atomic_write
 
     atomic_write(a.out, (json.dumps(result, indent=2) + "\n").encode())
     print(f"wrote {a.out} in {result['wall_s']} s")

@@ -106,7 +106,7 @@ def main() -> None:
                  "failures; it and PCA are references for the suite's overhead only"),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    from aekit.io import atomic_write
+    from aekit.core.container import atomic_write
 
     atomic_write(OUT, (json.dumps(result, indent=2) + "\n").encode())
     print(f"wrote {OUT}")

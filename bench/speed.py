@@ -405,7 +405,7 @@ def main() -> int:
                 print(json.dumps({name: {phase: row.get(phase if phase != "compare" else "full_epoch_s",
                                                         row.get("load"))}}, default=str), flush=True)
                 result["wall_s"] = round(time.time() - t_start, 1)  # written as it goes: a cut run keeps its rows
-                aekit.io.atomic_write(args.out, (json.dumps(result, indent=2) + "\n").encode())
+                aekit.core.container.atomic_write(args.out, (json.dumps(result, indent=2) + "\n").encode())
     finally:
         for f in tmp.glob("*.npy"):
             f.unlink()
@@ -413,7 +413,7 @@ def main() -> int:
     result["skipped"] = skipped
     result["wall_s"] = round(time.time() - t_start, 1)
     result["loadavg_end"] = os.getloadavg()
-    aekit.io.atomic_write(args.out, (json.dumps(result, indent=2) + "\n").encode())
+    aekit.core.container.atomic_write(args.out, (json.dumps(result, indent=2) + "\n").encode())
     print(f"wrote {args.out} in {result['wall_s']} s")
     return 0
 

@@ -135,7 +135,7 @@ def main(argv=None) -> int:
                         "torch": torch.__version__, "threads": args.threads},
            "settings": vars(args), "total_wall_s": round(time.perf_counter() - t_start, 1)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    aekit.io.atomic_write(args.out, (json.dumps(res, indent=2) + "\n").encode())
+    aekit.core.container.atomic_write(args.out, (json.dumps(res, indent=2) + "\n").encode())
     print(json.dumps(res, indent=2))
     return 0
 

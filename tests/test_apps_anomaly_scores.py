@@ -167,7 +167,7 @@ def test_training_scores_measure_each_row_against_the_other_training_codes(plane
 
 
 def test_blur_mse_scores_pictures_and_counts_a_missing_stroke_more_than_a_shifted_one():
-    from aekit.losses import smoothed_error
+    from aekit.models.losses import smoothed_error
 
     import torch
 

@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 
 import aekit
-from aekit.apps.embed import embed, map_2d, plot_map
+from aekit.apps.embed import embed, map_2d
+from aekit.report.plots import plot_map
 from aekit.cli.cmd_embed import embed_file
 from aekit.cli.main import main
 from aekit.errors import AekitError
@@ -102,7 +103,7 @@ def test_plot_map_writes_png(tmp_path):
     pts = np.random.default_rng(0).normal(size=(50, 2))
     p = plot_map(pts, np.arange(50) % 5, tmp_path / "sub" / "m.png", title="t", class_names=list("abcde"))
     # no global matplotlib state: drawing neither picks a backend nor imports pyplot (in a fresh interpreter)
-    code = ("import numpy as np, sys, matplotlib; from aekit.apps.embed import plot_map; "
+    code = ("import numpy as np, sys, matplotlib; from aekit.report.plots import plot_map; "
             f"plot_map(np.zeros((5, 2)), [0, 1, 0, 1, 2], {str(tmp_path / 'x.png')!r}); "
             "print('matplotlib.pyplot' in sys.modules, matplotlib.rcParams._get_backend_or_none())")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

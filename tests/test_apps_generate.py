@@ -74,7 +74,7 @@ def test_interpolation_endpoints_are_the_reconstructions(vae, digits):
 
 
 def test_image_shape_one_axis_order_for_every_caller():
-    from aekit.imageio import image_shape, to_pictures
+    from aekit.core.pictures import image_shape, to_pictures
 
     def shp(family, input_shape, **kw):
         return image_shape(aekit.build(family, input_shape=input_shape, **kw), guess_flat=True)

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import aekit
-from aekit import io
-from aekit.header import DataDescription, Sections
-from aekit.inference import map_batches
+from aekit.core import container as io
+from aekit.datasets.description import DataDescription, Sections
+from aekit.training.inference import map_batches
 
 
 @pytest.fixture

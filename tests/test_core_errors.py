@@ -87,7 +87,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     ae = aekit.build("dense", input_shape=(4,), hidden=[], latent_dim=2)
     path = ae.save(tmp_path / "m.aekit")
     before = path.read_bytes()
-    import aekit.io as io
+    import aekit.core.container as io
 
     def boom(*a, **k):
         raise OSError("disk full")

@@ -39,7 +39,7 @@ def test_denoiser_lowers_noisy_to_clean_error(digits):
 
 
 def test_kl_sparse_code_is_sparser(digits):
-    from aekit.losses import squash
+    from aekit.models.losses import squash
 
     train, _ = digits
     import torch

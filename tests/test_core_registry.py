@@ -7,8 +7,8 @@ import pytest
 import torch
 
 import aekit
-from aekit.config import ModelConfig, TrainConfig, from_dict
-from aekit.registry import get_family, register_model
+from aekit.models.config import ModelConfig, TrainConfig, from_dict
+from aekit.models.registry import get_family, register_model
 
 
 @pytest.fixture

@@ -82,8 +82,8 @@ def test_explicit_targets_and_validation_pair():
 
 @pytest.mark.parametrize("kind", ["gaussian", "masking", "salt_pepper"])
 def test_corruptions(kind):
-    from aekit.config import CorruptionConfig
-    from aekit.corruption import corrupt
+    from aekit.models.config import CorruptionConfig
+    from aekit.models.corruption import corrupt
 
     x = torch.rand(200, 50)
     g = torch.Generator().manual_seed(0)

@@ -7,7 +7,7 @@ from PIL import Image
 
 from aekit.datasets import ArrayStream, ImageStream, fit_scaler, train_test_split
 from aekit.errors import AekitError
-from aekit.preprocessing import Scaler
+from aekit.datasets.preprocessing import Scaler
 
 
 def check_contract(stream, batch_size):

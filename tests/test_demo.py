@@ -3,7 +3,7 @@ floors) runs in CI (.ci/run); here a tiny plan checks what the demo writes."""
 import re
 
 import aekit
-from aekit.demo import run_demo
+from aekit.runs.demo import run_demo
 
 # 2-D codes: the report draws them as they are (no t-SNE), which keeps this test quick
 TINY = [("Convolutional autoencoder", "conv", {"filters": [4], "latent_dim": 2}, 1, {}),
@@ -11,8 +11,8 @@ TINY = [("Convolutional autoencoder", "conv", {"filters": [4], "latent_dim": 2},
 
 
 def test_demo_writes_run_folders_and_one_report(tmp_path, monkeypatch):
-    monkeypatch.setattr("aekit.demo.QUICK_TRAIN", 300)
-    monkeypatch.setattr("aekit.demo.QUICK_VAL", 100)
+    monkeypatch.setattr("aekit.runs.demo.QUICK_TRAIN", 300)
+    monkeypatch.setattr("aekit.runs.demo.QUICK_VAL", 100)
     report = run_demo(tmp_path, quick=True, verbose=0, plan=TINY)
     html = report.read_text()
     assert report == tmp_path / "report.html" and html.count("<h2>") == 2  # one section per model

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.arrays import shard_bounds
+from aekit.core.arrays import shard_bounds
 from aekit.datasets import ArrayStream
 from aekit.errors import AekitError
 from aekit.training import distributed
@@ -261,7 +261,7 @@ def test_loss_weight_restores_the_global_mean():
 
 
 def _state(world, **cfg):
-    from aekit.config import TrainConfig
+    from aekit.models.config import TrainConfig
 
     m = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4))
     return LoopState(m, torch.optim.SGD(m.parameters(), 0.1), TrainConfig(**cfg), None, torch.device("cpu"),
@@ -331,7 +331,7 @@ def test_cli_data_larger_than_memory_streams_with_a_streamed_scaler(tmp_path, mo
     batch by batch, fitting the table's scaler (standard: decided from the data) in one streaming pass (same
     figures as in memory)."""
     import aekit.datasets.arrays as arrays_mod
-    from aekit.preprocessing import Scaler
+    from aekit.datasets.preprocessing import Scaler
     from aekit.runs import train_run
 
     x = np.random.default_rng(2).normal(size=(500, 6)).astype(np.float32) * 3 + 1

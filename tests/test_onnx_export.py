@@ -12,7 +12,7 @@ import pytest
 import aekit
 from aekit import AekitError
 from aekit.cli.main import main
-from aekit.export import export_onnx
+from aekit.autoencoder.onnx import export_onnx
 
 CASES = {
     "dense": ("dense", (12,), {"hidden": [16], "latent_dim": 3}),

@@ -1,11 +1,11 @@
-"""Data-aware defaults (aekit.defaults), the divergence guard, and the API edges of issue 9."""
+"""Data-aware defaults (aekit.training.defaults), the divergence guard, and the API edges of issue 9."""
 import numpy as np
 import pytest
 import torch
 
 import aekit
-from aekit import io
-from aekit.defaults import auto_batch_size, decide_data, default_latent, plan_training
+from aekit.core import container as io
+from aekit.training.defaults import auto_batch_size, decide_data, default_latent, plan_training
 from aekit.errors import AekitError, DivergenceError
 from aekit.training.callbacks import DivergenceGuard, EarlyStopping
 
@@ -351,7 +351,7 @@ def test_series_windows_share_one_scale_per_channel_and_start_as_pca_of_the_seri
 
 
 def test_patience_is_long_for_small_sets_unless_the_model_starts_as_pca():
-    from aekit.defaults import auto_patience
+    from aekit.training.defaults import auto_patience
 
     small = plan_training(240, epochs=None, batch_size=None, validation_split=None, patience=None,
                           has_validation=False)

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 import aekit
-from aekit import io as aio
+from aekit.core import container as aio
 from aekit.cli.main import main
 from aekit.errors import AekitError, FileAccessError, FormatError, InputNotFoundError
 
@@ -313,7 +313,7 @@ def _list_loop(d):
 def api_cases():
     from aekit.apps.codec import MAX_BITS, compress, decode_codes, read_file_header
     from aekit.datasets import read_idx, sliding_windows
-    from aekit.sources import load_source
+    from aekit.datasets.sources import load_source
     from aekit.training.loop import pick_device
 
     return {
@@ -359,7 +359,7 @@ def api_cases():
 
 
 def _restore(path):
-    from aekit.config import TrainConfig
+    from aekit.models.config import TrainConfig
     from aekit.training.checkpoint import restore_checkpoint
     from aekit.training.loop import new_state
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import aekit
-from aekit import io as aio
+from aekit.core import container as aio
 
 ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
 
@@ -43,7 +43,7 @@ def test_killed_write_leaves_the_old_file_and_the_next_write_removes_its_temp(tm
     # the child writes half a file through the atomic writer, says so, and waits to be killed
     child = _spawn("""
         import sys, time
-        from aekit.io import atomic_write
+        from aekit.core.container import atomic_write
         def half(f):
             f.write(b"x" * 1_000_000); f.flush()
             print("writing", flush=True)

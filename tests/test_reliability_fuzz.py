@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 import aekit  # noqa: E402
-from aekit import io as aio  # noqa: E402
+from aekit.core import container as aio  # noqa: E402
 from aekit.errors import AekitError  # noqa: E402
 
 EXAMPLES = int(os.environ.get("AEKIT_FUZZ_EXAMPLES", "200"))
@@ -275,7 +275,7 @@ def test_idx_forged(seed, tmp_path, data):
 def _restore(path):
     """Restore into a fresh state of the same model, then train one epoch from it: a checkpoint that is
     accepted must also be usable. A refused one must leave the state as it was."""
-    from aekit.config import TrainConfig
+    from aekit.models.config import TrainConfig
     from aekit.training.checkpoint import restore_checkpoint
     from aekit.training.batches import ArraySource
     from aekit.training.loop import fit_loop, new_state

@@ -13,8 +13,8 @@ import torch
 
 import aekit
 from aekit.cli.main import main
-from aekit.config import TrainConfig
-from aekit.fit_setup import fit_sources
+from aekit.models.config import TrainConfig
+from aekit.training.fit_setup import fit_sources
 from aekit.training import Callback
 from aekit.training.device import (AmpPlan, amp_plan, batch_format, cpu_supports_bf16, fits_on_device,
                                    pick_device, to_memory_format, use_channels_last)

@@ -17,14 +17,14 @@ if "torch" not in _sys.modules and not {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"} & s
     # policy (aekit.training.threads) drops to the free cores, where the spin never waits on a lost core.
     _os.environ["GOMP_SPINCOUNT"] = "10000"
 
-from . import models as _models  # noqa: F401  (registers the built-in families)
-from .autoencoder import Autoencoder, build, load
-from .config import CorruptionConfig, SparsityConfig, TrainConfig
-from .errors import AekitError, FormatError
-from .registry import describe_models, list_models, register_model
-from .training.loop import History
+from aekit import models as _models  # noqa: F401  (registers the built-in families)
+from aekit.autoencoder.model import Autoencoder, build, load
+from aekit.models.config import CorruptionConfig, SparsityConfig, TrainConfig
+from aekit.errors import AekitError, FormatError
+from aekit.models.registry import describe_models, list_models, register_model
+from aekit.training.loop import History
 
-__version__ = "0.1.0"
+from aekit.core.version import __version__
 
 __all__ = ["Autoencoder", "build", "load", "list_models", "describe_models", "register_model", "History",
            "TrainConfig", "SparsityConfig", "CorruptionConfig", "AekitError", "FormatError", "__version__"]

@@ -1,7 +1,7 @@
 """``python -m aekit``: the command line (what ``torchrun -m aekit train ...`` starts in each process)."""
 import sys
 
-from .cli.main import main
+from aekit.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -43,10 +43,10 @@ from typing import ClassVar, Optional
 
 import numpy as np
 
-from ..errors import AekitError
-from .anomaly_scorer import AnomalyScorer  # noqa: F401  (error + code density over seeds, re-exported here)
-from .anomaly_scores import fit_code_gaussian, fit_code_neighbours, mse_knn_scores, mse_maha_scores
-from .stream import StreamResult, stream_detect  # noqa: F401  (the causal option, re-exported here)
+from aekit.errors import AekitError
+from aekit.apps.anomaly_scorer import AnomalyScorer  # noqa: F401  (error + code density over seeds, re-exported here)
+from aekit.apps.anomaly_scores import fit_code_gaussian, fit_code_neighbours, mse_knn_scores, mse_maha_scores
+from aekit.apps.stream import StreamResult, stream_detect  # noqa: F401  (the causal option, re-exported here)
 
 METRICS = ("auto", "mse", "bce", "blur_mse", "elbo", "mse_knn", "mse_maha")
 # the scores with terms fitted on the training data: (fit, which returns the training scores; score)

@@ -33,8 +33,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..errors import AekitError
-from .anomaly_scores import _robust
+from aekit.errors import AekitError
+from aekit.apps.anomaly_scores import _robust
 
 DENSITIES = (None, "gmm", "gaussian")
 
@@ -73,7 +73,7 @@ class AnomalyScorer:
         self.seed = seed
 
     def _terms(self, model, x, mix) -> list[np.ndarray]:
-        from .anomaly import anomaly_scores
+        from aekit.apps.anomaly import anomaly_scores
 
         terms = [anomaly_scores(model, x, self.metric).astype(np.float64)]
         if mix is not None:

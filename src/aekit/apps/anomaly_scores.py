@@ -33,8 +33,8 @@ from typing import ClassVar, Optional
 import numpy as np
 import torch
 
-from ..errors import AekitError
-from ..losses import reconstruction
+from aekit.errors import AekitError
+from aekit.models.losses import reconstruction
 
 KNN_TENSOR = "code_neighbours"  # the reference codes, in the model file's tensors
 ROW_TENSOR = "row_neighbours"  # the same training rows as the model takes them (flat inputs: tables)

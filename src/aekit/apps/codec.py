@@ -50,12 +50,12 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ..arrays import infer_layout
-from ..errors import AekitError, FormatError, InputNotFoundError, os_error
-from ..io import atomic_write, read_header
-from ..training.callbacks import Callback
-from . import learned_codec
-from .entropy import decode_symbols, encode_symbols
+from aekit.core.arrays import infer_layout
+from aekit.errors import AekitError, FormatError, InputNotFoundError, os_error
+from aekit.core.container import atomic_write, read_header
+from aekit.training.callbacks import Callback
+from aekit.apps import learned_codec
+from aekit.apps.entropy import decode_symbols, encode_symbols
 
 MAGIC = b"AEKZ\x00\r\n\x1a"
 VERSION = 1  # quantised codes, per-file ranges and tables (any autoencoder)
@@ -128,7 +128,7 @@ MAX_PIXELS_PER_BYTE = 1 << 16
 
 
 def parse_header(data: bytes, name: str = "input") -> tuple[dict, int]:
-    """(header dict with its ``version``, offset after it) of ``.aekz`` bytes: :func:`aekit.io.read_header`
+    """(header dict with its ``version``, offset after it) of ``.aekz`` bytes: :func:`aekit.core.container.read_header`
     with this format's magic, plus the fields each version needs, each checked; FormatError for a foreign,
     truncated or corrupt file."""
     header, end = read_header(_BytesIO(data), len(data), name, magic=MAGIC, prefix=_PREFIX,
@@ -364,7 +364,7 @@ def locate_model(path: str | os.PathLike, model=None, header: Optional[dict] = N
     """The Autoencoder to decompress ``path`` with: ``model`` (an Autoencoder or a model file), else the
     model path stored in the file (or in its already-read ``header``); an AekitError names the path when
     it cannot be found."""
-    from ..autoencoder import load
+    from aekit.autoencoder.model import load
 
     if model is None:
         hint = (header if header is not None else read_file_header(path)).get("model")

@@ -23,8 +23,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..arrays import as_array, to_float
-from ..errors import AekitError
+from aekit.core.arrays import as_array, to_float
+from aekit.errors import AekitError
 
 
 def denoise(model, x, batch_size: int = 1024) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 The autoencoder does the dimension reduction (``embed``: the encoder's codes, (N, code_size)); a 2-D map
 for the eye is then either the codes themselves (a model with ``latent_dim=2``) or t-SNE / PCA / UMAP of
-the codes (``map_2d``); ``plot_map`` draws it, one colour per label.
+the codes (``map_2d``); ``aekit.report.plots.plot_map`` draws it, one colour per label.
 
 Examples
 --------
@@ -22,8 +22,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..errors import AekitError
-from ..io import atomic_write
+from aekit.errors import AekitError
+from aekit.core.container import atomic_write
 
 MAP_METHODS = ("tsne", "pca", "umap")
 
@@ -41,7 +41,7 @@ def embed(model, x, batch_size: int = 1024) -> np.ndarray:
     >>> embed(ae, np.zeros((5, 8), np.float32)).shape
     (5, 3)
     """
-    from .text import is_sentence_model, sentence_vectors
+    from aekit.apps.text import is_sentence_model, sentence_vectors
 
     if is_sentence_model(model):
         if isinstance(x, str) or not all(isinstance(s, str) for s in x):
@@ -111,30 +111,4 @@ def map_2d(codes, method: str = "tsne", seed: Optional[int] = 0, perplexity: flo
         return tsne.fit_transform(z).astype(np.float32)
 
 
-def plot_map(points, labels: Optional[Sequence] = None, path: str | os.PathLike = "map.png", *,
-             title: Optional[str] = None, class_names: Optional[Sequence[str]] = None,
-             point_size: float = 4.0) -> Path:
-    """Draw a 2-D map (N, 2) as a PNG scatter plot, one colour per label; written atomically.
-
-    ``labels`` (N,) may be ints or strings; ``class_names`` names integer labels in the legend.
-
-    Examples
-    --------
-    >>> import numpy as np, tempfile, os
-    >>> p = plot_map(np.random.default_rng(0).normal(size=(30, 2)), np.arange(30) % 3,
-    ...              os.path.join(tempfile.mkdtemp(), "m.png"))
-    >>> p.read_bytes()[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
-    True
-    """
-    from ..report.plots import figure_png, map_figure
-
-    pts = np.asarray(points, dtype=np.float32)
-    if pts.ndim != 2 or pts.shape[1] != 2:
-        raise AekitError(f"plot_map: expected points of shape (N, 2), got {pts.shape}")
-    if labels is not None and len(labels) != len(pts):
-        raise AekitError(f"plot_map: {len(labels)} labels for {len(pts)} points")
-    fig = map_figure(pts, labels, title, class_names=class_names, point_size=point_size)
-    return atomic_write(path, figure_png(fig, dpi=110))
-
-
-__all__ = ["embed", "map_2d", "plot_map", "MAP_METHODS"]
+__all__ = ["embed", "map_2d", "MAP_METHODS"]

@@ -32,11 +32,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import TrainConfig, from_dict
-from ..errors import AekitError
-from ..training.callbacks import Callback
-from ..training.batches import ArraySource
-from ..training.loop import fit_loop, fresh_seed, new_state
+from aekit.models.config import TrainConfig, from_dict
+from aekit.errors import AekitError
+from aekit.training.callbacks import Callback
+from aekit.training.batches import ArraySource
+from aekit.training.loop import fit_loop, fresh_seed, new_state
 
 
 def extract_features(model, x, batch_size: int = 1024) -> np.ndarray:

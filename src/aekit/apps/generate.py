@@ -27,10 +27,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..arrays import batches, index_batches, infer_layout
-from ..errors import AekitError
-from ..imageio import grid, png_bytes, to_pictures, to_uint8_images
-from ..io import atomic_write
+from aekit.core.arrays import batches, index_batches, infer_layout
+from aekit.errors import AekitError
+from aekit.core.pictures import grid, png_bytes, to_pictures, to_uint8_images
+from aekit.core.container import atomic_write
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -97,7 +97,7 @@ def manifold(model, n: int = 20, dims: tuple = (0, 1)) -> np.ndarray:
 
 def save_grid_png(images: np.ndarray, path: str | os.PathLike, ncols: Optional[int] = None) -> Path:
     """Write pictures (N, H, W, C) in [0, 1] as one PNG grid (atomically), ``ncols`` per row (default about
-    square), with the picture helpers of :mod:`aekit.imageio`. Returns the path."""
+    square), with the picture helpers of :mod:`aekit.core.pictures`. Returns the path."""
     x = np.asarray(images)
     if x.ndim not in (3, 4) or len(x) == 0 or (x.ndim == 4 and x.shape[-1] not in (1, 3)):
         raise AekitError(f"images: expected (N, H, W) or (N, H, W, C) with C 1 or 3, got {x.shape}")

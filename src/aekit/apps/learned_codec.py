@@ -22,11 +22,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..arrays import batches
-from ..errors import AekitError
-from ..inference import map_batches
-from .denoise import db
-from .entropy import decode_with_model, encode_with_model, model_freqs
+from aekit.core.arrays import batches
+from aekit.errors import AekitError
+from aekit.training.inference import map_batches
+from aekit.apps.denoise import db
+from aekit.apps.entropy import decode_with_model, encode_with_model, model_freqs
 
 
 REFINE_PIXELS = 600_000  # pixels per batch of the encoder-side search (its memory grows with them)

@@ -50,8 +50,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import AekitError
-from .tail import HISTORY, dependence, fisher, tail_surprise  # noqa: F401  (re-exported: the statistics)
+from aekit.errors import AekitError
+from aekit.apps.tail import HISTORY, dependence, fisher, tail_surprise  # noqa: F401  (re-exported: the statistics)
 
 RANGE_BREAK_SURPRISE = 10.0  # -log10(p) given to a range break: p = 1e-10, flagged at any usual risk
 NEIGHBOURS = 5  # nearest training codes of the code-distance term, as the 'mse_knn' score of tables
@@ -92,7 +92,7 @@ class StreamResult:
 
 def default_train_length(n_points: int) -> int:
     """NAB's probationary period: ``min(floor(0.15 n), 750)`` points."""
-    from ..datasets.nab import probation_length
+    from aekit.datasets.nab import probation_length
 
     return probation_length(n_points)
 
@@ -248,8 +248,8 @@ def stream_detect(values, window: int = 32, n_train=None, risk: float = 1e-4, re
     -------
     StreamResult
     """
-    from .. import build
-    from ..datasets import sliding_windows
+    from aekit.autoencoder.model import build
+    from aekit.datasets import sliding_windows
 
     v = np.asarray(values, dtype=np.float64)
     if v.ndim not in (1, 2) or not np.isfinite(v).all():
@@ -299,7 +299,7 @@ def _score_windows(model, wins: np.ndarray, n_fit: int, update_every: int, seed:
     nearest codes of the training windows that share no point with it (None without ``k``). With
     ``update_every``, each block is scored before the model learns on it (online learning, still causal),
     against the training windows' codes under the model of that moment."""
-    from .anomaly_scores import errors_and_codes, knn_distance
+    from aekit.apps.anomaly_scores import errors_and_codes, knn_distance
 
     zone = min(L, max(1, (n_fit - k) // 2))  # every training window keeps k neighbours outside its zone
 

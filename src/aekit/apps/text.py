@@ -30,8 +30,8 @@ from typing import ClassVar, Optional, Sequence
 import numpy as np
 import torch
 
-from ..datasets.text import PAD, UNK, Vocabulary, normalize, split_sentences, tokenize
-from ..errors import AekitError
+from aekit.datasets.text import PAD, UNK, Vocabulary, normalize, split_sentences, tokenize
+from aekit.errors import AekitError
 
 TOKENIZER = "aekit.datasets.tokenize+normalize"
 
@@ -156,7 +156,7 @@ class TextPipeline:
     # --- stored with a model -------------------------------------------------------------------------------
     def attach(self, model) -> None:
         """Store this pipeline in ``model`` (a :class:`TextSection` + ``extra_tensors['embeddings']``)."""
-        from ..header import DataDescription
+        from aekit.datasets.description import DataDescription
 
         model.set_section(TextSection(list(self.vocab.itos), self.seq_len, self.dim))
         model.data = DataDescription(kind="text")
@@ -193,7 +193,7 @@ def train_sentence_model(sentences: Sequence[str], *, vocab_size: int = 5000, se
     Returns the trained :class:`aekit.Autoencoder` with the pipeline attached (save it with ``.save``).
     ``training_options`` go to :meth:`Autoencoder.fit` (lr, callbacks, validation_split, verbose, ...).
     """
-    from ..autoencoder import build
+    from aekit.autoencoder.model import build
 
     sentences = _check_sentences(sentences, "train_sentence_model")
     pipe = pipeline or TextPipeline.fit(sentences, vocab_size, seq_len, dim, window, seed or 0)

@@ -1,5 +1,5 @@
 """aekit decode: outputs from codes (Autoencoder.decode)."""
-from .common import emit, load_model, need_file
+from aekit.cli.common import emit, load_model, need_file
 
 NAME = "decode"
 HELP = ("decode codes (.npy, .npz, .csv or .json, as encode writes them) to outputs: a .npy, a .png grid or a "
@@ -20,8 +20,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..imageio import image_shape
-    from .outputs import read_array, write_output
+    from aekit.core.pictures import image_shape
+    from aekit.cli.outputs import read_array, write_output
 
     model = load_model(need_file(args.model, "model"), args)
     z = read_array(need_file(args.codes, "codes"))

@@ -1,11 +1,11 @@
-"""aekit demo: three autoencoders on the embedded digits and one HTML report (aekit.demo.run_demo)."""
-from .common import emit, verbose
+"""aekit demo: three autoencoders on the embedded digits and one HTML report (aekit.runs.demo.run_demo)."""
+from aekit.cli.common import emit, verbose
 
 NAME = "demo"
 HELP = "train a conv, a denoising and a 2-D variational autoencoder on the embedded digits; write a report"
 EXAMPLES = """  aekit demo                       # about 5 minutes on 2 cores; writes aekit-demo/report.html
   aekit demo --quick --out /tmp/d  # under a minute: fewer digits and epochs, rougher pictures
-  python: from aekit.demo import run_demo; run_demo("aekit-demo", quick=True)"""
+  python: from aekit.runs.demo import run_demo; run_demo("aekit-demo", quick=True)"""
 
 
 def add_arguments(p) -> None:
@@ -14,7 +14,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..demo import run_demo
+    from aekit.runs.demo import run_demo
 
     seed = args.seed if args.seed is not None else 0
     report = run_demo(args.out, quick=args.quick, seed=seed, verbose=verbose(args), device=args.device)

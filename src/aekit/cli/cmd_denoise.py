@@ -1,11 +1,11 @@
 """aekit denoise: clean noisy pictures or arrays with a denoising autoencoder."""
 import numpy as np
 
-from ..apps.denoise import denoise, psnr
-from ..errors import AekitError
-from ..imageio import image_shape
-from .common import add_input_options, emit, load_model, need_file, positive_int, read_for
-from .outputs import write_output
+from aekit.apps.denoise import denoise, psnr
+from aekit.errors import AekitError
+from aekit.core.pictures import image_shape
+from aekit.cli.common import add_input_options, emit, load_model, need_file, positive_int, read_for
+from aekit.cli.outputs import write_output
 
 NAME = "denoise"
 HELP = "denoise pictures or arrays with a (denoising) autoencoder"

@@ -4,13 +4,13 @@ import argparse
 import csv
 import io
 
-from ..apps.anomaly import METRICS, detect, fit_threshold
-from ..datasets.timeseries import flagged_ranges, point_flags
-from ..errors import AekitError
-from ..io import atomic_write
-from .common import (INPUT_HELP, add_input_options, emit, finite_float, float_range, int_range, load_model,
+from aekit.apps.anomaly import METRICS, detect, fit_threshold
+from aekit.datasets.timeseries import flagged_ranges, point_flags
+from aekit.errors import AekitError
+from aekit.core.container import atomic_write
+from aekit.cli.common import (INPUT_HELP, add_input_options, emit, finite_float, float_range, int_range, load_model,
                      model_path, need_file, positive_int, read_for)
-from .outputs import need_suffix, write_records
+from aekit.cli.outputs import need_suffix, write_records
 
 NAME = "detect"
 HELP = ("score samples (or the points of a time series) by reconstruction error and how unusual their code "
@@ -134,9 +134,9 @@ def _season(text: str):
 
 
 def _run_stream(args) -> int:
-    from ..apps.stream import stream_detect
-    from ..datasets import load_timeseries
-    from ..datasets.reader import parse_columns
+    from aekit.apps.stream import stream_detect
+    from aekit.datasets import load_timeseries
+    from aekit.datasets.reader import parse_columns
 
     if args.input is not None:
         raise AekitError("--stream trains its own detector on the start of the series; give only the series CSV")

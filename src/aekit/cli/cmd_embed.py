@@ -9,12 +9,13 @@ from typing import Optional
 
 import numpy as np
 
-from ..apps.embed import MAP_METHODS, embed, map_2d, plot_map
-from ..apps.text import is_sentence_model
-from ..errors import AekitError
-from ..io import atomic_write
-from .common import emit, load_model, need_file, positive_int
-from .outputs import need_suffix
+from aekit.apps.embed import MAP_METHODS, embed, map_2d
+from aekit.report.plots import plot_map
+from aekit.apps.text import is_sentence_model
+from aekit.errors import AekitError
+from aekit.core.container import atomic_write
+from aekit.cli.common import emit, load_model, need_file, positive_int
+from aekit.cli.outputs import need_suffix
 
 NAME = "embed"
 HELP = "reduce dimensions: save the codes of INPUT (.npy), optionally a 2-D map image"
@@ -41,7 +42,7 @@ def add_arguments(p) -> None:
 
 def _read_labels(path, n: int) -> np.ndarray:
     """Labels (n,) from a .npy/.npz array or a text file with one label per line."""
-    from ..datasets import load_array
+    from aekit.datasets import load_array
 
     p = Path(path)
     if not p.exists():
@@ -63,7 +64,7 @@ def _read(model, path, key):
     if not p.exists():
         raise AekitError(f"input {path}: no such file or folder")
     if is_sentence_model(model):
-        from ..datasets import load_reuters, read_sentences
+        from aekit.datasets import load_reuters, read_sentences
 
         if p.is_dir() or p.suffix.lower() == ".sgm":  # Reuters-21578: one vector per document
             docs = [d for d in load_reuters(p) if d.body]
@@ -74,8 +75,8 @@ def _read(model, path, key):
                              f"or a Reuters-21578 folder")
         return read_sentences(p), None, None, "sentences"
     if p.is_dir():
-        from ..datasets import load_images
-        from ..imageio import image_shape
+        from aekit.datasets import load_images
+        from aekit.core.pictures import image_shape
 
         shp = image_shape(model)
         if shp is None:
@@ -83,7 +84,7 @@ def _read(model, path, key):
         s = load_images(p, size=(shp[1], shp[2]), color="gray" if shp[0] == 1 else "rgb", cache=False,
                         workers=1, labels="auto")
         return s.x, s.y, (list(s.class_names) if s.class_names else None), "images"
-    from ..sources import read_input
+    from aekit.datasets.sources import read_input
 
     x, meta = read_input(p, model, key=key)
     return x, None, None, "images" if meta.get("images") else "arrays"
@@ -121,7 +122,7 @@ def embed_file(model, input, out, *, map: Optional[str] = None, map_image=None, 
 
 
 def _documents(model, docs):
-    from ..apps.text import document_vectors
+    from aekit.apps.text import document_vectors
 
     return document_vectors(model, docs)
 

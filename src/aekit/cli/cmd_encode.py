@@ -1,5 +1,5 @@
 """aekit encode: the codes of inputs (Autoencoder.encode)."""
-from .common import add_input_options, emit, load_model, need_file, read_for
+from aekit.cli.common import add_input_options, emit, load_model, need_file, read_for
 
 NAME = "encode"
 HELP = "encode inputs (arrays, tables, series, pictures) to codes: .npy, .npz, .csv or .json"
@@ -16,7 +16,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from .outputs import write_output
+    from aekit.cli.outputs import write_output
 
     model = load_model(need_file(args.model, "model"), args)
     src = read_for(args, model)

@@ -1,11 +1,11 @@
-"""aekit evaluate: loss, per-sample error statistics and family metrics (aekit.evaluate.evaluate)."""
-from .common import emit, load_model, need_file
+"""aekit evaluate: loss, per-sample error statistics and family metrics (aekit.autoencoder.evaluate.evaluate)."""
+from aekit.cli.common import emit, load_model, need_file
 
 NAME = "evaluate"
 HELP = "evaluate a model on data: loss, per-sample error statistics, KL / code activation"
 EXAMPLES = """  aekit evaluate runs/conv/model.aekit --data digits      # the test split when the source has one
   aekit evaluate runs/conv/model.aekit --data x_test.npy --json
-  python: from aekit.evaluate import evaluate; evaluate(aekit.load("runs/conv/model.aekit"), x_test)"""
+  python: from aekit.autoencoder.evaluate import evaluate; evaluate(aekit.load("runs/conv/model.aekit"), x_test)"""
 
 
 def add_arguments(p) -> None:
@@ -23,8 +23,8 @@ def _text(m: dict) -> str:
 
 
 def run(args) -> int:
-    from ..evaluate import evaluate
-    from ..sources import load_for_model
+    from aekit.autoencoder.evaluate import evaluate
+    from aekit.datasets.sources import load_for_model
 
     model = load_model(need_file(args.model, "model"), args)
     x, _ = load_for_model(args.data, model)

@@ -1,7 +1,7 @@
 """aekit export: a trained model file to ONNX."""
-from ..export import DEFAULT_OPSET, PARTS, export_onnx
-from .common import emit, load_model, need_file, positive_int
-from .outputs import need_suffix
+from aekit.autoencoder.onnx import DEFAULT_OPSET, PARTS, export_onnx
+from aekit.cli.common import emit, load_model, need_file, positive_int
+from aekit.cli.outputs import need_suffix
 
 NAME = "export"
 HELP = "export a trained model (encoder, decoder or full) to ONNX with a dynamic batch size"

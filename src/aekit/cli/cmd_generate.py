@@ -1,11 +1,11 @@
 """aekit generate: samples, a latent interpolation or the 2-D manifold of a trained model, as a PNG grid."""
 from pathlib import Path
 
-from ..apps.generate import interpolate, manifold, sample_grid, save_grid_png
-from ..errors import AekitError
-from ..sources import read_input
-from .common import emit, int_range, load_model, need_file, positive_int
-from .outputs import write_output
+from aekit.apps.generate import interpolate, manifold, sample_grid, save_grid_png
+from aekit.errors import AekitError
+from aekit.datasets.sources import read_input
+from aekit.cli.common import emit, int_range, load_model, need_file, positive_int
+from aekit.cli.outputs import write_output
 
 NAME = "generate"
 HELP = "draw samples, interpolate between two inputs, or map the 2-D latent manifold of a model"

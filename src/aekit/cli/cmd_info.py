@@ -1,5 +1,5 @@
 """aekit info: what a model file holds (family, config, layers, training summary)."""
-from .common import emit, load_model, need_file
+from aekit.cli.common import emit, load_model, need_file
 
 NAME = "info"
 HELP = "show a model file's family, config, parameters per layer and training summary"
@@ -13,8 +13,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..apps.anomaly import AnomalyThreshold
-    from ..config import to_dict
+    from aekit.apps.anomaly import AnomalyThreshold
+    from aekit.models.config import to_dict
 
     model = load_model(need_file(args.model, "model"), args)
     h = model.history.history

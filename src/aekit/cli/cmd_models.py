@@ -1,12 +1,12 @@
 """aekit models: the registered families, or one family's options with their defaults."""
-from ..registry import describe_models
-from .common import emit
+from aekit.models.registry import describe_models
+from aekit.cli.common import emit
 
 NAME = "models"
 HELP = "list the registered autoencoder families, or every option of one with its default"
 EXAMPLES = "  aekit models\n  aekit models dense          # every model and training option, with defaults\n  aekit models --json"
 
-# what an 'auto' / None default means, for the options the data decides (aekit.defaults)
+# what an 'auto' / None default means, for the options the data decides (aekit.training.defaults)
 AUTO_RULES = {
     "latent_dim": "auto: ceil(input width / 4), 1 to 32, below the width",
     "activation": "auto: relu for data in [0, 1], elu for standardised data",
@@ -25,8 +25,8 @@ AUTO_RULES = {
 
 def option_rows(family: str) -> list:
     """(section, name, default, note) for every model option of ``family`` and every training option."""
-    from ..config import TrainConfig, field_help
-    from ..registry import get_family
+    from aekit.models.config import TrainConfig, field_help
+    from aekit.models.registry import get_family
 
     rows = []
     for section, cls in (("model", get_family(family).config_cls), ("training", TrainConfig)):

@@ -1,5 +1,5 @@
 """aekit reconstruct: inputs through the whole autoencoder (Autoencoder.reconstruct)."""
-from .common import add_input_options, emit, load_model, need_file, read_for
+from aekit.cli.common import add_input_options, emit, load_model, need_file, read_for
 
 NAME = "reconstruct"
 HELP = "reconstruct inputs: arrays/tables/series to .npy/.csv/.json; pictures also to a .png grid or a folder"
@@ -18,8 +18,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..imageio import image_shape
-    from .outputs import write_output
+    from aekit.core.pictures import image_shape
+    from aekit.cli.outputs import write_output
 
     model = load_model(need_file(args.model, "model"), args)
     src = read_for(args, model)

@@ -1,8 +1,8 @@
 """aekit report: the HTML report of a run folder or a model file (aekit.report.write_report)."""
 from pathlib import Path
 
-from .common import emit, load_model, model_path, need_file
-from .outputs import need_suffix
+from aekit.cli.common import emit, load_model, model_path, need_file
+from aekit.cli.outputs import need_suffix
 
 NAME = "report"
 HELP = "write the self-contained HTML report of a model (or of a run folder) evaluated on data"
@@ -18,10 +18,10 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..errors import AekitError
-    from ..report import write_report
-    from ..runs import series_view
-    from ..sources import read_for_model
+    from aekit.errors import AekitError
+    from aekit.report import write_report
+    from aekit.runs.train import series_view
+    from aekit.datasets.sources import read_for_model
 
     target = need_file(args.target, "model or run folder")
     need_suffix(args.output, (".html", ".htm"), "the report")

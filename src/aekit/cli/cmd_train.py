@@ -1,5 +1,5 @@
 """aekit train: train a family on a data source and write a run folder (aekit.runs.train_run)."""
-from .common import IMPUTE_CHOICES, emit, positive_int, verbose
+from aekit.cli.common import IMPUTE_CHOICES, emit, positive_int, verbose
 
 NAME = "train"
 HELP = "train an autoencoder; writes model.aekit, history.csv, TensorBoard logs and report.html to --out"
@@ -59,9 +59,9 @@ def _without_nproc(argv: list[str]) -> list[str]:
 
 
 def run(args) -> int:
-    from ..apps.anomaly import AnomalyThreshold
-    from ..runs import parse_sets, train_run
-    from ..training import distributed
+    from aekit.apps.anomaly import AnomalyThreshold
+    from aekit.runs.train import parse_sets, train_run
+    from aekit.training import distributed
 
     if args.nproc is not None and args.nproc != 1:
         hint = f"; continue with --resume from {args.out}/checkpoint.aekit" if not args.resume else ""

@@ -1,5 +1,5 @@
 """aekit train-text: train a sentence autoencoder (word vectors + bidirectional LSTM) on sentences."""
-from .common import emit, need_file, positive_float, positive_int, verbose
+from aekit.cli.common import emit, need_file, positive_float, positive_int, verbose
 
 NAME = "train-text"
 HELP = "train a sentence autoencoder on a .txt (one sentence per line) or a Reuters-21578 folder"
@@ -25,8 +25,8 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from ..apps.text import TextSection, train_sentence_model
-    from ..datasets import load_sentences
+    from aekit.apps.text import TextSection, train_sentence_model
+    from aekit.datasets import load_sentences
 
     need_file(args.input, "input")
     seed = args.seed if args.seed is not None else 0

@@ -8,8 +8,8 @@ import os
 import sys
 from pathlib import Path
 
-from ..datasets.tables import IMPUTE
-from ..errors import InputNotFoundError
+from aekit.datasets.tables import IMPUTE
+from aekit.errors import InputNotFoundError
 
 IMPUTE_CHOICES = tuple(v for v in IMPUTE if v)  # --impute: how a table's missing values are filled
 
@@ -36,8 +36,8 @@ def model_path(path: str | os.PathLike) -> Path:
 
 def load_model(path: str | os.PathLike, args=None):
     """``aekit.load`` (a model file or a run folder) with the --device option applied."""
-    from ..autoencoder import load
-    from ..training.loop import pick_device
+    from aekit.autoencoder.model import load
+    from aekit.training.loop import pick_device
 
     model = load(model_path(path))
     device = getattr(args, "device", "auto") if args is not None else "auto"
@@ -134,7 +134,7 @@ def add_input_options(p, positional: str | None = "input") -> None:
 
 def read_for(args, model, src: str | None = None):
     """The :class:`aekit.datasets.reader.Source` of the command's input, read for ``model``."""
-    from ..sources import read_for_model
+    from aekit.datasets.sources import read_for_model
 
     src = src if src is not None else args.input
     need_source(src)
@@ -145,7 +145,7 @@ def read_for(args, model, src: str | None = None):
 
 def need_source(src: str) -> None:
     """A SRC is a named set or an existing path."""
-    from ..datasets.reader import NAMED
+    from aekit.datasets.reader import NAMED
 
     if str(src).lower() not in NAMED:
         need_file(src, "input")

@@ -20,7 +20,7 @@ import sys
 import warnings
 from contextlib import contextmanager
 
-from ..errors import AekitError, describe_os_error
+from aekit.errors import AekitError, describe_os_error
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _device(text: str) -> str:
     """--device: the name is checked here, its availability when the command picks the device."""
-    from ..training.device import check_device_name
+    from aekit.training.device import check_device_name
 
     try:
         return check_device_name(text)
@@ -57,7 +57,7 @@ def _add_common(p: argparse.ArgumentParser, suppress: bool) -> None:
 
 
 def _threads(text: str) -> str:
-    from ..training.threads import requested_threads
+    from aekit.training.threads import requested_threads
 
     try:
         requested_threads(text)
@@ -68,7 +68,7 @@ def _threads(text: str) -> str:
 
 def commands() -> dict:
     """name -> command module, discovered from the ``cmd_*`` modules of this package."""
-    from . import __path__ as pkg_path
+    from aekit.cli import __path__ as pkg_path
 
     found = {}
     for info in pkgutil.iter_modules(pkg_path):
@@ -79,7 +79,7 @@ def commands() -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from aekit.core.version import __version__
 
     parser = _Parser(prog="aekit", description="aekit: the autoencoder toolkit. "
                      "Run 'aekit COMMAND --help' for a command's options and examples.",
@@ -109,10 +109,10 @@ def _quiet_broken_pipe() -> int:
 
 def _family_help(argv: list[str]) -> str | None:
     """``aekit train FAMILY --help``: the family's options and their defaults, added to the help text."""
-    from ..registry import list_models
+    from aekit.models.registry import list_models
 
     if len(argv) >= 3 and argv[0] == "train" and ("-h" in argv or "--help" in argv) and argv[1] in list_models():
-        from .cmd_models import options_text
+        from aekit.cli.cmd_models import options_text
 
         return options_text(argv[1])
     return None
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if getattr(args, "threads", None) is not None:
         # every library call of this command (training and inference) reads it; child processes inherit it
-        from ..training.threads import ENV
+        from aekit.training.threads import ENV
 
         os.environ[ENV] = args.threads
     try:

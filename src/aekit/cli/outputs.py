@@ -23,9 +23,9 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import AekitError
-from ..io import atomic_write
-from ..imageio import grid, png_bytes, to_uint8_images
+from aekit.errors import AekitError
+from aekit.core.container import atomic_write
+from aekit.core.pictures import grid, png_bytes, to_uint8_images
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".json")
 ID_COLUMNS = ("index", "timestamp", "path")  # the id column write_output puts first in a .csv
@@ -148,7 +148,7 @@ def read_array(path, what: str = "codes") -> np.ndarray:
     >>> read_array(write_output(p, np.array([[1.5, 2.0], [3.0, 4.0]]))).tolist()
     [[1.5, 2.0], [3.0, 4.0]]
     """
-    from ..datasets import load_array, load_table
+    from aekit.datasets import load_array, load_table
 
     p = Path(path).expanduser()
     suf = p.suffix.lower()

@@ -30,18 +30,18 @@ Examples
 >>> x_train, x_test = train_test_split(x.reshape(len(x), -1), test_size=0.2, seed=0)
 >>> scaler = fit_scaler(x_train, "minmax")          # training statistics only
 """
-from ._cache import cache_dir
-from .arrays import load_array
-from .idx import read_idx
-from .images import ImageSet, load_images
-from .mnist import FASHION_CLASSES, load_digits_sample, load_mnist
-from .nab import nab_best, nab_score, window_indices
-from .splits import fit_scaler, train_test_split
-from .streams import ArrayStream, ImageStream
-from .tables import Table, load_table
-from .text import (PAD, UNK, Document, Vocabulary, load_reuters, load_sentences, load_word_vectors, normalize,
+from aekit.datasets._cache import cache_dir
+from aekit.datasets.arrays import load_array
+from aekit.datasets.idx import read_idx
+from aekit.datasets.images import ImageSet, load_images
+from aekit.datasets.mnist import FASHION_CLASSES, load_digits_sample, load_mnist
+from aekit.datasets.nab import nab_best, nab_score, window_indices
+from aekit.datasets.splits import fit_scaler, train_test_split
+from aekit.datasets.streams import ArrayStream, ImageStream
+from aekit.datasets.tables import Table, load_table
+from aekit.datasets.text import (PAD, UNK, Document, Vocabulary, load_reuters, load_sentences, load_word_vectors, normalize,
                    read_sentences, split_sentences, tokenize)
-from .timeseries import (TimeSeries, load_nab_windows, load_timeseries, nab_labels, sliding_windows,
+from aekit.datasets.timeseries import (TimeSeries, load_nab_windows, load_timeseries, nab_labels, sliding_windows,
                          window_scores_to_points)
 
 __all__ = [

@@ -3,7 +3,7 @@
 The cache directory is, in order of preference: ``$AEKIT_DATA``; ``$XDG_CACHE_HOME/aekit``;
 ``%LOCALAPPDATA%\\aekit\\Cache`` on Windows; ``~/Library/Caches/aekit`` on macOS; ``~/.cache/aekit``.
 Everything in it can be deleted at any time: it is rebuilt on the next load. Files are written with
-:func:`aekit.io.atomic_write`, so a reader never sees a half-written cache entry.
+:func:`aekit.core.container.atomic_write`, so a reader never sees a half-written cache entry.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..io import atomic_write
+from aekit.core.container import atomic_write
 
 
 def cache_dir() -> Path:

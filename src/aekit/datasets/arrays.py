@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AekitError, FormatError
+from aekit.errors import AekitError, FormatError
 
 _BAD_NUMPY = (ValueError, OSError, EOFError, zipfile.BadZipFile, struct.error, KeyError)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from ..errors import AekitError
+from aekit.errors import AekitError
 
 _CHUNK = 256  # files per task of the worker pool; folders under two chunks are decoded in-process
 _RESAMPLE = Image.Resampling.BICUBIC  # antialiased in Pillow; LANCZOS costs 1.6x for no visible gain at these sizes

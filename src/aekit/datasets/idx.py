@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import FormatError, InputNotFoundError, os_error
+from aekit.errors import FormatError, InputNotFoundError, os_error
 
 # type code -> big-endian numpy dtype
 DTYPES = {

@@ -36,7 +36,7 @@ from math import floor
 
 import numpy as np
 
-from ..errors import AekitError
+from aekit.errors import AekitError
 
 #: NAB's application profiles: weights (A_TP, A_FP, A_FN) of ``config/profiles.json``.
 PROFILES = {

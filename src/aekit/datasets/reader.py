@@ -17,7 +17,7 @@ a picture file              one picture (``.png``, ``.jpg``, ...)
                             ``stride`` (default window/4)
 ==========================  ====================================================================
 
-A model remembers how its training data was read (its :class:`aekit.header.DataDescription`: kind,
+A model remembers how its training data was read (its :class:`aekit.datasets.description.DataDescription`: kind,
 columns, window and stride, picture shape and colour), and ``read_source(src, like=description)`` reads
 new data the same way, so
 ``aekit detect model.aekit new.csv`` needs none of those options again.
@@ -31,7 +31,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import AekitError
+from aekit.errors import AekitError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq"}
@@ -174,7 +174,7 @@ def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] =
     >>> s.x.shape, s.x_test.shape, s.kind
     ((8000, 28, 28), (2000, 28, 28), 'image')
     """
-    from . import load_digits_sample, load_images, load_mnist, load_table
+    from aekit.datasets import load_digits_sample, load_images, load_mnist, load_table
 
     like = dict(like or {})
     input_kind = input_kind or (like.get("kind") if like.get("kind") in KINDS else None)
@@ -237,8 +237,8 @@ def _count(opt: str, val) -> Optional[int]:
 
 
 def _load_pictures(path: Path, image_size, color) -> Source:
-    from .decode import decode_image
-    from .images import folder_picture_format, load_images
+    from aekit.datasets.decode import decode_image
+    from aekit.datasets.images import folder_picture_format, load_images
 
     if path.is_dir() and (image_size is None or color is None):
         found_hw, found_color = folder_picture_format(path)
@@ -264,7 +264,7 @@ def _picture_size(path: Path) -> tuple:
 
 
 def _load_arrays(path: Path, key, input_kind) -> Source:
-    from .arrays import load_array, npz_keys
+    from aekit.datasets.arrays import load_array, npz_keys
 
     name = str(path)
     if path.suffix.lower() == ".npz" and key is None:
@@ -295,7 +295,7 @@ def _load_arrays(path: Path, key, input_kind) -> Source:
 
 
 def _load_series(path: Path, window: Optional[int], stride: Optional[int], columns=None) -> Source:
-    from .timeseries import load_timeseries, sliding_windows
+    from aekit.datasets.timeseries import load_timeseries, sliding_windows
 
     ts = load_timeseries(path, columns)
     window = int(window or default_window(len(ts)))

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import AekitError
-from ..preprocessing import Scaler
+from aekit.errors import AekitError
+from aekit.datasets.preprocessing import Scaler
 
 
 def _n_test(n: int, test_size) -> int:
@@ -80,7 +80,7 @@ def train_test_split(*arrays, test_size=0.2, seed=None, shuffle: bool = True):
 
 
 def fit_scaler(x_train, kind: str = "minmax") -> Scaler:
-    """Fit an :class:`aekit.preprocessing.Scaler` on training data only.
+    """Fit an :class:`aekit.datasets.preprocessing.Scaler` on training data only.
 
     Call it with the *training* part of a split, then ``transform`` both parts: nothing from the test set
     leaks into the scaling statistics. For a time series, fit on the 1-D training values (one mean and

@@ -1,6 +1,6 @@
 """Numeric tables (CSV, TSV, Parquet) to float32 arrays, refusing or imputing missing values.
 
-Scaling is not done here: fit an :class:`aekit.preprocessing.Scaler` on the training rows
+Scaling is not done here: fit an :class:`aekit.datasets.preprocessing.Scaler` on the training rows
 (:func:`aekit.datasets.fit_scaler`); the core stores it in the model file.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AekitError, FormatError
+from aekit.errors import AekitError, FormatError
 
 #: Cell texts read as missing values (compared lower-cased, after stripping blanks).
 MISSING = ("", "na", "nan", "n/a", "null", "none", "?", "-")

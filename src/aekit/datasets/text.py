@@ -15,7 +15,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import AekitError, FormatError
+from aekit.errors import AekitError, FormatError
 
 PAD, UNK = 0, 1
 PAD_TOKEN, UNK_TOKEN = "<pad>", "<unk>"

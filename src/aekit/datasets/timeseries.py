@@ -22,7 +22,7 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import AekitError, FormatError
+from aekit.errors import AekitError, FormatError
 
 
 @dataclass

@@ -5,7 +5,7 @@ the factorised-prior model of Ballé et al. 2018).
     y -> round (inference) / + U(-1/2, 1/2) (training) -> y_hat, with a learned per-channel density p(y_hat)
     y_hat -> g_s: [stride-2 transposed conv + IGDN] x (stages - 1), stride-2 transposed conv -> x_hat
 
-The loss is ``lambda * 255^2 * MSE + bits per pixel`` (:func:`aekit.losses.objective`; MSE on [0, 1]
+The loss is ``lambda * 255^2 * MSE + bits per pixel`` (:func:`aekit.models.losses.objective`; MSE on [0, 1]
 pixels, so ``255^2 * MSE`` is the MSE in 8-bit units), ``lambda`` set by ``quality`` 1..8 (CompressAI's
 table, 0.0018 .. 0.18) or directly by ``lmbda``. The transforms are fully convolutional: a picture of any
 size is padded (edge pixels repeated) to a multiple of ``2**stages`` and the output cropped back, which is
@@ -28,13 +28,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import ModelConfig, option
-from ..errors import AekitError
-from ..nn.blocks import GDN
-from ..nn.entropy_model import FactorizedPrior
-from ..registry import register_model
-from .base import AEModule, Output
-from .conv import to_chw
+from aekit.models.config import ModelConfig, option
+from aekit.errors import AekitError
+from aekit.nn.blocks import GDN
+from aekit.nn.entropy_model import FactorizedPrior
+from aekit.models.registry import register_model
+from aekit.models.base import AEModule, Output
+from aekit.models.conv import to_chw
 
 # quality -> lambda of lambda * 255^2 * MSE + bpp (CompressAI's MSE ladder; higher quality, more bits)
 QUALITY_LAMBDA = {1: 0.0018, 2: 0.0035, 3: 0.0067, 4: 0.0130, 5: 0.0250, 6: 0.0483, 7: 0.0932, 8: 0.1800}

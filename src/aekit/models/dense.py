@@ -12,12 +12,12 @@ from typing import Optional
 
 from torch import nn
 
-from ..config import HIDDEN_ACTIVATIONS, ModelConfig, option
-from ..errors import AekitError
-from ..nn.blocks import WithInput, dense_block, mlp
-from ..nn.heads import GaussianHead, LatentHead
-from ..registry import register_model
-from .base import AEModule
+from aekit.models.config import HIDDEN_ACTIVATIONS, ModelConfig, option
+from aekit.errors import AekitError
+from aekit.nn.blocks import WithInput, dense_block, mlp
+from aekit.nn.heads import GaussianHead, LatentHead
+from aekit.models.registry import register_model
+from aekit.models.base import AEModule
 
 LINEAR_PATH = ("auto", "on", "off")
 
@@ -29,7 +29,7 @@ class DenseConfig(ModelConfig):
     batch_norm: bool = False
     dropout: float = option(0.0, low=0, high=1, high_open=True)
     # a linear path beside the hidden layers (encoder and decoder), so the model can start as exactly PCA;
-    # auto: on for standardised data with a linear output (aekit.defaults.linear_path), else off
+    # auto: on for standardised data with a linear output (aekit.training.defaults.linear_path), else off
     linear_path: str = option("auto", choices=LINEAR_PATH)
 
     def normalize(self):
@@ -89,12 +89,10 @@ def dense_layer_pairs(module: AEModule) -> list[tuple[nn.Module, nn.Module]]:
     return list(zip(encs, decs))
 
 
-def pretrain_stacked(module: AEModule, x, spec, train_cfg, cfg: StackedConfig) -> None:
-    """The ``stacked`` family's pretraining hook: greedy layer-wise pretraining of its layer pairs."""
-    from ..training.pretrain import greedy_pretrain
-
-    if cfg.pretrain_epochs:
-        greedy_pretrain(dense_layer_pairs(module), module.output_activation, x, spec, train_cfg, cfg.pretrain_epochs)
+def pretrain_stacked(module: AEModule, cfg: StackedConfig) -> tuple[list, int]:
+    """The ``stacked`` family's pretraining plan: its (encoder, decoder) layer pairs and the epochs for each.
+    The training layer runs it (:func:`aekit.training.pretrain.greedy_pretrain`); a model only describes it."""
+    return dense_layer_pairs(module), cfg.pretrain_epochs
 
 
 @register_model("dense", DenseConfig, "dense autoencoder: any hidden sizes ([] for the vanilla 784-32-784)")

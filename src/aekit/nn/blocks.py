@@ -13,7 +13,7 @@ from torch import nn
 _ACT = {
     "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU, "gelu": nn.GELU,
     "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "selu": nn.SELU, "linear": nn.Identity,
-    "auto": nn.ReLU,  # until fit decides from the data (aekit.defaults.hidden_activation)
+    "auto": nn.ReLU,  # until fit decides from the data (aekit.training.defaults.hidden_activation)
 }
 
 

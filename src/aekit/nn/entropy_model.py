@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .blocks import lower_bound
+from aekit.nn.blocks import lower_bound
 
 LIKELIHOOD_BOUND = 1e-9  # no symbol is ever given less than this probability (bounds the rate of outliers)
 

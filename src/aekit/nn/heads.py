@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import activation
+from aekit.nn.blocks import activation
 
 
 class LatentHead(nn.Module):

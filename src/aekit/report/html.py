@@ -17,12 +17,12 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..apps.denoise import db
-from ..apps.learned_codec import is_codec, psnr_report
-from ..errors import AekitError
-from ..io import atomic_write
-from ..imageio import image_shape as model_image_shape
-from . import plots
+from aekit.apps.denoise import db
+from aekit.apps.learned_codec import is_codec, psnr_report
+from aekit.errors import AekitError
+from aekit.core.container import atomic_write
+from aekit.core.pictures import image_shape as model_image_shape
+from aekit.report import plots
 
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1150px;
 color:#222;line-height:1.45;padding:0 1em}h1{margin-bottom:.1em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;
@@ -62,7 +62,7 @@ def _noisy(model, x: np.ndarray, seed: int) -> np.ndarray:
     """Corrupt model-layout inputs (N, *input_shape) with the model's own training corruption."""
     import torch
 
-    from ..corruption import corrupt
+    from aekit.models.corruption import corrupt
 
     gen = torch.Generator().manual_seed(seed)
     return corrupt(torch.from_numpy(np.ascontiguousarray(x)), model.config.corruption, gen).numpy()
@@ -72,8 +72,8 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
                   n_show: int = 10, max_points: int = 2000, max_tsne: int = 1000, seed: int = 0,
                   split: str = "", series: Optional[dict] = None) -> str:
     """The HTML of one model's section: summary, metrics and the figures that apply (see :func:`write_report`)."""
-    from ..arrays import to_model
-    from ..evaluate import evaluate
+    from aekit.core.arrays import to_model
+    from aekit.autoencoder.evaluate import evaluate
 
     x_model, _ = to_model(x_test, model.input_shape, "x_test")  # (N, *input_shape) float32
     n = min(len(x_model), max_points)
@@ -163,7 +163,7 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
 def rate_distortion_section(model, x_model: np.ndarray) -> list[str]:
     """A codec model's coded rate and quality on the test pictures, and the rate-distortion path its training
     took (per epoch: training bpp and the PSNR of the training MSE)."""
-    from ..apps.codec import compress, decompress
+    from aekit.apps.codec import compress, decompress
 
     pics = np.clip(x_model, 0, 1)  # (N, C, H, W) in [0, 1]
     blob = compress(model, pics)
@@ -185,7 +185,7 @@ def rate_distortion_section(model, x_model: np.ndarray) -> list[str]:
 
 def render_page(title: str, sections: Sequence[str], subtitle: str = "") -> str:
     """A complete HTML document around ``sections`` (from :func:`model_section`)."""
-    from .. import __version__
+    from aekit.core.version import __version__
 
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     sub = f"<p class='note'>{html.escape(subtitle)}</p>" if subtitle else ""
@@ -201,7 +201,7 @@ def write_report(model, x_test, y_test=None, out_path: str | os.PathLike = "repo
     """Write one self-contained HTML report of ``model`` evaluated on ``x_test``.
 
     Shown when they apply: the model summary (layers, parameters, code size, compression factor), metrics
-    (:func:`aekit.evaluate.evaluate`), loss curves (train/validation, each loss term), test inputs over
+    (:func:`aekit.autoencoder.evaluate.evaluate`), loss curves (train/validation, each loss term), test inputs over
     their reconstructions, noisy / denoised / clean rows for denoising models (``x_noisy``, or the model's
     own corruption), the codes as pictures, a 2-D map of the codes coloured by ``y_test`` (t-SNE and PCA
     when the code is wider than 2), for a 2-D VAE the latent manifold and random samples, the first-layer

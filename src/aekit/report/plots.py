@@ -3,7 +3,7 @@
 Figures are made with ``matplotlib.figure.Figure`` directly (rendered by the Agg canvas), never through
 pyplot, so no GUI backend is touched and nothing global changes (:func:`figure_png` renders one). Image
 arguments are float arrays in [0, 1] shaped (N, C, H, W) or uint8 (N, H, W, C); see
-:func:`aekit.imageio.to_uint8_images`.
+:func:`aekit.core.pictures.to_uint8_images`.
 
 Examples
 --------
@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import io
 import math
+import os
+from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..imageio import grid, to_uint8_images
+from aekit.core.container import atomic_write
+from aekit.core.pictures import grid, to_uint8_images
+from aekit.errors import AekitError
 
 
 def figure_png(fig: Figure, dpi: int = 80) -> bytes:
@@ -157,7 +161,7 @@ def latent_map(codes: np.ndarray, labels: Optional[np.ndarray] = None, *, max_ts
                seed: int = 0) -> Figure:
     """Codes coloured by label: the codes themselves when 2-D, else t-SNE (on at most ``max_tsne`` points)
     and PCA side by side (both by :func:`aekit.apps.embed.map_2d`)."""
-    from ..apps.embed import map_2d
+    from aekit.apps.embed import map_2d
 
     codes = np.asarray(codes, np.float64)
     labels = None if labels is None else np.asarray(labels)
@@ -182,7 +186,7 @@ def latent_map(codes: np.ndarray, labels: Optional[np.ndarray] = None, *, max_ts
 def manifold_grid(model, n: int = 15) -> Figure:
     """A 2-D VAE's decoded latent grid (:func:`aekit.apps.generate.manifold`: ``n`` x ``n`` points at the
     prior's quantiles, as in the Keras blog)."""
-    from ..apps.generate import manifold
+    from aekit.apps.generate import manifold
 
     fig = Figure(figsize=(7, 7))
     ax = fig.add_subplot(1, 1, 1)
@@ -194,7 +198,7 @@ def manifold_grid(model, n: int = 15) -> Figure:
 
 def samples(model, n: int = 16, seed: int = 0) -> Figure:
     """``n`` pictures decoded from random draws of the prior N(0, I) (:func:`aekit.apps.generate.sample_grid`)."""
-    from ..apps.generate import sample_grid
+    from aekit.apps.generate import sample_grid
 
     imgs = to_uint8_images(sample_grid(model, n, seed=seed))
     fig = Figure(figsize=(6, 6 * math.ceil(n / math.ceil(math.sqrt(n))) / math.ceil(math.sqrt(n))))
@@ -289,3 +293,27 @@ def series_anomalies(values: np.ndarray, flags: np.ndarray, scores: np.ndarray |
     fig.axes[-1].set_xlabel("point")
     fig.tight_layout()
     return fig
+
+
+def plot_map(points, labels: Optional[Sequence] = None, path: str | os.PathLike = "map.png", *,
+             title: Optional[str] = None, class_names: Optional[Sequence[str]] = None,
+             point_size: float = 4.0) -> Path:
+    """Draw a 2-D map (N, 2) as a PNG scatter plot, one colour per label; written atomically.
+
+    ``labels`` (N,) may be ints or strings; ``class_names`` names integer labels in the legend.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> p = plot_map(np.random.default_rng(0).normal(size=(30, 2)), np.arange(30) % 3,
+    ...              os.path.join(tempfile.mkdtemp(), "m.png"))
+    >>> p.read_bytes()[:8] == b"\\x89PNG\\r\\n\\x1a\\n"
+    True
+    """
+    pts = np.asarray(points, dtype=np.float32)
+    if pts.ndim != 2 or pts.shape[1] != 2:
+        raise AekitError(f"plot_map: expected points of shape (N, 2), got {pts.shape}")
+    if labels is not None and len(labels) != len(pts):
+        raise AekitError(f"plot_map: {len(labels)} labels for {len(pts)} points")
+    fig = map_figure(pts, labels, title, class_names=class_names, point_size=point_size)
+    return atomic_write(path, figure_png(fig, dpi=110))

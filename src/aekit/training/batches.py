@@ -10,9 +10,9 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 
-from ..arrays import shard_bounds, to_model
-from .device import fits_on_device
-from .distributed import SINGLE, World
+from aekit.core.arrays import shard_bounds, to_model
+from aekit.training.device import fits_on_device
+from aekit.training.distributed import SINGLE, World
 
 
 class ArraySource:
@@ -63,7 +63,7 @@ class ArraySource:
     def iter_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator, drop_single: bool = False,
                      world: World = SINGLE):
         """Batches of ``batch_size`` (the global batch); under data parallelism each rank yields its part of
-        every global batch (see :func:`aekit.arrays.shard_bounds`), all ranks drawing the same permutation."""
+        every global batch (see :func:`aekit.core.arrays.shard_bounds`), all ranks drawing the same permutation."""
         n = len(self.x)
         parts = []  # (start, end) of this rank's part of each global batch, in positions of the permutation
         for i in range(0, n, batch_size):

@@ -7,21 +7,8 @@ import time
 
 import torch
 
-from .tensorboard import EventWriter
-
-
-class Callback:
-    """Base class; override the events you need. ``state`` is the loop's :class:`LoopState`."""
-
-    def on_train_begin(self, state) -> None: ...
-
-    def on_epoch_begin(self, state) -> None: ...
-
-    def on_batch_end(self, state, step: int, sums: dict, seen: int) -> None: ...
-
-    def on_epoch_end(self, state, logs: dict) -> None: ...
-
-    def on_train_end(self, state) -> None: ...
+from aekit.training.events import Callback
+from aekit.training.tensorboard import EventWriter
 
 
 def _fmt(logs: dict) -> str:
@@ -263,7 +250,7 @@ class CSVLogger(Callback):
         self.path = path
 
     def _write(self, state) -> None:
-        from ..io import atomic_write
+        from aekit.core.container import atomic_write
 
         if state.world.is_main:  # under torchrun rank 0 writes the file
             atomic_write(self.path, state.history.to_csv())
@@ -283,9 +270,9 @@ class CheckpointSaver(Callback):
         self.path, self.make_header = path, make_header
 
     def on_epoch_end(self, state, logs) -> None:
-        from .checkpoint import save_checkpoint
+        from aekit.training.checkpoint import save_checkpoint
 
-        from .distributed import barrier
+        from aekit.training.distributed import barrier
 
         if state.world.is_main:
             save_checkpoint(self.path, state, self.make_header())

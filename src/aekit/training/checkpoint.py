@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from .. import io
-from ..errors import FormatError
-from .loop import History, LoopState
+from aekit.core import container
+from aekit.errors import FormatError
+from aekit.training.loop import History, LoopState
 
 
 _RNG_KEYS = ("__rng__.torch", "__rng__.shuffle", "__rng__.noise")
@@ -100,7 +100,7 @@ def save_checkpoint(path, state: LoopState, model_header: dict) -> None:
               "training_state": {"epoch": state.epoch, "optimizer": opt_json, "seed": state.seed,
                                  "scheduler": state.scheduler.state_dict() if state.scheduler is not None else None}}
     tensors = {**state.module.state_dict(), **opt_tensors, **rng}
-    io.write_file(path, header, tensors)
+    container.write_file(path, header, tensors)
 
 
 def restore_checkpoint(path, state: LoopState) -> None:
@@ -109,7 +109,7 @@ def restore_checkpoint(path, state: LoopState) -> None:
     Everything is checked before ``state`` changes: a checkpoint of another model, or one whose training
     state does not parse, raises :class:`~aekit.errors.FormatError` naming the file.
     """
-    header, tensors = io.read_file(path)
+    header, tensors = container.read_file(path)
     ts = header.get("training_state")
     if ts is None:
         raise FormatError(f"{path}: a model file, not a training checkpoint; cannot resume from it")
@@ -158,6 +158,6 @@ def restore_checkpoint(path, state: LoopState) -> None:
     if "__rng__.cuda" in tensors and torch.cuda.is_available():
         state.cuda_rng = tensors["__rng__.cuda"]
     if state.world.rank:  # rank 0 saved its own streams; the others derive theirs from it
-        from .distributed import per_rank_streams
+        from aekit.training.distributed import per_rank_streams
 
         per_rank_streams(state)

@@ -13,7 +13,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from ..errors import AekitError
+from aekit.errors import AekitError
 
 # data up to this fraction of the device's free memory is copied there once, before the first epoch
 RESIDENT_FRACTION = 0.25

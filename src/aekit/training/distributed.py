@@ -34,7 +34,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from ..errors import AekitError
+from aekit.errors import AekitError
 
 TIMEOUT_ENV = "AEKIT_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 120.0

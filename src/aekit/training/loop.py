@@ -17,15 +17,15 @@ from typing import Callable, Iterable, Optional
 import torch
 from torch import nn
 
-from ..config import CorruptionConfig, TrainConfig, optimizer_classes, scheduler_classes
-from ..corruption import corrupt
-from ..errors import AekitError
-from ..inference import map_batches
-from ..losses import LossSpec, objective
-from . import distributed
-from .distributed import SINGLE, World
-from .device import AmpPlan, amp_plan, batch_format, fused_ok, pick_device  # noqa: F401
-from .device import to_memory_format, use_channels_last, warn_amp
+from aekit.models.config import CorruptionConfig, TrainConfig, optimizer_classes, scheduler_classes
+from aekit.models.corruption import corrupt
+from aekit.errors import AekitError
+from aekit.training.inference import map_batches
+from aekit.models.losses import LossSpec, objective
+from aekit.training import distributed
+from aekit.training.distributed import SINGLE, World
+from aekit.training.device import AmpPlan, amp_plan, batch_format, fused_ok, pick_device  # noqa: F401
+from aekit.training.device import to_memory_format, use_channels_last, warn_amp
 
 # learning rates aekit has always used where they differ from torch's own defaults (others: torch's)
 _LR = {"adam": 1e-3, "adamw": 1e-3, "adadelta": 1.0, "rmsprop": 1e-3, "sgd": 1e-2}

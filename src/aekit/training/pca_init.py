@@ -28,10 +28,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..errors import AekitError
-from ..models.dense import dense_layer_pairs
-from .callbacks import Callback, StateSnapshot
-from .loop import evaluate
+from aekit.errors import AekitError
+from aekit.models.dense import dense_layer_pairs
+from aekit.training.callbacks import Callback, StateSnapshot
+from aekit.training.loop import evaluate
 
 
 def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -12,11 +12,11 @@ import dataclasses
 import torch
 from torch import nn
 
-from ..inference import map_batches
-from ..losses import LossSpec
-from ..models.base import Output
-from .batches import ArraySource
-from .loop import fit_loop, new_state
+from aekit.training.inference import map_batches
+from aekit.models.losses import LossSpec
+from aekit.models.base import Output
+from aekit.training.batches import ArraySource
+from aekit.training.loop import fit_loop, new_state
 
 
 def _first(h):

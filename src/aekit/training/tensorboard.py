@@ -12,7 +12,7 @@ import struct
 import time
 from pathlib import Path
 
-from ..varint import read_varint, write_varint
+from aekit.core.varint import read_varint, write_varint
 
 
 def _crc32c_table() -> list[int]:

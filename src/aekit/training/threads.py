@@ -22,8 +22,8 @@ from typing import Iterator, Optional
 
 import torch
 
-from ..errors import AekitError
-from .callbacks import Callback
+from aekit.errors import AekitError
+from aekit.training.events import Callback
 
 ENV = "AEKIT_NUM_THREADS"
 _STAT = "/proc/stat"

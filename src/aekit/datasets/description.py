@@ -1,9 +1,9 @@
 """The model file's header in declared, typed sections.
 
-A model file's JSON header (see :mod:`aekit.io` for the binary layout) holds, besides the family, the
+A model file's JSON header (see :mod:`aekit.core.container` for the binary layout) holds, besides the family, the
 configs and the history, three kinds of state, each a dataclass with ``to_dict`` / ``from_dict``:
 
-* :class:`Preprocessing` -- what is applied to every input (the fitted :class:`~aekit.preprocessing.Scaler`);
+* :class:`Preprocessing` -- what is applied to every input (the fitted :class:`~aekit.datasets.preprocessing.Scaler`);
 * :class:`DataDescription` -- what the model was trained on (kind, table columns, series window and
   stride, picture shape and colour, class names, the data source), so a command can read new data the
   same way without repeating the options;
@@ -29,8 +29,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .errors import FormatError
-from .preprocessing import Scaler
+from aekit.errors import FormatError
+from aekit.datasets.preprocessing import Scaler
 
 HEADER_VERSION = 2
 DATA_KINDS = ("image", "table", "series", "text")
@@ -46,7 +46,7 @@ def _known(cls, d: dict) -> dict:
 class Preprocessing:
     """What every input goes through before the module sees it (and outputs after, inverted), and which of
     the options behind it the training data decided (``decided``: e.g. ``['scale', 'loss',
-    'output_activation']``, see :mod:`aekit.defaults`; a later fit decides those again)."""
+    'output_activation']``, see :mod:`aekit.training.defaults`; a later fit decides those again)."""
 
     scaler: Optional[Scaler] = None
     decided: Optional[list] = None

@@ -17,7 +17,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from .errors import AekitError
+from aekit.errors import AekitError
 
 INPUT_KINDS = ("flat", "image", "sequence")
 
@@ -36,7 +36,8 @@ class Family:
     variational : bool
         A Gaussian posterior with a KL term to N(0, I), weighted by the config's ``beta``.
     pretrain : callable or None
-        ``pretrain(module, x, loss_spec, train_config, model_config)``, run by ``fit`` on in-memory data
+        ``pretrain(module, model_config) -> (layer_pairs, epochs)``: the greedy layer-wise pretraining plan
+        that ``fit`` runs (:func:`aekit.training.pretrain.greedy_pretrain`) on in-memory data
         before end-to-end training (not when resuming a checkpoint).
     rate_distortion : bool
         A learned codec: the loss is ``lambda * 255^2 * MSE + bits per pixel`` with the config's
@@ -53,8 +54,8 @@ class Family:
     rate_distortion: bool = False
 
     def loss_spec(self, cfg):
-        """The training objective of a model of this family with config ``cfg`` (:class:`aekit.losses.LossSpec`)."""
-        from .losses import LossSpec
+        """The training objective of a model of this family with config ``cfg`` (:class:`aekit.models.losses.LossSpec`)."""
+        from aekit.models.losses import LossSpec
 
         return LossSpec(cfg.reconstruction_loss, self.variational, float(cfg.beta) if self.variational else 1.0,
                         cfg.sparsity, cfg.latent_activation == "sigmoid",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .losses import squash
+from aekit.models.losses import squash
 
 PERCENTILES = (50, 90, 95, 99)
 
@@ -31,7 +31,7 @@ def evaluate(model, x, *, batch_size: int = 1024, errors=None) -> dict:
         ``sparsity`` for sparse ones) as in training; ``error``: per-sample reconstruction error statistics
         (metric ``error_metric``, 'mse' in the model's scaled space: mean, std, min, max, p50, p90, p95, p99);
         for variational models ``kl``; for sparse models ``mean_code_activation`` (the code squashed to
-        (0, 1) by :func:`aekit.losses.squash`, averaged over samples and units; compare with ``rho``).
+        (0, 1) by :func:`aekit.models.losses.squash`, averaged over samples and units; compare with ``rho``).
 
     ``errors`` may pass ``model.reconstruction_error(x, metric="mse")`` when the caller already has it
     (the report does), saving a pass over the data.
@@ -39,7 +39,7 @@ def evaluate(model, x, *, batch_size: int = 1024, errors=None) -> dict:
     Examples
     --------
     >>> import numpy as np, aekit
-    >>> from aekit.evaluate import evaluate
+    >>> from aekit.autoencoder.evaluate import evaluate
     >>> ae = aekit.build("dense", input_shape=(16,), hidden=[8], latent_dim=4, seed=0)
     >>> m = evaluate(ae, np.random.default_rng(0).random((50, 16), dtype=np.float32))
     >>> sorted(m["error"])[:3], m["n"]

@@ -36,7 +36,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from .errors import AekitError, FormatError, InputNotFoundError, os_error
+from aekit.errors import AekitError, FormatError, InputNotFoundError, os_error
 
 MAGIC = b"AEKITMDL"
 FORMAT_VERSION = 1

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .errors import AekitError
+from aekit.errors import AekitError
 
 
 @dataclass(frozen=True)

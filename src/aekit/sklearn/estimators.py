@@ -53,9 +53,9 @@ from sklearn.base import OutlierMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_array, check_is_fitted
 
-from ._sklearn_utils import DTYPES, AutoencoderBase
-from .apps.anomaly import FITTED_SCORES, scores_to_proba, threshold_from_scores
-from .errors import AekitError
+from aekit.sklearn._utils import DTYPES, AutoencoderBase
+from aekit.apps.anomaly import FITTED_SCORES, scores_to_proba, threshold_from_scores
+from aekit.errors import AekitError
 
 
 class AutoencoderTransformer(TransformerMixin, AutoencoderBase):
@@ -65,7 +65,7 @@ class AutoencoderTransformer(TransformerMixin, AutoencoderBase):
     Examples
     --------
     >>> import numpy as np
-    >>> from aekit.sklearn import AutoencoderTransformer
+    >>> from aekit.sklearn.estimators import AutoencoderTransformer
     >>> X = np.random.default_rng(0).normal(size=(200, 10))
     >>> ae = AutoencoderTransformer(latent_dim=3, hidden=[16], epochs=5, random_state=0).fit(X)
     >>> ae.transform(X).shape, ae.inverse_transform(ae.transform(X)).shape
@@ -145,7 +145,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     Examples
     --------
     >>> import numpy as np
-    >>> from aekit.sklearn import AutoencoderOutlierDetector
+    >>> from aekit.sklearn.estimators import AutoencoderOutlierDetector
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 2)) @ rng.normal(size=(2, 6))   # normal rows: a plane in 6-D
     >>> X[-10:] += rng.normal(0, 3, size=(10, 6))                  # 10 rows pushed off it

@@ -56,7 +56,7 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import AekitError
+from aekit.errors import AekitError
 
 LATENT_MAX = 32
 STEP_BUDGET = 6000
@@ -281,7 +281,7 @@ def samples_of(x, input_shape):
     """What the loaders of :mod:`aekit.datasets` return, as samples: an ``ImageSet``'s or a ``Table``'s
     ``x``; a ``TimeSeries`` cut into windows of the model's length (stride a quarter of it). Anything else
     is returned as it is."""
-    from .datasets import ImageSet, Table, TimeSeries, sliding_windows
+    from aekit.datasets import ImageSet, Table, TimeSeries, sliding_windows
 
     if isinstance(x, (ImageSet, Table)):
         return x.x

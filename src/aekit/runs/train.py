@@ -3,7 +3,7 @@
 A run folder holds ``model.aekit`` (the model file), ``checkpoint.aekit`` (written every epoch, so a killed
 run continues with ``resume=True``), ``history.csv``, TensorBoard logs in ``tb/`` and ``report.html``.
 
-Options are the fields of the family's config dataclass and of :class:`aekit.config.TrainConfig`, given as
+Options are the fields of the family's config dataclass and of :class:`aekit.models.config.TrainConfig`, given as
 one flat mapping (``{"latent_dim": 16, "epochs": 3, "corruption": "gaussian:0.5"}``, values may be strings
 as typed on a command line) or read from a TOML/YAML file (:func:`read_config_file`); no option is
 defined anywhere else.
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .config import TrainConfig, apply_overrides, field_types, from_dict
-from .errors import AekitError, DivergenceError, FileAccessError, os_error
-from .header import DataDescription
-from .registry import get_family
-from .training import distributed
-from .training.loop import pick_device
+from aekit.models.config import TrainConfig, apply_overrides, field_types, from_dict
+from aekit.errors import AekitError, DivergenceError, FileAccessError, os_error
+from aekit.datasets.description import DataDescription
+from aekit.models.registry import get_family
+from aekit.training import distributed
+from aekit.training.loop import pick_device
 
 DATA_KEYS = ("image_size", "color", "window", "stride", "input_kind", "key", "limit", "columns", "impute")
 
@@ -125,7 +125,7 @@ class TrainRun:
 
     def _anomaly(self) -> Optional[dict]:
         """The anomaly score and threshold stored for ``aekit detect`` (None for a model without one)."""
-        from .apps.anomaly import AnomalyThreshold
+        from aekit.apps.anomaly import AnomalyThreshold
 
         t = self.model.section(AnomalyThreshold)
         return None if t is None else t.brief()
@@ -166,12 +166,12 @@ DEFAULT_CONTAMINATION = 0.01  # the anomaly threshold a run stores: the 99th per
 
 def series_view(model, src) -> Optional[dict]:
     """For a time series: its values, per-point scores and flags at the model's threshold (for the report)."""
-    from .apps.anomaly import AnomalyThreshold, detect
+    from aekit.apps.anomaly import AnomalyThreshold, detect
 
     m = src.meta
     if src.kind != "series" or m.get("values") is None or model.section(AnomalyThreshold) is None:
         return None
-    from .datasets.timeseries import point_flags
+    from aekit.datasets.timeseries import point_flags
 
     res = detect(model, src.x)
     scores, flags = point_flags(res.scores, m["n_points"], m["window"], m["stride"], res.threshold)
@@ -203,7 +203,7 @@ def check_out_dir(out: Path, resume: bool, force: bool) -> None:
 def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, config_file=None,
               resume: bool = False, force: bool = False, seed: Optional[int] = None, device: Optional[str] = None, verbose: int = 0,
               report: bool = True, callbacks: Optional[list] = None) -> TrainRun:
-    """Train ``family`` on ``data`` (a SRC string for :func:`aekit.sources.load_source`, or a Source) and
+    """Train ``family`` on ``data`` (a SRC string for :func:`aekit.datasets.sources.load_source`, or a Source) and
     write the run folder ``out_dir``.
 
     ``options`` (flat, see the module docstring) override those of ``config_file``. When the source has a
@@ -211,7 +211,7 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     ``resume=True`` continues from ``out_dir/checkpoint.aekit`` up to ``epochs`` in total; the model's
     options then come from the checkpoint (training options such as ``epochs`` still apply). A folder that
     holds another run is refused unless ``resume`` or ``force`` (which replaces it). Loss, output, scaling,
-    code size, batch size and length left unset are decided from the data (:mod:`aekit.defaults`); a run
+    code size, batch size and length left unset are decided from the data (:mod:`aekit.training.defaults`); a run
     that diverges keeps its last finite weights in ``model.aekit`` and raises
     :class:`aekit.errors.DivergenceError`.
 
@@ -222,16 +222,16 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     Examples
     --------
     >>> import numpy as np, tempfile
-    >>> from aekit.runs import train_run
+    >>> from aekit.runs.train import train_run
     >>> d = tempfile.mkdtemp(); np.save(d + "/x.npy", np.random.default_rng(0).random((64, 10)))
     >>> run = train_run("dense", d + "/x.npy", d + "/run", options={"hidden": "8", "latent_dim": "2",
     ...                 "epochs": "2"}, report=False)
     >>> run.summary()["epochs"], run.model_path.name
     (2, 'model.aekit')
     """
-    from .autoencoder import build, load
-    from .datasets.reader import Source
-    from .datasets.reader import read_source as load_source
+    from aekit.autoencoder.model import build, load
+    from aekit.datasets.reader import Source
+    from aekit.datasets.reader import read_source as load_source
 
     family_ = get_family(family)
     opts = {**(read_config_file(config_file) if config_file else {}), **(options or {})}
@@ -276,7 +276,7 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
                 model.save(out / "model.aekit")
             raise DivergenceError(f"{e}; {out / 'model.aekit'} holds those weights") from None
         seconds = time.perf_counter() - t0
-    from .apps.anomaly import AnomalyThreshold, fit_threshold
+    from aekit.apps.anomaly import AnomalyThreshold, fit_threshold
 
     if model.section(AnomalyThreshold) is None:  # so that `aekit detect MODEL DATA` works with no option
         # the error plus how unusual the code is: for tables its distance (and the row's) to the nearest
@@ -300,7 +300,7 @@ def _write_outputs(model, src, family: str, out: Path, report: bool) -> None:
     """model.aekit and (with ``report``) report.html; history.csv is written as training goes (CSVLogger)."""
     model.save(out / "model.aekit")
     if report:
-        from .report import write_report
+        from aekit.report import write_report
 
         x_eval, y_eval = src.eval_split
         split = ("the test split" if src.x_test is not None else

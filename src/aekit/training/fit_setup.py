@@ -1,5 +1,5 @@
 """What :meth:`aekit.Autoencoder.fit` does before the first epoch: the data it was given becomes training and
-validation sources, and every option left at ``auto`` is decided (:mod:`aekit.defaults`): scaling, loss and
+validation sources, and every option left at ``auto`` is decided (:mod:`aekit.training.defaults`): scaling, loss and
 output, hidden activation and linear path (the module is rebuilt with them), batch size, epochs, the
 validation split, and the weights' start (``init``).
 """
@@ -11,14 +11,14 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .arrays import to_model
-from .config import TrainConfig
-from .defaults import (auto_patience, decide_data, fit_facts, hidden_activation, linear_path, plan_training,
+from aekit.core.arrays import to_model
+from aekit.models.config import TrainConfig
+from aekit.training.defaults import (auto_patience, decide_data, fit_facts, hidden_activation, linear_path, plan_training,
                        value_range)
-from .errors import AekitError
-from .preprocessing import Scaler
-from .training import distributed
-from .training.batches import ArraySource, StreamSource, is_stream
+from aekit.errors import AekitError
+from aekit.datasets.preprocessing import Scaler
+from aekit.training import distributed
+from aekit.training.batches import ArraySource, StreamSource, is_stream
 
 
 def decide_init(ae, init: Optional[str], x_train) -> Optional[str]:
@@ -71,7 +71,7 @@ def fit_sources(ae, x, y, validation_data, cfg: TrainConfig, series: bool = Fals
 
 def _stream_sources(ae, x, validation_data, cfg: TrainConfig, shared: tuple = ()):
     """Sources of a stream; 'auto' options are decided from its first batch, and a scaler is fitted in one
-    streaming pass over ``x`` (``shared``: as in :meth:`aekit.preprocessing.Scaler.fit`)."""
+    streaming pass over ``x`` (``shared``: as in :meth:`aekit.datasets.preprocessing.Scaler.fit`)."""
     first = next(iter(x.iter_batches(min(len(x), 1024), shuffle=False, seed=0)))
     xa0, layout = to_model(np.asarray(first), ae.input_shape, "x")
     cfg = _decide(ae, cfg, xa0, layout.sample_shape, len(x), 0, validation_data is not None)
@@ -90,7 +90,7 @@ def _stream_sources(ae, x, validation_data, cfg: TrainConfig, shared: tuple = ()
 
 def _decide(ae, cfg: TrainConfig, xa: np.ndarray, sample_shape: tuple, n_train: int, n_val: int,
             has_val: bool, plan=None) -> TrainConfig:
-    """Apply :mod:`aekit.defaults` to the options left at auto: the config's loss and output activation
+    """Apply :mod:`aekit.training.defaults` to the options left at auto: the config's loss and output activation
     become concrete (the module's output follows), and :attr:`Autoencoder.fit_info` records every decision."""
     redo = ae.preprocessing.decided or []  # what an earlier fit decided is decided again
     opt = {k: ("auto" if k in redo else getattr(ae.config, k)) for k in ("loss", "output_activation")}
@@ -161,7 +161,7 @@ def _split_at(n: int, validation_split: float) -> int:
 
 def _memmap_streams(x: np.memmap, validation_data, validation_split: float):
     """A memory-mapped training array (and its validation part) as streams: read batch by batch."""
-    from .datasets.streams import ArrayStream
+    from aekit.datasets.streams import ArrayStream
 
     if validation_data is None and validation_split:
         cut = _split_at(len(x), validation_split)

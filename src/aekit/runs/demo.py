@@ -61,7 +61,7 @@ def run_demo(out_dir="aekit-demo", quick: bool = False, seed: int = 0, verbose: 
 
     Examples
     --------
-    >>> from aekit.demo import run_demo
+    >>> from aekit.runs.demo import run_demo
     >>> report = run_demo("demo-out", quick=True)      # doctest: +SKIP
     >>> report.name                                     # doctest: +SKIP
     'report.html'
@@ -79,11 +79,11 @@ RUN_NAMES = ("conv", "denoising", "vae2d")
 
 
 def _run(out: Path, quick: bool, seed: int, verbose: int, device: str, plan) -> Path:
-    from .datasets import load_digits_sample
-    from .io import atomic_write
-    from .report.html import model_section, render_page
-    from .runs import train_run
-    from .sources import Source
+    from aekit.datasets import load_digits_sample
+    from aekit.core.container import atomic_write
+    from aekit.report.html import model_section, render_page
+    from aekit.runs.train import train_run
+    from aekit.datasets.sources import Source
 
     out.mkdir(parents=True, exist_ok=True)
     (x_train, _), (x_test, y_test) = load_digits_sample(split=True, seed=seed)  # uint8 (N, 28, 28)

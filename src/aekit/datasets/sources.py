@@ -3,7 +3,7 @@ read the way the model was trained (its data description: kind, columns, window 
 shape and colour).
 
 ``load_source`` and ``Source`` are re-exported from :mod:`aekit.datasets.reader`, where ``--data`` is
-resolved; writing outputs by extension is :mod:`aekit.cli.outputs`; picture helpers are :mod:`aekit.imageio`.
+resolved; writing outputs by extension is :mod:`aekit.cli.outputs`; picture helpers are :mod:`aekit.core.pictures`.
 """
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Optional
 
 import numpy as np
 
-from .datasets.reader import IMAGE_SUFFIXES, Source, read_source
-from .imageio import image_shape
+from aekit.datasets.reader import IMAGE_SUFFIXES, Source, read_source
+from aekit.core.pictures import image_shape
 
 load_source = read_source  # the name scripts and runs use
 
@@ -50,9 +50,9 @@ def read_input(path, model=None, *, key: Optional[str] = None, native_size: bool
 
 
 def _native_pictures(p, path, model) -> tuple:
-    from .datasets.decode import decode_image
-    from .datasets.images import list_files
-    from .errors import AekitError
+    from aekit.datasets.decode import decode_image
+    from aekit.datasets.images import list_files
+    from aekit.errors import AekitError
 
     shp = image_shape(model) if model is not None else None
     color = "gray" if (shp is None or shp[0] == 1) else "rgb"

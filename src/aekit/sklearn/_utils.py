@@ -19,16 +19,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from sklearn.utils.validation import validate_data  # scikit-learn >= 1.6 (pyproject requires it)
 
-from .arrays import infer_layout
-from .autoencoder import Autoencoder, build
-from .inference import map_batches
-from .training.threads import requested_threads, thread_scope
-from .config import OPTIMIZERS
-from .defaults import decide_data, value_range
-from .errors import AekitError
-from .losses import reconstruction
-from .registry import get_family
-from .training.loop import pick_device
+from aekit.core.arrays import infer_layout
+from aekit.autoencoder.model import Autoencoder, build
+from aekit.training.inference import map_batches
+from aekit.training.threads import requested_threads, thread_scope
+from aekit.models.config import OPTIMIZERS
+from aekit.training.defaults import decide_data, value_range
+from aekit.errors import AekitError
+from aekit.models.losses import reconstruction
+from aekit.models.registry import get_family
+from aekit.training.loop import pick_device
 
 DTYPES = [np.float64, np.float32]  # float32 stays float32 (the model's precision); anything else -> float64
 _SET_BY_PARAMETERS = ("input_shape", "latent_dim", "hidden", "output_activation", "loss", "corruption")
@@ -116,7 +116,7 @@ class AutoencoderBase(BaseEstimator):
         return shape
 
     def _resolve_scale_loss(self, X: np.ndarray) -> tuple:
-        """(scale, loss) from the data, by aekit's one set of rules (:func:`aekit.defaults.decide_data`)."""
+        """(scale, loss) from the data, by aekit's one set of rules (:func:`aekit.training.defaults.decide_data`)."""
         d = decide_data(value_range(X), self._sample_shape(X.shape[1]), scale=self.scale, loss=self.loss,
                         owner=type(self).__name__)
         return d.scale, d.loss
@@ -127,7 +127,7 @@ class AutoencoderBase(BaseEstimator):
         if clash:
             raise AekitError(f"{type(self).__name__}: model_options={{{clash[0]!r}: ...}} is set by the "
                              f"estimator's own parameters; pass it as a parameter instead")
-        latent = self.latent_dim  # None: the family's default (aekit.defaults.default_latent for dense)
+        latent = self.latent_dim  # None: the family's default (aekit.training.defaults.default_latent for dense)
         opts = {**extra, "output_activation": "sigmoid" if loss == "bce" else "linear", "loss": loss}
         if latent is not None:
             opts["latent_dim"] = int(latent)

@@ -19,7 +19,7 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import AekitError
+from aekit.errors import AekitError
 
 
 def image_shape(model, guess_flat: bool = False) -> Optional[tuple]:

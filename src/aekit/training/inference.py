@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .arrays import batches
+from aekit.core.arrays import batches
+from aekit.training.threads import thread_scope
 
 
 @contextlib.contextmanager
@@ -57,8 +58,6 @@ def map_batches(module: nn.Module, data, fn: Callable, *, batch_size: int = 1024
     """
     if device is None:
         device = next(module.parameters()).device
-    from .training.threads import thread_scope  # here: aekit.training imports this module
-
     out = []
     with thread_scope(), evaluation(module):  # inside fit, the training's thread policy stays in charge
         if hasattr(data, "iter_batches"):

@@ -1,7 +1,7 @@
 """The model file's content: what :meth:`aekit.Autoencoder.save` puts in the header and the payload, and how
 :func:`aekit.load` rebuilds a model from them through the registry, checking that the stored scaler and
 weights fit the stored config before anything is allocated. The container format (magic bytes, version,
-JSON header, safetensors payload, checksum) is :mod:`aekit.io`.
+JSON header, safetensors payload, checksum) is :mod:`aekit.core.container`.
 """
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import datetime
 import numpy as np
 import torch
 
-from .config import TrainConfig, from_dict, to_dict
-from .errors import AekitError, FormatError
-from .header import Sections
-from .preprocessing import Scaler
-from .registry import get_family
-from .training.loop import History
+from aekit.models.config import TrainConfig, from_dict, to_dict
+from aekit.errors import AekitError, FormatError
+from aekit.datasets.description import Sections
+from aekit.datasets.preprocessing import Scaler
+from aekit.models.registry import get_family
+from aekit.training.loop import History
 
 FILE_KIND = "aekit-model"
 EXTRA_PREFIX = "__extra__."  # payload names of Autoencoder.extra_tensors
@@ -24,7 +24,7 @@ EXTRA_PREFIX = "__extra__."  # payload names of Autoencoder.extra_tensors
 def model_header(ae) -> dict:
     """A model's file header: kind, aekit version, family, config, training config, history, the typed
     sections, parameter count and creation time."""
-    from . import __version__
+    from aekit.core.version import __version__
 
     return {"kind": FILE_KIND, "aekit_version": __version__, "family": ae.family,
             "config": to_dict(ae.config),

@@ -28,15 +28,15 @@ from typing import Optional
 import torch
 from torch import nn
 
-from .errors import AekitError
-from .io import atomic_write
+from aekit.errors import AekitError
+from aekit.core.container import atomic_write
 
 PARTS = ("encoder", "decoder", "full")
 DEFAULT_OPSET = 17  # supported by every onnxruntime >= 1.14 and by torch's legacy exporter
 
 
 class _Affine(nn.Module):
-    """``(x - offset) / scale`` (or the inverse): the model's fitted :class:`aekit.preprocessing.Scaler`."""
+    """``(x - offset) / scale`` (or the inverse): the model's fitted :class:`aekit.datasets.preprocessing.Scaler`."""
 
     def __init__(self, offset: torch.Tensor, scale: torch.Tensor, inverse: bool):
         super().__init__()

@@ -15,12 +15,12 @@ import typing
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Optional
 
-from .errors import AekitError
+from aekit.errors import AekitError
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "selu", "linear")
 OUTPUT_ACTIVATIONS = ("auto", "sigmoid", "linear")
 SCALES = ("auto", "none", "minmax", "standard", "pixel")
-HIDDEN_ACTIVATIONS = ("auto", *ACTIVATIONS)  # 'auto': relu for data in [0, 1], elu otherwise (aekit.defaults)
+HIDDEN_ACTIVATIONS = ("auto", *ACTIVATIONS)  # 'auto': relu for data in [0, 1], elu otherwise (aekit.training.defaults)
 LOSSES = ("auto", "bce", "mse")
 CORRUPTIONS = ("gaussian", "masking", "salt_pepper")
 SPARSITIES = ("l1", "kl")
@@ -219,7 +219,7 @@ class ModelConfig:
     """
 
     input_shape: tuple = ()
-    latent_dim: Optional[int] = option("auto", low=1, integer=True)  # 'auto': aekit.defaults.default_latent
+    latent_dim: Optional[int] = option("auto", low=1, integer=True)  # 'auto': aekit.training.defaults.default_latent
     latent_activation: Optional[str] = option(None, choices=ACTIVATIONS)  # None: a linear code
     output_activation: str = option("auto", choices=OUTPUT_ACTIVATIONS)  # 'auto': decided from the data at fit
     loss: str = option("auto", choices=LOSSES)
@@ -235,7 +235,7 @@ class ModelConfig:
                 from None
         _positive_sizes(owner, "input_shape", self.input_shape)
         if self.latent_dim == "auto":  # ceil(input width / 4) in [1, 32], below the width
-            from .defaults import default_latent
+            from aekit.training.defaults import default_latent
 
             self.latent_dim = default_latent(self.input_shape)
         self.sparsity = _coerce_nested("sparsity", self.sparsity)
@@ -264,7 +264,7 @@ def _check_optimizer_options(owner: str, name: str, value) -> None:
 class TrainConfig:
     """Options of :meth:`aekit.Autoencoder.fit` (``**training_options``) and of ``aekit train --set``."""
 
-    # None: ~6,000 steps (12,000 for small sets), early stopping (aekit.defaults)
+    # None: ~6,000 steps (12,000 for small sets), early stopping (aekit.training.defaults)
     epochs: Optional[int] = option(None, low=0, integer=True)
     batch_size: Optional[int] = option(None, low=1, integer=True)  # None: N/64 as a power of two in [16, 256]
     optimizer: str = option("adam", choices=lambda: OPTIMIZERS)  # any torch.optim optimizer, lower case
@@ -278,7 +278,7 @@ class TrainConfig:
     shuffle: bool = True
     # the last rows, as Keras does; None: 0.1 when the epochs are automatic and there is no validation_data
     validation_split: Optional[float] = option(None, low=0, high=1, high_open=True)
-    # 'auto' (from the data: aekit.defaults), None/'none', 'minmax', 'standard' or 'pixel' (x / 255); stored
+    # 'auto' (from the data: aekit.training.defaults), None/'none', 'minmax', 'standard' or 'pixel' (x / 255); stored
     scale: Optional[str] = option("auto", choices=SCALES)
     seed: Optional[int] = None
     device: str = "auto"  # 'auto' picks cuda, then mps, then cpu
@@ -296,7 +296,7 @@ class TrainConfig:
     verbose: int = option(1, choices=(0, 1, 2))  # 0 silent, 1 progress bar, 2 one line per epoch
     sync_batch_norm: bool = False  # under torchrun on GPUs: BatchNorm statistics over the global batch
     # dense models: 'pca' starts them from the PCA of the data (training/pca_init.py); 'auto': 'pca' for a model
-    # with a linear path (aekit.defaults) trained on data in memory, else none
+    # with a linear path (aekit.training.defaults) trained on data in memory, else none
     init: Optional[str] = option("auto", choices=("auto", "pca", "none"))
 
     def __post_init__(self):

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from .errors import AekitError
+from aekit.errors import AekitError
 
 KINDS = ("minmax", "standard", "pixel")
 

@@ -12,8 +12,8 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
-from .config import SparsityConfig
-from .models.base import Output
+from aekit.models.config import SparsityConfig
+from aekit.models.base import Output
 
 
 def reconstruction(out: Output, target: torch.Tensor, kind: str, reduction: str = "mean") -> torch.Tensor:
@@ -82,7 +82,7 @@ def sparsity_penalty(z: torch.Tensor, cfg: SparsityConfig, code_in_unit: bool = 
 @dataclass(frozen=True)
 class LossSpec:
     """What the training objective of one model is made of (derived from its family and config by
-    :meth:`aekit.registry.Family.loss_spec`)."""
+    :meth:`aekit.models.registry.Family.loss_spec`)."""
 
     reconstruction: str  # 'bce' | 'mse'
     variational: bool = False

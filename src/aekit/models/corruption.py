@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .config import CorruptionConfig
+from aekit.models.config import CorruptionConfig
 
 
 def corrupt(x: torch.Tensor, cfg: CorruptionConfig, generator: torch.Generator | None = None) -> torch.Tensor:

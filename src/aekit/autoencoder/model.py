@@ -1,9 +1,9 @@
 """The public model object: :class:`Autoencoder`, and :func:`build` / :func:`load`.
 
 An ``Autoencoder`` pairs a registered family's config with its PyTorch module and what training left
-behind (history, training config, and the typed header sections of :mod:`aekit.header`: preprocessing,
+behind (history, training config, and the typed header sections of :mod:`aekit.datasets.description`: preprocessing,
 data description, application state). All array methods take and return numpy arrays, run without
-gradients, and work in batches (:func:`aekit.inference.map_batches`) so the whole array is never on the
+gradients, and work in batches (:func:`aekit.training.inference.map_batches`) so the whole array is never on the
 device at once.
 """
 from __future__ import annotations
@@ -17,29 +17,30 @@ import numpy as np
 import torch
 from safetensors.torch import save as st_save
 
-from . import io
-from .arrays import to_model
-from .config import TrainConfig, from_dict, to_dict
-from .defaults import print_fit_info, samples_of
-from .errors import AekitError, DivergenceError
-from .fit_setup import decide_init, fit_sources
-from .header import DataDescription, Parallel, Preprocessing, Sections
-from .inference import map_batches
-from .imageio import image_shape
-from .losses import LossSpec, kl_divergence, reconstruction, smoothed_error
-from .model_file import model_from_file, model_header, model_tensors
-from .preprocessing import Scaler
-from .registry import get_family
-from .summary import layer_table
-from .training.callbacks import CheckpointSaver, CSVLogger, DivergenceGuard, EarlyStopping, ProgressBar, TensorBoard
-from .training import distributed
-from .training.checkpoint import restore_checkpoint
-from .training.batches import ArraySource
-from .training.loop import History, new_state, reconstruction_loss
-from .training.loop import evaluate as _loop_evaluate
-from .training.loop import fit_loop as _fit_loop
-from .training.pca_init import KeepInitIfBetter, pca_init
-from .training.threads import thread_scope
+from aekit.core import container
+from aekit.core.arrays import to_model
+from aekit.models.config import TrainConfig, from_dict, to_dict
+from aekit.training.defaults import print_fit_info, samples_of
+from aekit.errors import AekitError, DivergenceError
+from aekit.training.fit_setup import decide_init, fit_sources
+from aekit.datasets.description import DataDescription, Parallel, Preprocessing, Sections
+from aekit.training.inference import map_batches
+from aekit.core.pictures import image_shape
+from aekit.models.losses import LossSpec, kl_divergence, reconstruction, smoothed_error
+from aekit.autoencoder.model_file import model_from_file, model_header, model_tensors
+from aekit.datasets.preprocessing import Scaler
+from aekit.models.registry import get_family
+from aekit.autoencoder.summary import layer_table
+from aekit.training.callbacks import CheckpointSaver, CSVLogger, DivergenceGuard, EarlyStopping, ProgressBar, TensorBoard
+from aekit.training import distributed
+from aekit.training.checkpoint import restore_checkpoint
+from aekit.training.batches import ArraySource
+from aekit.training.loop import History, new_state, reconstruction_loss
+from aekit.training.loop import evaluate as _loop_evaluate
+from aekit.training.loop import fit_loop as _fit_loop
+from aekit.training.pca_init import KeepInitIfBetter, pca_init
+from aekit.training.pretrain import greedy_pretrain
+from aekit.training.threads import thread_scope
 
 
 class Autoencoder:
@@ -59,9 +60,9 @@ class Autoencoder:
         Per-epoch logs of the last :meth:`fit`.
     train_config : TrainConfig or None
         The options of the last :meth:`fit`.
-    preprocessing : aekit.header.Preprocessing
+    preprocessing : aekit.datasets.description.Preprocessing
         What is applied to every input (``preprocessing.scaler``), saved in the model file.
-    data : aekit.header.DataDescription
+    data : aekit.datasets.description.DataDescription
         What the model was trained on (kind, columns, window/stride, picture shape, ...), saved in the file.
     extra_tensors : dict[str, torch.Tensor]
         Named tensors an application keeps with the model that are not weights of the module (e.g. a text
@@ -87,7 +88,7 @@ class Autoencoder:
         self.history = history if history is not None else History()
         self.sections = sections if sections is not None else Sections()
         self.extra_tensors: dict[str, torch.Tensor] = dict(extra_tensors or {})
-        self.fit_info: dict = {}  # what the last fit decided from the data (aekit.defaults.fit_facts)
+        self.fit_info: dict = {}  # what the last fit decided from the data (aekit.training.defaults.fit_facts)
         self.device = next(self.module.parameters()).device
 
     # --- properties --------------------------------------------------------------------------------------
@@ -101,7 +102,7 @@ class Autoencoder:
 
     @property
     def family_info(self):
-        """The registered :class:`aekit.registry.Family` (input kind, variational, loss, pretraining)."""
+        """The registered :class:`aekit.models.registry.Family` (input kind, variational, loss, pretraining)."""
         return get_family(self.family)
 
     @property
@@ -197,9 +198,9 @@ class Autoencoder:
         Under ``torchrun`` the processes train one model with DistributedDataParallel: ``batch_size`` is
         the global batch (a multiple of the number of processes) and rank 0 writes the files.
         ``validation_data`` is an array, or a pair ``(x_val, y_val)``. ``training_options`` are the fields of
-        :class:`aekit.config.TrainConfig` (optimizer, lr, seed, patience, checkpoint, resume, log_dir, ...).
+        :class:`aekit.models.config.TrainConfig` (optimizer, lr, seed, patience, checkpoint, resume, log_dir, ...).
 
-        Options left at ``auto``/``None`` are decided here from the data (see :mod:`aekit.defaults`):
+        Options left at ``auto``/``None`` are decided here from the data (see :mod:`aekit.training.defaults`):
         scaling, loss and output activation, batch size, epochs, a validation split with early stopping.
         What was decided is in :attr:`fit_info`, printed before the first epoch when ``verbose`` > 0, and
         kept in the model file. Training that diverges (a non-finite loss, or one 1000x above the first
@@ -207,7 +208,7 @@ class Autoencoder:
         """
         cfg = from_dict(TrainConfig, {"epochs": epochs, "batch_size": batch_size, **training_options},
                         owner="fit")
-        from .datasets import TimeSeries
+        from aekit.datasets import TimeSeries
 
         series = isinstance(x, TimeSeries) or self.data.kind == "series"
         source, val_source, x_train, cfg = fit_sources(self, samples_of(x, self.input_shape), y, validation_data,
@@ -245,7 +246,9 @@ class Autoencoder:
                     if talk:
                         print_fit_info({"resume": self.fit_info["resume"]})
             elif self.family_info.pretrain is not None and x_train is not None:
-                self.family_info.pretrain(self.module, x_train, spec, cfg, self.config)
+                pairs, pretrain_epochs = self.family_info.pretrain(self.module, self.config)
+                if pretrain_epochs:
+                    greedy_pretrain(pairs, self.module.output_activation, x_train, spec, cfg, pretrain_epochs)
             if init == "pca":
                 pca_init(self.module, x_train)
                 cbs.append(KeepInitIfBetter(source, cfg.batch_size))
@@ -288,7 +291,7 @@ class Autoencoder:
 
     def predict_batches(self, arr, fn, batch_size: int = 1024, module: Optional[torch.nn.Module] = None) -> np.ndarray:
         """``fn(module, batch)`` over prepared data ``arr`` (N, *input_shape) batch by batch on the model's device,
-        in evaluation mode, without gradients (:func:`aekit.inference.map_batches`); float32 numpy out.
+        in evaluation mode, without gradients (:func:`aekit.training.inference.map_batches`); float32 numpy out.
         ``module`` defaults to this model's module (an application may pass one built on it)."""
         module = module if module is not None else self.module
         return map_batches(module, arr, fn, batch_size=batch_size, device=next(module.parameters()).device)
@@ -317,7 +320,7 @@ class Autoencoder:
     def reconstruction_error(self, x, metric: str = "mse", batch_size: int = 1024) -> np.ndarray:
         """One error per sample (N,): 'mse' or 'bce' (means over features, in the model's scaled space),
         'blur_mse' (pictures: the MSE of the residual blurred by a Gaussian of one pixel,
-        :func:`aekit.losses.smoothed_error`), or 'elbo' (variational models: the negative ELBO in nats,
+        :func:`aekit.models.losses.smoothed_error`), or 'elbo' (variational models: the negative ELBO in nats,
         reconstruction sum + KL at the posterior mean)."""
         if metric not in ("mse", "bce", "elbo", "blur_mse"):
             raise AekitError(f"metric={metric!r}; expected 'mse', 'bce', 'blur_mse' or 'elbo'")
@@ -370,24 +373,24 @@ class Autoencoder:
 
     # --- files -------------------------------------------------------------------------------------------
     def header(self) -> dict:
-        """The model file's JSON header (format in :mod:`aekit.io`; fields in :mod:`aekit.model_file`)."""
+        """The model file's JSON header (format in :mod:`aekit.core.container`; fields in :mod:`aekit.autoencoder.model_file`)."""
         return model_header(self)
 
     def to_bytes(self) -> bytes:
         """The bytes of this model's file (what :meth:`save` writes; the estimators pickle these)."""
-        return io.encode_file(model_header(self), model_tensors(self))
+        return container.encode_file(model_header(self), model_tensors(self))
 
     @classmethod
     def from_bytes(cls, data: bytes, name: str = "model bytes") -> "Autoencoder":
         """The model in ``data`` (bytes of a model file); nothing is unpickled or executed."""
-        return model_from_file(cls, *io.decode_file(data, name), name)
+        return model_from_file(cls, *container.decode_file(data, name), name)
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the model file (atomically); see :mod:`aekit.io` for the format. Under torchrun only
+        """Write the model file (atomically); see :mod:`aekit.core.container` for the format. Under torchrun only
         rank 0 writes (every rank holds the same weights); the others return the path without writing."""
         if not distributed.is_main():
             return Path(path)
-        return io.atomic_write(path, self.to_bytes())
+        return container.atomic_write(path, self.to_bytes())
 
     def fingerprint(self) -> str:
         """sha256 of the family, config and weights: identifies this exact model (e.g. in .aekz files)."""
@@ -401,8 +404,8 @@ class Autoencoder:
 
     def export_onnx(self, path: str | os.PathLike, part: str = "full", **kwargs) -> Path:
         """Export the encoder, decoder or full model to ONNX with a dynamic batch size (see
-        :func:`aekit.export.export_onnx`)."""
-        from .export import export_onnx
+        :func:`aekit.autoencoder.onnx.export_onnx`)."""
+        from aekit.autoencoder.onnx import export_onnx
 
         return export_onnx(self, path, part=part, **kwargs)
 
@@ -434,4 +437,4 @@ def load(path: str | os.PathLike) -> Autoencoder:
     The model is rebuilt through the registry from the stored config and the weights are loaded from the
     safetensors payload; nothing is unpickled or executed.
     """
-    return model_from_file(Autoencoder, *io.read_file(path), path)
+    return model_from_file(Autoencoder, *container.read_file(path), path)
