@@ -26,6 +26,19 @@ CORRUPTIONS = ("gaussian", "masking", "salt_pepper")
 SPARSITIES = ("l1", "kl")
 
 
+
+LATENT_MAX = 32
+
+
+def default_latent(input_shape) -> int:
+    """The default code size for an input of ``input_shape``: ceil(width / 4) in [1, 32], below the width.
+
+    >>> default_latent((784,)), default_latent((30,)), default_latent((64, 1)), default_latent((3,))
+    (32, 8, 16, 1)
+    """
+    d = int(math.prod(input_shape))
+    return int(max(1, min(LATENT_MAX, math.ceil(d / 4), d - 1)))
+
 def _torch_names(base) -> dict[str, type]:
     """Lower-case name -> class of the public subclasses of ``base`` in its torch module."""
     import inspect
@@ -219,7 +232,7 @@ class ModelConfig:
     """
 
     input_shape: tuple = ()
-    latent_dim: Optional[int] = option("auto", low=1, integer=True)  # 'auto': aekit.training.defaults.default_latent
+    latent_dim: Optional[int] = option("auto", low=1, integer=True)  # 'auto': default_latent
     latent_activation: Optional[str] = option(None, choices=ACTIVATIONS)  # None: a linear code
     output_activation: str = option("auto", choices=OUTPUT_ACTIVATIONS)  # 'auto': decided from the data at fit
     loss: str = option("auto", choices=LOSSES)
@@ -235,8 +248,6 @@ class ModelConfig:
                 from None
         _positive_sizes(owner, "input_shape", self.input_shape)
         if self.latent_dim == "auto":  # ceil(input width / 4) in [1, 32], below the width
-            from aekit.training.defaults import default_latent
-
             self.latent_dim = default_latent(self.input_shape)
         self.sparsity = _coerce_nested("sparsity", self.sparsity)
         self.corruption = _coerce_nested("corruption", self.corruption)

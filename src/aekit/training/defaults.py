@@ -57,24 +57,14 @@ from typing import Optional
 import numpy as np
 
 from aekit.errors import AekitError
+from aekit.models.config import LATENT_MAX, default_latent  # the code size is a model option's default
 
-LATENT_MAX = 32
 STEP_BUDGET = 6000
 SAMPLE_BUDGET = 192_000  # samples seen: 12,000 steps of 16, fewer than 6,000 steps from batches of 32 up
 EPOCHS_RANGE = (2, 1000)
 BATCH_RANGE = (16, 256)
 AUTO_VALIDATION = 0.1
 MIN_SAMPLES_FOR_VALIDATION = 50
-
-
-def default_latent(input_shape) -> int:
-    """The default code size for an input of ``input_shape``: ceil(width / 4) in [1, 32], below the width.
-
-    >>> default_latent((784,)), default_latent((30,)), default_latent((64, 1)), default_latent((3,))
-    (32, 8, 16, 1)
-    """
-    d = int(math.prod(input_shape))
-    return int(max(1, min(LATENT_MAX, math.ceil(d / 4), d - 1)))
 
 
 def is_picture_shape(sample_shape) -> bool:
