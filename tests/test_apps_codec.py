@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import aekit
-from aekit.apps import entropy
+from aekit.core import entropy_coder as entropy
 from aekit.apps.codec import (MAGIC, VERSION, QuantizationNoise, compress, compress_file, decode_codes,
                               decompress, decompress_file, dequantize, encode_codes, quantize, read_file_header)
 from aekit.cli.main import main

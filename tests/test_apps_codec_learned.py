@@ -9,8 +9,8 @@ import torch
 
 import aekit
 from aekit.apps.codec import MODEL_VERSION, compress, compress_file, decompress, parse_header
-from aekit.apps.entropy import decode_with_model, encode_with_model
-from aekit.apps.learned_codec import _rd_per_picture, coder_tables, encode_pictures, refine_latents
+from aekit.core.entropy_coder import decode_with_model, encode_with_model
+from aekit.apps.learned_codec import _rd_per_picture, encode_pictures, refine_latents
 from aekit.cli.main import main
 from aekit.errors import AekitError
 from aekit.nn.blocks import GDN
@@ -69,7 +69,7 @@ def test_likelihoods_sum_to_one_per_channel():
 def test_symbols_round_trip_exactly_with_escapes():
     ep = FactorizedPrior(3)
     lo, pmf, tail = ep.pmf_table()
-    from aekit.apps.entropy import model_freqs
+    from aekit.core.entropy_coder import model_freqs
 
     freqs = model_freqs(pmf, tail)
     q = np.random.default_rng(0).integers(-40, 40, (50, 3))
@@ -114,8 +114,8 @@ def test_saved_and_loaded_codec_compresses_to_identical_bytes(trained, tmp_path)
     ae.save(tmp_path / "c.aekit")
     again = aekit.load(tmp_path / "c.aekit")
     assert compress(again, x[:20]) == compress(ae, x[:20])
-    lo, f = coder_tables(ae.module)
-    lo2, f2 = coder_tables(again.module)
+    lo, f = ae.module.coder_tables()
+    lo2, f2 = again.module.coder_tables()
     assert (lo == lo2).all() and (f == f2).all()
 
 

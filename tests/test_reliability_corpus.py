@@ -335,10 +335,10 @@ def api_cases():
         "decode_codes: truncated": (lambda d: decode_codes((d / "cut.aekz").read_bytes()), FormatError,
                                     "checksum"),
         "aekz tables: NaN Gaussian (used to loop forever)": (
-            lambda d: __import__("aekit.apps.entropy").apps.entropy.unpack_tables(
+            lambda d: __import__("aekit.core.entropy_coder").core.entropy_coder.unpack_tables(
                 "gauss", np.full((2, 2), np.nan, "<f4").tobytes(), 2, 4), FormatError, "probability tables"),
         "aekz tables: zlib bomb": (
-            lambda d: __import__("aekit.apps.entropy").apps.entropy.unpack_tables(
+            lambda d: __import__("aekit.core.entropy_coder").core.entropy_coder.unpack_tables(
                 "table", zlib.compress(b"\0" * 10_000_000), 1, 2), FormatError, "probability tables"),
         "restore_checkpoint: epoch=None": (lambda d: _restore(d / "ck_epoch.aekit"), FormatError, "epoch"),
         "read_file_header: missing": (lambda d: read_file_header(d / "nope.aekz"), FileNotFoundError, "nope"),

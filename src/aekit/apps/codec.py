@@ -8,7 +8,7 @@ Two kinds of file, told apart by the format version:
   coded with the model's own learned tables (:mod:`aekit.apps.learned_codec`), one picture at a time at
   its own size. Header ``{fingerprint, model, family, n, code_size (latent channels), coder: 'model',
   size [H, W] or sizes [[H, W], ...], channels, dtype, layout, names (optional)}``; then ``4 bytes E``,
-  ``E bytes`` (escape block + rANS payload, :func:`aekit.apps.entropy.encode_with_model`) and the CRC-32.
+  ``E bytes`` (escape block + rANS payload, :func:`aekit.core.entropy_coder.encode_with_model`) and the CRC-32.
 
 The version-1 layout (integers little-endian)::
 
@@ -19,7 +19,7 @@ The version-1 layout (integers little-endian)::
               family, n, code_size, bits, input_shape, sample_shape, dtype}
     8*D bytes per-dimension quantiser ranges: lo (D float32) then hi (D float32)
     4 bytes   entropy block length E (uint32)
-    E bytes   entropy-coded symbols (:mod:`aekit.apps.entropy`: per-dimension rANS tables + stream)
+    E bytes   entropy-coded symbols (:mod:`aekit.core.entropy_coder`: per-dimension rANS tables + stream)
     4 bytes   CRC-32 of everything before it
 
 Quantisation: ``q = round((z - lo) / (hi - lo) * (2**bits - 1))`` with lo/hi the per-dimension min/max of
@@ -55,7 +55,7 @@ from aekit.errors import AekitError, FormatError, InputNotFoundError, os_error
 from aekit.core.container import atomic_write, read_header
 from aekit.training.callbacks import Callback
 from aekit.apps import learned_codec
-from aekit.apps.entropy import decode_symbols, encode_symbols
+from aekit.core.entropy_coder import decode_symbols, encode_symbols
 
 MAGIC = b"AEKZ\x00\r\n\x1a"
 VERSION = 1  # quantised codes, per-file ranges and tables (any autoencoder)

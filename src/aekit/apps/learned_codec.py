@@ -2,8 +2,8 @@
 
 Each picture, at its own size, goes through the analysis transform (padded to the transform's stride) and is
 rounded to integer symbols (M channels x h x w positions). All pictures' symbols are coded in one rANS
-stream (:func:`aekit.apps.entropy.encode_with_model`) with the per-channel tables of the model's entropy
-model (:meth:`FactorizedPrior.pmf_table`): nothing about the probabilities is stored in the file, so the
+stream by the model's own :meth:`~aekit.models.codec.CodecModule.compress`, with the per-channel tables of its
+entropy model (:meth:`FactorizedPrior.pmf_table`): nothing about the probabilities is stored in the file, so the
 bytes are what the model's rate term promises (plus a 16-bit table precision and the file's header).
 Decoding rebuilds the same tables from the same weights, decodes the symbols and runs the synthesis
 transform, cropped back to each picture's size. :mod:`aekit.apps.codec` wraps this in the ``.aekz`` file.
@@ -25,8 +25,7 @@ import torch.nn.functional as F
 from aekit.core.arrays import batches
 from aekit.errors import AekitError
 from aekit.training.inference import map_batches
-from aekit.apps.denoise import db
-from aekit.apps.entropy import decode_with_model, encode_with_model, model_freqs
+from aekit.core.metrics import db
 
 
 REFINE_PIXELS = 600_000  # pixels per batch of the encoder-side search (its memory grows with them)
@@ -89,23 +88,12 @@ def pixel_count(x, channels: int) -> int:
     return int(total)
 
 
-def coder_tables(module) -> tuple[np.ndarray, np.ndarray]:
-    """(lo (M,), frequencies (M, S + 1)) of a codec module's entropy model, for the rANS coder."""
-    lo, pmf, tail = module.head.pmf_table()
-    return lo, model_freqs(pmf, tail)
-
-
 def _groups(sizes: Sequence[tuple]) -> dict[tuple, list[int]]:
     """Indices of the pictures of each size."""
     by: dict[tuple, list[int]] = {}
     for i, s in enumerate(sizes):
         by.setdefault(tuple(int(v) for v in s), []).append(i)
     return by
-
-
-def latent_size(module, size: tuple) -> tuple[int, int]:
-    stride = module.encoder.stride
-    return (-(-int(size[0]) // stride), -(-int(size[1]) // stride))
 
 
 def _soft_round(y: torch.Tensor, tau: float, gen: torch.Generator) -> torch.Tensor:
@@ -175,24 +163,17 @@ def encode_pictures(model, pics: list[np.ndarray], batch_size: int = 64, refine:
                                                model.config.rate_lambda, seed=s.start).numpy()
                                 for s in batches(len(xs), rows)])
         for i, yi in zip(idx, np.round(y).astype(np.int64)):
-            per[i] = yi.reshape(len(yi), -1).T  # (h*w, M): one row per position
-    q = np.concatenate(per)  # (rows, M)
-    lo, freqs = coder_tables(module)
-    return encode_with_model(q, lo, freqs)
+            per[i] = yi  # (M, h, w)
+    return module.compress(per)
 
 
 def decode_pictures(model, body: bytes, sizes: Sequence[tuple], batch_size: int = 64) -> list[np.ndarray]:
     """Reconstructions (C, H, W) float32 (clipped to [0, 1]) of :func:`encode_pictures`' bytes."""
     module = model.module
-    lo, freqs = coder_tables(module)
-    lat = [latent_size(module, s) for s in sizes]
-    counts = [h * w for h, w in lat]
-    q = decode_with_model(body, int(sum(counts)), lo, freqs)  # (rows, M)
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    m = len(lo)
+    latents = module.decompress(body, [module.latent_size(s) for s in sizes])  # (M, h, w) each
     out: list[Optional[np.ndarray]] = [None] * len(sizes)
     for size, idx in _groups(sizes).items():
-        y = np.stack([q[starts[i]:starts[i + 1]].T.reshape(m, *lat[i]) for i in idx]).astype(np.float32)
+        y = np.stack([latents[i] for i in idx])  # (B, M, h, w)
         rec = map_batches(module, y, lambda mod, b: mod.synthesis(b, size).clamp(0, 1),  # (B, C, H, W)
                           batch_size=batch_size)
         for i, r in zip(idx, rec):
@@ -231,5 +212,5 @@ def psnr_report(original, decoded) -> dict:
     return rep
 
 
-__all__ = ["is_codec", "as_pictures", "pixel_count", "encode_pictures", "decode_pictures", "coder_tables", "restore",
+__all__ = ["is_codec", "as_pictures", "pixel_count", "encode_pictures", "decode_pictures", "restore",
            "psnr_report"]

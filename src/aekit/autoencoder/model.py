@@ -36,7 +36,7 @@ from aekit.training import distributed
 from aekit.training.checkpoint import restore_checkpoint
 from aekit.training.batches import ArraySource
 from aekit.training.loop import History, new_state, reconstruction_loss
-from aekit.training.loop import evaluate as _loop_evaluate
+from aekit.training.loop import mean_loss
 from aekit.training.loop import fit_loop as _fit_loop
 from aekit.training.pca_init import KeepInitIfBetter, pca_init
 from aekit.training.pretrain import greedy_pretrain
@@ -360,7 +360,7 @@ class Autoencoder:
         ya = torch.from_numpy(self.prepare(y, "y")) if y is not None else None
         if ya is not None and len(ya) != len(xa):
             raise AekitError(f"y: {len(ya)} samples but x has {len(xa)}")
-        return _loop_evaluate(self.module, ArraySource(xa, ya), reconstruction_loss(self.loss_spec), batch_size, self.device)
+        return mean_loss(self.module, ArraySource(xa, ya), reconstruction_loss(self.loss_spec), batch_size, self.device)
 
     def sample(self, n: int, seed: Optional[int] = None, batch_size: int = 1024) -> np.ndarray:
         """``n`` samples (n, *input_shape) decoded from the prior N(0, I) (variational models only)."""

@@ -22,12 +22,15 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
+
+import numpy as np
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from aekit.core.entropy_coder import decode_with_model, encode_with_model, model_freqs
 from aekit.models.config import ModelConfig, option
 from aekit.errors import AekitError
 from aekit.nn.blocks import GDN
@@ -154,6 +157,35 @@ class CodecModule(AEModule):
         y_hat, lik = self.head(self.encoder(x))  # (B, M, h, w) each
         logits = self.synthesis(y_hat, tuple(x.shape[-2:]))  # (B, C, H, W)
         return Output(logits, y_hat.flatten(1), output_activation=self.output_activation, likelihoods=lik)
+
+    # Entropy coding lives on the model, beside the entropy model whose tables it uses (as CompressAI's
+    # compress/decompress): the file format around the bytes is aekit.apps.codec's.
+
+    def latent_size(self, size: tuple) -> tuple[int, int]:
+        """(h, w) of the latent map of a picture of ``size`` (H, W): the padded size over the stride."""
+        stride = self.encoder.stride
+        return (-(-int(size[0]) // stride), -(-int(size[1]) // stride))
+
+    def coder_tables(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lo (M,), frequencies (M, S + 1)) of the entropy model, for the rANS coder; the same weights give
+        the same tables, so nothing about the probabilities is stored with the bytes."""
+        lo, pmf, tail = self.head.pmf_table()
+        return lo, model_freqs(pmf, tail)
+
+    def compress(self, latents: Sequence[np.ndarray]) -> bytes:
+        """Integer latents, one (M, h, w) array per picture (sizes may differ), as one rANS stream."""
+        rows = [np.asarray(y, np.int64).reshape(len(y), -1).T for y in latents]  # (h*w, M) each: a row a position
+        lo, freqs = self.coder_tables()
+        return encode_with_model(np.concatenate(rows), lo, freqs)
+
+    def decompress(self, data: bytes, latent_sizes: Sequence[tuple]) -> list[np.ndarray]:
+        """The integer latents (M, h, w) float32 of :meth:`compress`'s bytes, given each picture's (h, w)."""
+        lo, freqs = self.coder_tables()
+        counts = [int(h) * int(w) for h, w in latent_sizes]
+        q = decode_with_model(data, int(sum(counts)), lo, freqs)  # (rows, M)
+        starts = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+        m = len(lo)
+        return [q[starts[i]:starts[i + 1]].T.reshape(m, *hw).astype(np.float32) for i, hw in enumerate(latent_sizes)]
 
 
 @register_model("codec", CodecConfig, "learned image codec: GDN transforms + factorised entropy model, "

@@ -17,7 +17,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from aekit.apps.denoise import db
+from aekit.core.metrics import db
 from aekit.apps.learned_codec import is_codec, psnr_report
 from aekit.errors import AekitError
 from aekit.core.container import atomic_write
@@ -73,7 +73,7 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
                   split: str = "", series: Optional[dict] = None) -> str:
     """The HTML of one model's section: summary, metrics and the figures that apply (see :func:`write_report`)."""
     from aekit.core.arrays import to_model
-    from aekit.autoencoder.evaluate import evaluate
+    from aekit.autoencoder.metrics import model_metrics
 
     x_model, _ = to_model(x_test, model.input_shape, "x_test")  # (N, *input_shape) float32
     n = min(len(x_model), max_points)
@@ -97,7 +97,7 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional
     parts += ["<h3>Model</h3>", _table(summary), f"<details><summary>layers</summary>{layers}</details>"]
 
     err = model.reconstruction_error(x_model, metric="mse")  # (n,)
-    metrics = evaluate(model, x_model, errors=err)
+    metrics = model_metrics(model, x_model, errors=err)
     kind = metrics.get("loss_kind", "")
     names = {"loss": f"loss (the training objective: {kind}" + (" + KL" if model.variational else "") + ")",
              "reconstruction": f"reconstruction ({kind})", "kl": "kl (KL divergence, nats)",
@@ -201,7 +201,7 @@ def write_report(model, x_test, y_test=None, out_path: str | os.PathLike = "repo
     """Write one self-contained HTML report of ``model`` evaluated on ``x_test``.
 
     Shown when they apply: the model summary (layers, parameters, code size, compression factor), metrics
-    (:func:`aekit.autoencoder.evaluate.evaluate`), loss curves (train/validation, each loss term), test inputs over
+    (:func:`aekit.autoencoder.metrics.model_metrics`), loss curves (train/validation, each loss term), test inputs over
     their reconstructions, noisy / denoised / clean rows for denoising models (``x_noisy``, or the model's
     own corruption), the codes as pictures, a 2-D map of the codes coloured by ``y_test`` (t-SNE and PCA
     when the code is wider than 2), for a 2-D VAE the latent manifold and random samples, the first-layer

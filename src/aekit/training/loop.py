@@ -195,7 +195,7 @@ def _own_rng(state: LoopState):
 
 
 
-def evaluate(module: nn.Module, source, loss_fn: Callable, batch_size: int, device: torch.device,
+def mean_loss(module: nn.Module, source, loss_fn: Callable, batch_size: int, device: torch.device,
              world: World = SINGLE, channels_last: bool = False) -> dict[str, float]:
     """Mean loss and loss terms over ``source`` in evaluation mode (no corruption, no gradients); in a
     data-parallel run each rank evaluates its part and the means are over every rank's samples.
@@ -320,7 +320,7 @@ def fit_loop(state: LoopState, source, *, val_source=None, corruption: Optional[
                 cb.on_epoch_begin(state)
             logs = _train_epoch(state, source, corruption, callbacks)
             if val_source is not None:
-                logs.update({f"val_{k}": v for k, v in evaluate(state.module, val_source, state.loss_fn,
+                logs.update({f"val_{k}": v for k, v in mean_loss(state.module, val_source, state.loss_fn,
                                                                 cfg.batch_size, state.device, state.world,
                                                                 state.channels_last).items()})
             if state.scheduler is not None:

@@ -31,7 +31,7 @@ from torch import nn
 from aekit.errors import AekitError
 from aekit.models.dense import dense_layer_pairs
 from aekit.training.callbacks import Callback, StateSnapshot
-from aekit.training.loop import evaluate
+from aekit.training.loop import mean_loss
 
 
 def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -109,12 +109,12 @@ class KeepInitIfBetter(Callback):
         self.start_loss, self.start_weights, self.kept_init = None, None, False
 
     def on_train_begin(self, state) -> None:
-        self.start_loss = evaluate(state.module, self.source, state.loss_fn, self.batch_size, state.device)["loss"]
+        self.start_loss = mean_loss(state.module, self.source, state.loss_fn, self.batch_size, state.device)["loss"]
         self.start_weights = StateSnapshot()
         self.start_weights.take(state.module)
 
     def on_train_end(self, state) -> None:
-        end = evaluate(state.module, self.source, state.loss_fn, self.batch_size, state.device)["loss"]
+        end = mean_loss(state.module, self.source, state.loss_fn, self.batch_size, state.device)["loss"]
         if end > self.start_loss:
             self.start_weights.restore(state.module)
             self.kept_init = True

@@ -1,4 +1,5 @@
-"""Metrics of a trained autoencoder on data: what ``aekit evaluate`` prints and the report shows.
+"""Metrics of a trained autoencoder on data (:func:`model_metrics`): what ``aekit evaluate`` prints and the
+report shows. :meth:`aekit.Autoencoder.evaluate` is the loss alone, as Keras' ``evaluate``.
 
 The loss and its terms are computed by the training loop's own evaluation (so they read exactly like
 ``val_loss`` during training); per-sample errors come from :meth:`Autoencoder.reconstruction_error`.
@@ -21,7 +22,7 @@ def error_stats(err: np.ndarray) -> dict:
     return out
 
 
-def evaluate(model, x, *, batch_size: int = 1024, errors=None) -> dict:
+def model_metrics(model, x, *, batch_size: int = 1024, errors=None) -> dict:
     """Evaluate ``model`` on ``x`` (any layout the model accepts).
 
     Returns
@@ -39,9 +40,9 @@ def evaluate(model, x, *, batch_size: int = 1024, errors=None) -> dict:
     Examples
     --------
     >>> import numpy as np, aekit
-    >>> from aekit.autoencoder.evaluate import evaluate
+    >>> from aekit.autoencoder.metrics import model_metrics
     >>> ae = aekit.build("dense", input_shape=(16,), hidden=[8], latent_dim=4, seed=0)
-    >>> m = evaluate(ae, np.random.default_rng(0).random((50, 16), dtype=np.float32))
+    >>> m = model_metrics(ae, np.random.default_rng(0).random((50, 16), dtype=np.float32))
     >>> sorted(m["error"])[:3], m["n"]
     (['max', 'mean', 'min'], 50)
     """
@@ -60,4 +61,4 @@ def evaluate(model, x, *, batch_size: int = 1024, errors=None) -> dict:
     return out
 
 
-__all__ = ["evaluate", "error_stats"]
+__all__ = ["model_metrics", "error_stats"]
