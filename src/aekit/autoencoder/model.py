@@ -64,6 +64,8 @@ class Autoencoder:
         What is applied to every input (``preprocessing.scaler``), saved in the model file.
     data : aekit.datasets.description.DataDescription
         What the model was trained on (kind, columns, window/stride, picture shape, ...), saved in the file.
+    family_info : aekit.models.registry.Family
+        The registered family (input layout, variational, loss, pretraining), looked up once.
     extra_tensors : dict[str, torch.Tensor]
         Named tensors an application keeps with the model that are not weights of the module (e.g. a text
         pipeline's word-embedding matrix); saved in the payload under ``__extra__.<name>``.
@@ -82,8 +84,11 @@ class Autoencoder:
                  train_config: Optional[TrainConfig] = None, history: Optional[History] = None,
                  sections: Optional[Sections] = None, extra_tensors: Optional[dict] = None):
         self.family = family
+        # the registry is asked once, here: the family's declarations (input layout, variational, loss,
+        # pretraining) are read from this object for the model's life
+        self.family_info = get_family(family)
         self.config = config
-        self.module = module if module is not None else get_family(family).builder(config)
+        self.module = module if module is not None else self.family_info.builder(config)
         self.train_config = train_config
         self.history = history if history is not None else History()
         self.sections = sections if sections is not None else Sections()
@@ -99,11 +104,6 @@ class Autoencoder:
     @property
     def variational(self) -> bool:
         return self.family_info.variational
-
-    @property
-    def family_info(self):
-        """The registered :class:`aekit.models.registry.Family` (input kind, variational, loss, pretraining)."""
-        return get_family(self.family)
 
     @property
     def loss_spec(self) -> LossSpec:
