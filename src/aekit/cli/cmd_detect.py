@@ -30,7 +30,7 @@ EXAMPLES = ("  aekit detect runs/series/model.aekit series.csv -o points.csv --j
             "ending at it: its reconstruction error and its code's distance to the nearest training codes,\n"
             "each judged by a tail model of its past, combined (Fisher's method, corrected for how much the\n"
             "two move together); flags improbable points and values that leave the range seen so far by\n"
-            "more than 5% of it (aekit.apps.stream).\n"
+            "more than 5% of it (aekit.apps.anomaly.stream).\n"
             "The CSV has index,timestamp,value,score,anomaly; score = -log10(tail p).")
 
 
@@ -134,7 +134,7 @@ def _season(text: str):
 
 
 def _run_stream(args) -> int:
-    from aekit.apps.stream import stream_detect
+    from aekit.apps.anomaly.stream import stream_detect
     from aekit.datasets import load_timeseries
     from aekit.datasets.reader import parse_columns
 

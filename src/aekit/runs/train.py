@@ -281,7 +281,7 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
     if model.section(AnomalyThreshold) is None:  # so that `aekit detect MODEL DATA` works with no option
         # the error plus how unusual the code is: for tables its distance (and the row's) to the nearest
         # training codes (rows), for series windows its Mahalanobis distance (each measured stronger than
-        # the error alone on its kind of data; see aekit.apps.anomaly_scores.CodeNeighbours and CodeGaussian)
+        # the error alone on its kind of data; see aekit.apps.anomaly.knn and .maha)
         metric = {"table": "mse_knn", "series": "mse_maha"}.get(src.kind, "auto")
         if model.variational or len(src.x) < 2:
             metric = "auto"

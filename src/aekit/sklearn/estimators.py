@@ -54,7 +54,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_array, check_is_fitted
 
 from aekit.sklearn._utils import DTYPES, AutoencoderBase
-from aekit.apps.anomaly import FITTED_SCORES, scores_to_proba, threshold_from_scores
+from aekit.apps.anomaly import scores_to_proba, threshold_from_scores
+from aekit.apps.anomaly.detection import FITTED_SCORES
 from aekit.errors import AekitError
 
 
@@ -137,9 +138,9 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
         AutoEncoder score). 'mse_knn': the error plus the code's mean distance to its 5 nearest training
         codes and the row's to its 5 nearest training rows, the logarithm of each standardised on the
         training data (what ``aekit detect`` uses for tables; stronger on the tabular benchmarks of BENCHMARKS.md, see
-        :class:`aekit.apps.anomaly_scores.CodeNeighbours`). 'mse_maha': the error and the code's
+        :class:`aekit.apps.anomaly.knn.CodeNeighbours`). 'mse_maha': the error and the code's
         Mahalanobis distance to the training codes, standardised the same way, the larger counting (what
-        ``aekit detect`` uses for series windows; :class:`aekit.apps.anomaly_scores.CodeGaussian`).
+        ``aekit detect`` uses for series windows; :class:`aekit.apps.anomaly.maha.CodeGaussian`).
     Other parameters: see :mod:`aekit.sklearn`.
 
     Examples

@@ -1,58 +1,38 @@
-"""Detect anomalies: score samples by how badly an autoencoder reconstructs them.
-
-The model is trained on normal data only. A sample's anomaly score is its reconstruction error (MSE or BCE
-per sample, or the negative ELBO for a variational model); for tables, ``aekit train`` stores ``'mse_knn'``,
-the error plus the code's (and the row's) distance to its nearest training codes (rows), and for the
-windows of a series ``'mse_maha'``, the error or the code's Mahalanobis distance to the training codes (see
-:func:`anomaly_scores`). As in PyOD,
-a threshold is taken from the scores of the training data: the ``(1 - contamination)`` quantile (or a
-given percentile), contamination in (0, 0.5]. :func:`fit_threshold` stores it in the model as an
-:class:`AnomalyThreshold` section (``model.section(AnomalyThreshold)``, saved with ``model.save``), so
-``aekit detect`` and :func:`detect` apply the same threshold later. The rules work on plain score arrays
-too (:func:`threshold_from_scores`, :func:`scores_to_proba`); the scikit-learn outlier detector uses them.
-
-For a time series watched as a stream, :func:`stream_detect` (from :mod:`aekit.apps.stream`) is the causal
-option: array (T,) in, scores and flags (T,) out, each point scored from the trailing window ending at it,
-the model trained on the series' start and the threshold following tail models of the error and of the
-code's distance to the training codes so far.
-:class:`AnomalyScorer` (from :mod:`aekit.apps.anomaly_scores`) is the stronger score for images and tables:
-reconstruction error plus the code's density under a Gaussian mixture, averaged over several models.
+"""Detect anomalies with a model: fit the threshold on normal data and store it in the model
+(:func:`fit_threshold`), score (:func:`anomaly_scores`), flag (:func:`detect`, :func:`predict`) and give
+outlier probabilities (:func:`predict_proba`). See :mod:`aekit.apps.anomaly` for the method.
 
 Examples
 --------
 >>> import numpy as np, aekit
->>> from aekit.apps.anomaly import fit_threshold, detect
->>> rng = np.random.default_rng(0)
->>> x = rng.normal(size=(500, 16)).astype(np.float32)
->>> ae = aekit.build("dense", input_shape=(16,), hidden=[32], latent_dim=4, output_activation="linear",
-...                  loss="mse", seed=0)
->>> _ = ae.fit(x, epochs=2, batch_size=64, verbose=0, seed=0)
->>> info = fit_threshold(ae, x, contamination=0.05)
->>> info["metric"], info["contamination"]
-('mse', 0.05)
->>> res = detect(ae, x)
->>> res.scores.shape, res.labels.dtype.name, bool(0.02 < res.labels.mean() < 0.08)
-((500,), 'int64', True)
+>>> from aekit.apps.anomaly.detection import detect, fit_threshold
+>>> x = np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32)
+>>> ae = aekit.build("dense", input_shape=(8,), hidden=[16], latent_dim=2, loss="mse",
+...                  output_activation="linear", seed=0)
+>>> _ = ae.fit(x, epochs=2, verbose=0, seed=0)
+>>> fit_threshold(ae, x, contamination=0.1)["contamination"]
+0.1
+>>> res = detect(ae, np.r_[x[:5], 8 + x[:5]])
+>>> res.labels.tolist()
+[0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from math import erf, sqrt
-from typing import ClassVar, Optional
+from typing import Optional
 
 import numpy as np
 
 from aekit.errors import AekitError
-from aekit.apps.anomaly_scorer import AnomalyScorer  # noqa: F401  (error + code density over seeds, re-exported here)
-from aekit.apps.anomaly_scores import fit_code_gaussian, fit_code_neighbours, mse_knn_scores, mse_maha_scores
-from aekit.apps.stream import StreamResult, stream_detect  # noqa: F401  (the causal option, re-exported here)
+from aekit.apps.anomaly.knn import fit_code_neighbours, mse_knn_scores
+from aekit.apps.anomaly.maha import fit_code_gaussian, mse_maha_scores
+from aekit.apps.anomaly.threshold import (LEVELS as _LEVELS, AnomalyThreshold, check_contamination, scores_to_proba,
+                                          threshold_from_scores)
 
 METRICS = ("auto", "mse", "bce", "blur_mse", "elbo", "mse_knn", "mse_maha")
 # the scores with terms fitted on the training data: (fit, which returns the training scores; score)
 FITTED_SCORES = {"mse_knn": (fit_code_neighbours, mse_knn_scores),
                  "mse_maha": (fit_code_gaussian, mse_maha_scores)}
-_LEVELS = np.linspace(0.0, 1.0, 1001)  # training-score quantiles kept in the model file (0.1 % steps)
 
 
 @dataclass
@@ -80,92 +60,14 @@ def resolve_metric(model, metric: str = "auto") -> str:
     return metric
 
 
-@dataclass
-class AnomalyThreshold:
-    """The model-file section :func:`fit_threshold` writes: the decision threshold and the statistics of the
-    training scores (mean, std, min, max for :func:`predict_proba`; 1001 quantiles so that a later
-    ``contamination`` applies without the training data)."""
-
-    SECTION: ClassVar[str] = "anomaly"
-    metric: str
-    threshold: float
-    contamination: float
-    n_train: int
-    mean: float
-    std: float
-    min: float
-    max: float
-    quantiles: list
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "AnomalyThreshold":
-        return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
-
-    def brief(self) -> dict:
-        """What ``aekit detect`` applies with no option: the score, the threshold and its contamination."""
-        return {"metric": self.metric, "threshold": self.threshold, "contamination": self.contamination}
-
-    def describe(self) -> str:
-        """One line: the score and the threshold, and the share of the training data it flags."""
-        return (f"score {self.metric}, threshold {self.threshold:.6g} (flags {100 * self.contamination:.3g} % "
-                f"of the {self.n_train:,} training samples)")
-
-
-def check_contamination(contamination: float) -> float:
-    """The one rule for ``contamination``: a fraction in (0, 0.5] (PyOD's and scikit-learn's)."""
-    c = float(contamination)
-    if not 0.0 < c <= 0.5:
-        raise AekitError(f"contamination={contamination!r}; expected a fraction with 0 < contamination <= 0.5")
-    return c
-
-
-def threshold_from_scores(scores: np.ndarray, metric: str = "mse", contamination: Optional[float] = 0.01,
-                          percentile: Optional[float] = None) -> AnomalyThreshold:
-    """The threshold and training statistics of ``scores`` (N,) (higher = more anomalous): the
-    ``1 - contamination`` quantile (``np.quantile``, linear), or the ``percentile`` (0-100) when given."""
-    if percentile is not None:
-        if not 0.0 <= float(percentile) <= 100.0:
-            raise AekitError(f"percentile={percentile!r}; expected a number in [0, 100]")
-        q = float(percentile) / 100.0
-    elif contamination is not None:
-        q = 1.0 - check_contamination(contamination)
-    else:
-        raise AekitError("fit_threshold: give contamination= or percentile=")
-    s = np.asarray(scores, np.float64)
-    return AnomalyThreshold(metric, float(np.quantile(s, q)), round(1.0 - q, 10), int(len(s)), float(s.mean()),
-                            float(s.std()), float(s.min()), float(s.max()),
-                            [float(v) for v in np.quantile(s, _LEVELS)])
-
-
-def scores_to_proba(scores: np.ndarray, stats: AnomalyThreshold, method: str = "linear") -> np.ndarray:
-    """Outlier probabilities (N, 2), columns [inlier, outlier], of ``scores`` given the training statistics.
-
-    ``'linear'``: min-max scaled by the training scores' range and clipped to [0, 1] (PyOD's default);
-    ``'unify'``: ``erf((score - mean) / (std * sqrt(2)))`` clipped at 0 (Kriegel et al., 2011).
-    """
-    scores = np.asarray(scores, np.float64)
-    if method == "linear":
-        p = (scores - stats.min) / max(stats.max - stats.min, 1e-12)
-    elif method == "unify":
-        z = (scores - stats.mean) / (max(stats.std, 1e-12) * sqrt(2.0))
-        p = np.array([erf(v) for v in z])
-    else:
-        raise AekitError(f"method={method!r}; expected 'linear' or 'unify'")
-    p = np.clip(p, 0.0, 1.0)
-    return np.stack([1.0 - p, p], axis=1)
-
-
 def anomaly_scores(model, x, metric: str = "auto", batch_size: int = 1024) -> np.ndarray:
     """Per-sample anomaly scores (N,): the reconstruction error (``'mse'``, ``'bce'``, or for pictures
     ``'blur_mse'``, the error of the residual blurred by one pixel), the negative ELBO (``'elbo'``,
     variational models), ``'mse_knn'``: the error plus the code's distance to its nearest training codes
     (and, for flat rows, the row's to its nearest training rows), their logarithms standardised (tables;
-    :class:`aekit.apps.anomaly_scores.CodeNeighbours`), or
+    :class:`aekit.apps.anomaly.knn.CodeNeighbours`), or
     ``'mse_maha'``: the error and the code's Mahalanobis distance to the training codes, standardised the
-    same way, the larger counting (series windows; :class:`aekit.apps.anomaly_scores.CodeGaussian`).
+    same way, the larger counting (series windows; :class:`aekit.apps.anomaly.maha.CodeGaussian`).
     ``'auto'``: the metric stored by :func:`fit_threshold`, else ``'elbo'`` for variational models and
     ``'mse'`` otherwise."""
     metric = resolve_metric(model, metric)
