@@ -21,6 +21,8 @@ The modules, each importing only those listed before it:
 
 - :mod:`.terms`: a sample's error and code in one pass, kNN distances, robust standardisation;
 - :mod:`.knn`, :mod:`.maha`: the fitted scores ``'mse_knn'`` and ``'mse_maha'`` and their model-file sections;
+- :mod:`.scores`: the registry of scores by name (:func:`register_score`, :func:`get_score`), the only
+  place a score name is looked up;
 - :mod:`.threshold`: :class:`AnomalyThreshold` and the threshold rule on plain score arrays;
 - :mod:`.detection`: :func:`fit_threshold`, :func:`anomaly_scores`, :func:`detect`, :func:`predict`,
   :func:`predict_proba`;
@@ -46,15 +48,18 @@ Examples
 from aekit.apps.anomaly.terms import errors_and_codes, knn_distance
 from aekit.apps.anomaly.knn import CodeNeighbours, fit_code_neighbours, mse_knn_scores
 from aekit.apps.anomaly.maha import CodeGaussian, fit_code_gaussian, mse_maha_scores
+from aekit.apps.anomaly.scores import (SCORES, ReconstructionScore, Score, default_score, get_score, register_score,
+                                       score_names, unregister_score)
 from aekit.apps.anomaly.threshold import (AnomalyThreshold, check_contamination, flag, scores_to_proba,
                                           threshold_from_scores)
-from aekit.apps.anomaly.detection import (METRICS, DetectionResult, anomaly_scores, detect, fit_threshold, predict,
-                                       predict_proba, resolve_metric, threshold_for)
+from aekit.apps.anomaly.detection import (DetectionResult, anomaly_scores, detect, fit_threshold, metric_names,
+                                          predict, predict_proba, resolve_metric, threshold_for)
 from aekit.apps.anomaly.scorer import AnomalyScorer
 from aekit.apps.anomaly.stream import StreamResult, stream_detect
 
-__all__ = ["AnomalyScorer", "AnomalyThreshold", "CodeGaussian", "CodeNeighbours", "DetectionResult", "METRICS",
-           "StreamResult", "anomaly_scores", "check_contamination", "detect", "errors_and_codes",
-           "fit_code_gaussian", "fit_code_neighbours", "fit_threshold", "flag", "knn_distance", "mse_knn_scores",
-           "mse_maha_scores", "predict", "predict_proba", "resolve_metric", "scores_to_proba", "stream_detect",
-           "threshold_for", "threshold_from_scores"]
+__all__ = ["AnomalyScorer", "AnomalyThreshold", "CodeGaussian", "CodeNeighbours", "DetectionResult",
+           "ReconstructionScore", "SCORES", "Score", "StreamResult", "anomaly_scores", "check_contamination",
+           "default_score", "detect", "errors_and_codes", "fit_code_gaussian", "fit_code_neighbours", "fit_threshold",
+           "flag", "get_score", "knn_distance", "metric_names", "mse_knn_scores", "mse_maha_scores", "predict",
+           "predict_proba", "register_score", "resolve_metric", "score_names", "scores_to_proba", "stream_detect",
+           "threshold_for", "threshold_from_scores", "unregister_score"]

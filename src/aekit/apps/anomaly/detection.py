@@ -24,15 +24,9 @@ from typing import Optional
 import numpy as np
 
 from aekit.errors import AekitError
-from aekit.apps.anomaly.knn import fit_code_neighbours, mse_knn_scores
-from aekit.apps.anomaly.maha import fit_code_gaussian, mse_maha_scores
-from aekit.apps.anomaly.threshold import (LEVELS as _LEVELS, AnomalyThreshold, check_contamination, scores_to_proba,
-                                          threshold_from_scores)
-
-METRICS = ("auto", "mse", "bce", "blur_mse", "elbo", "mse_knn", "mse_maha")
-# the scores with terms fitted on the training data: (fit, which returns the training scores; score)
-FITTED_SCORES = {"mse_knn": (fit_code_neighbours, mse_knn_scores),
-                 "mse_maha": (fit_code_gaussian, mse_maha_scores)}
+from aekit.apps.anomaly.scores import default_score, get_score, score_names
+from aekit.apps.anomaly.threshold import (AnomalyThreshold, check_contamination, check_proba_method, flag,
+                                          quantile_threshold, scores_to_proba, threshold_from_scores)
 
 
 @dataclass
@@ -49,14 +43,19 @@ class DetectionResult:
         return int(self.labels.sum())
 
 
+def metric_names() -> tuple:
+    """What ``metric=`` takes: ``'auto'`` and the registered scores (:mod:`aekit.apps.anomaly.scores`)."""
+    return ("auto", *score_names())
+
+
 def resolve_metric(model, metric: str = "auto") -> str:
     """The score metric ``'auto'`` stands for: the one stored by :func:`fit_threshold`, else ``'elbo'`` for
-    variational models and ``'mse'`` otherwise."""
-    if metric not in METRICS:
-        raise AekitError(f"metric={metric!r}; expected one of {', '.join(METRICS)}")
+    variational models and ``'mse'`` otherwise (:func:`aekit.apps.anomaly.scores.default_score`)."""
+    if metric not in metric_names():
+        raise AekitError(f"metric={metric!r}; expected one of {', '.join(metric_names())}")
     if metric == "auto":
         stored = _stored(model)
-        return stored.metric if stored is not None else ("elbo" if model.variational else "mse")
+        return stored.metric if stored is not None else default_score(model)
     return metric
 
 
@@ -69,11 +68,8 @@ def anomaly_scores(model, x, metric: str = "auto", batch_size: int = 1024) -> np
     ``'mse_maha'``: the error and the code's Mahalanobis distance to the training codes, standardised the
     same way, the larger counting (series windows; :class:`aekit.apps.anomaly.maha.CodeGaussian`).
     ``'auto'``: the metric stored by :func:`fit_threshold`, else ``'elbo'`` for variational models and
-    ``'mse'`` otherwise."""
-    metric = resolve_metric(model, metric)
-    if metric in FITTED_SCORES:
-        return FITTED_SCORES[metric][1](model, x, batch_size)
-    return model.reconstruction_error(x, metric=metric, batch_size=batch_size)
+    ``'mse'`` otherwise. Any score registered in :mod:`aekit.apps.anomaly.scores` is taken by name."""
+    return get_score(resolve_metric(model, metric)).score(model, x, batch_size)
 
 
 def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percentile: Optional[float] = None,
@@ -92,7 +88,7 @@ def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percent
         scores (PyOD's ``threshold_``), so about that fraction of the training data is flagged.
     percentile : float, optional
         Instead of ``contamination``: the threshold is this percentile (0-100) of the training scores.
-    metric : {'auto', 'mse', 'bce', 'blur_mse', 'elbo', 'mse_knn', 'mse_maha'}
+    metric : {'auto', 'mse', 'bce', 'blur_mse', 'elbo', 'mse_knn', 'mse_maha'} or another registered score
         ``'auto'``: the metric the model already uses (from an earlier fit, e.g. ``aekit train``'s
         ``'mse_knn'`` for a table, ``'mse_maha'`` for a series), else ``'elbo'`` for variational models and
         ``'mse'``. ``'mse_knn'`` also stores a sample of ``x_train``'s codes in the model (its distance
@@ -108,10 +104,8 @@ def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percent
     if percentile is None and contamination is not None:
         check_contamination(contamination)  # before the (long) scoring pass
     metric = resolve_metric(model, metric)  # 'auto': the metric the model already uses (a table's mse_knn)
-    if metric in FITTED_SCORES:  # the terms fitted and the training rows scored in the same pass
-        scores = FITTED_SCORES[metric][0](model, x_train, batch_size=batch_size)
-    else:
-        scores = anomaly_scores(model, x_train, metric, batch_size)
+    # a fitted score fits its terms and scores the training rows in the same pass
+    scores = get_score(metric).fit(model, x_train, batch_size=batch_size)
     info = threshold_from_scores(scores, metric, contamination, percentile)
     model.set_section(info)
     return info.to_dict()
@@ -138,7 +132,7 @@ def threshold_for(model, contamination: float) -> float:
     if info is None:
         raise AekitError("the model has no fitted anomaly threshold; fit one on normal data (fit_threshold, "
                          "or 'aekit detect --fit-on TRAIN'), or give a threshold")
-    return float(np.interp(1.0 - check_contamination(contamination), _LEVELS, info.quantiles))
+    return info.at(contamination)
 
 
 def detect(model, x, contamination: Optional[float] = None, threshold: Optional[float] = None,
@@ -160,13 +154,13 @@ def detect(model, x, contamination: Optional[float] = None, threshold: Optional[
         thr = float(threshold)
     elif contamination is not None:
         thr = (threshold_for(model, contamination) if info is not None
-               else float(np.quantile(scores, 1.0 - check_contamination(contamination))))
+               else quantile_threshold(scores, 1.0 - check_contamination(contamination)))
     elif info is not None:
         thr = float(info.threshold)
     else:
         raise AekitError("the model has no fitted anomaly threshold; fit one on normal data (fit_threshold, "
                          "or 'aekit detect --fit-on TRAIN'), or give a contamination or a threshold")
-    return DetectionResult(scores, (scores > thr).astype(np.int64), thr, metric)
+    return DetectionResult(scores, flag(scores, thr), thr, metric)
 
 
 def predict(model, x, **kwargs) -> np.ndarray:
@@ -184,6 +178,5 @@ def predict_proba(model, x, method: str = "linear", metric: str = "auto", batch_
     info = _stored_for(model, resolve_metric(model, metric))
     if info is None:
         raise AekitError("predict_proba needs the training score statistics; run fit_threshold first")
-    if method not in ("linear", "unify"):
-        raise AekitError(f"method={method!r}; expected 'linear' or 'unify'")
+    check_proba_method(method)  # before the scoring pass
     return scores_to_proba(anomaly_scores(model, x, metric, batch_size), info, method)
