@@ -110,6 +110,7 @@ def threshold_from_scores(scores: np.ndarray, metric: str = "mse", contamination
 
 
 def check_proba_method(method: str) -> str:
+    """``method`` if :func:`scores_to_proba` knows it ('linear' or 'unify'), else an :class:`AekitError`."""
     if method not in PROBA_METHODS:
         raise AekitError(f"method={method!r}; expected 'linear' or 'unify'")
     return method
