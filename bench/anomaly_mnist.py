@@ -26,8 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _apps_a import Timer, mnist, write  # noqa: E402
 
 import aekit  # noqa: E402
-from aekit.apps.anomaly import anomaly_scores, detect, fit_threshold  # noqa: E402
-from aekit.apps.anomaly_scorer import AnomalyScorer  # noqa: E402
+from aekit.apps.anomaly import AnomalyScorer, anomaly_scores, detect, fit_threshold  # noqa: E402
 
 
 def auroc(labels: np.ndarray, scores: np.ndarray) -> float:

@@ -7,7 +7,7 @@ scoreboard is quoted beside them as the community's reference, not as a same-cor
 
 Detectors, all causal (the score of point t uses points up to t), all run here on the same data:
 
-- ``aekit_stream``: :func:`aekit.apps.stream.stream_detect` (dense AE on 32-point trailing windows trained
+- ``aekit_stream``: :func:`aekit.apps.anomaly.stream_detect` (dense AE on 32-point trailing windows trained
   on the probationary period, beside the window one period earlier where the probationary period repeats;
   two raw scores per point, the window's reconstruction error and its code's distance to the 5 nearest
   training codes outside its exclusion zone, each judged by a peaks-over-threshold tail model over the
@@ -54,7 +54,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _apps_a import SHARED, write  # noqa: E402
 
-from aekit.apps.stream import range_breaks, stream_detect, stream_surprise, suppress  # noqa: E402
+from aekit.apps.anomaly.stream import range_breaks, stream_detect, stream_surprise, suppress  # noqa: E402
 from aekit.datasets import load_nab_windows, load_timeseries, sliding_windows  # noqa: E402
 from aekit.datasets.nab import (PROFILES, SCOREBOARD, nab_best, nab_score, prepare_series,  # noqa: E402
                                probation_length, window_indices)

@@ -11,7 +11,7 @@ Baselines (PyOD's usual ones that scikit-learn has): IsolationForest (200 trees)
 (novelty, 20 neighbours), OneClassSVM (RBF, gamma='scale', nu=0.1), PCA reconstruction error (components
 keeping 90 % of the variance). aekit: dense autoencoders (hidden 64, code = max(2, d // 2), linear output,
 MSE, about 1,000 optimiser steps), scored by reconstruction error alone and by
-:class:`aekit.apps.anomaly_scorer.AnomalyScorer` (reconstruction + a 2-component GMM density of the codes,
+:class:`aekit.apps.anomaly.AnomalyScorer` (reconstruction + a 2-component GMM density of the codes,
 ensembles over seeds), and by ``mse_knn`` (reconstruction + the code's mean distance to its 5 nearest
 training codes, both standardised); ``ae_default_*``: a model with every option left to the data-aware
 defaults (what ``aekit train`` builds), scored by the error alone and by ``mse_knn`` (``aekit detect``'s
@@ -35,8 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _apps_a import write  # noqa: E402
 
 import aekit  # noqa: E402
-from aekit.apps.anomaly import anomaly_scores, fit_threshold  # noqa: E402
-from aekit.apps.anomaly_scorer import AnomalyScorer  # noqa: E402
+from aekit.apps.anomaly import AnomalyScorer, anomaly_scores, fit_threshold  # noqa: E402
 
 
 def sets() -> dict:

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from aekit.apps.stream import (RANGE_BREAK_SURPRISE, range_breaks, seasonal_period, stream_detect, suppress,
-                               tail_surprise)
+from aekit.apps.anomaly.stream import (RANGE_BREAK_SURPRISE, range_breaks, seasonal_period, stream_detect,
+                                       suppress, tail_surprise)
 from aekit.errors import AekitError
 
 
@@ -67,7 +67,7 @@ def test_refractory_period_gives_one_alert_per_event():
 
 
 def test_two_scores_that_move_together_count_as_one_piece_of_evidence():
-    from aekit.apps.stream import stream_surprise
+    from aekit.apps.anomaly.stream import stream_surprise
 
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=3000), rng.normal(size=3000)
@@ -221,7 +221,7 @@ def test_a_missing_daily_peak_is_found_only_beside_the_previous_cycle():
 
 def test_a_given_plain_model_gets_no_season_channel():
     import aekit
-    from aekit.apps.stream import _scaled
+    from aekit.apps.anomaly.stream import _scaled
     from aekit.datasets import sliding_windows
 
     x = np.sin(2 * np.pi * np.arange(1500) / 48)              # repeats: 'auto' would find 48

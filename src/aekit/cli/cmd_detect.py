@@ -4,7 +4,7 @@ import argparse
 import csv
 import io
 
-from aekit.apps.anomaly import METRICS, detect, fit_threshold
+from aekit.apps.anomaly import detect, fit_threshold, metric_names
 from aekit.datasets.timeseries import flagged_ranges, point_flags
 from aekit.errors import AekitError
 from aekit.core.container import atomic_write
@@ -30,7 +30,7 @@ EXAMPLES = ("  aekit detect runs/series/model.aekit series.csv -o points.csv --j
             "ending at it: its reconstruction error and its code's distance to the nearest training codes,\n"
             "each judged by a tail model of its past, combined (Fisher's method, corrected for how much the\n"
             "two move together); flags improbable points and values that leave the range seen so far by\n"
-            "more than 5% of it (aekit.apps.stream).\n"
+            "more than 5% of it (aekit.apps.anomaly.stream).\n"
             "The CSV has index,timestamp,value,score,anomaly; score = -log10(tail p).")
 
 
@@ -47,7 +47,7 @@ def add_arguments(p) -> None:
                    help="normal data to fit the threshold on; the threshold is saved into MODEL")
     p.add_argument("--percentile", type=float_range(0, 100, closed=True), default=None, help="with --fit-on: threshold at this "
                    "percentile of the training scores instead of --contamination")
-    p.add_argument("--metric", default="auto", choices=METRICS, help="score (default: the stored one: mse_knn "
+    p.add_argument("--metric", default="auto", choices=metric_names(), help="score (default: the stored one: mse_knn "
                    "for tables trained by 'aekit train', the error plus the code's and the row's distances to "
                    "their 5 nearest training codes and rows; mse_maha for series, the error or the code's "
                    "Mahalanobis distance to the training codes, whichever is more unusual; else elbo for "
@@ -134,7 +134,7 @@ def _season(text: str):
 
 
 def _run_stream(args) -> int:
-    from aekit.apps.stream import stream_detect
+    from aekit.apps.anomaly.stream import stream_detect
     from aekit.datasets import load_timeseries
     from aekit.datasets.reader import parse_columns
 

@@ -276,15 +276,14 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
                 model.save(out / "model.aekit")
             raise DivergenceError(f"{e}; {out / 'model.aekit'} holds those weights") from None
         seconds = time.perf_counter() - t0
-    from aekit.apps.anomaly import AnomalyThreshold, fit_threshold
+    from aekit.apps.anomaly import AnomalyThreshold, default_score, fit_threshold
 
     if model.section(AnomalyThreshold) is None:  # so that `aekit detect MODEL DATA` works with no option
-        # the error plus how unusual the code is: for tables its distance (and the row's) to the nearest
-        # training codes (rows), for series windows its Mahalanobis distance (each measured stronger than
-        # the error alone on its kind of data; see aekit.apps.anomaly_scores.CodeNeighbours and CodeGaussian)
-        metric = {"table": "mse_knn", "series": "mse_maha"}.get(src.kind, "auto")
-        if model.variational or len(src.x) < 2:
-            metric = "auto"
+        # the score registered for the data's kind: the error plus how unusual the code is, for tables its
+        # distance (and the row's) to the nearest training codes (rows), for series windows its Mahalanobis
+        # distance (each measured stronger than the error alone on its kind of data; see
+        # aekit.apps.anomaly.knn and .maha); else the error (the negative ELBO for variational models)
+        metric = default_score(model, src.kind, len(src.x))
         fit_threshold(model, src.x, contamination=DEFAULT_CONTAMINATION, metric=metric)
     world = distributed.current()
     model_path, history_path, report_path = out / "model.aekit", out / "history.csv", None

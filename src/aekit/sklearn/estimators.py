@@ -54,8 +54,25 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_array, check_is_fitted
 
 from aekit.sklearn._utils import DTYPES, AutoencoderBase
-from aekit.apps.anomaly import FITTED_SCORES, scores_to_proba, threshold_from_scores
+from aekit.apps.anomaly import SCORES, flag, get_score, scores_to_proba, threshold_from_scores
 from aekit.errors import AekitError
+
+
+class _Metrics(StrOptions):
+    """The detector's ``metric`` values: ``'mse'`` (the error, computed here in float64) or a registered score
+    with fitted terms (:mod:`aekit.apps.anomaly.scores`), read from the registry when a parameter is checked,
+    so that a score registered after this module was imported is taken too."""
+
+    def __init__(self):
+        super().__init__(set())
+
+    @property
+    def options(self) -> set:
+        return {"mse", *(name for name, s in SCORES.items() if s.fitted)}
+
+    @options.setter
+    def options(self, value) -> None:  # StrOptions.__init__ sets it; the registry decides instead
+        pass
 
 
 class AutoencoderTransformer(TransformerMixin, AutoencoderBase):
@@ -137,9 +154,9 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
         AutoEncoder score). 'mse_knn': the error plus the code's mean distance to its 5 nearest training
         codes and the row's to its 5 nearest training rows, the logarithm of each standardised on the
         training data (what ``aekit detect`` uses for tables; stronger on the tabular benchmarks of BENCHMARKS.md, see
-        :class:`aekit.apps.anomaly_scores.CodeNeighbours`). 'mse_maha': the error and the code's
+        :class:`aekit.apps.anomaly.knn.CodeNeighbours`). 'mse_maha': the error and the code's
         Mahalanobis distance to the training codes, standardised the same way, the larger counting (what
-        ``aekit detect`` uses for series windows; :class:`aekit.apps.anomaly_scores.CodeGaussian`).
+        ``aekit detect`` uses for series windows; :class:`aekit.apps.anomaly.maha.CodeGaussian`).
     Other parameters: see :mod:`aekit.sklearn`.
 
     Examples
@@ -158,7 +175,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     _parameter_constraints: dict = {
         **AutoencoderBase._parameter_constraints,
         "contamination": [Interval(Real, 0, 0.5, closed="right")],
-        "metric": [StrOptions({"mse", *FITTED_SCORES})],  # the error, or one of the scores with fitted terms
+        "metric": [_Metrics()],
     }
 
     def __init__(self, family="dense", *, contamination=0.1, metric="mse", latent_dim=None, hidden=None,
@@ -175,19 +192,20 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
     def fit(self, X, y=None):
         """Train on X (mostly normal data), then set the threshold from the training scores. Returns self."""
         X = self._fit_model(X)
-        if self.metric in FITTED_SCORES:
-            if len(X) < 2:
-                raise ValueError(f"metric={self.metric!r} needs at least 2 training samples")
+        score = get_score(self.metric)
+        if score.fitted:
+            if len(X) < score.min_train:
+                raise ValueError(f"metric={self.metric!r} needs at least {score.min_train} training samples")
             # stored in model_ (and so when pickled); its own training scores are not used: scikit-learn's
             # contract is decision_scores_ == -score_samples(X_train) (equal for mse_knn on rows, which
             # recognises a stored training row and leaves its own match out, as the fit did)
-            FITTED_SCORES[self.metric][0](self.model_, self._rows_to_user(X))
+            score.fit(self.model_, self._rows_to_user(X))
         self.decision_scores_ = self._outlier_scores(X)  # (N,) PyOD scale: higher = more abnormal
         # the threshold rule and training statistics of aekit.apps.anomaly, as `aekit detect` uses them
         self.score_stats_ = threshold_from_scores(self.decision_scores_, self.metric, self.contamination)
         self.threshold_ = self.score_stats_.threshold
         self.offset_ = -self.threshold_
-        self.labels_ = (self.decision_scores_ > self.threshold_).astype(int)
+        self.labels_ = flag(self.decision_scores_, self.threshold_)  # PyOD's labels: 1 = outlier, as aekit's
         return self
 
     def score_samples(self, X):
@@ -200,8 +218,11 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
 
     def _outlier_scores(self, X: np.ndarray) -> np.ndarray:
         """Outlier scores (N,) of validated rows: float64, higher = more abnormal."""
-        if self.metric in FITTED_SCORES:
-            return FITTED_SCORES[self.metric][1](self.model_, self._rows_to_user(X))
+        score = get_score(self.metric)
+        if score.fitted:
+            return score.score(self.model_, self._rows_to_user(X))
+        # 'mse' (the one plain score allowed): the registry's error, on the float64 CPU copy of the module so
+        # that a row's score does not depend on its batch (scikit-learn's subset-invariance checks)
         return self._errors(X)
 
     def outlier_scores(self, X):
@@ -214,6 +235,7 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
 
     def predict(self, X):
         """+1 for inliers, -1 for outliers."""
+        # scikit-learn's labels: the one place aekit uses them (everywhere else an anomaly is 1, an inlier 0)
         return np.where(self.decision_function(X) < 0, -1, 1)
 
     def predict_proba(self, X):

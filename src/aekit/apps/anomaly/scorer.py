@@ -1,6 +1,6 @@
 """Stronger anomaly scores from autoencoders: reconstruction error plus the code's density, over seeds.
 
-The plain score (:func:`aekit.apps.anomaly.anomaly_scores`) is the reconstruction error. Two additions
+The plain score (:func:`aekit.apps.anomaly.detection.anomaly_scores`) is the reconstruction error. Two additions
 from the literature help on images and tables:
 
 - **the code's density** (as in DAGMM, Zong et al., 2018, and LSA, Abati et al., 2019): a normal sample is
@@ -15,7 +15,7 @@ the same weight whatever their units) and the terms and models are averaged.
 Examples
 --------
 >>> import numpy as np, aekit
->>> from aekit.apps.anomaly_scorer import AnomalyScorer
+>>> from aekit.apps.anomaly.scorer import AnomalyScorer
 >>> rng = np.random.default_rng(0)
 >>> x = rng.normal(size=(400, 8)).astype(np.float32)
 >>> models = [aekit.build("dense", input_shape=(8,), hidden=[16], latent_dim=2, output_activation="linear",
@@ -34,7 +34,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from aekit.errors import AekitError
-from aekit.apps.anomaly_scores import _robust
+from aekit.apps.anomaly.detection import anomaly_scores
+from aekit.apps.anomaly.terms import _robust
 
 DENSITIES = (None, "gmm", "gaussian")
 
@@ -53,7 +54,7 @@ class AnomalyScorer:
     weight : float, default 1.0
         Weight of the density term against the reconstruction term (both standardised).
     metric : str, default 'auto'
-        The reconstruction score (see :func:`aekit.apps.anomaly.anomaly_scores`).
+        The reconstruction score (see :func:`aekit.apps.anomaly.detection.anomaly_scores`).
     seed : int, default 0
         Seed of the mixture's fit.
 
@@ -73,8 +74,6 @@ class AnomalyScorer:
         self.seed = seed
 
     def _terms(self, model, x, mix) -> list[np.ndarray]:
-        from aekit.apps.anomaly import anomaly_scores
-
         terms = [anomaly_scores(model, x, self.metric).astype(np.float64)]
         if mix is not None:
             terms.append(-mix.score_samples(model.encode(x).astype(np.float64)))

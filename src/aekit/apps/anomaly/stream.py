@@ -34,7 +34,7 @@ The score of time ``t`` uses only the points up to ``t``:
 Examples
 --------
 >>> import numpy as np
->>> from aekit.apps.stream import stream_detect
+>>> from aekit.apps.anomaly.stream import stream_detect
 >>> t = np.arange(1200)
 >>> x = np.sin(2 * np.pi * t / 50) + 0.05 * np.random.default_rng(0).normal(size=1200)
 >>> x[900] += 3.0                                       # a spike
@@ -51,7 +51,8 @@ from typing import Optional
 import numpy as np
 
 from aekit.errors import AekitError
-from aekit.apps.tail import HISTORY, dependence, fisher, tail_surprise  # noqa: F401  (re-exported: the statistics)
+from aekit.apps.anomaly.terms import errors_and_codes, knn_distance
+from aekit.apps.anomaly.tail import HISTORY, dependence, fisher, tail_surprise  # noqa: F401  (re-exported statistics)
 
 RANGE_BREAK_SURPRISE = 10.0  # -log10(p) given to a range break: p = 1e-10, flagged at any usual risk
 NEIGHBOURS = 5  # nearest training codes of the code-distance term, as the 'mse_knn' score of tables
@@ -299,8 +300,6 @@ def _score_windows(model, wins: np.ndarray, n_fit: int, update_every: int, seed:
     nearest codes of the training windows that share no point with it (None without ``k``). With
     ``update_every``, each block is scored before the model learns on it (online learning, still causal),
     against the training windows' codes under the model of that moment."""
-    from aekit.apps.anomaly_scores import errors_and_codes, knn_distance
-
     zone = min(L, max(1, (n_fit - k) // 2))  # every training window keeps k neighbours outside its zone
 
     def block(a: int, b: int):

@@ -1,6 +1,6 @@
 """The statistics of the streaming detector: a causal peaks-over-threshold tail model of a score series
 (SPOT, Siffer et al., 2017) and Fisher's combination of tail probabilities, with Brown's correction for
-dependent ones. :mod:`aekit.apps.stream` builds the detector from them.
+dependent ones. :mod:`aekit.apps.anomaly.stream` builds the detector from them.
 """
 from __future__ import annotations
 
