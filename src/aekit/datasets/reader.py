@@ -237,7 +237,7 @@ def _count(opt: str, val) -> Optional[int]:
 
 
 def _load_pictures(path: Path, image_size, color) -> Source:
-    from aekit.datasets.decode import decode_image
+    from aekit.datasets.decode import UnreadablePicture, decode_image
     from aekit.datasets.images import folder_picture_format, load_images
 
     if path.is_dir() and (image_size is None or color is None):
@@ -250,16 +250,16 @@ def _load_pictures(path: Path, image_size, color) -> Source:
     color = color or "rgb"
     try:
         a = decode_image(path, parse_size(image_size) if image_size else _picture_size(path), color)
-    except Exception as e:  # noqa: BLE001 - Pillow raises many kinds for a bad file
-        raise AekitError(f"data {path}: not a readable picture ({e})") from None
+    except UnreadablePicture as e:
+        raise AekitError(f"data {path}: not a readable picture ({e.reason})") from None
     return Source(a[None], kind="image", name=str(path), meta={**_image_meta(a[None]), "paths": [path.name],
                                                                "color": color})
 
 
 def _picture_size(path: Path) -> tuple:
-    from PIL import Image
+    from aekit.datasets.decode import open_picture
 
-    with Image.open(path) as im:
+    with open_picture(path) as im:
         return im.height, im.width
 
 

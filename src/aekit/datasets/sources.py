@@ -50,7 +50,7 @@ def read_input(path, model=None, *, key: Optional[str] = None, native_size: bool
 
 
 def _native_pictures(p, path, model) -> tuple:
-    from aekit.datasets.decode import decode_image
+    from aekit.datasets.decode import UnreadablePicture, decode_image
     from aekit.datasets.images import list_files
     from aekit.errors import AekitError
 
@@ -61,9 +61,9 @@ def _native_pictures(p, path, model) -> tuple:
     for f in files:
         try:
             pics.append(decode_image(f, None, color))
-        except Exception as e:  # noqa: BLE001 - Pillow raises many kinds for a bad file
+        except UnreadablePicture as e:
             if not p.is_dir():
-                raise AekitError(f"input {path}: not a readable picture ({e})") from None
+                raise AekitError(f"input {path}: not a readable picture ({e.reason})") from None
             continue  # a folder's non-picture files are skipped, as load_images does
         names.append(str(f.relative_to(p)) if p.is_dir() else f.name)
     if not pics:
