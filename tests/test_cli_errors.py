@@ -108,3 +108,27 @@ def test_warnings_are_one_line_and_debug_keeps_pythons_form(tmp_path, capsys):
     with pytest.warns(UserWarning, match="skipped 1 of 9 files"):  # --debug: Python's own warning
         assert main(["-q", "--debug", *args]) == 0
     assert "aekit: warning" not in capsys.readouterr().err
+
+
+def test_a_decompression_bomb_is_refused_alone_and_skipped_in_a_folder(tmp_path, capsys, monkeypatch):
+    """A 20000x20000 PNG (400 M pixels: Pillow's DecompressionBombError) goes through the one picture check
+    (aekit.datasets.decode.open_picture) whether it is the --data file or one file of a --data folder."""
+    from PIL import Image
+
+    monkeypatch.setenv("AEKIT_DATA", str(tmp_path / "cache"))
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray(rng.integers(0, 255, (16, 16), dtype=np.uint8)).save(pics / f"p{i}.png")
+    Image.new("1", (20000, 20000)).save(pics / "big.png")  # 1 bit per pixel: 50 MB in memory, 50 kB on disk
+    args = ["--no-report", "--set", "epochs=1", "--set", "hidden=4", "--set", "latent_dim=2"]
+    assert main(["-q", "train", "dense", "--data", str(pics / "big.png"), "--out", str(tmp_path / "r1"),
+                 *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aekit: error: ") and err.count("\n") == 1 and "big.png" in err, err
+    # in a folder it is skipped with one warning, as any unreadable picture there (load_images)
+    assert main(["-q", "train", "dense", "--data", str(pics), "--out", str(tmp_path / "r2"), *args]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("aekit: warning: ") and err.count("\n") == 1 and "big.png" in err, err
+    assert "decompression bomb" in err and "internal error" not in err

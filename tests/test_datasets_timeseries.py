@@ -52,9 +52,10 @@ def test_several_value_columns_make_a_multivariate_series(tmp_path):
     assert ts.values.shape == (40, 2) and ts.columns == ["a", "b"] and ts.values[3].tolist() == [3.0, 6.0]
     assert load_timeseries(p, columns=["b"]).values.tolist()[:3] == [0.0, 2.0, 4.0]
     s = read_source(p)  # windows (N, window, 2), and the model will remember both columns
-    assert s.kind == "series" and s.x.shape[1:] == (8, 2) and s.meta["columns"] == ["a", "b"]
+    assert s.kind == "series" and s.x.shape[1:] == (8, 2) and s.description.columns == ["a", "b"]
     assert read_source(p, columns="b").x.shape[1:] == (8, 1)
-    assert "columns" not in read_source(series_csv(tmp_path / "one.csv", n=40)).meta  # one 'value': nothing to remember
+    one = read_source(series_csv(tmp_path / "one.csv", n=40))
+    assert one.description.columns is None  # one 'value': nothing to remember
     with pytest.raises(AekitError, match="no column 'c'; available: timestamp, a, b"):
         load_timeseries(p, columns=["c"])
     p.write_text("timestamp,a,b\n2020-01-01 00:00:00,1,x\n")

@@ -34,9 +34,9 @@ def run(args) -> int:
     need_suffix(args.output, (".aekz",), "the compressed file")
     model = load_model(args.model, args)
     learned = is_codec(model)
-    x, meta = read_input(args.input, model, key=args.key, native_size=learned)
+    x, read = read_input(args.input, model, key=args.key, native_size=learned)
     info = compress_file(model, x, args.output, bits=args.bits, model_path=model_path(args.model),
-                         names=meta.get("paths") if learned else None, psnr=not args.no_psnr,
+                         names=read.paths if learned else None, psnr=not args.no_psnr,
                          refine=args.refine)
     how = "the model's own tables" if learned else f"{info['code_size']} codes x {info['bits']} bits"
     text = (f"wrote {info['output']}: {info['n']} samples, {info['bytes']:,} bytes "

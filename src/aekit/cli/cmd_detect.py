@@ -98,15 +98,15 @@ def run(args) -> int:
                  metric=args.metric)
     info = {"n": int(len(res.scores)), "n_anomalies": res.n_anomalies, "threshold": res.threshold,
             "fitted": bool(args.fit_on), "metric": res.metric}
-    m = src.meta
-    if src.kind == "series" and m.get("timestamps") is not None:
+    d = src.description
+    if src.kind == "series" and src.timestamps is not None:
         # one score per point: the highest score of the windows that cover it, against the same threshold
-        points, flags = point_flags(res.scores, m["n_points"], m["window"], m["stride"], res.threshold)
-        values = m["values"].reshape(len(points), -1)  # (T, F): one output column per value column
-        names = m.get("columns") if values.shape[1] > 1 else ["value"]
-        cols = {"timestamp": [str(t) for t in m["timestamps"]], **{n: values[:, j] for j, n in enumerate(names)},
+        points, flags = point_flags(res.scores, len(src.timestamps), d.window, d.stride, res.threshold)
+        values = src.values.reshape(len(points), -1)  # (T, F): one output column per value column
+        names = d.columns if values.shape[1] > 1 else ["value"]
+        cols = {"timestamp": [str(t) for t in src.timestamps], **{n: values[:, j] for j, n in enumerate(names)},
                 "score": points, "anomaly": flags}
-        ranges = flagged_ranges(flags, m["timestamps"])
+        ranges = flagged_ranges(flags, src.timestamps)
         info.update(n_points=int(len(points)), n_points_flagged=int(flags.sum()),
                     ranges=[{"start": a, "end": b} for a, b in ranges])
         what = f"{int(flags.sum())} of {len(points)} points in {len(ranges)} ranges flagged"

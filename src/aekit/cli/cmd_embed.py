@@ -86,8 +86,8 @@ def _read(model, path, key):
         return s.x, s.y, (list(s.class_names) if s.class_names else None), "images"
     from aekit.datasets.sources import read_input
 
-    x, meta = read_input(p, model, key=key)
-    return x, None, None, "images" if meta.get("images") else "arrays"
+    x, read = read_input(p, model, key=key)
+    return x, None, None, "images" if read.images else "arrays"
 
 
 def embed_file(model, input, out, *, map: Optional[str] = None, map_image=None, labels=None,

@@ -1,8 +1,14 @@
 """Decoding pictures: one file to a (H, W, C) uint8 array at a size and colour (:func:`decode_image`), and
 many files in parallel (a process pool for big folders, threads for small ones), skipping unreadable ones.
+
+Every reader opens a picture through :func:`open_picture`, the one place that decides whether a file is a
+readable picture: whatever Pillow raises for a file (not a picture, truncated, or so large it could be a
+decompression bomb) becomes :class:`UnreadablePicture`. A reader of one file refuses it; a reader of a
+folder skips it with one warning (:func:`report_skipped`).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing as mp
 import os
@@ -14,10 +20,59 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from aekit.errors import AekitError
+from aekit.errors import AekitError, FormatError
 
 _CHUNK = 256  # files per task of the worker pool; folders under two chunks are decoded in-process
 _RESAMPLE = Image.Resampling.BICUBIC  # antialiased in Pillow; LANCZOS costs 1.6x for no visible gain at these sizes
+
+class UnreadablePicture(FormatError):
+    """A file that is not a readable picture; ``reason`` is Pillow's complaint in one line.
+
+    Examples
+    --------
+    >>> str(UnreadablePicture("a.png", "cannot identify image file"))
+    'a.png: not a readable picture (cannot identify image file)'
+    """
+
+    def __init__(self, path, reason: str):
+        super().__init__(f"{path}: not a readable picture ({reason})")
+        self.path, self.reason = path, reason
+
+    def __reduce__(self):  # rebuilt from both arguments (a worker process may raise it)
+        return type(self), (self.path, self.reason)
+
+
+def one_line(e: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none."""
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
+@contextlib.contextmanager
+def open_picture(path):
+    """``PIL.Image.open(path)`` as a context manager; anything that goes wrong while the file is open
+    (opening, decoding) raises :class:`UnreadablePicture`.
+
+    Pillow raises many kinds for a bad file (OSError, SyntaxError, ValueError, struct.error, and
+    ``DecompressionBombError``, which is none of those, for a picture of more than twice
+    ``Image.MAX_IMAGE_PIXELS`` pixels), so every kind is caught here, once.
+
+    Examples
+    --------
+    >>> import io
+    >>> with open_picture(io.BytesIO(b"not a picture")) as im:
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    aekit.datasets.decode.UnreadablePicture: <_io.BytesIO object at ...>: not a readable picture (...)
+    """
+    try:
+        with Image.open(path) as im:
+            yield im
+    except UnreadablePicture:
+        raise
+    except Exception as e:  # noqa: BLE001 - see above: Pillow's kinds of failure have no common base
+        raise UnreadablePicture(path, one_line(e)) from None
+
 
 def _to_mode(im: Image.Image, color: str) -> Image.Image:
     if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
@@ -54,13 +109,13 @@ def _fit(im: Image.Image, w: int, h: int, fit: str) -> Image.Image:
 
 
 def decode_image(path, size, color: str = "rgb", fit: str = "crop") -> np.ndarray:
-    """Decode one picture to uint8 (H, W, C); raises whatever Pillow raises for a bad file.
+    """Decode one picture to uint8 (H, W, C); raises :class:`UnreadablePicture` for a bad file.
 
     ``fit="crop"`` scales to cover (H, W) and cuts the centre, ``"pad"`` scales to fit inside and pads
     with black, ``"stretch"`` ignores the aspect ratio. ``size=None`` keeps the picture's own size.
     EXIF orientation is applied.
     """
-    with Image.open(path) as im:
+    with open_picture(path) as im:
         orientation = im.getexif().get(0x0112, 1) if im.format in ("JPEG", "WEBP", "TIFF", "PNG") else 1
         h, w = size if size is not None else im.size[::-1]
         tw, th = (h, w) if orientation in (5, 6, 7, 8) else (w, h)  # target in the file's orientation
@@ -89,9 +144,8 @@ def try_decode(path, size, color, fit):
     """(array, None) or (None, one-line reason) — never raises for a bad file."""
     try:
         return decode_image(path, size, color, fit), None
-    except Exception as e:  # noqa: BLE001 - Pillow raises many types (OSError, SyntaxError, ValueError...)
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        return None, msg
+    except UnreadablePicture as e:
+        return None, e.reason
 
 
 def default_workers(workers) -> int:

@@ -5,8 +5,10 @@ configs and the history, three kinds of state, each a dataclass with ``to_dict``
 
 * :class:`Preprocessing` -- what is applied to every input (the fitted :class:`~aekit.datasets.preprocessing.Scaler`);
 * :class:`DataDescription` -- what the model was trained on (kind, table columns, series window and
-  stride, picture shape and colour, class names, the data source), so a command can read new data the
-  same way without repeating the options;
+  stride, picture shape and colour, class names, the data source). Every reader describes what it read
+  in one (``Source.description``, see :func:`aekit.datasets.reader.read_source`); a training run keeps
+  it as ``model.data``, and a command reads new data the same way (``read_source(src, like=...)``)
+  without repeating the options;
 * :class:`Parallel` -- how the last training ran: the number of processes (torchrun's world size) and
   the global batch;
 * application sections -- state an application keeps with the model (the anomaly threshold of
@@ -63,11 +65,13 @@ class Preprocessing:
 
 @dataclass
 class DataDescription:
-    """What the model was trained on; every field is optional (a model built from arrays knows none).
+    """How data was read: what a reader made of a SRC, and what a model was trained on; every field is
+    optional (a model built from arrays knows none).
 
     Attributes
     ----------
     kind : {'image', 'table', 'series', 'text'} or None
+        The data kind (not a family's ``input_kind``, the layout its module takes: flat, image, sequence)
     source : the data source string (``aekit train --data``), what ``aekit report RUN_DIR`` evaluates on
     columns : the table columns the model reads, in order
     window, stride : the window length and step a time series was cut with
@@ -104,10 +108,27 @@ class DataDescription:
 
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "DataDescription":
+        """The description :meth:`to_dict` wrote (a header's ``data`` section); keys it does not know are
+        ignored (a newer aekit may write more)."""
         try:
             return cls(**_known(cls, d or {}))
         except (TypeError, ValueError) as e:
             raise FormatError(f"data description: malformed ({e})") from None
+
+    @classmethod
+    def from_legacy(cls, pre: Optional[dict]) -> "DataDescription":
+        """The description a version-1 header kept among its untyped ``preprocessing`` keys (the source
+        under ``data``; a text pipeline under ``text`` means text).
+
+        >>> d = DataDescription.from_legacy({"data": "x.csv", "window": 8, "scaler": None})
+        >>> d.source, d.window, d.kind
+        ('x.csv', 8, None)
+        """
+        pre = pre or {}
+        d = cls.from_dict({new: pre[old] for old, new in _LEGACY_DATA.items() if pre.get(old)})
+        if pre.get("text"):
+            d.kind = "text"
+        return d
 
 
 @dataclass
@@ -184,11 +205,9 @@ def from_legacy(pre: Optional[dict]) -> Sections:
     """Sections from a version-1 header's untyped ``preprocessing`` dict (scaler, run metadata, the
     anomaly threshold under 'anomaly', the text pipeline under 'text')."""
     pre = dict(pre or {})
-    data = DataDescription.from_dict({new: pre[old] for old, new in _LEGACY_DATA.items() if pre.get(old)})
     apps = {k: pre[k] for k in _LEGACY_APPS if pre.get(k)}
-    if "text" in apps:
-        data.kind = "text"
-    return Sections(Preprocessing.from_dict({"scaler": pre.get("scaler")}), data, apps=apps)
+    return Sections(Preprocessing.from_dict({"scaler": pre.get("scaler")}), DataDescription.from_legacy(pre),
+                    apps=apps)
 
 
 __all__ = ["HEADER_VERSION", "Preprocessing", "DataDescription", "Parallel", "Sections", "from_legacy"]

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from aekit.errors import AekitError, InputNotFoundError
 from aekit.core.container import atomic_write
 from aekit.datasets._cache import atomic_write_json, cache_dir, digest
-from aekit.datasets.decode import decode_all, default_workers, report_skipped
+from aekit.datasets.decode import UnreadablePicture, decode_all, default_workers, open_picture, report_skipped
 
 COLORS = ("rgb", "gray")
 FITS = ("crop", "pad", "stretch")
@@ -207,13 +206,13 @@ def folder_picture_format(folder, cap: int = PICTURE_SIDE_CAP, sample: int = 64)
     sizes, colour = [], False
     for rel in rels[::step][:sample]:
         try:
-            with Image.open(root / rel) as im:
+            with open_picture(root / rel) as im:
                 sizes.append((im.height, im.width))
                 if not colour and im.mode not in ("1", "L", "LA", "I", "I;16", "F"):
                     small = np.asarray(im.convert("RGB").resize((16, 16)), np.int16)
                     colour = bool(np.abs(small - small.mean(axis=2, keepdims=True)).max() > 2)
-        except (OSError, ValueError):
-            continue  # not a picture: load_images reports it
+        except UnreadablePicture:
+            continue  # not a picture (or a decompression bomb): load_images skips it with a warning
     if not sizes:
         raise AekitError(f"load_images: {root}: none of the sampled files is a readable picture")
     h, w = (float(np.median([s[i] for s in sizes])) for i in (0, 1))

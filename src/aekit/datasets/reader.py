@@ -17,10 +17,11 @@ a picture file              one picture (``.png``, ``.jpg``, ...)
                             ``stride`` (default window/4)
 ==========================  ====================================================================
 
-A model remembers how its training data was read (its :class:`aekit.datasets.description.DataDescription`: kind,
-columns, window and stride, picture shape and colour), and ``read_source(src, like=description)`` reads
-new data the same way, so
-``aekit detect model.aekit new.csv`` needs none of those options again.
+Every reader describes what it read in one :class:`aekit.datasets.description.DataDescription` (kind,
+columns, window and stride, picture shape and colour, class names, the SRC string): the
+``Source.description`` a model keeps as ``model.data`` and writes in its file. ``read_source(src,
+like=description)`` reads new data the same way (:func:`aekit.datasets.sources.read_for_model` passes
+the model's), so ``aekit detect model.aekit new.csv`` needs none of those options again.
 """
 from __future__ import annotations
 
@@ -31,11 +32,12 @@ from typing import Optional
 
 import numpy as np
 
+from aekit.datasets.description import DataDescription
 from aekit.errors import AekitError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 TABLE_SUFFIXES = {".csv", ".tsv", ".tab", ".txt", ".parquet", ".pq"}
-KINDS = ("image", "table", "series")
+KINDS = ("image", "table", "series")  # the data kinds read_source reads (of DataDescription's, all but text)
 NAMED = ("digits", "mnist", "fashion")
 
 
@@ -47,20 +49,38 @@ class Source:
     ----------
     x, y : samples (N, ...) and labels (N,) or None
     x_test, y_test : a held-out split when the source defines one (MNIST, digits, ``.npz`` with x_test)
-    kind : 'image' | 'table' | 'series'
-    name : the SRC string
-    meta : how the data was read and what outputs need: ``image_shape`` (C, H, W), ``color``, ``paths``
-        (pictures, in the order of ``x``), ``class_names``, ``columns`` (tables), ``window``/``stride``,
-        ``timestamps`` and ``values`` (the series' points)
+    description : DataDescription
+        How the data was read (kind, picture shape and colour, class names, columns, window and stride,
+        the SRC string as ``source``): what a model trained on it keeps (``model.data``).
+    paths : the pictures' paths, in the order of ``x`` (pictures only)
+    timestamps, values : a series' points: each one's time, and its values (T,) or (T, F) (series only)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = Source(np.zeros((3, 4)), description=DataDescription(kind="table", source="t.csv"))
+    >>> s.kind, s.name, s.row_ids()
+    ('table', 't.csv', ('index', [0, 1, 2]))
     """
 
     x: np.ndarray
     y: Optional[np.ndarray] = None
     x_test: Optional[np.ndarray] = None
     y_test: Optional[np.ndarray] = None
-    kind: str = "table"
-    name: str = ""
-    meta: dict = field(default_factory=dict)
+    description: DataDescription = field(default_factory=lambda: DataDescription(kind="table"))
+    paths: Optional[list] = None
+    timestamps: Optional[np.ndarray] = None
+    values: Optional[np.ndarray] = None
+
+    @property
+    def kind(self) -> Optional[str]:
+        """The data kind: 'image', 'table' or 'series' (``description.kind``)."""
+        return self.description.kind
+
+    @property
+    def name(self) -> str:
+        """The SRC string (``description.source``)."""
+        return self.description.source or ""
 
     @property
     def eval_split(self) -> tuple:
@@ -76,23 +96,23 @@ class Source:
         """(column name, one id per sample of :attr:`eval_split`) for outputs: picture paths, the
         timestamp where each window starts, or the row number."""
         n = len(self.eval_split[0])
-        if self.meta.get("paths") and self.x_test is None:
-            return "path", list(self.meta["paths"])[:n]
-        if self.meta.get("timestamps") is not None and self.meta.get("window"):
-            ts, stride = self.meta["timestamps"], int(self.meta["stride"])
+        if self.paths and self.x_test is None:
+            return "path", list(self.paths)[:n]
+        if self.timestamps is not None and self.description.stride:
+            ts, stride = self.timestamps, self.description.stride
             return "timestamp", [str(ts[i * stride]) for i in range(n)]
         return "index", list(range(n))
 
 
-def _image_meta(x: np.ndarray) -> dict:
-    """(C, H, W) of image arrays (N, H, W) or (N, H, W, C)."""
+def _image_shape(x: np.ndarray) -> Optional[tuple]:
+    """(C, H, W) of image arrays (N, H, W), (N, H, W, C) or (N, C, H, W); None for other shapes."""
     if x.ndim == 3:
-        return {"image_shape": [1, int(x.shape[1]), int(x.shape[2])]}
+        return 1, int(x.shape[1]), int(x.shape[2])
     if x.ndim == 4 and x.shape[-1] in (1, 3, 4):
-        return {"image_shape": [int(x.shape[3]), int(x.shape[1]), int(x.shape[2])]}
+        return int(x.shape[3]), int(x.shape[1]), int(x.shape[2])
     if x.ndim == 4 and x.shape[1] in (1, 3, 4):
-        return {"image_shape": [int(x.shape[1]), int(x.shape[2]), int(x.shape[3])]}
-    return {}
+        return int(x.shape[1]), int(x.shape[2]), int(x.shape[3])
+    return None
 
 
 def parse_size(size) -> tuple:
@@ -142,7 +162,7 @@ def default_window(n_points: int) -> int:
     return int(min(n_points, max(8, min(64, n_points // 20))))
 
 
-def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] = None, image_size=None,
+def read_source(src, *, like: Optional[DataDescription] = None, kind: Optional[str] = None, image_size=None,
                 color: Optional[str] = None, window: Optional[int] = None, stride: Optional[int] = None,
                 columns=None, key: Optional[str] = None, limit: Optional[int] = None,
                 impute: Optional[str] = None) -> Source:
@@ -151,12 +171,13 @@ def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] =
     Parameters
     ----------
     src : str or path-like
-    like : dict, optional
-        A model's data description (``DataDescription.to_dict()``: kind, columns, window, stride,
-        image_shape, color): read the data the same way. Options given explicitly win over it.
-    input_kind : {None, 'image', 'table', 'series'}
-        How to read a ``.csv`` (default: 'series' when ``window`` is given or the first column holds
-        timestamps, else 'table').
+    like : DataDescription, optional
+        How a model's training data was read (``model.data``: kind, columns, window, stride,
+        image_shape, color, impute): read the data the same way. Options given explicitly win over it.
+    kind : {None, 'image', 'table', 'series'}
+        The data kind: how to read a ``.csv`` (default: 'series' when ``window`` is given or the first
+        column holds timestamps, else 'table') or an array file (default: 'image' when its shape is a
+        picture's).
     image_size, color : size (H, W) or 'HxW' and 'gray'|'rgb' for pictures; None: from the folder
     window, stride : window length and step for a time series
     columns : the table columns to use ('a,b' or a list), default all; for a series its value columns
@@ -173,30 +194,31 @@ def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] =
     >>> s = read_source("digits")
     >>> s.x.shape, s.x_test.shape, s.kind
     ((8000, 28, 28), (2000, 28, 28), 'image')
+    >>> s.description.image_shape, s.description.color, s.description.source
+    ((1, 28, 28), 'gray', 'digits')
     """
-    from aekit.datasets import load_digits_sample, load_images, load_mnist, load_table
+    from aekit.datasets import load_digits_sample, load_mnist, load_table
 
-    like = dict(like or {})
-    input_kind = input_kind or (like.get("kind") if like.get("kind") in KINDS else None)
-    shp = like.get("image_shape")  # (C, H, W) of a model's pictures
+    like = like if like is not None else DataDescription()
+    kind = kind or (like.kind if like.kind in KINDS else None)
+    shp = like.image_shape  # (C, H, W) of a model's pictures
     image_size = image_size or (list(shp[1:]) if shp else None)
-    color = color or like.get("color") or ((("gray" if int(shp[0]) == 1 else "rgb")) if shp else None)
-    window = window if window is not None else like.get("window")
-    stride = stride if stride is not None else like.get("stride")
-    columns = parse_columns(columns) or like.get("columns")
-    key = key or like.get("key")
-    impute = impute or like.get("impute")
-    if input_kind is not None and input_kind not in KINDS:
-        raise AekitError(f"input kind {input_kind!r}: expected one of {', '.join(KINDS)}")
+    color = color or like.color or (("gray" if shp[0] == 1 else "rgb") if shp else None)
+    window = window if window is not None else like.window
+    stride = stride if stride is not None else like.stride
+    columns = parse_columns(columns) or like.columns
+    impute = impute or like.impute
+    if kind is not None and kind not in KINDS:
+        raise AekitError(f"data kind {kind!r}: expected one of {', '.join(KINDS)}")
     window, stride = _count("window", window), _count("stride", stride)
     name = str(src)
     low = name.lower()
     if low == "digits":
         (x, y), (xt, yt) = load_digits_sample(split=True)
-        out = Source(x, y, xt, yt, "image", name, {**_image_meta(x), "color": "gray"})
+        out = Source(x, y, xt, yt, DataDescription("image", name, image_shape=_image_shape(x), color="gray"))
     elif low in ("mnist", "fashion"):
         (x, y), (xt, yt) = load_mnist(kind="digits" if low == "mnist" else "fashion")
-        out = Source(x, y, xt, yt, "image", name, {**_image_meta(x), "color": "gray"})
+        out = Source(x, y, xt, yt, DataDescription("image", name, image_shape=_image_shape(x), color="gray"))
     else:
         path = Path(name).expanduser()
         if not path.exists():
@@ -206,14 +228,14 @@ def read_source(src, *, like: Optional[dict] = None, input_kind: Optional[str] =
         if path.is_dir() or suf in IMAGE_SUFFIXES:
             out = _load_pictures(path, image_size, color)
         elif suf in (".npy", ".npz"):
-            out = _load_arrays(path, key, input_kind)
+            out = _load_arrays(path, key, kind)
         elif suf in TABLE_SUFFIXES:
-            if input_kind == "series" or (input_kind is None and (window or looks_like_series(path))):
+            if kind == "series" or (kind is None and (window or looks_like_series(path))):
                 out = _load_series(path, window, stride, columns)
             else:
                 t = load_table(path, columns=columns, impute=impute)
-                out = Source(np.asarray(t.x, np.float32), kind="table", name=name,
-                             meta={"columns": list(t.columns), **({"impute": impute} if impute else {})})
+                out = Source(np.asarray(t.x, np.float32),
+                             description=DataDescription("table", name, columns=list(t.columns), impute=impute))
         else:
             raise AekitError(f"data {name}: unsupported file type {suf!r}; expected .npy, .npz, .csv, .parquet, "
                              f"a picture or a folder of pictures")
@@ -237,7 +259,7 @@ def _count(opt: str, val) -> Optional[int]:
 
 
 def _load_pictures(path: Path, image_size, color) -> Source:
-    from aekit.datasets.decode import decode_image
+    from aekit.datasets.decode import UnreadablePicture, decode_image
     from aekit.datasets.images import folder_picture_format, load_images
 
     if path.is_dir() and (image_size is None or color is None):
@@ -245,25 +267,27 @@ def _load_pictures(path: Path, image_size, color) -> Source:
         image_size, color = image_size or found_hw, color or found_color
     if path.is_dir():
         s = load_images(path, size=parse_size(image_size), color=color, fit="crop")
-        meta = {**_image_meta(s.x), "paths": list(s.paths), "class_names": list(s.class_names), "color": color}
-        return Source(s.x, s.y, kind="image", name=str(path), meta=meta)
+        # no class names (None, not []) for a folder without class sub-folders: the header has none either
+        d = DataDescription("image", str(path), image_shape=_image_shape(s.x), color=color,
+                            class_names=list(s.class_names) or None)
+        return Source(s.x, s.y, description=d, paths=list(s.paths))
     color = color or "rgb"
     try:
         a = decode_image(path, parse_size(image_size) if image_size else _picture_size(path), color)
-    except Exception as e:  # noqa: BLE001 - Pillow raises many kinds for a bad file
-        raise AekitError(f"data {path}: not a readable picture ({e})") from None
-    return Source(a[None], kind="image", name=str(path), meta={**_image_meta(a[None]), "paths": [path.name],
-                                                               "color": color})
+    except UnreadablePicture as e:
+        raise AekitError(f"data {path}: not a readable picture ({e.reason})") from None
+    d = DataDescription("image", str(path), image_shape=_image_shape(a[None]), color=color)
+    return Source(a[None], description=d, paths=[path.name])
 
 
 def _picture_size(path: Path) -> tuple:
-    from PIL import Image
+    from aekit.datasets.decode import open_picture
 
-    with Image.open(path) as im:
+    with open_picture(path) as im:
         return im.height, im.width
 
 
-def _load_arrays(path: Path, key, input_kind) -> Source:
+def _load_arrays(path: Path, key, kind) -> Source:
     from aekit.datasets.arrays import load_array, npz_keys
 
     name = str(path)
@@ -286,12 +310,9 @@ def _load_arrays(path: Path, key, input_kind) -> Source:
     for lab, what in ((y, "y"), (yt, "y_test")):
         if lab is not None and (lab.ndim != 1 or len(lab) != len(x if what == "y" else xt)):
             raise AekitError(f"data {name}: {what} must hold one label per sample; got shape {lab.shape}")
-    meta = _image_meta(x) if input_kind in (None, "image") else {}
-    kind = "image" if meta and input_kind != "table" else (input_kind or ("series" if x.ndim == 3 else "table"))
-    meta = meta if kind == "image" else {}
-    if key:
-        meta["key"] = key
-    return Source(x, y, xt, yt, kind, name, meta)
+    shape = _image_shape(x) if kind in (None, "image") else None
+    kind = "image" if shape else (kind or ("series" if x.ndim == 3 else "table"))
+    return Source(x, y, xt, yt, DataDescription(kind, name, image_shape=shape))
 
 
 def _load_series(path: Path, window: Optional[int], stride: Optional[int], columns=None) -> Source:
@@ -301,11 +322,10 @@ def _load_series(path: Path, window: Optional[int], stride: Optional[int], colum
     window = int(window or default_window(len(ts)))
     stride = int(stride or max(1, window // 4))
     w = sliding_windows(ts, window, stride)  # (N, window, F): the lstm family's (timesteps, features)
-    meta = {"window": window, "stride": stride, "n_points": int(len(ts)),
-            "timestamps": ts.timestamps, "values": np.asarray(ts.values, np.float64)}
-    if columns or ts.values.ndim == 2:  # named or several: the model remembers them (one 'value' it need not)
-        meta["columns"] = list(ts.columns)
-    return Source(w, kind="series", name=str(path), meta=meta)
+    # named or several columns: the model remembers them (one 'value' it need not)
+    names = list(ts.columns) if columns or ts.values.ndim == 2 else None
+    d = DataDescription("series", str(path), columns=names, window=window, stride=stride)
+    return Source(w, description=d, timestamps=ts.timestamps, values=np.asarray(ts.values, np.float64))
 
 
 __all__ = ["Source", "read_source", "parse_size", "parse_columns", "looks_like_series",

@@ -7,24 +7,33 @@ resolved; writing outputs by extension is :mod:`aekit.cli.outputs`; picture help
 """
 from __future__ import annotations
 
-from typing import Optional
+import dataclasses
+from typing import NamedTuple, Optional
 
 import numpy as np
 
+from aekit.datasets.description import DataDescription
 from aekit.datasets.reader import IMAGE_SUFFIXES, Source, read_source
 from aekit.core.pictures import image_shape
 
 load_source = read_source  # the name scripts and runs use
 
 
-def model_description(model) -> dict:
+def model_description(model) -> DataDescription:
     """How ``model``'s training data was read, as :func:`aekit.datasets.reader.read_source` takes it
-    (``like=``): the model's data description, completed from its shape for models trained in Python."""
-    d = {k: v for k, v in model.data.to_dict().items() if v is not None and k not in ("source", "class_names")}
+    (``like=``): the model's data description (``model.data``), completed from its input shape for a
+    model trained in Python on picture arrays (which knows no picture shape).
+
+    Examples
+    --------
+    >>> import aekit
+    >>> model_description(aekit.build("dense", input_shape=(28, 28), hidden=[8], latent_dim=2)).image_shape
+    (1, 28, 28)
+    """
     shp = image_shape(model)
-    if shp is not None and "image_shape" not in d:
-        d.update(kind="image", image_shape=list(shp))
-    return d
+    if shp is not None and not model.data.image_shape:
+        return dataclasses.replace(model.data, kind="image", image_shape=shp)
+    return model.data
 
 
 def read_for_model(src, model, **options) -> Source:
@@ -34,9 +43,17 @@ def read_for_model(src, model, **options) -> Source:
                        **{k: v for k, v in options.items() if v is not None})
 
 
+class Input(NamedTuple):
+    """What :func:`read_input` read besides the samples."""
+
+    paths: Optional[list]  # the pictures' paths, in the order of the samples (pictures only)
+    images: bool  # whether the samples are pictures
+    source: Optional[Source] = None  # the Source read (None for pictures at their own sizes)
+
+
 def read_input(path, model=None, *, key: Optional[str] = None, native_size: bool = False) -> tuple:
-    """The samples of ``path`` read for ``model`` (the test split of a named set) and ``meta``:
-    ``paths`` for pictures, ``images`` (whether they are pictures) and ``source`` (the :class:`Source`).
+    """``(x, Input)``: the samples of ``path`` read for ``model`` (the test split of a named set), and
+    what else was read (:class:`Input`: the pictures' paths, whether they are pictures, the Source).
     With ``native_size`` pictures keep their own sizes and ``x`` is a list of uint8 (H, W, C) arrays
     (a codec model codes any size)."""
     from pathlib import Path
@@ -46,11 +63,11 @@ def read_input(path, model=None, *, key: Optional[str] = None, native_size: bool
         return _native_pictures(p, path, model)
     src = read_for_model(path, model, key=key)
     x, _ = src.eval_split
-    return np.asanyarray(x), {"paths": src.meta.get("paths"), "images": src.kind == "image", "source": src}
+    return np.asanyarray(x), Input(src.paths, src.kind == "image", src)
 
 
 def _native_pictures(p, path, model) -> tuple:
-    from aekit.datasets.decode import decode_image
+    from aekit.datasets.decode import UnreadablePicture, decode_image
     from aekit.datasets.images import list_files
     from aekit.errors import AekitError
 
@@ -61,14 +78,14 @@ def _native_pictures(p, path, model) -> tuple:
     for f in files:
         try:
             pics.append(decode_image(f, None, color))
-        except Exception as e:  # noqa: BLE001 - Pillow raises many kinds for a bad file
+        except UnreadablePicture as e:
             if not p.is_dir():
-                raise AekitError(f"input {path}: not a readable picture ({e})") from None
+                raise AekitError(f"input {path}: not a readable picture ({e.reason})") from None
             continue  # a folder's non-picture files are skipped, as load_images does
         names.append(str(f.relative_to(p)) if p.is_dir() else f.name)
     if not pics:
         raise AekitError(f"input {path}: no readable picture")
-    return pics, {"paths": names, "images": True}
+    return pics, Input(names, True)
 
 
 def load_for_model(src, model, *, limit: Optional[int] = None) -> tuple[np.ndarray, Optional[np.ndarray]]:
@@ -78,4 +95,4 @@ def load_for_model(src, model, *, limit: Optional[int] = None) -> tuple[np.ndarr
     return (x[:limit], None if y is None else y[:limit]) if limit else (x, y)
 
 
-__all__ = ["Source", "load_source", "read_for_model", "read_input", "load_for_model", "model_description"]
+__all__ = ["Source", "Input", "load_source", "read_for_model", "read_input", "load_for_model", "model_description"]

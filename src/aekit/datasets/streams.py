@@ -25,12 +25,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from aekit.errors import AekitError
 from aekit.core.arrays import index_batches
 from aekit.datasets.arrays import ArrayLayout, array_layout, load_array
-from aekit.datasets.decode import default_workers, report_skipped, try_decode
+from aekit.datasets.decode import UnreadablePicture, default_workers, open_picture, report_skipped, try_decode
 from aekit.datasets.images import check_image_options, folder_labels, list_files
 
 
@@ -94,10 +93,10 @@ class ImageStream:
             bad = []
             for r in rels:
                 try:
-                    with Image.open(self.root / r):
+                    with open_picture(self.root / r):
                         pass
-                except Exception as e:  # noqa: BLE001 - Pillow raises many types for non-pictures
-                    bad.append((r, str(e).splitlines()[0] if str(e) else type(e).__name__))
+                except UnreadablePicture as e:
+                    bad.append((r, e.reason))
             if len(bad) == len(rels):
                 rel, reason = bad[0]
                 raise AekitError(f"{where}: {self.root}: none of the {len(rels)} files is a readable image "

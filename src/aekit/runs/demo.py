@@ -83,6 +83,7 @@ def _run(out: Path, quick: bool, seed: int, verbose: int, device: str, plan) -> 
     from aekit.core.container import atomic_write
     from aekit.report.html import model_section, render_page
     from aekit.runs.train import train_run
+    from aekit.datasets.description import DataDescription
     from aekit.datasets.sources import Source
 
     out.mkdir(parents=True, exist_ok=True)
@@ -93,7 +94,7 @@ def _run(out: Path, quick: bool, seed: int, verbose: int, device: str, plan) -> 
     if quick:
         x_train = x_train[:QUICK_TRAIN]
     # the test digits validate every model (train_run takes a source's test split as validation data)
-    src = Source(x_train, None, x_val, None, kind="image", name="digits", meta={"image_shape": [1, 28, 28]})
+    src = Source(x_train, None, x_val, None, DataDescription("image", "digits", image_shape=(1, 28, 28)))
     sections, t_all = [], time.perf_counter()
     for i, (label, family, opts, epochs, train_opts) in enumerate(plan):
         name = RUN_NAMES[i] if i < len(RUN_NAMES) else f"model{i}"

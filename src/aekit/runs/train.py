@@ -20,12 +20,11 @@ from typing import Optional
 
 from aekit.models.config import TrainConfig, apply_overrides, field_types, from_dict
 from aekit.errors import AekitError, DivergenceError, FileAccessError, os_error
-from aekit.datasets.description import DataDescription
 from aekit.models.registry import get_family
 from aekit.training import distributed
 from aekit.training.loop import pick_device
 
-DATA_KEYS = ("image_size", "color", "window", "stride", "input_kind", "key", "limit", "columns", "impute")
+DATA_KEYS = ("image_size", "color", "window", "stride", "kind", "key", "limit", "columns", "impute")
 
 
 def read_config_file(path) -> dict:
@@ -155,7 +154,7 @@ def _new_folder(out: Path, keep: Path):
 
 
 def _input_shape(family, src) -> tuple:
-    shp = src.meta.get("image_shape")
+    shp = src.description.image_shape
     if shp and family.input_kind != "sequence":
         return tuple(shp)  # (C, H, W); dense families flatten it
     return tuple(src.x.shape[1:])
@@ -168,14 +167,14 @@ def series_view(model, src) -> Optional[dict]:
     """For a time series: its values, per-point scores and flags at the model's threshold (for the report)."""
     from aekit.apps.anomaly import AnomalyThreshold, detect
 
-    m = src.meta
-    if src.kind != "series" or m.get("values") is None or model.section(AnomalyThreshold) is None:
+    if src.kind != "series" or src.values is None or model.section(AnomalyThreshold) is None:
         return None
     from aekit.datasets.timeseries import point_flags
 
+    d = src.description
     res = detect(model, src.x)
-    scores, flags = point_flags(res.scores, m["n_points"], m["window"], m["stride"], res.threshold)
-    return {"values": m["values"], "columns": m.get("columns"), "scores": scores, "flags": flags,
+    scores, flags = point_flags(res.scores, len(src.values), d.window, d.stride, res.threshold)
+    return {"values": src.values, "columns": d.columns, "scores": scores, "flags": flags,
             "threshold": res.threshold}
 
 
@@ -262,9 +261,7 @@ def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, con
         cfg = apply_overrides(base, m_opts)
         kwargs = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "input_shape"}
         model = build(family_.name, input_shape=cfg.input_shape, seed=fit_opts["seed"], **kwargs)
-    model.data = DataDescription(kind=src.kind, source=src.name,  # source: what `aekit report RUN_DIR` reads
-                                 **{k: src.meta[k] for k in ("image_shape", "window", "stride", "class_names",
-                                                             "color", "columns", "impute") if src.meta.get(k)})
+    model.data = dataclasses.replace(src.description)  # its source is what `aekit report RUN_DIR` reads
     val = src.x_test if (src.x_test is not None and not tcfg.validation_split) else None
     pick_device(fit_opts["device"])  # a device this machine lacks fails here, before the folder exists
     with _new_folder(out, keep=ckpt):
