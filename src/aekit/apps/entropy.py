@@ -25,8 +25,8 @@ import zlib
 
 import numpy as np
 
-from aekit.errors import FormatError
 from aekit.core.varint import read_varint, write_varint
+from aekit.errors import FormatError
 
 SCALE = 16
 M = 1 << SCALE

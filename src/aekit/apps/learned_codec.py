@@ -16,18 +16,17 @@ format and the decoder do not change.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from aekit.apps.denoise import db
+from aekit.apps.entropy import decode_with_model, encode_with_model, model_freqs
 from aekit.core.arrays import batches
 from aekit.errors import AekitError
 from aekit.training.inference import map_batches
-from aekit.apps.denoise import db
-from aekit.apps.entropy import decode_with_model, encode_with_model, model_freqs
-
 
 REFINE_PIXELS = 600_000  # pixels per batch of the encoder-side search (its memory grows with them)
 
@@ -165,7 +164,7 @@ def encode_pictures(model, pics: list[np.ndarray], batch_size: int = 64, refine:
     """The entropy-coded symbols of pictures (C, H, W) float32 (the body of a version-2 ``.aekz``);
     ``refine`` steps of :func:`refine_latents` per picture (0: the analysis transform's rounded output)."""
     module = model.module
-    per: list[Optional[np.ndarray]] = [None] * len(pics)
+    per: list[np.ndarray | None] = [None] * len(pics)
     for _, idx in _groups([p.shape[1:] for p in pics]).items():
         xs = np.stack([pics[i] for i in idx])  # (B, C, H, W)
         y = map_batches(module, xs, lambda m, b: m.encoder(b), batch_size=batch_size)  # (B, M, h, w)
@@ -190,7 +189,7 @@ def decode_pictures(model, body: bytes, sizes: Sequence[tuple], batch_size: int 
     q = decode_with_model(body, int(sum(counts)), lo, freqs)  # (rows, M)
     starts = np.concatenate([[0], np.cumsum(counts)])
     m = len(lo)
-    out: list[Optional[np.ndarray]] = [None] * len(sizes)
+    out: list[np.ndarray | None] = [None] * len(sizes)
     for size, idx in _groups(sizes).items():
         y = np.stack([q[starts[i]:starts[i + 1]].T.reshape(m, *lat[i]) for i in idx]).astype(np.float32)
         rec = map_batches(module, y, lambda mod, b: mod.synthesis(b, size).clamp(0, 1),  # (B, C, H, W)

@@ -10,10 +10,10 @@ import datetime
 import numpy as np
 import torch
 
-from aekit.models.config import TrainConfig, from_dict, to_dict
-from aekit.errors import AekitError, FormatError
 from aekit.datasets.description import Sections
 from aekit.datasets.preprocessing import Scaler
+from aekit.errors import AekitError, FormatError
+from aekit.models.config import TrainConfig, from_dict, to_dict
 from aekit.models.registry import get_family
 from aekit.training.loop import History
 

@@ -23,13 +23,12 @@ import io as _io
 import os
 import warnings
 from pathlib import Path
-from typing import Optional
 
 import torch
 from torch import nn
 
-from aekit.errors import AekitError
 from aekit.core.container import atomic_write
+from aekit.errors import AekitError
 
 PARTS = ("encoder", "decoder", "full")
 DEFAULT_OPSET = 17  # supported by every onnxruntime >= 1.14 and by torch's legacy exporter
@@ -51,7 +50,7 @@ class _Affine(nn.Module):
 class _Part(nn.Module):
     """One exportable part of an AEModule, scaler included; always in evaluation mode."""
 
-    def __init__(self, module: nn.Module, part: str, scaler: Optional[tuple]):
+    def __init__(self, module: nn.Module, part: str, scaler: tuple | None):
         super().__init__()
         self.module, self.part = module, part
         self.pre = _Affine(*scaler, inverse=False) if scaler else nn.Identity()
@@ -66,7 +65,7 @@ class _Part(nn.Module):
         return self.post(self.module.decode(z))  # (N, *input_shape)
 
 
-def _scaler_tensors(model) -> Optional[tuple]:
+def _scaler_tensors(model) -> tuple | None:
     s = model.scaler
     if s is None:
         return None

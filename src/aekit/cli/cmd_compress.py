@@ -1,9 +1,9 @@
 """aekit compress: pictures or arrays to an .aekz file through a trained model's codes."""
 from aekit.apps.codec import MAX_BITS, compress_file
 from aekit.apps.learned_codec import is_codec
-from aekit.datasets.sources import read_input
 from aekit.cli.common import emit, int_range, load_model, model_path, need_file
 from aekit.cli.outputs import need_suffix
+from aekit.datasets.sources import read_input
 
 NAME = "compress"
 HELP = "compress pictures or arrays to an .aekz file (the model's codes, quantised and entropy-coded)"

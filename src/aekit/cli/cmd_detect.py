@@ -5,12 +5,23 @@ import csv
 import io
 
 from aekit.apps.anomaly import METRICS, detect, fit_threshold
+from aekit.cli.common import (
+    INPUT_HELP,
+    add_input_options,
+    emit,
+    finite_float,
+    float_range,
+    int_range,
+    load_model,
+    model_path,
+    need_file,
+    positive_int,
+    read_for,
+)
+from aekit.cli.outputs import need_suffix, write_records
+from aekit.core.container import atomic_write
 from aekit.datasets.timeseries import flagged_ranges, point_flags
 from aekit.errors import AekitError
-from aekit.core.container import atomic_write
-from aekit.cli.common import (INPUT_HELP, add_input_options, emit, finite_float, float_range, int_range, load_model,
-                     model_path, need_file, positive_int, read_for)
-from aekit.cli.outputs import need_suffix, write_records
 
 NAME = "detect"
 HELP = ("score samples (or the points of a time series) by reconstruction error and how unusual their code "

@@ -2,10 +2,10 @@
 from pathlib import Path
 
 from aekit.apps.generate import interpolate, manifold, sample_grid, save_grid_png
-from aekit.errors import AekitError
-from aekit.datasets.sources import read_input
 from aekit.cli.common import emit, int_range, load_model, need_file, positive_int
 from aekit.cli.outputs import write_output
+from aekit.datasets.sources import read_input
+from aekit.errors import AekitError
 
 NAME = "generate"
 HELP = "draw samples, interpolate between two inputs, or map the 2-D latent manifold of a model"

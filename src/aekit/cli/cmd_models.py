@@ -1,6 +1,6 @@
 """aekit models: the registered families, or one family's options with their defaults."""
-from aekit.models.registry import describe_models
 from aekit.cli.common import emit
+from aekit.models.registry import describe_models
 
 NAME = "models"
 HELP = "list the registered autoencoder families, or every option of one with its default"

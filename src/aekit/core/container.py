@@ -27,9 +27,10 @@ import secrets
 import struct
 import sys
 import time
+from collections.abc import Callable
 from io import BytesIO as _BytesIO
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import torch
 from safetensors import SafetensorError

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from aekit.errors import AekitError, InputNotFoundError
 from aekit.core.container import atomic_write
 from aekit.datasets._cache import atomic_write_json, cache_dir, digest
 from aekit.datasets.decode import decode_all, default_workers, report_skipped
+from aekit.errors import AekitError, InputNotFoundError
 
 COLORS = ("rgb", "gray")
 FITS = ("crop", "pad", "stretch")

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from aekit.errors import AekitError, FormatError
 from aekit.core.container import atomic_write
 from aekit.datasets._cache import cache_dir
 from aekit.datasets.idx import read_idx, read_idx_bytes
 from aekit.datasets.splits import train_test_split
+from aekit.errors import AekitError, FormatError
 
 _NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")

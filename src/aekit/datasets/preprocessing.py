@@ -43,7 +43,7 @@ class Scaler:
         self.offset_: np.ndarray | None = None
         self.scale_: np.ndarray | None = None
 
-    def fit(self, x: np.ndarray, shared: tuple = ()) -> "Scaler":
+    def fit(self, x: np.ndarray, shared: tuple = ()) -> Scaler:
         """Fit on ``x`` (N, ...). ``shared``: axes of the per-sample shape whose positions share one statistic
         (``(0,)`` for windows (W, C) of a series: one mean and deviation per channel, not per time step).
 
@@ -65,7 +65,7 @@ class Scaler:
         self.offset_, self.scale_ = offset.astype(np.float32), scale.astype(np.float32)
         return self
 
-    def fit_batches(self, batches, shared: tuple = ()) -> "Scaler":
+    def fit_batches(self, batches, shared: tuple = ()) -> Scaler:
         """Fit on an iterable of arrays ``(n_i, ...)`` read one at a time (a stream, a memory map in
         chunks): the same statistics as :meth:`fit` on their concatenation (``shared`` as there), in
         bounded memory.
@@ -125,7 +125,7 @@ class Scaler:
                 "offset": self.offset_.ravel().tolist(), "scale": self.scale_.ravel().tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Scaler":
+    def from_dict(cls, d: dict) -> Scaler:
         try:
             s = cls(d["kind"])
             shape = tuple(d["shape"])

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from aekit.errors import AekitError
 from aekit.datasets.preprocessing import Scaler
+from aekit.errors import AekitError
 
 
 def _n_test(n: int, test_size) -> int:

@@ -27,11 +27,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from aekit.errors import AekitError
 from aekit.core.arrays import index_batches
 from aekit.datasets.arrays import ArrayLayout, array_layout, load_array
 from aekit.datasets.decode import default_workers, report_skipped, try_decode
 from aekit.datasets.images import check_image_options, folder_labels, list_files
+from aekit.errors import AekitError
 
 
 def _prefetched(fn, index_lists, workers: int):

@@ -18,7 +18,6 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -43,7 +42,7 @@ class TimeSeries:
     timestamps: np.ndarray
     values: np.ndarray
     path: str = ""
-    columns: Optional[list] = None
+    columns: list | None = None
 
     def __iter__(self):
         return iter((self.timestamps, self.values))

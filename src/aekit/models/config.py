@@ -12,8 +12,9 @@ import functools
 import json
 import math
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from aekit.errors import AekitError
 
@@ -87,7 +88,7 @@ def option(default: Any = dataclasses.MISSING, *, default_factory: Any = datacla
     return field(default=default, default_factory=default_factory, metadata=meta)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rule(cls, name: str) -> Optional[dict]:
     """The constraint of field ``name``: declared once, where the field is first declared with
     :func:`option`, and inherited by a family config that only changes its default."""
@@ -98,7 +99,7 @@ def _rule(cls, name: str) -> Optional[dict]:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _optional_fields(cls) -> frozenset:
     hints = typing.get_type_hints(cls)
     return frozenset(n for n, t in hints.items() if type(None) in typing.get_args(t))
@@ -330,7 +331,7 @@ def field_types(cls) -> dict[str, Any]:
     return dict(_field_types(cls))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _field_types(cls) -> dict[str, Any]:
     # typing.get_type_hints evaluates every annotation string each call (~0.6 ms a class); fit reads a
     # config from a dict on every call, so the answer is computed once per class

@@ -13,12 +13,12 @@ from typing import Optional
 
 from torch import nn
 
-from aekit.models.config import HIDDEN_ACTIVATIONS, ModelConfig, option
 from aekit.errors import AekitError
+from aekit.models.base import AEModule
+from aekit.models.config import HIDDEN_ACTIVATIONS, ModelConfig, option
+from aekit.models.registry import register_model
 from aekit.nn.blocks import activation, conv_down, conv_up, halve
 from aekit.nn.heads import GaussianHead, LatentHead
-from aekit.models.registry import register_model
-from aekit.models.base import AEModule
 
 
 def to_chw(shape: tuple) -> tuple:

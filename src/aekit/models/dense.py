@@ -12,12 +12,12 @@ from typing import Optional
 
 from torch import nn
 
-from aekit.models.config import HIDDEN_ACTIVATIONS, ModelConfig, option
 from aekit.errors import AekitError
+from aekit.models.base import AEModule
+from aekit.models.config import HIDDEN_ACTIVATIONS, ModelConfig, option
+from aekit.models.registry import register_model
 from aekit.nn.blocks import WithInput, dense_block, mlp
 from aekit.nn.heads import GaussianHead, LatentHead
-from aekit.models.registry import register_model
-from aekit.models.base import AEModule
 
 LINEAR_PATH = ("auto", "on", "off")
 

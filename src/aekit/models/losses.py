@@ -7,13 +7,12 @@ ELBO in nats per sample.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
 
-from aekit.models.config import SparsityConfig
 from aekit.models.base import Output
+from aekit.models.config import SparsityConfig
 
 
 def reconstruction(out: Output, target: torch.Tensor, kind: str, reduction: str = "mean") -> torch.Tensor:
@@ -87,9 +86,9 @@ class LossSpec:
     reconstruction: str  # 'bce' | 'mse'
     variational: bool = False
     beta: float = 1.0
-    sparsity: Optional[SparsityConfig] = None
+    sparsity: SparsityConfig | None = None
     code_in_unit: bool = False
-    rate_lambda: Optional[float] = None  # codec models: lambda * 255^2 * MSE + bits per pixel
+    rate_lambda: float | None = None  # codec models: lambda * 255^2 * MSE + bits per pixel
 
 
 def bits_per_pixel(likelihoods: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -12,12 +12,12 @@ from typing import Optional
 import torch
 from torch import nn
 
-from aekit.models.config import ModelConfig, option
 from aekit.errors import AekitError
+from aekit.models.base import AEModule
+from aekit.models.config import ModelConfig, option
+from aekit.models.registry import register_model
 from aekit.nn.blocks import LSTMStack
 from aekit.nn.heads import LatentHead
-from aekit.models.registry import register_model
-from aekit.models.base import AEModule
 
 
 def _widths(owner: str, name: str, value) -> None:

@@ -271,7 +271,6 @@ class CheckpointSaver(Callback):
 
     def on_epoch_end(self, state, logs) -> None:
         from aekit.training.checkpoint import save_checkpoint
-
         from aekit.training.distributed import barrier
 
         if state.world.is_main:

@@ -11,7 +11,6 @@ from aekit.core import container
 from aekit.errors import FormatError
 from aekit.training.loop import History, LoopState
 
-
 _RNG_KEYS = ("__rng__.torch", "__rng__.shuffle", "__rng__.noise")
 
 
