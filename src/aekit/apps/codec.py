@@ -387,5 +387,6 @@ def decompress_file(path: str | os.PathLike, model=None) -> tuple:
     return decompress(data, model, str(path)), header
 
 
-__all__ = ["MAGIC", "VERSION", "MODEL_VERSION", "QuantizationNoise", "quantize", "dequantize", "encode_codes", "decode_codes", "parse_header",
-           "compress", "decompress", "compress_file", "decompress_file", "read_file_header", "locate_model"]
+__all__ = ["MAGIC", "VERSION", "MODEL_VERSION", "QuantizationNoise", "quantize", "dequantize", "encode_codes",
+           "decode_codes", "parse_header", "compress", "decompress", "compress_file", "decompress_file",
+           "read_file_header", "locate_model"]

@@ -269,5 +269,5 @@ def decode_with_model(data: bytes, rows: int, lo: np.ndarray, freqs: np.ndarray)
     return q
 
 
-__all__ = ["encode_with_model", "decode_with_model", "model_freqs", "encode_symbols", "decode_symbols", "rans_encode", "rans_decode", "normalise", "build_tables",
-           "cost_bits", "SCALE", "M"]
+__all__ = ["encode_with_model", "decode_with_model", "model_freqs", "encode_symbols", "decode_symbols", "rans_encode",
+           "rans_decode", "normalise", "build_tables", "cost_bits", "SCALE", "M"]

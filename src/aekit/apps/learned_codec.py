@@ -192,7 +192,8 @@ def decode_pictures(model, body: bytes, sizes: Sequence[tuple], batch_size: int 
     out: list[np.ndarray | None] = [None] * len(sizes)
     for size, idx in _groups(sizes).items():
         y = np.stack([q[starts[i]:starts[i + 1]].T.reshape(m, *lat[i]) for i in idx]).astype(np.float32)
-        rec = map_batches(module, y, lambda mod, b: mod.synthesis(b, size).clamp(0, 1),  # (B, C, H, W)
+        # the lambda runs inside this call, before the loop moves on to the next size
+        rec = map_batches(module, y, lambda mod, b: mod.synthesis(b, size).clamp(0, 1),  # noqa: B023  (B, C, H, W)
                           batch_size=batch_size)
         for i, r in zip(idx, rec):
             out[i] = r

@@ -366,7 +366,8 @@ class Autoencoder:
         ya = torch.from_numpy(self.prepare(y, "y")) if y is not None else None
         if ya is not None and len(ya) != len(xa):
             raise AekitError(f"y: {len(ya)} samples but x has {len(xa)}")
-        return _loop_evaluate(self.module, ArraySource(xa, ya), reconstruction_loss(self.loss_spec), batch_size, self.device)
+        return _loop_evaluate(self.module, ArraySource(xa, ya), reconstruction_loss(self.loss_spec), batch_size,
+                              self.device)
 
     def sample(self, n: int, seed: int | None = None, batch_size: int = 1024) -> np.ndarray:
         """``n`` samples (n, *input_shape) decoded from the prior N(0, I) (variational models only)."""
@@ -379,7 +380,8 @@ class Autoencoder:
 
     # --- files -------------------------------------------------------------------------------------------
     def header(self) -> dict:
-        """The model file's JSON header (format in :mod:`aekit.core.container`; fields in :mod:`aekit.autoencoder.model_file`)."""
+        """The model file's JSON header (format in :mod:`aekit.core.container`; fields in
+        :mod:`aekit.autoencoder.model_file`)."""
         return model_header(self)
 
     def to_bytes(self) -> bytes:

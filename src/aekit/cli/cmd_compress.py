@@ -17,7 +17,8 @@ def add_arguments(p) -> None:
                    "its own tables)")
     p.add_argument("input", help="a .npy/.npz array, one picture, or a folder of pictures")
     p.add_argument("-o", "--output", required=True, help="the .aekz file to write")
-    p.add_argument("--bits", type=int_range(1, MAX_BITS), default=8, help=f"quantisation bits per code value, 1-{MAX_BITS} "
+    p.add_argument("--bits", type=int_range(1, MAX_BITS), default=8,
+                   help=f"quantisation bits per code value, 1-{MAX_BITS} "
                    "(default: 8; fewer bits: smaller file, lower quality; a codec model ignores it: "
                    "its quality is set when it is trained)")
     p.add_argument("--refine", type=int_range(0, 10_000), default=0, metavar="STEPS",

@@ -46,7 +46,8 @@ def run(args) -> int:
         info.update(psnr_input_db=round(p_in, 3), psnr_output_db=round(p_out, 3))
         text += f"; PSNR {p_in:.2f} dB -> {p_out:.2f} dB"
     path = write_output(args.output, out, images=src.kind == "image", image_shape_=image_shape(model),
-                        names=src.meta.get("paths"), ids=src.row_ids(), columns=src.meta.get("columns"), what="denoised samples")
+                        names=src.meta.get("paths"), ids=src.row_ids(), columns=src.meta.get("columns"),
+                        what="denoised samples")
     info["output"] = str(path)
     emit(args, info, f"{text}; wrote {path}")
     return 0

@@ -56,7 +56,8 @@ def add_arguments(p) -> None:
     g.add_argument("--threshold", type=finite_float, default=None, help="flag scores above this value")
     p.add_argument("--fit-on", default=None, metavar="TRAIN",
                    help="normal data to fit the threshold on; the threshold is saved into MODEL")
-    p.add_argument("--percentile", type=float_range(0, 100, closed=True), default=None, help="with --fit-on: threshold at this "
+    p.add_argument("--percentile", type=float_range(0, 100, closed=True), default=None,
+                   help="with --fit-on: threshold at this "
                    "percentile of the training scores instead of --contamination")
     p.add_argument("--metric", default="auto", choices=METRICS, help="score (default: the stored one: mse_knn "
                    "for tables trained by 'aekit train', the error plus the code's and the row's distances to "
@@ -141,7 +142,8 @@ def _season(text: str):
     try:
         return positive_int(text)
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected auto, none or a period in points (an integer >= 1)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected auto, none or a period in points (an integer >= 1)") from None
 
 
 def _run_stream(args) -> int:

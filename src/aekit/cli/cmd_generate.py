@@ -28,7 +28,8 @@ def add_arguments(p) -> None:
                       "the codes of A and B")
     p.add_argument("-n", type=positive_int, default=64, help="number of random samples (default: 64)")
     p.add_argument("--grid", type=positive_int, default=20, help="manifold grid size n (n x n pictures; default: 20)")
-    p.add_argument("--steps", type=int_range(2, 10000), default=10, help="interpolation steps, endpoints included (default: 10)")
+    p.add_argument("--steps", type=int_range(2, 10000), default=10,
+                   help="interpolation steps, endpoints included (default: 10)")
     p.add_argument("--input", default=None, help="the array (.npy/.npz/folder) that integer A/B index into")
 
 

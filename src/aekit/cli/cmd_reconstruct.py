@@ -25,6 +25,7 @@ def run(args) -> int:
     src = read_for(args, model)
     y = model.reconstruct(src.eval_split[0])
     out = write_output(args.output, y, images=src.kind == "image", image_shape_=image_shape(model),
-                       names=src.meta.get("paths"), ids=src.row_ids(), columns=src.meta.get("columns"), what="reconstructions")
+                       names=src.meta.get("paths"), ids=src.row_ids(), columns=src.meta.get("columns"),
+                       what="reconstructions")
     emit(args, {"output": str(out), "shape": list(y.shape)}, f"{len(y)} reconstructions -> {out}")
     return 0

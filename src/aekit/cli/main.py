@@ -62,7 +62,8 @@ def _threads(text: str) -> str:
     try:
         requested_threads(text)
     except AekitError:
-        raise argparse.ArgumentTypeError(f"invalid thread count {text!r}; expected a positive number or 'auto'")
+        raise argparse.ArgumentTypeError(
+            f"invalid thread count {text!r}; expected a positive number or 'auto'") from None
     return text
 
 

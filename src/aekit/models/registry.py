@@ -54,7 +54,8 @@ class Family:
     rate_distortion: bool = False
 
     def loss_spec(self, cfg):
-        """The training objective of a model of this family with config ``cfg`` (:class:`aekit.models.losses.LossSpec`)."""
+        """The training objective of a model of this family with config ``cfg``
+        (:class:`aekit.models.losses.LossSpec`)."""
         from aekit.models.losses import LossSpec
 
         return LossSpec(cfg.reconstruction_loss, self.variational, float(cfg.beta) if self.variational else 1.0,

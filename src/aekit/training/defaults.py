@@ -280,5 +280,6 @@ def samples_of(x, input_shape):
     return x
 
 
-__all__ = ["hidden_activation", "linear_path", "fit_facts", "format_fit_info", "print_fit_info", "samples_of", "decide_data", "DataDecision", "default_latent", "plan_training", "TrainingPlan",
-           "auto_batch_size", "is_picture_shape", "value_range"]
+__all__ = ["hidden_activation", "linear_path", "fit_facts", "format_fit_info", "print_fit_info", "samples_of",
+           "decide_data", "DataDecision", "default_latent", "plan_training", "TrainingPlan", "auto_batch_size",
+           "is_picture_shape", "value_range"]
