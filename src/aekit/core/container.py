@@ -78,7 +78,8 @@ def remove_stale_temps(path: str | os.PathLike, max_age_s: float = 24 * 3600) ->
     be removed are left alone.
     """
     path = Path(path)
-    removed, now = [], time.time()
+    removed: list[Path] = []
+    now = time.time()
     try:
         entries = list(os.scandir(path.parent))
     except OSError:

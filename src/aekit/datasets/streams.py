@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +37,7 @@ from aekit.errors import AekitError
 def _prefetched(fn, index_lists, workers: int):
     """Yield ``fn(idx)`` for each batch in order, computing up to ``workers`` batches ahead in threads."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending = deque()
+        pending: deque[Future] = deque()
         try:
             for idx in index_lists:
                 pending.append(pool.submit(fn, idx))

@@ -255,7 +255,7 @@ class Vocabulary:
         """The ``size - 2`` most frequent tokens (ties by first appearance) plus PAD and UNK."""
         if int(size) < 3:
             raise AekitError(f"Vocabulary.build: size must be at least 3 (PAD, UNK and one word), got {size}")
-        counts = Counter()
+        counts: Counter[str] = Counter()
         for tokens in token_lists:
             counts.update(tokens)
         counts.pop(PAD_TOKEN, None)

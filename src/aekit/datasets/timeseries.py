@@ -18,6 +18,7 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def load_timeseries(path, columns=None) -> TimeSeries:
                          f"named {', '.join(TIME_COLUMNS[1:])} beside value columns), found {rows[0]}")
     if columns:
         lookup = {n: i for i, n in enumerate(names)} | {n: i for i, n in enumerate(head) if n not in names}
-        iv = [lookup.get(str(c), lookup.get(str(c).lower())) for c in columns]  # exact name, else any case
+        iv: list[Any] = [lookup.get(str(c), lookup.get(str(c).lower())) for c in columns]  # exact name, else any case
         if None in iv:
             raise AekitError(f"{path}: no column {columns[iv.index(None)]!r}; available: {', '.join(names)}")
     elif "value" in head:
