@@ -22,7 +22,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, cast
 
 import torch
 import torch.nn.functional as F
@@ -143,7 +143,7 @@ class CodecModule(AEModule):
 
     @property
     def synthesis(self) -> Synthesis:
-        return self.decoder[1]
+        return cast(Synthesis, cast(nn.Sequential, self.decoder)[1])  # decoder = Sequential(Unflatten, Synthesis)
 
     def encode(self, x: torch.Tensor):
         """(the rounded code flattened (B, M*h*w), None, None) in evaluation."""

@@ -140,9 +140,10 @@ def check_fields(cfg, owner: Optional[str] = None) -> None:
     """Check (and normalise: whole numbers to int, tuples of items to lists) every constrained field of
     ``cfg`` by the rule its :func:`option` declares; the one place config values are validated."""
     owner = owner or type(cfg).__name__
-    optional = _optional_fields(type(cfg))
+    # the ignores: a class is hashable; mypy reads the __hash__ of type(cfg) as object's unbound method
+    optional = _optional_fields(type(cfg))  # type: ignore[arg-type]
     for f in fields(cfg):
-        m = _rule(type(cfg), f.name)
+        m = _rule(type(cfg), f.name)  # type: ignore[arg-type]  # (as above)
         if m is None:
             continue
         value = getattr(cfg, f.name)

@@ -81,7 +81,9 @@ def build_conv_module(cfg: ConvConfig, variational: bool = False) -> AEModule:
     encoder = nn.Sequential(*[conv_down(a, b, act, cfg.mode, k, bn) for a, b in zip(chans[:-1], chans[1:])])
     map_shape = (cfg.filters[-1], *sizes[-1])
     n_map = math.prod(map_shape)
+    head: nn.Module
     if variational:
+        assert cfg.latent_dim is not None  # ConvVAEConfig requires it
         head = GaussianHead(n_map, cfg.latent_dim)
     else:
         head = LatentHead(n_map, cfg.latent_dim, cfg.latent_activation)

@@ -101,6 +101,7 @@ def rate_distortion(out: Output, target: torch.Tensor, lmbda: float) -> tuple[to
     """A codec's loss ``lambda * 255^2 * MSE + bpp`` (Ballé et al.; MSE on [0, 1] pixels) and its terms
     {'reconstruction' (the MSE), 'bpp'}."""
     mse = F.mse_loss(out.x_hat, target)
+    assert out.likelihoods is not None  # a codec's forward returns them
     bpp = bits_per_pixel(out.likelihoods, target)
     return lmbda * 255.0 ** 2 * mse + bpp, {"reconstruction": mse, "bpp": bpp}
 
@@ -113,6 +114,7 @@ def objective(out: Output, target: torch.Tensor, spec: LossSpec) -> tuple[torch.
     terms = {"reconstruction": rec}
     total = rec
     if spec.variational:
+        assert out.mu is not None and out.logvar is not None  # a variational head returns both
         kl = kl_divergence(out.mu, out.logvar).mean()
         terms["kl"] = kl
         total = total + (kl if spec.beta == 1.0 else spec.beta * kl)  # no multiply (and its backward) at 1
