@@ -129,8 +129,8 @@ class StreamSource:
                 break
             if not len(b):
                 continue
-            xb = to_model(np.asarray(b), self.input_shape, "stream batch")[0]
-            xb = torch.from_numpy(self.transform(xb) if self.transform is not None else xb)
+            arr = to_model(np.asarray(b), self.input_shape, "stream batch")[0]
+            xb = torch.from_numpy(self.transform(arr) if self.transform is not None else arr)
             yield xb, xb
 
 

@@ -13,6 +13,7 @@ import contextlib
 import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 import torch
 from torch import nn
@@ -85,7 +86,7 @@ class LoopState:
     shuffle_gen: torch.Generator
     noise_gen: torch.Generator
     amp: AmpPlan = field(default_factory=lambda: AmpPlan("cpu"))
-    scaler: object | None = None  # torch.amp.GradScaler for float16 autocast
+    scaler: torch.amp.GradScaler | None = None  # for float16 autocast
     channels_last: bool = False  # 4-D weights and batches in NHWC memory
     train_module: nn.Module | None = None  # what the training step calls: torch.compile(module) or module
     history: History = field(default_factory=History)
@@ -93,7 +94,7 @@ class LoopState:
     steps_per_epoch: int = 0
     stop: bool = False
     seed: int = 0
-    scheduler: object | None = None  # a torch.optim.lr_scheduler, stepped once per epoch
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None  # stepped once per epoch
     # torch's global generator as this run left it (dropout and the VAE's sampling draw from it); training
     # runs on a forked copy (see _own_rng), so the caller's generator is never reseeded
     torch_rng: torch.Tensor | None = None
@@ -143,6 +144,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig):
     cls = scheduler_classes()[cfg.scheduler]
     opts = dict(cfg.scheduler_options)
     if cfg.scheduler == "cosineannealinglr":
+        assert cfg.epochs is not None  # decided before the loop (training.defaults.plan_training)
         opts.setdefault("T_max", max(cfg.epochs, 1))
     return _construct(cls, optimizer, opts, "scheduler")
 
@@ -177,7 +179,8 @@ def new_state(module: nn.Module, cfg: TrainConfig, loss: LossSpec | Callable) ->
     plan = amp_plan(cfg.amp, device)
     warn_amp(plan)
     # a compiled wrapper shares the module's parameters; the module itself stays eager for inference and files
-    train_module = torch.compile(module) if cfg.compile else module
+    # (torch.compile of a module is an OptimizedModule, a Module; its annotation says Callable)
+    train_module = cast(nn.Module, torch.compile(module)) if cfg.compile else module
     optimizer = make_optimizer(module.parameters(), cfg, device)
     return LoopState(module, optimizer, cfg, loss_fn, device, shuffle_gen, noise_gen, seed=seed,
                      scheduler=make_scheduler(optimizer, cfg), world=world, amp=plan, scaler=plan.scaler(),
@@ -246,6 +249,7 @@ class _Sharded:
 
 def _train_epoch(state: LoopState, source, corruption: CorruptionConfig | None, callbacks) -> dict[str, float]:
     module, opt, cfg = state.module, state.optimizer, state.cfg
+    assert cfg.batch_size is not None  # decided before the loop (training.defaults.plan_training)
     module.train()
     sums: dict[str, torch.Tensor] = {}
     n = 0
@@ -314,6 +318,7 @@ def fit_loop(state: LoopState, source, *, val_source=None, corruption: Corruptio
     """Train ``state.module`` from epoch ``state.epoch`` to ``state.cfg.epochs``; returns the history."""
     callbacks = list(callbacks)
     cfg = state.cfg
+    assert cfg.epochs is not None and cfg.batch_size is not None  # decided before the loop (plan_training)
     _check_batch_norm(state.module, len(source), cfg.batch_size)
     state.steps_per_epoch = -(-len(source) // cfg.batch_size)
     for src in (source, val_source):

@@ -19,6 +19,7 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
+from typing import cast
 
 import torch
 
@@ -124,7 +125,8 @@ class ThreadPolicy(Callback):
         self._next = 0.0
 
     def start(self) -> int:
-        n = self.explicit if self.explicit is not None else auto_threads(self.cap, self.meter.others())
+        # (no explicit count: __init__ made the meter)
+        n = self.explicit if self.explicit is not None else auto_threads(self.cap, cast(CpuMeter, self.meter).others())
         self._set(n)
         self._next = time.perf_counter() + _RECHECK_S
         return n
