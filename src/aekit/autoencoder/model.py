@@ -24,6 +24,7 @@ from aekit.core.pictures import image_shape
 from aekit.datasets.description import DataDescription, Parallel, Preprocessing, Sections
 from aekit.datasets.preprocessing import Scaler
 from aekit.errors import AekitError, DivergenceError
+from aekit.models.base import AEModule
 from aekit.models.config import TrainConfig, from_dict, to_dict
 from aekit.models.losses import LossSpec, kl_divergence, reconstruction, smoothed_error
 from aekit.models.registry import get_family
@@ -84,7 +85,7 @@ class Autoencoder:
     ((100, 8), (100, 64), (100,))
     """
 
-    def __init__(self, family: str, config, module: torch.nn.Module | None = None, *,
+    def __init__(self, family: str, config, module: AEModule | None = None, *,
                  train_config: TrainConfig | None = None, history: History | None = None,
                  sections: Sections | None = None, extra_tensors: dict | None = None):
         self.family = family
@@ -344,6 +345,7 @@ class Autoencoder:
         def err(m, b: torch.Tensor) -> torch.Tensor:
             out = m(b)
             if metric == "blur_mse":
+                assert chw is not None  # checked above
                 return smoothed_error(out.x_hat, b, chw, channels_last)
             if metric != "elbo":
                 return reconstruction(out, b, rec_kind, "mean")
