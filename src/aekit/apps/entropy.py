@@ -197,6 +197,7 @@ def encode_symbols(q: np.ndarray, bits: int, model: str = "auto") -> bytes:
         cost = len(packed) * 8 + cost_bits(q, freqs)
         if best is None or cost < best[0]:
             best = (cost, name, freqs, packed)
+    assert best is not None  # at least one model was tried
     _, name, freqs, packed = best
     payload = rans_encode(q, freqs)
     return struct.pack("<BI", MODELS.index(name), len(packed)) + packed + payload

@@ -17,6 +17,7 @@ format and the decoder do not change.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -175,7 +176,7 @@ def encode_pictures(model, pics: list[np.ndarray], batch_size: int = 64, refine:
                                 for s in batches(len(xs), rows)])
         for i, yi in zip(idx, np.round(y).astype(np.int64)):
             per[i] = yi.reshape(len(yi), -1).T  # (h*w, M): one row per position
-    q = np.concatenate(per)  # (rows, M)
+    q = np.concatenate(cast("list[np.ndarray]", per))  # (rows, M); every picture's rows are set
     lo, freqs = coder_tables(module)
     return encode_with_model(q, lo, freqs)
 
@@ -197,7 +198,7 @@ def decode_pictures(model, body: bytes, sizes: Sequence[tuple], batch_size: int 
                           batch_size=batch_size)
         for i, r in zip(idx, rec):
             out[i] = r
-    return out
+    return cast("list[np.ndarray]", out)  # every size's pictures are set
 
 
 def restore(pics: list[np.ndarray], dtype: str, layout: str):

@@ -223,9 +223,9 @@ def document_vectors(model, documents: Sequence[str], batch_size: int = 512) -> 
     if not sents:
         return out
     codes = sentence_vectors(model, sents, batch_size)  # (S, code)
-    owner = np.asarray(owner)
-    np.add.at(out, owner, codes)
-    counts = np.bincount(owner, minlength=len(documents))[:, None]
+    rows = np.asarray(owner)
+    np.add.at(out, rows, codes)
+    counts = np.bincount(rows, minlength=len(documents))[:, None]
     return out / np.maximum(counts, 1)
 
 

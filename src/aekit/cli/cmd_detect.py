@@ -161,7 +161,7 @@ def _run_stream(args) -> int:
     ts = load_timeseries(args.model, parse_columns(getattr(args, "columns", None)))
     if ts.values.ndim != 1:
         raise AekitError(f"{args.model}: --stream scores a series with one value column; this one has "
-                         f"{ts.values.shape[1]} ({', '.join(ts.columns)}): pick one with --columns")
+                         f"{ts.values.shape[1]} ({', '.join(ts.columns or [])}): pick one with --columns")
     res = stream_detect(ts.values, window=args.stream_window, n_train=args.train_points, risk=args.risk,
                         update_every=args.online, history=args.history, season=args.season, neighbours=args.neighbours,
                         range_tolerance=None if args.no_range_check else 0.05, seed=getattr(args, "seed", None) or 0)

@@ -121,7 +121,7 @@ def code_images(codes: np.ndarray, n: int = 10) -> Figure:
     return fig
 
 
-def scatter(ax, pts: np.ndarray, labels: Sequence | None = None, title: str | None = None, *,
+def scatter(ax, pts: np.ndarray, labels: Sequence | np.ndarray | None = None, title: str | None = None, *,
             class_names: Sequence[str] | None = None, point_size: float = 4.0) -> None:
     """2-D points (N, 2) on ``ax``, one colour and legend entry per label (ints or strings); integer labels
     are named by ``class_names`` when given."""
@@ -137,7 +137,8 @@ def scatter(ax, pts: np.ndarray, labels: Sequence | None = None, title: str | No
         named = class_names is not None and np.issubdtype(lab.dtype, np.integer)
         for i, c in enumerate(classes):
             m = lab == c
-            name = class_names[int(c)] if named and 0 <= int(c) < len(class_names) else str(c)
+            # (the ignore: named means class_names is given)
+            name = class_names[int(c)] if named and 0 <= int(c) < len(class_names) else str(c)  # type: ignore[index,arg-type]
             ax.scatter(pts[m, 0], pts[m, 1], s=point_size, alpha=0.7, linewidths=0, color=cmap(i % cmap.N),
                        label=name)
         if len(classes) <= 20:
@@ -284,7 +285,8 @@ def series_anomalies(values: np.ndarray, flags: np.ndarray, scores: np.ndarray |
         ax.legend(fontsize=8, loc="upper right")
     edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
     for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-        ax.axvspan(a, b - 1 if b - 1 > a else a + 0.5, color="#c44e52", alpha=0.3, lw=0)
+        # (the ignore: numpy integer positions, which matplotlib takes as any real number)
+        ax.axvspan(a, b - 1 if b - 1 > a else a + 0.5, color="#c44e52", alpha=0.3, lw=0)  # type: ignore[arg-type]
     ax.set_ylabel("value")
     if scores is not None:
         ax2 = fig.add_subplot(2, 1, 2, sharex=ax)
