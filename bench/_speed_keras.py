@@ -48,7 +48,8 @@ class VAE(keras.Model):
         h = layers.Dense(64, activation="relu")(inp)
         self.encoder = keras.Model(inp, [layers.Dense(2)(h), layers.Dense(2)(h)])
         zin = keras.Input((2,))
-        self.decoder = keras.Model(zin, layers.Dense(784, activation="sigmoid")(layers.Dense(64, activation="relu")(zin)))
+        self.decoder = keras.Model(zin, layers.Dense(784, activation="sigmoid")(
+            layers.Dense(64, activation="relu")(zin)))
         # Keras 3 logs its own (empty) 'loss' tracker over a custom train_step's return: the example's own
         # Mean tracker carries the loss that is reported
         self.vae_loss = keras.metrics.Mean(name="vae_loss")
@@ -114,5 +115,6 @@ class Times(keras.callbacks.Callback):
 
 times, losses = [], []
 model.fit(xin, target, batch_size=batch, epochs=epochs, shuffle=True, verbose=0, callbacks=[Times()])
-print(json.dumps({"params": int(sum(np.prod(w.shape) for w in model.trainable_weights)), "epoch_s": [round(t, 4) for t in times],
+print(json.dumps({"params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+                  "epoch_s": [round(t, 4) for t in times],
                   "loss": losses[-1], "tensorflow": tf.__version__, "keras": keras.__version__}))

@@ -56,8 +56,15 @@ from _apps_a import SHARED, write  # noqa: E402
 
 from aekit.apps.anomaly.stream import range_breaks, stream_detect, stream_surprise, suppress  # noqa: E402
 from aekit.datasets import load_nab_windows, load_timeseries, sliding_windows  # noqa: E402
-from aekit.datasets.nab import (PROFILES, SCOREBOARD, nab_best, nab_score, prepare_series,  # noqa: E402
-                               probation_length, window_indices)
+from aekit.datasets.nab import (  # noqa: E402
+    PROFILES,
+    SCOREBOARD,
+    nab_best,
+    nab_score,
+    prepare_series,
+    probation_length,
+    window_indices,
+)
 
 NAB = SHARED / "nab"
 AE = dict(window=32, short=5, history=4000, risk=1e-4, refractory=32, epochs=30, hidden=32, latent_dim=4,

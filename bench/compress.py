@@ -19,7 +19,8 @@ and a dense model started from that PCA (``init="pca"``).
     python bench/compress.py --only cats
     python bench/compress.py --only cats --codec-only --no-kitten --cats-latents --threads 2 \
         --codec-qualities 3 1 2 4 5 --out B.json   # a codec ladder alone, then:
-    python bench/compress.py --merge-codec bench/results/compress_cats.json B.json --out bench/results/compress_cats.json
+    python bench/compress.py --merge-codec bench/results/compress_cats.json B.json \
+        --out bench/results/compress_cats.json
     python bench/compress.py --kitten-only --threads 2 --out bench/results/compress_cats.json
     python bench/compress.py --only cats --codec-only ... --save-models DIR --out C.json   # keep the models, then
     python bench/compress.py --only cats --codec-only --no-kitten --cats-latents --codec-models DIR/*.aekit \
@@ -44,11 +45,10 @@ import aekit
 from aekit.apps.codec import QuantizationNoise, compress, decode_codes, decompress, encode_codes
 from aekit.apps.denoise import db
 from aekit.apps.learned_codec import psnr_report
-from aekit.training import Callback
+from aekit.core.container import atomic_write
 from aekit.datasets.idx import read_idx
 from aekit.datasets.images import load_images
-from aekit.core.container import atomic_write
-from aekit.training import LearningRateScheduler, TimeLimit
+from aekit.training import Callback, LearningRateScheduler, TimeLimit
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AEKIT_SHARED_DATA", ROOT.parent / "shared" / "data"))
@@ -524,11 +524,13 @@ def main() -> None:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
     res = {"bench": "compress", "cpu_model": cpu, "load_average_at_start": list(os.getloadavg()),
-           "torch_threads": torch.get_num_threads(), "psnr": "10 log10(1/MSE), MSE over the whole test set, uint8 outputs in [0, 1]",
+           "torch_threads": torch.get_num_threads(),
+           "psnr": "10 log10(1/MSE), MSE over the whole test set, uint8 outputs in [0, 1]",
            "baselines": {"jpeg/webp/avif": f"Pillow {Image.__version__}, qualities {QUALITIES}, one file per "
                                       f"picture, on a fixed random subset of {N_PILLOW} test pictures",
                          "pca": "same quantiser + rANS coder as aekit (version-1 .aekz), components x bits grid; exact "
-                                "PCA for MNIST, randomised SVD (svd_lowrank, 4 power iterations) of all training pictures for cats"},
+                                "PCA for MNIST, randomised SVD (svd_lowrank, 4 power iterations) of all training "
+                                "pictures for cats"},
            "aim": "MNIST: 3 dB over the best baseline at equal bytes; cats (issue 11): the codec 2 dB above the "
                   "best of WebP and PCA at 128 and 256 bytes per picture"}
     if a.only in (None, "mnist"):

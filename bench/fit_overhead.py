@@ -31,8 +31,9 @@ DATA = Path(os.environ.get("AEKIT_SHARED_DATA", ROOT.parent / "shared" / "data")
 
 
 def worker(pairs: int, threads: int) -> dict:
-    import aekit  # first: aekit sets its OpenMP wait policy before torch loads (the bare loop gets it too)
     import torch
+
+    import aekit  # first: aekit sets its OpenMP wait policy before torch loads (the bare loop gets it too)
 
     sys.path.insert(0, str(ROOT / "bench"))
     from speed import Lean  # the bare loop of bench/speed.py

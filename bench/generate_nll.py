@@ -24,8 +24,8 @@ import torch
 
 import aekit
 from aekit.apps.generate import DynamicBinarization, importance_nll
-from aekit.datasets.idx import read_idx
 from aekit.core.container import atomic_write
+from aekit.datasets.idx import read_idx
 from aekit.training import TimeLimit
 
 ROOT = Path(__file__).resolve().parents[1]

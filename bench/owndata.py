@@ -124,7 +124,8 @@ def table_set(name: str, held: int, tmp: Path) -> dict:
     write_csv(tmp / f"{name}_test.csv", x[te_n], names)
     write_csv(tmp / f"{name}_score.csv", np.r_[x[te_n], x[te_a]], names)
     run = tmp / f"run_{name}"
-    res = {"kind": "table", "n_train": int(len(tr)), "n_features": int(x.shape[1]), **train("dense", tmp / f"{name}_train.csv", run)}
+    res = {"kind": "table", "n_train": int(len(tr)), "n_features": int(x.shape[1]),
+           **train("dense", tmp / f"{name}_train.csv", run)}
     aekit("reconstruct", str(run / "model.aekit"), str(tmp / f"{name}_test.csv"), "-o", str(tmp / f"{name}_rec.npy"))
     mu, sd = x[tr].mean(0), x[tr].std(0)
     sd = np.where(sd > 0, sd, 1.0)
@@ -252,7 +253,8 @@ def summarise(results: dict) -> dict:
         "diverged": sum(bool(r.get("diverged")) for r in results.values()),
         "beats_pca_reconstruction": sum(r["recon_mse_aekit"] < r["recon_mse_pca"] for r in ok),
         "auroc_within_0.02_of_best_baseline": sum(
-            r["auroc_aekit"] >= max(r["auroc_isolation_forest"], r["auroc_pca"]) - 0.02 for r in ok if "auroc_aekit" in r),
+            r["auroc_aekit"] >= max(r["auroc_isolation_forest"], r["auroc_pca"]) - 0.02
+            for r in ok if "auroc_aekit" in r),
         "with_auroc": sum("auroc_aekit" in r for r in ok),
     }
 
@@ -262,7 +264,8 @@ def save(runs: list, skipped: list, load: float, budget: float, started: float) 
     out = {"protocol": __doc__.split("\n\n")[1], "results": runs[-1], "summary": summarise(runs[-1]),
            "skipped_for_budget": skipped, "load_average_at_start": load, "budget_s": budget}
     if len(runs) > 1:
-        out["repeats"] = [{"summary": summarise(r), "sets": {k: {f: v[f] for f in keep if f in v} for k, v in r.items()}}
+        out["repeats"] = [{"summary": summarise(r),
+                           "sets": {k: {f: v[f] for f in keep if f in v} for k, v in r.items()}}
                           for r in runs]
     path = write("owndata", out, started)
     print(json.dumps(out["summary"]), "->", path, flush=True)

@@ -28,10 +28,9 @@ from sklearn.decomposition import PCA
 from sklearn.neighbors import KNeighborsClassifier
 
 import aekit
-from aekit.training import LearningRateScheduler, TimeLimit
 from aekit.apps.embed import embed
 from aekit.report.plots import plot_map
-
+from aekit.training import LearningRateScheduler, TimeLimit
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("AEKIT_SHARED_DATA", ROOT.parent / "shared" / "data")) / "mnist"
@@ -58,7 +57,8 @@ def train(family: str, hidden, latent: int, x, args, budget_s: float, pretrain: 
     ae = aekit.build(family, input_shape=(784,), seed=args.seed, **opts)
     t0 = time.perf_counter()
     h = ae.fit(x, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, verbose=0,
-               callbacks=[LearningRateScheduler(lambda epoch, lr: args.lr * args.gamma ** epoch), TimeLimit(budget_s, from_creation=True)])
+               callbacks=[LearningRateScheduler(lambda epoch, lr: args.lr * args.gamma ** epoch),
+                          TimeLimit(budget_s, from_creation=True)])
     wall = time.perf_counter() - t0
     return ae, {"family": family, "hidden": hidden, "latent_dim": latent, "pretrain_epochs_per_layer":
                 pretrain if family == "stacked" else 0, "fine_tune_epochs_run": len(h.epoch),

@@ -152,7 +152,8 @@ def main() -> None:
         data = tmp / "big.npy"
         result["mmap_write_s"] = round(_write_memmap(data, a.mmap_samples, a.features), 2)
         result["mmap_file_mib"] = round(data.stat().st_size / 2**20, 1)
-        for name, nproc in ((f"memmap {a.mmap_samples:,}, 1 process", 1), (f"memmap {a.mmap_samples:,}, 2 processes", 2)):
+        for name, nproc in ((f"memmap {a.mmap_samples:,}, 1 process", 1),
+                            (f"memmap {a.mmap_samples:,}, 2 processes", 2)):
             args = [*common, "--data", str(data), "--epochs", "1", "--threads", "1"]
             result["runs"][name] = _launch(nproc, args, tmp / "r.json", max(left(), 10))
             r = result["runs"][name]
@@ -160,7 +161,8 @@ def main() -> None:
                   [p["peak_rss_mib"] for p in r["per_rank"]], "MiB", flush=True)
     runs = result["runs"]
     result["speedup_2_vs_1_process"] = {
-        f"batch {b}": round(runs[f"2 processes, batch {b}"]["samples_per_s"] / runs[f"1 process, batch {b}"]["samples_per_s"], 2)
+        f"batch {b}": round(runs[f"2 processes, batch {b}"]["samples_per_s"]
+                            / runs[f"1 process, batch {b}"]["samples_per_s"], 2)
         for b in (a.batch, a.big_batch)}
     result["wall_s"] = round(time.perf_counter() - t_start, 1)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

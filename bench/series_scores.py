@@ -56,11 +56,12 @@ def train(csv_path: Path, run: Path, code: str) -> float:
 
 
 def score_series(rel: str, tmp: Path, codes: list[str]) -> dict | None:
+    from sklearn.metrics import roc_auc_score
+
     import aekit
     from aekit.apps.anomaly import anomaly_scores
     from aekit.apps.anomaly.terms import _log, _robust, errors_and_codes, knn_distance, log_excess_sum
     from aekit.datasets import load_timeseries, nab_labels, sliding_windows, window_scores_to_points
-    from sklearn.metrics import roc_auc_score
 
     root = SHARED / "nab"
     ts = load_timeseries(root / rel)

@@ -44,12 +44,12 @@ import sys
 import time
 from pathlib import Path
 
-import aekit  # first: aekit sets its OpenMP wait policy before torch loads (the lean loops get it too)
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+import aekit  # first: aekit sets its OpenMP wait policy before torch loads (the lean loops get it too)
 from aekit.datasets import load_mnist
 from aekit.training import Callback
 

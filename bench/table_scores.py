@@ -50,9 +50,10 @@ def owndata_split(x, y, held: int, seed: int):
 
 
 def task_scores(xtr, xte, lab, seed: int) -> dict:
+    from sklearn.metrics import roc_auc_score
+
     import aekit
     from aekit.apps.anomaly.terms import _log, _log_excess, _robust, errors_and_codes, knn_distance
-    from sklearn.metrics import roc_auc_score
 
     m = aekit.build("dense", input_shape=(xtr.shape[1],), seed=seed)
     m.fit(xtr, verbose=0, seed=seed)

@@ -29,11 +29,16 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import aekit
-from aekit.training import LearningRateScheduler, TimeLimit
-from aekit.apps.text import (TextPipeline, document_vectors, reconstruction_cosine, sentence_vectors,
-                             train_sentence_model, words)
+from aekit.apps.text import (
+    TextPipeline,
+    document_vectors,
+    reconstruction_cosine,
+    sentence_vectors,
+    train_sentence_model,
+    words,
+)
 from aekit.datasets import load_reuters, split_sentences
-
+from aekit.training import LearningRateScheduler, TimeLimit
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("AEKIT_SHARED_DATA", ROOT.parent / "shared" / "data")) / "reuters21578"
@@ -85,7 +90,8 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     ae = train_sentence_model(sub, pipeline=pipe, hidden=args.hidden, latent_dim=args.latent, merge_mode="sum",
                               epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                              callbacks=[LearningRateScheduler(lambda epoch, lr: args.lr * args.gamma ** epoch), TimeLimit(args.budget, from_creation=True)])
+                              callbacks=[LearningRateScheduler(lambda epoch, lr: args.lr * args.gamma ** epoch),
+                                         TimeLimit(args.budget, from_creation=True)])
     t_train = time.perf_counter() - t0
     if args.model_out:
         ae.save(args.model_out)

@@ -6,10 +6,16 @@ import numpy as np
 import pytest
 
 import aekit
-from aekit.apps.anomaly import (AnomalyThreshold, anomaly_scores, detect, fit_threshold, predict, predict_proba,
-                                threshold_for)
+from aekit.apps.anomaly import (
+    AnomalyThreshold,
+    anomaly_scores,
+    detect,
+    fit_threshold,
+    predict,
+    predict_proba,
+    threshold_for,
+)
 from aekit.cli.main import main
-
 
 
 def manifold_data(n: int, seed: int):

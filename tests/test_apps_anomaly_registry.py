@@ -5,8 +5,19 @@ import numpy as np
 import pytest
 
 import aekit
-from aekit.apps.anomaly import (SCORES, AnomalyThreshold, Score, default_score, detect, fit_threshold, get_score,
-                                metric_names, predict_proba, register_score, unregister_score)
+from aekit.apps.anomaly import (
+    SCORES,
+    AnomalyThreshold,
+    Score,
+    default_score,
+    detect,
+    fit_threshold,
+    get_score,
+    metric_names,
+    predict_proba,
+    register_score,
+    unregister_score,
+)
 from aekit.cli.main import main
 
 

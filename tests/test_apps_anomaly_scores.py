@@ -58,8 +58,7 @@ def test_misuse_is_refused(plane):
 
 
 def test_mse_knn_finds_anomalies_inside_the_plane_and_survives_the_model_file(plane, tmp_path):
-    from aekit.apps.anomaly import anomaly_scores, detect, fit_threshold
-    from aekit.apps.anomaly import CodeNeighbours
+    from aekit.apps.anomaly import CodeNeighbours, anomaly_scores, detect, fit_threshold
 
     x, anomalies, models = plane
     path = models[0].save(tmp_path / "m.aekit")
@@ -93,8 +92,7 @@ def test_mse_knn_sums_log_excesses_and_reads_older_files_as_they_scored():
 
 
 def test_mse_knn_adds_the_rows_distance_for_tables_only(plane, tmp_path):
-    from aekit.apps.anomaly import anomaly_scores, fit_threshold
-    from aekit.apps.anomaly import CodeNeighbours, errors_and_codes, knn_distance
+    from aekit.apps.anomaly import CodeNeighbours, anomaly_scores, errors_and_codes, fit_threshold, knn_distance
     from aekit.apps.anomaly.terms import _log, _robust
 
     x, anomalies, models = plane
@@ -133,8 +131,7 @@ def test_mse_knn_adds_the_rows_distance_for_tables_only(plane, tmp_path):
 
 
 def test_mse_knn_without_stored_codes_is_refused(plane):
-    from aekit.apps.anomaly import anomaly_scores
-    from aekit.apps.anomaly import fit_code_neighbours, knn_distance
+    from aekit.apps.anomaly import anomaly_scores, fit_code_neighbours, knn_distance
 
     x, _, models = plane
     with pytest.raises(AekitError, match=r"needs the training codes \(and rows\) stored in the model"):
@@ -150,8 +147,7 @@ def test_mse_knn_without_stored_codes_is_refused(plane):
 
 
 def test_training_scores_measure_each_row_against_the_other_training_codes(plane, tmp_path):
-    from aekit.apps.anomaly import anomaly_scores
-    from aekit.apps.anomaly import fit_code_neighbours
+    from aekit.apps.anomaly import anomaly_scores, fit_code_neighbours
 
     x, _, models = plane
     m = aekit.load(models[0].save(tmp_path / "m.aekit"))
@@ -168,9 +164,9 @@ def test_training_scores_measure_each_row_against_the_other_training_codes(plane
 
 
 def test_blur_mse_scores_pictures_and_counts_a_missing_stroke_more_than_a_shifted_one():
-    from aekit.models.losses import smoothed_error
-
     import torch
+
+    from aekit.models.losses import smoothed_error
 
     target = torch.zeros(3, 1, 16, 16)
     target[:, :, 4:12, 8] = 1.0                       # a vertical stroke
@@ -196,8 +192,7 @@ def test_blur_mse_scores_pictures_and_counts_a_missing_stroke_more_than_a_shifte
 
 
 def test_mse_maha_sees_an_unusual_mix_of_usual_codes_and_survives_the_model_file(tmp_path):
-    from aekit.apps.anomaly import anomaly_scores, detect, fit_threshold
-    from aekit.apps.anomaly import CodeGaussian, fit_code_gaussian
+    from aekit.apps.anomaly import CodeGaussian, anomaly_scores, detect, fit_code_gaussian, fit_threshold
 
     # normal rows: a plane in 8-D whose two coordinates move together; the anomalies lie on the plane with
     # the two moving against each other: each coordinate in its usual range, the mix unseen
@@ -243,8 +238,7 @@ def test_mse_maha_takes_the_larger_term_and_reads_older_files_as_they_scored():
 
 
 def test_wide_tables_store_fewer_rows_and_still_rescore_their_training_rows(monkeypatch):
-    from aekit.apps.anomaly import anomaly_scores
-    from aekit.apps.anomaly import CodeNeighbours, fit_code_neighbours
+    from aekit.apps.anomaly import CodeNeighbours, anomaly_scores, fit_code_neighbours
 
     x = np.random.default_rng(0).normal(size=(400, 50)).astype(np.float32)
     m = aekit.build("dense", input_shape=(50,), hidden=[8], latent_dim=3, output_activation="linear", loss="mse",

@@ -6,10 +6,22 @@ import numpy as np
 import pytest
 
 import aekit
-from aekit.core import entropy_coder as entropy
-from aekit.apps.codec import (MAGIC, VERSION, QuantizationNoise, compress, compress_file, decode_codes,
-                              decompress, decompress_file, dequantize, encode_codes, quantize, read_file_header)
+from aekit.apps.codec import (
+    MAGIC,
+    VERSION,
+    QuantizationNoise,
+    compress,
+    compress_file,
+    decode_codes,
+    decompress,
+    decompress_file,
+    dequantize,
+    encode_codes,
+    quantize,
+    read_file_header,
+)
 from aekit.cli.main import main
+from aekit.core import entropy_coder as entropy
 from aekit.errors import AekitError, FormatError
 
 
@@ -214,7 +226,8 @@ def test_cli_errors_exit_2(model, digits, tmp_path, capsys):
     capsys.readouterr()
     cases = [["decompress", str(tmp_path / "x.aekz"), "-o", str(tmp_path / "r.npy"), "--model",
               str(tmp_path / "other.aekit")],
-             ["decompress", str(tmp_path / "x.npy"), "-o", str(tmp_path / "r.npy"), "--model", str(tmp_path / "m.aekit")],
+             ["decompress", str(tmp_path / "x.npy"), "-o", str(tmp_path / "r.npy"), "--model",
+              str(tmp_path / "m.aekit")],
              ["compress", str(tmp_path / "m.aekit"), str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.aekz"),
               "--bits", "20"]]
     (tmp_path / "cut.aekz").write_bytes((tmp_path / "x.aekz").read_bytes()[:-7])

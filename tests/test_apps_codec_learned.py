@@ -9,9 +9,9 @@ import torch
 
 import aekit
 from aekit.apps.codec import MODEL_VERSION, compress, compress_file, decompress, parse_header
-from aekit.core.entropy_coder import decode_with_model, encode_with_model
 from aekit.apps.learned_codec import _rd_per_picture, encode_pictures, refine_latents
 from aekit.cli.main import main
+from aekit.core.entropy_coder import decode_with_model, encode_with_model
 from aekit.errors import AekitError
 from aekit.nn.blocks import GDN
 from aekit.nn.entropy_model import FactorizedPrior

@@ -10,7 +10,6 @@ from aekit.cli.main import main
 from aekit.datasets import load_digits_sample
 
 
-
 @pytest.fixture(scope="module")
 def digits():
     x, _ = load_digits_sample()

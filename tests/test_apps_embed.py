@@ -9,10 +9,10 @@ from PIL import Image
 
 import aekit
 from aekit.apps.embed import embed, map_2d
-from aekit.report.plots import plot_map
 from aekit.cli.cmd_embed import embed_file
 from aekit.cli.main import main
 from aekit.errors import AekitError
+from aekit.report.plots import plot_map
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -7,7 +7,6 @@ import aekit
 from aekit.apps.features import EncoderClassifier, extract_features, finetune_classifier
 
 
-
 def blobs(n: int, seed: int):
     """Three Gaussian classes in 20-D, separable but not trivially by one coordinate."""
     rng = np.random.default_rng(seed)

@@ -6,8 +6,7 @@ import pytest
 from PIL import Image
 
 import aekit
-from aekit.apps.generate import (DynamicBinarization, importance_nll, interpolate, manifold,
-                                 sample_grid, save_grid_png)
+from aekit.apps.generate import DynamicBinarization, importance_nll, interpolate, manifold, sample_grid, save_grid_png
 from aekit.cli.main import main
 from aekit.errors import AekitError
 

@@ -2,8 +2,14 @@
 import numpy as np
 import pytest
 
-from aekit.apps.anomaly.stream import (RANGE_BREAK_SURPRISE, range_breaks, seasonal_period, stream_detect,
-                                       suppress, tail_surprise)
+from aekit.apps.anomaly.stream import (
+    RANGE_BREAK_SURPRISE,
+    range_breaks,
+    seasonal_period,
+    stream_detect,
+    suppress,
+    tail_surprise,
+)
 from aekit.errors import AekitError
 
 

@@ -7,8 +7,16 @@ import torch
 
 import aekit
 from aekit.apps.embed import embed
-from aekit.apps.text import (TextPipeline, TextSection, document_vectors, ppmi_svd_vectors,
-                             reconstruction_cosine, sentence_vectors, train_sentence_model, words)
+from aekit.apps.text import (
+    TextPipeline,
+    TextSection,
+    document_vectors,
+    ppmi_svd_vectors,
+    reconstruction_cosine,
+    sentence_vectors,
+    train_sentence_model,
+    words,
+)
 from aekit.cli.main import main
 from aekit.datasets import Vocabulary, read_sentences
 from aekit.errors import AekitError

@@ -75,7 +75,8 @@ def test_train_config_file(data, tmp_path, capsys, suffix):
         cfg.write_text("[model]\nhidden = [8]\nlatent_dim = 5\n[model.sparsity]\nkind = 'kl'\nweight = 0.1\n"
                        "[train]\nepochs = 1\nbatch_size = 50\n")
     else:
-        cfg.write_text("model:\n  hidden: [8]\n  latent_dim: 5\n  sparsity: kl\ntrain:\n  epochs: 1\n  batch_size: 50\n")
+        cfg.write_text("model:\n  hidden: [8]\n  latent_dim: 5\n  sparsity: kl\n"
+                       "train:\n  epochs: 1\n  batch_size: 50\n")
     out = tmp_path / "run"
     # --set wins over the file
     assert main(["train", "dense", "--data", str(data / "x.npy"), "--out", str(out), "--config", str(cfg),

@@ -24,7 +24,8 @@ def files(tmp_path_factory):
     (["compress", "{m}", "{x}", "-o", "{d}/c.txt"], "-o {d}/c.txt: expected a .aekz file"),
     (["export", "{m}", "-o", "{d}/m.onnx.bak"], "expected a .onnx file"),
     (["embed", "{m}", "{x}", "-o", "{d}/codes.txt"], "expected a .npy file for the codes"),
-    (["embed", "{m}", "{x}", "-o", "{d}/codes.npy", "--map-image", "{d}/map.jpg"], "--map-image {d}/map.jpg: expected a .png"),
+    (["embed", "{m}", "{x}", "-o", "{d}/codes.npy", "--map-image", "{d}/map.jpg"],
+     "--map-image {d}/map.jpg: expected a .png"),
     (["report", "{m}", "--data", "{x}", "-o", "{d}/r.txt"], "expected a .html or .htm file"),
     (["detect", "{m}", "{x}", "-o", "{d}/s.npy"], "expected a .csv or .json file for the scores"),
 ])

@@ -58,7 +58,8 @@ def test_bytes_round_trip_keeps_weights_sections_and_extras(x):
     back = aekit.Autoencoder.from_bytes(ae.to_bytes())
     assert np.array_equal(back.encode(x), ae.encode(x))
     assert back.data == ae.data and back.scaler.kind == "standard"
-    assert back.sections.apps["someone_elses"] == {"k": 1} and torch.equal(back.extra_tensors["v"], ae.extra_tensors["v"])
+    assert back.sections.apps["someone_elses"] == {"k": 1}
+    assert torch.equal(back.extra_tensors["v"], ae.extra_tensors["v"])
     assert pickle.loads(pickle.dumps(ae.data)) == ae.data
     with pytest.raises(aekit.FormatError, match="model bytes"):
         aekit.Autoencoder.from_bytes(ae.to_bytes()[:-10])

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import aekit
-from aekit.models.losses import LossSpec, objective
+from aekit.models.losses import objective
 
 # A small input for each family; a newly registered family must add one here (the test below fails if not).
 SHAPES = {"dense": (1, 8, 8), "stacked": (64,), "vae": (64,), "conv": (1, 12, 12), "conv_vae": (3, 10, 10),

@@ -187,7 +187,8 @@ def test_csv_errors(tmp_path):
 
 def test_parquet_without_pyarrow_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)
-    with pytest.raises(AekitError, match=r"t.parquet: reading Parquet needs pyarrow; install it with: pip install pyarrow"):
+    with pytest.raises(AekitError,
+                       match=r"t.parquet: reading Parquet needs pyarrow; install it with: pip install pyarrow"):
         load_table(tmp_path / "t.parquet")
 
 

@@ -10,8 +10,16 @@ A 100-point series has a probationary period of floor(0.15 * 100) = 15 points (i
 import numpy as np
 import pytest
 
-from aekit.datasets.nab import (PROFILES, nab_best, nab_score, prepare_series, probation_length,
-                                scaled_sigmoid, sweep_thresholds, window_indices)
+from aekit.datasets.nab import (
+    PROFILES,
+    nab_best,
+    nab_score,
+    prepare_series,
+    probation_length,
+    scaled_sigmoid,
+    sweep_thresholds,
+    window_indices,
+)
 from aekit.errors import AekitError
 
 WIN = [[(50, 59)]]  # one labelled window of 10 points, right edge at 59

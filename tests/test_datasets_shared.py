@@ -11,8 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from aekit.datasets import (ImageStream, load_images, load_mnist, load_nab_windows, load_reuters, load_timeseries,
-                            nab_labels, sliding_windows)
+from aekit.datasets import (
+    ImageStream,
+    load_images,
+    load_mnist,
+    load_nab_windows,
+    load_reuters,
+    load_timeseries,
+    nab_labels,
+    sliding_windows,
+)
 from aekit.datasets import mnist as mnist_mod
 
 pytestmark = pytest.mark.shared_data

@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from aekit.datasets import ArrayStream, ImageStream, fit_scaler, train_test_split
-from aekit.errors import AekitError
 from aekit.datasets.preprocessing import Scaler
+from aekit.errors import AekitError
 
 
 def check_contract(stream, batch_size):

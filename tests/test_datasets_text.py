@@ -2,8 +2,17 @@
 import numpy as np
 import pytest
 
-from aekit.datasets import (PAD, UNK, Document, Vocabulary, load_reuters, load_word_vectors, normalize,
-                            split_sentences, tokenize)
+from aekit.datasets import (
+    PAD,
+    UNK,
+    Document,
+    Vocabulary,
+    load_reuters,
+    load_word_vectors,
+    normalize,
+    split_sentences,
+    tokenize,
+)
 from aekit.errors import AekitError
 
 SGML = """<!DOCTYPE lewis SYSTEM "lewis.dtd">

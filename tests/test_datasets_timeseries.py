@@ -4,8 +4,16 @@ import json
 import numpy as np
 import pytest
 
-from aekit.datasets import (TimeSeries, fit_scaler, load_nab_windows, load_timeseries, nab_labels,
-                            sliding_windows, train_test_split, window_scores_to_points)
+from aekit.datasets import (
+    TimeSeries,
+    fit_scaler,
+    load_nab_windows,
+    load_timeseries,
+    nab_labels,
+    sliding_windows,
+    train_test_split,
+    window_scores_to_points,
+)
 from aekit.errors import AekitError
 
 
@@ -96,7 +104,8 @@ def test_sliding_windows_too_short_names_file_and_lengths(tmp_path):
         sliding_windows(ts, length=50)
     msg = str(e.value)
     assert "short.csv" in msg and "10 points" in msg and "length 50" in msg and "\n" not in msg
-    with pytest.raises(AekitError, match="sliding_windows: the series has 3 points, shorter than one window of length 4"):
+    with pytest.raises(AekitError,
+                       match="sliding_windows: the series has 3 points, shorter than one window of length 4"):
         sliding_windows([1, 2, 3], 4)
     with pytest.raises(AekitError, match="stride must be >= 1"):
         sliding_windows(np.arange(10), 3, stride=0)

@@ -21,8 +21,8 @@ from aekit.core.arrays import shard_bounds
 from aekit.datasets import ArrayStream
 from aekit.errors import AekitError
 from aekit.training import distributed
-from aekit.training.distributed import World
 from aekit.training.batches import ArraySource, StreamSource
+from aekit.training.distributed import World
 from aekit.training.loop import LoopState
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -165,7 +165,8 @@ def test_dead_rank_stops_the_run_with_one_line_and_resume_continues(tmp_path):
     script = tmp_path / "resume.py"
     script.write_text(RESUME_SCRIPT)
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           str(script), str(out / "checkpoint.aekit"), str(data), str(target), str(out / "model.aekit")],
+                           str(script), str(out / "checkpoint.aekit"), str(data), str(target),
+                           str(out / "model.aekit")],
                           env=_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("resumed") == 1  # the script prints on rank 0 only

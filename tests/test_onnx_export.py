@@ -11,8 +11,8 @@ import pytest
 
 import aekit
 from aekit import AekitError
-from aekit.cli.main import main
 from aekit.autoencoder.onnx import export_onnx
+from aekit.cli.main import main
 
 CASES = {
     "dense": ("dense", (12,), {"hidden": [16], "latent_dim": 3}),

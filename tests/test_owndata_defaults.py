@@ -5,9 +5,9 @@ import torch
 
 import aekit
 from aekit.core import container as io
-from aekit.training.defaults import auto_batch_size, decide_data, default_latent, plan_training
 from aekit.errors import AekitError, DivergenceError
 from aekit.training.callbacks import DivergenceGuard, EarlyStopping
+from aekit.training.defaults import auto_batch_size, decide_data, default_latent, plan_training
 
 
 def _table(n=300, seed=0):

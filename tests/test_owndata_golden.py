@@ -29,7 +29,8 @@ def runs(tmp_path_factory):
     (d / "pics").mkdir()
     for i in range(12):
         Image.fromarray(rng.integers(0, 255, (20, 16, 3), dtype=np.uint8)).save(d / "pics" / f"p{i:02d}.png")
-    spec = {"npy": ("dense", "x.npy", 40, "index", []), "table": ("dense", "t.csv", 40, "index", ["--columns", ",".join(cols)]),
+    spec = {"npy": ("dense", "x.npy", 40, "index", []),
+            "table": ("dense", "t.csv", 40, "index", ["--columns", ",".join(cols)]),
             "series": ("dense", "s.csv", (160 - 8) // 2 + 1, "timestamp", []),
             "pictures": ("conv", "pics", 12, "path", ["--set", "filters=4"])}
     out = {}

@@ -4,7 +4,6 @@ import shlex
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from aekit.cli.main import main

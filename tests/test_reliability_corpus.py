@@ -17,8 +17,8 @@ import pytest
 import torch
 
 import aekit
-from aekit.core import container as aio
 from aekit.cli.main import main
+from aekit.core import container as aio
 from aekit.errors import AekitError, FileAccessError, FormatError, InputNotFoundError
 
 HAS_CUDA = torch.cuda.is_available()

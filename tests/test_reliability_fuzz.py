@@ -16,7 +16,7 @@ import os
 import struct
 import tracemalloc
 import zlib
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -85,7 +85,7 @@ def set_path(obj, path: tuple, value):
 
 # --- the valid files the fuzzer starts from -------------------------------------------------------------
 
-@lru_cache(maxsize=None)
+@cache
 def seeds() -> dict:
     """The valid files, made once (not a fixture: hypothesis would print them with every failure)."""
     import tempfile
@@ -276,8 +276,8 @@ def _restore(path):
     """Restore into a fresh state of the same model, then train one epoch from it: a checkpoint that is
     accepted must also be usable. A refused one must leave the state as it was."""
     from aekit.models.config import TrainConfig
-    from aekit.training.checkpoint import restore_checkpoint
     from aekit.training.batches import ArraySource
+    from aekit.training.checkpoint import restore_checkpoint
     from aekit.training.loop import fit_loop, new_state
 
     ae = aekit.build("dense", input_shape=(12,), hidden=[6], latent_dim=3, seed=1)
@@ -343,7 +343,7 @@ def test_checkpoint_forged(seed, tmp_path, data):
 
 # --- .aekz files of a codec model (version 2: pictures through the model's own entropy model) -----------
 
-@lru_cache(maxsize=None)
+@cache
 def codec_seed():
     from aekit.apps.codec import compress
 

@@ -10,6 +10,7 @@ import pytest
 import aekit
 from aekit.report import write_report
 
+
 @pytest.fixture(scope="module")
 def digits():
     from aekit.datasets import load_digits_sample

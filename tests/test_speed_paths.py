@@ -14,11 +14,19 @@ import torch
 import aekit
 from aekit.cli.main import main
 from aekit.models.config import TrainConfig
-from aekit.training.fit_setup import fit_sources
 from aekit.training import Callback
-from aekit.training.device import (AmpPlan, amp_plan, batch_format, cpu_supports_bf16, fits_on_device,
-                                   pick_device, to_memory_format, use_channels_last)
 from aekit.training.batches import ArraySource
+from aekit.training.device import (
+    AmpPlan,
+    amp_plan,
+    batch_format,
+    cpu_supports_bf16,
+    fits_on_device,
+    pick_device,
+    to_memory_format,
+    use_channels_last,
+)
+from aekit.training.fit_setup import fit_sources
 from aekit.training.loop import evaluate, fit_loop, new_state, reconstruction_loss
 from aekit.training.threads import ENV, CpuMeter, auto_threads, requested_threads, thread_scope
 

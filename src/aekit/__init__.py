@@ -19,12 +19,11 @@ if "torch" not in _sys.modules and not {"OMP_WAIT_POLICY", "GOMP_SPINCOUNT"} & s
 
 from aekit import models as _models  # noqa: F401  (registers the built-in families)
 from aekit.autoencoder.model import Autoencoder, build, load
-from aekit.models.config import CorruptionConfig, SparsityConfig, TrainConfig
+from aekit.core.version import __version__
 from aekit.errors import AekitError, FormatError
+from aekit.models.config import CorruptionConfig, SparsityConfig, TrainConfig
 from aekit.models.registry import describe_models, list_models, register_model
 from aekit.training.loop import History
-
-from aekit.core.version import __version__
 
 __all__ = ["Autoencoder", "build", "load", "list_models", "describe_models", "register_model", "History",
            "TrainConfig", "SparsityConfig", "CorruptionConfig", "AekitError", "FormatError", "__version__"]

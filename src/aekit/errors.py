@@ -80,4 +80,5 @@ def os_error(e: OSError, what: str = "") -> AekitError:
     return InputNotFoundError(msg) if isinstance(e, FileNotFoundError) else FileAccessError(msg)
 
 
-__all__ = ["AekitError", "FormatError", "DivergenceError", "InputNotFoundError", "FileAccessError", "describe_os_error", "os_error"]
+__all__ = ["AekitError", "FormatError", "DivergenceError", "InputNotFoundError", "FileAccessError", "describe_os_error",
+           "os_error"]

@@ -45,17 +45,16 @@ import struct
 import zlib
 from io import BytesIO as _BytesIO
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import torch
 
-from aekit.core.arrays import infer_layout
-from aekit.errors import AekitError, FormatError, InputNotFoundError, os_error
-from aekit.core.container import atomic_write, read_header
-from aekit.training.callbacks import Callback
 from aekit.apps import learned_codec
+from aekit.core.arrays import infer_layout
+from aekit.core.container import atomic_write, read_header
 from aekit.core.entropy_coder import decode_symbols, encode_symbols
+from aekit.errors import AekitError, FormatError, InputNotFoundError, os_error
+from aekit.training.callbacks import Callback
 
 MAGIC = b"AEKZ\x00\r\n\x1a"
 VERSION = 1  # quantised codes, per-file ranges and tables (any autoencoder)
@@ -73,7 +72,7 @@ def _check_bits(bits) -> int:
     return int(bits)
 
 
-def quantize(codes: np.ndarray, bits: int, lo: Optional[np.ndarray] = None, hi: Optional[np.ndarray] = None):
+def quantize(codes: np.ndarray, bits: int, lo: np.ndarray | None = None, hi: np.ndarray | None = None):
     """Uniform per-dimension quantiser: (symbols (N, D) int64 in [0, 2**bits), lo (D,), hi (D,) float32)."""
     bits = _check_bits(bits)
     z = np.asarray(codes, np.float32)
@@ -96,7 +95,7 @@ def dequantize(q: np.ndarray, lo: np.ndarray, hi: np.ndarray, bits: int) -> np.n
 
 # --- the file format ------------------------------------------------------------------------------------
 
-def encode_codes(codes: np.ndarray, bits: int = 8, *, fingerprint: str = "", meta: Optional[dict] = None) -> bytes:
+def encode_codes(codes: np.ndarray, bits: int = 8, *, fingerprint: str = "", meta: dict | None = None) -> bytes:
     """The ``.aekz`` bytes of codes (N, D): quantised with ``bits`` bits and rANS-coded.
 
     ``fingerprint`` identifies the model that made the codes; ``meta`` adds JSON header fields.
@@ -149,7 +148,7 @@ def parse_header(data: bytes, name: str = "input") -> tuple[dict, int]:
     return header, end
 
 
-def decode_codes(data: bytes, fingerprint: Optional[str] = None, name: str = "input") -> tuple[np.ndarray, dict]:
+def decode_codes(data: bytes, fingerprint: str | None = None, name: str = "input") -> tuple[np.ndarray, dict]:
     """(dequantised codes (N, D) float32, header) of ``.aekz`` bytes.
 
     With ``fingerprint``, a file made by another model is refused (AekitError). Truncated or corrupt files
@@ -179,7 +178,7 @@ def decode_codes(data: bytes, fingerprint: Optional[str] = None, name: str = "in
     return dequantize(q, lo, hi, bits), header
 
 
-def _checked(data: bytes, fingerprint: Optional[str], name: str) -> tuple[dict, int]:
+def _checked(data: bytes, fingerprint: str | None, name: str) -> tuple[dict, int]:
     """parse_header plus the checksum and the model's fingerprint."""
     header, pos = parse_header(data, name)
     if len(data) < pos + 4 or zlib.crc32(data[:-4]) != struct.unpack("<I", data[-4:])[0]:
@@ -226,8 +225,8 @@ class QuantizationNoise(Callback):
 
 # --- with a model ---------------------------------------------------------------------------------------
 
-def compress(model, x, bits: int = 8, model_path: Optional[str | os.PathLike] = None,
-             batch_size: int = 1024, names: Optional[list] = None, refine: int = 0) -> bytes:
+def compress(model, x, bits: int = 8, model_path: str | os.PathLike | None = None,
+             batch_size: int = 1024, names: list | None = None, refine: int = 0) -> bytes:
     """``.aekz`` bytes of ``x`` (N, ...) through ``model``'s encoder. ``model_path`` is stored as a hint for
     decompression. uint8 inputs come back as uint8.
 
@@ -260,7 +259,7 @@ def compress(model, x, bits: int = 8, model_path: Optional[str | os.PathLike] = 
     return encode_codes(codes, bits, fingerprint=model.fingerprint(), meta=meta)
 
 
-def _compress_learned(model, x, hint: Optional[str], names: Optional[list], refine: int = 0) -> bytes:
+def _compress_learned(model, x, hint: str | None, names: list | None, refine: int = 0) -> bytes:
     channels = model.input_shape[0]
     pics, how = learned_codec.as_pictures(x, channels)
     sizes = [list(p.shape[1:]) for p in pics]
@@ -323,7 +322,7 @@ def decompress(data: bytes, model, name: str = "input", batch_size: int = 1024):
 
 
 def compress_file(model, x, path: str | os.PathLike, bits: int = 8,
-                  model_path: Optional[str | os.PathLike] = None, names: Optional[list] = None,
+                  model_path: str | os.PathLike | None = None, names: list | None = None,
                   psnr: bool = True, refine: int = 0) -> dict:
     """Write ``x`` compressed to ``path`` (atomically); returns a summary: bytes, bytes per sample, and for
     pictures bits per pixel and (with ``psnr``, decoding the file once) the round trip's PSNR overall and
@@ -360,7 +359,7 @@ def _read(path) -> bytes:
         raise os_error(e, ".aekz file") from None
 
 
-def locate_model(path: str | os.PathLike, model=None, header: Optional[dict] = None):
+def locate_model(path: str | os.PathLike, model=None, header: dict | None = None):
     """The Autoencoder to decompress ``path`` with: ``model`` (an Autoencoder or a model file), else the
     model path stored in the file (or in its already-read ``header``); an AekitError names the path when
     it cannot be found."""
@@ -388,5 +387,6 @@ def decompress_file(path: str | os.PathLike, model=None) -> tuple:
     return decompress(data, model, str(path)), header
 
 
-__all__ = ["MAGIC", "VERSION", "MODEL_VERSION", "QuantizationNoise", "quantize", "dequantize", "encode_codes", "decode_codes", "parse_header",
-           "compress", "decompress", "compress_file", "decompress_file", "read_file_header", "locate_model"]
+__all__ = ["MAGIC", "VERSION", "MODEL_VERSION", "QuantizationNoise", "quantize", "dequantize", "encode_codes",
+           "decode_codes", "parse_header", "compress", "decompress", "compress_file", "decompress_file",
+           "read_file_header", "locate_model"]

@@ -19,8 +19,6 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from aekit.core.arrays import as_array, to_float
@@ -47,7 +45,7 @@ def denoise(model, x, batch_size: int = 1024) -> np.ndarray:
     return model.reconstruct(x, batch_size=batch_size)
 
 
-def add_noise(x, factor: float = 0.5, seed: Optional[int] = None, clip: bool = True) -> np.ndarray:
+def add_noise(x, factor: float = 0.5, seed: int | None = None, clip: bool = True) -> np.ndarray:
     """The tutorials' corruption: ``x + factor * N(0, 1)``, clipped to [0, 1] (``x`` uint8 is read as [0, 1]).
 
     Returns float32 of ``x``'s shape.

@@ -16,14 +16,9 @@ Examples
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Optional, Sequence
-
 import numpy as np
 
 from aekit.errors import AekitError
-from aekit.core.container import atomic_write
 
 MAP_METHODS = ("tsne", "pca", "umap")
 
@@ -54,8 +49,8 @@ def embed(model, x, batch_size: int = 1024) -> np.ndarray:
     return np.asarray(codes, dtype=np.float32).reshape(len(codes), -1)  # (N, code_size)
 
 
-def map_2d(codes, method: str = "tsne", seed: Optional[int] = 0, perplexity: float = 30.0,
-           threads: Optional[int] = None) -> np.ndarray:
+def map_2d(codes, method: str = "tsne", seed: int | None = 0, perplexity: float = 30.0,
+           threads: int | None = None) -> np.ndarray:
     """A 2-D map (N, 2) of ``codes`` (N, D) by t-SNE, PCA or UMAP (UMAP needs ``umap-learn``): the one
     wrapper of these methods in aekit (the report's latent maps use it too).
 

@@ -26,16 +26,15 @@ Examples
 from __future__ import annotations
 
 import copy
-from typing import Optional
 
 import numpy as np
 import torch
 from torch import nn
 
-from aekit.models.config import TrainConfig, from_dict
 from aekit.errors import AekitError
-from aekit.training.callbacks import Callback
+from aekit.models.config import TrainConfig, from_dict
 from aekit.training.batches import ArraySource
+from aekit.training.callbacks import Callback
 from aekit.training.loop import fit_loop, fresh_seed, new_state
 
 
@@ -73,7 +72,7 @@ class _EncoderSoftmax(nn.Module):
 class _ValAccuracy(Callback):
     """Logs the classifier's accuracy on held-out data as ``val_accuracy`` after every epoch."""
 
-    def __init__(self, clf: "EncoderClassifier", validation_data: tuple):
+    def __init__(self, clf: EncoderClassifier, validation_data: tuple):
         self.clf, self.validation_data = clf, validation_data
 
     def on_epoch_end(self, state, logs) -> None:
@@ -117,7 +116,7 @@ class EncoderClassifier:
 
 def finetune_classifier(model, x, y, *, epochs: int = 10, batch_size: int = 128, lr: float = 1e-3,
                         weight_decay: float = 0.0, dropout: float = 0.0, freeze_encoder: bool = False,
-                        validation_data: Optional[tuple] = None, seed: Optional[int] = None,
+                        validation_data: tuple | None = None, seed: int | None = None,
                         device: str = "auto") -> EncoderClassifier:
     """Fine-tune a copy of ``model``'s encoder and code head with a softmax layer on labelled data.
 

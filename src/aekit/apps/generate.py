@@ -21,16 +21,15 @@ import math
 import os
 from pathlib import Path
 from statistics import NormalDist
-from typing import Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from aekit.core.arrays import batches, index_batches, infer_layout
-from aekit.errors import AekitError
-from aekit.core.pictures import grid, png_bytes, to_pictures, to_uint8_images
 from aekit.core.container import atomic_write
+from aekit.core.pictures import grid, png_bytes, to_pictures, to_uint8_images
+from aekit.errors import AekitError
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -40,7 +39,7 @@ def _need_variational(model, what: str) -> None:
         raise AekitError(f"{what}: needs a variational model (vae, conv_vae); this model is {model.family!r}")
 
 
-def sample_grid(model, n: int = 64, seed: Optional[int] = None) -> np.ndarray:
+def sample_grid(model, n: int = 64, seed: int | None = None) -> np.ndarray:
     """``n`` pictures (n, H, W, C) decoded from prior draws z ~ N(0, I) (:meth:`Autoencoder.sample`)."""
     _need_variational(model, "sample_grid")
     if int(n) < 1:
@@ -95,7 +94,7 @@ def manifold(model, n: int = 20, dims: tuple = (0, 1)) -> np.ndarray:
     return to_pictures(model, model.decode(z))
 
 
-def save_grid_png(images: np.ndarray, path: str | os.PathLike, ncols: Optional[int] = None) -> Path:
+def save_grid_png(images: np.ndarray, path: str | os.PathLike, ncols: int | None = None) -> Path:
     """Write pictures (N, H, W, C) in [0, 1] as one PNG grid (atomically), ``ncols`` per row (default about
     square), with the picture helpers of :mod:`aekit.core.pictures`. Returns the path."""
     x = np.asarray(images)
@@ -172,7 +171,7 @@ class DynamicBinarization:
     >>> h = vae.fit(DynamicBinarization(x, seed=0), epochs=1, batch_size=32, verbose=0)
     """
 
-    def __init__(self, x, seed: Optional[int] = None):
+    def __init__(self, x, seed: int | None = None):
         x = np.asarray(x)
         self.x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32, copy=False)
         if self.x.ndim < 2 or len(self.x) == 0:
@@ -184,7 +183,7 @@ class DynamicBinarization:
     def __len__(self) -> int:
         return len(self.x)
 
-    def iter_batches(self, batch_size: int, shuffle: bool = True, seed: Optional[int] = None, shard=None):
+    def iter_batches(self, batch_size: int, shuffle: bool = True, seed: int | None = None, shard=None):
         for idx in index_batches(len(self.x), batch_size, shuffle, seed, shard):
             xb = self.x[idx]
             yield (self.rng.random(xb.shape, dtype=np.float32) < xb).astype(np.float32)

@@ -16,17 +16,18 @@ format and the decoder do not change.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from aekit.apps.denoise import db
 from aekit.core.arrays import batches
+from aekit.core.metrics import db
 from aekit.errors import AekitError
 from aekit.training.inference import map_batches
-from aekit.core.metrics import db
-
 
 REFINE_PIXELS = 600_000  # pixels per batch of the encoder-side search (its memory grows with them)
 
@@ -153,7 +154,7 @@ def encode_pictures(model, pics: list[np.ndarray], batch_size: int = 64, refine:
     """The entropy-coded symbols of pictures (C, H, W) float32 (the body of a version-2 ``.aekz``);
     ``refine`` steps of :func:`refine_latents` per picture (0: the analysis transform's rounded output)."""
     module = model.module
-    per: list[Optional[np.ndarray]] = [None] * len(pics)
+    per: list[np.ndarray | None] = [None] * len(pics)
     for _, idx in _groups([p.shape[1:] for p in pics]).items():
         xs = np.stack([pics[i] for i in idx])  # (B, C, H, W)
         y = map_batches(module, xs, lambda m, b: m.encoder(b), batch_size=batch_size)  # (B, M, h, w)
@@ -178,7 +179,7 @@ def decode_pictures(model, body: bytes, sizes: Sequence[tuple], batch_size: int 
                           batch_size=batch_size)
         for i, r in zip(idx, rec):
             out[i] = r
-    return out
+    return cast("list[np.ndarray]", out)  # every size's pictures are set
 
 
 def restore(pics: list[np.ndarray], dtype: str, layout: str):

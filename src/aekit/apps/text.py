@@ -24,8 +24,9 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Optional, Sequence
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -51,7 +52,7 @@ class TextSection:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TextSection":
+    def from_dict(cls, d: dict) -> TextSection:
         return cls(list(d["vocabulary"]), int(d["seq_len"]), int(d.get("dim", 0)), d.get("tokenizer", TOKENIZER))
 
 
@@ -129,7 +130,7 @@ class TextPipeline:
 
     @classmethod
     def fit(cls, sentences: Sequence[str], vocab_size: int = 5000, seq_len: int = 50, dim: int = 64,
-            window: int = 5, seed: int = 0) -> "TextPipeline":
+            window: int = 5, seed: int = 0) -> TextPipeline:
         """Build the vocabulary (most frequent words) and PPMI+SVD word vectors from ``sentences``."""
         toks = [words(s) for s in _check_sentences(sentences, "TextPipeline.fit")]
         vocab = Vocabulary.build(toks, vocab_size)
@@ -163,7 +164,7 @@ class TextPipeline:
         model.extra_tensors["embeddings"] = torch.from_numpy(self.embeddings.copy())
 
     @classmethod
-    def from_model(cls, model) -> "TextPipeline":
+    def from_model(cls, model) -> TextPipeline:
         """The pipeline stored in a sentence model; AekitError for a model without one."""
         try:
             st = model.section(TextSection)
@@ -186,8 +187,8 @@ def _check_sentences(sentences, where: str) -> list[str]:
 
 def train_sentence_model(sentences: Sequence[str], *, vocab_size: int = 5000, seq_len: int = 50, dim: int = 64,
                          window: int = 5, hidden: int = 128, latent_dim: int = 64, merge_mode: str = "sum",
-                         epochs: int = 5, batch_size: int = 128, seed: Optional[int] = 0,
-                         pipeline: Optional[TextPipeline] = None, **training_options):
+                         epochs: int = 5, batch_size: int = 128, seed: int | None = 0,
+                         pipeline: TextPipeline | None = None, **training_options):
     """Fit word vectors (unless ``pipeline`` is given) and a bidirectional LSTM sentence autoencoder.
 
     Returns the trained :class:`aekit.Autoencoder` with the pipeline attached (save it with ``.save``).
@@ -222,9 +223,9 @@ def document_vectors(model, documents: Sequence[str], batch_size: int = 512) -> 
     if not sents:
         return out
     codes = sentence_vectors(model, sents, batch_size)  # (S, code)
-    owner = np.asarray(owner)
-    np.add.at(out, owner, codes)
-    counts = np.bincount(owner, minlength=len(documents))[:, None]
+    rows = np.asarray(owner)
+    np.add.at(out, rows, codes)
+    counts = np.bincount(rows, minlength=len(documents))[:, None]
     return out / np.maximum(counts, 1)
 
 

@@ -11,32 +11,38 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import torch
 from safetensors.torch import save as st_save
 
+from aekit.autoencoder.model_file import model_from_file, model_header, model_tensors
+from aekit.autoencoder.summary import layer_table
 from aekit.core import container
 from aekit.core.arrays import to_model
-from aekit.models.config import TrainConfig, from_dict, to_dict
-from aekit.training.defaults import print_fit_info, samples_of
-from aekit.errors import AekitError, DivergenceError
-from aekit.training.fit_setup import decide_init, fit_sources
-from aekit.datasets.description import DataDescription, Parallel, Preprocessing, Sections
-from aekit.training.inference import map_batches
 from aekit.core.pictures import image_shape
-from aekit.models.losses import LossSpec, kl_divergence, reconstruction, smoothed_error
-from aekit.autoencoder.model_file import model_from_file, model_header, model_tensors
+from aekit.datasets.description import DataDescription, Parallel, Preprocessing, Sections
 from aekit.datasets.preprocessing import Scaler
+from aekit.errors import AekitError, DivergenceError
+from aekit.models.base import AEModule
+from aekit.models.config import TrainConfig, from_dict, to_dict
+from aekit.models.losses import LossSpec, kl_divergence, reconstruction, smoothed_error
 from aekit.models.registry import get_family
-from aekit.autoencoder.summary import layer_table
-from aekit.training.callbacks import CheckpointSaver, CSVLogger, DivergenceGuard, EarlyStopping, ProgressBar, TensorBoard
 from aekit.training import distributed
-from aekit.training.checkpoint import restore_checkpoint
 from aekit.training.batches import ArraySource
-from aekit.training.loop import History, new_state, reconstruction_loss
-from aekit.training.loop import mean_loss
+from aekit.training.callbacks import (
+    CheckpointSaver,
+    CSVLogger,
+    DivergenceGuard,
+    EarlyStopping,
+    ProgressBar,
+    TensorBoard,
+)
+from aekit.training.checkpoint import restore_checkpoint
+from aekit.training.defaults import print_fit_info, samples_of
+from aekit.training.fit_setup import decide_init, fit_sources
+from aekit.training.inference import map_batches
+from aekit.training.loop import History, mean_loss, new_state, reconstruction_loss
 from aekit.training.loop import fit_loop as _fit_loop
 from aekit.training.pca_init import KeepInitIfBetter, pca_init
 from aekit.training.pretrain import greedy_pretrain
@@ -80,9 +86,9 @@ class Autoencoder:
     ((100, 8), (100, 64), (100,))
     """
 
-    def __init__(self, family: str, config, module: Optional[torch.nn.Module] = None, *,
-                 train_config: Optional[TrainConfig] = None, history: Optional[History] = None,
-                 sections: Optional[Sections] = None, extra_tensors: Optional[dict] = None):
+    def __init__(self, family: str, config, module: AEModule | None = None, *,
+                 train_config: TrainConfig | None = None, history: History | None = None,
+                 sections: Sections | None = None, extra_tensors: dict | None = None):
         self.family = family
         # the registry is asked once, here: the family's declarations (input layout, variational, loss,
         # pretraining) are read from this object for the model's life
@@ -138,7 +144,7 @@ class Autoencoder:
         return self.sections.parallel
 
     @property
-    def scaler(self) -> Optional[Scaler]:
+    def scaler(self) -> Scaler | None:
         """The scaler fitted by ``fit(..., scale=...)``, or None."""
         return self.sections.preprocessing.scaler
 
@@ -181,14 +187,14 @@ class Autoencoder:
     def __repr__(self) -> str:
         return f"Autoencoder(family={self.family!r}, input_shape={self.input_shape}, params={self.n_params():,})"
 
-    def to(self, device: str | torch.device) -> "Autoencoder":
+    def to(self, device: str | torch.device) -> Autoencoder:
         self.module.to(device)
         self.device = torch.device(device)
         return self
 
     # --- training ----------------------------------------------------------------------------------------
-    def fit(self, x, y=None, *, validation_data=None, epochs: Optional[int] = None,
-            batch_size: Optional[int] = None, callbacks: Optional[list] = None, **training_options) -> History:
+    def fit(self, x, y=None, *, validation_data=None, epochs: int | None = None,
+            batch_size: int | None = None, callbacks: list | None = None, **training_options) -> History:
         """Train on ``x`` (targets ``y``, default ``x``) and return the :class:`History`.
 
         ``x`` is an array (N, ...) in any layout the model accepts, what the loaders of
@@ -289,7 +295,7 @@ class Autoencoder:
         arr, layout = to_model(samples_of(x, self.input_shape), self.input_shape, name)  # loaders' results too
         return self.scale(arr), layout
 
-    def predict_batches(self, arr, fn, batch_size: int = 1024, module: Optional[torch.nn.Module] = None) -> np.ndarray:
+    def predict_batches(self, arr, fn, batch_size: int = 1024, module: torch.nn.Module | None = None) -> np.ndarray:
         """``fn(module, batch)`` over prepared data ``arr`` (N, *input_shape) batch by batch on the model's device,
         in evaluation mode, without gradients (:func:`aekit.training.inference.map_batches`); float32 numpy out.
         ``module`` defaults to this model's module (an application may pass one built on it)."""
@@ -338,6 +344,7 @@ class Autoencoder:
         def err(m, b: torch.Tensor) -> torch.Tensor:
             out = m(b)
             if metric == "blur_mse":
+                assert chw is not None  # checked above
                 return smoothed_error(out.x_hat, b, chw, channels_last)
             if metric != "elbo":
                 return reconstruction(out, b, rec_kind, "mean")
@@ -360,9 +367,10 @@ class Autoencoder:
         ya = torch.from_numpy(self.prepare(y, "y")) if y is not None else None
         if ya is not None and len(ya) != len(xa):
             raise AekitError(f"y: {len(ya)} samples but x has {len(xa)}")
-        return mean_loss(self.module, ArraySource(xa, ya), reconstruction_loss(self.loss_spec), batch_size, self.device)
+        return mean_loss(self.module, ArraySource(xa, ya), reconstruction_loss(self.loss_spec), batch_size,
+                         self.device)
 
-    def sample(self, n: int, seed: Optional[int] = None, batch_size: int = 1024) -> np.ndarray:
+    def sample(self, n: int, seed: int | None = None, batch_size: int = 1024) -> np.ndarray:
         """``n`` samples (n, *input_shape) decoded from the prior N(0, I) (variational models only)."""
         if not self.variational:
             raise AekitError(f"sample() needs a variational family (vae, conv_vae); this model is {self.family!r}")
@@ -373,7 +381,8 @@ class Autoencoder:
 
     # --- files -------------------------------------------------------------------------------------------
     def header(self) -> dict:
-        """The model file's JSON header (format in :mod:`aekit.core.container`; fields in :mod:`aekit.autoencoder.model_file`)."""
+        """The model file's JSON header (format in :mod:`aekit.core.container`; fields in
+        :mod:`aekit.autoencoder.model_file`)."""
         return model_header(self)
 
     def to_bytes(self) -> bytes:
@@ -381,7 +390,7 @@ class Autoencoder:
         return container.encode_file(model_header(self), model_tensors(self))
 
     @classmethod
-    def from_bytes(cls, data: bytes, name: str = "model bytes") -> "Autoencoder":
+    def from_bytes(cls, data: bytes, name: str = "model bytes") -> Autoencoder:
         """The model in ``data`` (bytes of a model file); nothing is unpickled or executed."""
         return model_from_file(cls, *container.decode_file(data, name), name)
 
@@ -410,7 +419,7 @@ class Autoencoder:
         return export_onnx(self, path, part=part, **kwargs)
 
 
-def build(name: str, *, input_shape, seed: Optional[int] = None, **options) -> Autoencoder:
+def build(name: str, *, input_shape, seed: int | None = None, **options) -> Autoencoder:
     """Build a registered family from ``input_shape`` and its options (see ``aekit models``).
 
     Unknown names and unknown options raise :class:`aekit.AekitError` listing the valid ones. ``seed``

@@ -10,10 +10,10 @@ import datetime
 import numpy as np
 import torch
 
-from aekit.models.config import TrainConfig, from_dict, to_dict
-from aekit.errors import AekitError, FormatError
 from aekit.datasets.description import Sections
 from aekit.datasets.preprocessing import Scaler
+from aekit.errors import AekitError, FormatError
+from aekit.models.config import TrainConfig, from_dict, to_dict
 from aekit.models.registry import get_family
 from aekit.training.loop import History
 
@@ -70,6 +70,7 @@ def model_from_file(cls, header: dict, tensors: dict, name):
 
 def _check_scaler(scaler: Scaler, input_shape: tuple) -> None:
     """The stored scaler must apply to one sample of the model's input shape."""
+    assert scaler.offset_ is not None  # a scaler read from a file is fitted
     try:
         ok = np.broadcast_shapes(scaler.offset_.shape, tuple(input_shape)) == tuple(input_shape)
     except ValueError:

@@ -23,13 +23,13 @@ import io as _io
 import os
 import warnings
 from pathlib import Path
-from typing import Optional
 
 import torch
 from torch import nn
 
-from aekit.errors import AekitError
 from aekit.core.container import atomic_write
+from aekit.errors import AekitError
+from aekit.models.base import AEModule
 
 PARTS = ("encoder", "decoder", "full")
 DEFAULT_OPSET = 17  # supported by every onnxruntime >= 1.14 and by torch's legacy exporter
@@ -37,6 +37,9 @@ DEFAULT_OPSET = 17  # supported by every onnxruntime >= 1.14 and by torch's lega
 
 class _Affine(nn.Module):
     """``(x - offset) / scale`` (or the inverse): the model's fitted :class:`aekit.datasets.preprocessing.Scaler`."""
+
+    offset: torch.Tensor  # buffers
+    scale: torch.Tensor
 
     def __init__(self, offset: torch.Tensor, scale: torch.Tensor, inverse: bool):
         super().__init__()
@@ -51,7 +54,7 @@ class _Affine(nn.Module):
 class _Part(nn.Module):
     """One exportable part of an AEModule, scaler included; always in evaluation mode."""
 
-    def __init__(self, module: nn.Module, part: str, scaler: Optional[tuple]):
+    def __init__(self, module: AEModule, part: str, scaler: tuple[torch.Tensor, torch.Tensor] | None):
         super().__init__()
         self.module, self.part = module, part
         self.pre = _Affine(*scaler, inverse=False) if scaler else nn.Identity()
@@ -66,7 +69,7 @@ class _Part(nn.Module):
         return self.post(self.module.decode(z))  # (N, *input_shape)
 
 
-def _scaler_tensors(model) -> Optional[tuple]:
+def _scaler_tensors(model) -> tuple[torch.Tensor, torch.Tensor] | None:
     s = model.scaler
     if s is None:
         return None
@@ -95,7 +98,8 @@ def to_onnx_bytes(model, part: str = "full", *, opset: int = DEFAULT_OPSET) -> b
     with warnings.catch_warnings():
         # the LSTM exporter warns that batch_first LSTMs with dynamic batch need care; they are handled
         warnings.simplefilter("ignore")
-        torch.onnx.export(wrapper, (example,), buf, dynamo=False, opset_version=opset,
+        # the legacy exporter (dynamo=False) writes to a file object; the annotation names only paths
+        torch.onnx.export(wrapper, (example,), buf, dynamo=False, opset_version=opset,  # type: ignore[arg-type]
                           input_names=[in_name], output_names=[out_name],
                           dynamic_axes={in_name: {0: "batch"}, out_name: {0: "batch"}},
                           do_constant_folding=True)

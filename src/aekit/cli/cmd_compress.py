@@ -1,9 +1,9 @@
 """aekit compress: pictures or arrays to an .aekz file through a trained model's codes."""
 from aekit.apps.codec import MAX_BITS, compress_file
 from aekit.apps.learned_codec import is_codec
-from aekit.datasets.sources import read_input
 from aekit.cli.common import emit, int_range, load_model, model_path, need_file
 from aekit.cli.outputs import need_suffix
+from aekit.datasets.sources import read_input
 
 NAME = "compress"
 HELP = "compress pictures or arrays to an .aekz file (the model's codes, quantised and entropy-coded)"
@@ -17,7 +17,8 @@ def add_arguments(p) -> None:
                    "its own tables)")
     p.add_argument("input", help="a .npy/.npz array, one picture, or a folder of pictures")
     p.add_argument("-o", "--output", required=True, help="the .aekz file to write")
-    p.add_argument("--bits", type=int_range(1, MAX_BITS), default=8, help=f"quantisation bits per code value, 1-{MAX_BITS} "
+    p.add_argument("--bits", type=int_range(1, MAX_BITS), default=8,
+                   help=f"quantisation bits per code value, 1-{MAX_BITS} "
                    "(default: 8; fewer bits: smaller file, lower quality; a codec model ignores it: "
                    "its quality is set when it is trained)")
     p.add_argument("--refine", type=int_range(0, 10_000), default=0, metavar="STEPS",

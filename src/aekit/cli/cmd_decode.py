@@ -20,8 +20,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from aekit.core.pictures import image_shape
     from aekit.cli.outputs import read_array, write_output
+    from aekit.core.pictures import image_shape
 
     model = load_model(need_file(args.model, "model"), args)
     z = read_array(need_file(args.codes, "codes"))

@@ -1,9 +1,9 @@
 """aekit decompress: an .aekz file back to arrays or pictures, with the model that made it."""
 from aekit.apps.codec import decompress_file, locate_model
-from aekit.core.pictures import image_shape
-from aekit.cli.outputs import write_output
-from aekit.training.loop import pick_device
 from aekit.cli.common import emit, model_path, need_file
+from aekit.cli.outputs import write_output
+from aekit.core.pictures import image_shape
+from aekit.training.loop import pick_device
 
 NAME = "decompress"
 HELP = "decompress an .aekz file to a .npy, a .png grid or a folder of PNGs (needs the same model)"

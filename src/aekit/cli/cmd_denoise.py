@@ -2,10 +2,10 @@
 import numpy as np
 
 from aekit.apps.denoise import denoise, psnr
-from aekit.errors import AekitError
-from aekit.core.pictures import image_shape
 from aekit.cli.common import add_input_options, emit, load_model, need_file, positive_int, read_for
 from aekit.cli.outputs import write_output
+from aekit.core.pictures import image_shape
+from aekit.errors import AekitError
 
 NAME = "denoise"
 HELP = "denoise pictures or arrays with a (denoising) autoencoder"

@@ -5,12 +5,23 @@ import csv
 import io
 
 from aekit.apps.anomaly import detect, fit_threshold, metric_names
+from aekit.cli.common import (
+    INPUT_HELP,
+    add_input_options,
+    emit,
+    finite_float,
+    float_range,
+    int_range,
+    load_model,
+    model_path,
+    need_file,
+    positive_int,
+    read_for,
+)
+from aekit.cli.outputs import need_suffix, write_records
+from aekit.core.container import atomic_write
 from aekit.datasets.timeseries import flagged_ranges, point_flags
 from aekit.errors import AekitError
-from aekit.core.container import atomic_write
-from aekit.cli.common import (INPUT_HELP, add_input_options, emit, finite_float, float_range, int_range, load_model,
-                     model_path, need_file, positive_int, read_for)
-from aekit.cli.outputs import need_suffix, write_records
 
 NAME = "detect"
 HELP = ("score samples (or the points of a time series) by reconstruction error and how unusual their code "
@@ -45,7 +56,8 @@ def add_arguments(p) -> None:
     g.add_argument("--threshold", type=finite_float, default=None, help="flag scores above this value")
     p.add_argument("--fit-on", default=None, metavar="TRAIN",
                    help="normal data to fit the threshold on; the threshold is saved into MODEL")
-    p.add_argument("--percentile", type=float_range(0, 100, closed=True), default=None, help="with --fit-on: threshold at this "
+    p.add_argument("--percentile", type=float_range(0, 100, closed=True), default=None,
+                   help="with --fit-on: threshold at this "
                    "percentile of the training scores instead of --contamination")
     p.add_argument("--metric", default="auto", choices=metric_names(), help="score (default: the stored one: mse_knn "
                    "for tables trained by 'aekit train', the error plus the code's and the row's distances to "
@@ -130,7 +142,8 @@ def _season(text: str):
     try:
         return positive_int(text)
     except argparse.ArgumentTypeError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected auto, none or a period in points (an integer >= 1)")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected auto, none or a period in points (an integer >= 1)") from None
 
 
 def _run_stream(args) -> int:
@@ -148,7 +161,7 @@ def _run_stream(args) -> int:
     ts = load_timeseries(args.model, parse_columns(getattr(args, "columns", None)))
     if ts.values.ndim != 1:
         raise AekitError(f"{args.model}: --stream scores a series with one value column; this one has "
-                         f"{ts.values.shape[1]} ({', '.join(ts.columns)}): pick one with --columns")
+                         f"{ts.values.shape[1]} ({', '.join(ts.columns or [])}): pick one with --columns")
     res = stream_detect(ts.values, window=args.stream_window, n_train=args.train_points, risk=args.risk,
                         update_every=args.online, history=args.history, season=args.season, neighbours=args.neighbours,
                         range_tolerance=None if args.no_range_check else 0.05, seed=getattr(args, "seed", None) or 0)

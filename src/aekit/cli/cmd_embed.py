@@ -5,17 +5,16 @@ calls take and return arrays (:mod:`aekit.apps.embed`, :mod:`aekit.apps.text`).
 """
 import io as _io
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
 from aekit.apps.embed import MAP_METHODS, embed, map_2d
-from aekit.report.plots import plot_map
 from aekit.apps.text import is_sentence_model
-from aekit.errors import AekitError
-from aekit.core.container import atomic_write
 from aekit.cli.common import emit, load_model, need_file, positive_int
 from aekit.cli.outputs import need_suffix
+from aekit.core.container import atomic_write
+from aekit.errors import AekitError
+from aekit.report.plots import plot_map
 
 NAME = "embed"
 HELP = "reduce dimensions: save the codes of INPUT (.npy), optionally a 2-D map image"
@@ -75,8 +74,8 @@ def _read(model, path, key):
                              f"or a Reuters-21578 folder")
         return read_sentences(p), None, None, "sentences"
     if p.is_dir():
-        from aekit.datasets import load_images
         from aekit.core.pictures import image_shape
+        from aekit.datasets import load_images
 
         shp = image_shape(model)
         if shp is None:
@@ -90,8 +89,8 @@ def _read(model, path, key):
     return x, None, None, "images" if read.images else "arrays"
 
 
-def embed_file(model, input, out, *, map: Optional[str] = None, map_image=None, labels=None,
-               key: Optional[str] = None, max_points: int = 5000, seed: int = 0) -> dict:
+def embed_file(model, input, out, *, map: str | None = None, map_image=None, labels=None,
+               key: str | None = None, max_points: int = 5000, seed: int = 0) -> dict:
     """What ``aekit embed`` does: codes of a file or folder saved as ``.npy``, optionally a 2-D map image.
 
     ``map`` ('tsne', 'pca', 'umap') or ``map_image`` asks for the picture (default path: next to the codes,

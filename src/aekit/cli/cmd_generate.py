@@ -2,10 +2,10 @@
 from pathlib import Path
 
 from aekit.apps.generate import interpolate, manifold, sample_grid, save_grid_png
-from aekit.errors import AekitError
-from aekit.datasets.sources import read_input
 from aekit.cli.common import emit, int_range, load_model, need_file, positive_int
 from aekit.cli.outputs import write_output
+from aekit.datasets.sources import read_input
+from aekit.errors import AekitError
 
 NAME = "generate"
 HELP = "draw samples, interpolate between two inputs, or map the 2-D latent manifold of a model"
@@ -28,7 +28,8 @@ def add_arguments(p) -> None:
                       "the codes of A and B")
     p.add_argument("-n", type=positive_int, default=64, help="number of random samples (default: 64)")
     p.add_argument("--grid", type=positive_int, default=20, help="manifold grid size n (n x n pictures; default: 20)")
-    p.add_argument("--steps", type=int_range(2, 10000), default=10, help="interpolation steps, endpoints included (default: 10)")
+    p.add_argument("--steps", type=int_range(2, 10000), default=10,
+                   help="interpolation steps, endpoints included (default: 10)")
     p.add_argument("--input", default=None, help="the array (.npy/.npz/folder) that integer A/B index into")
 
 

@@ -1,10 +1,11 @@
 """aekit models: the registered families, or one family's options with their defaults."""
-from aekit.models.registry import describe_models
 from aekit.cli.common import emit
+from aekit.models.registry import describe_models
 
 NAME = "models"
 HELP = "list the registered autoencoder families, or every option of one with its default"
-EXAMPLES = "  aekit models\n  aekit models dense          # every model and training option, with defaults\n  aekit models --json"
+EXAMPLES = ("  aekit models\n  aekit models dense          # every model and training option, with defaults\n"
+            "  aekit models --json")
 
 # what an 'auto' / None default means, for the options the data decides (aekit.training.defaults)
 AUTO_RULES = {

@@ -18,8 +18,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from aekit.core.pictures import image_shape
     from aekit.cli.outputs import write_output
+    from aekit.core.pictures import image_shape
 
     model = load_model(need_file(args.model, "model"), args)
     src = read_for(args, model)

@@ -18,10 +18,10 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from aekit.datasets.sources import read_for_model
     from aekit.errors import AekitError
     from aekit.report import write_report
     from aekit.runs.train import series_view
-    from aekit.datasets.sources import read_for_model
 
     target = need_file(args.target, "model or run folder")
     need_suffix(args.output, (".html", ".htm"), "the report")

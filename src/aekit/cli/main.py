@@ -62,7 +62,8 @@ def _threads(text: str) -> str:
     try:
         requested_threads(text)
     except AekitError:
-        raise argparse.ArgumentTypeError(f"invalid thread count {text!r}; expected a positive number or 'auto'")
+        raise argparse.ArgumentTypeError(
+            f"invalid thread count {text!r}; expected a positive number or 'auto'") from None
     return text
 
 
@@ -142,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     extra = _family_help(argv)
     if extra:
-        train = parser._subparsers._group_actions[0].choices["train"]
+        # argparse's private _subparsers: build_parser made them, and choices maps each name to its parser
+        train = parser._subparsers._group_actions[0].choices["train"]  # type: ignore[union-attr,index]
         train.epilog = f"{train.epilog}\n\n{extra}"
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # what a launcher (train --nproc) passes on

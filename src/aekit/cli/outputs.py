@@ -19,13 +19,12 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
-from aekit.errors import AekitError
 from aekit.core.container import atomic_write
 from aekit.core.pictures import grid, png_bytes, to_uint8_images
+from aekit.errors import AekitError
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".csv", ".json")
 ID_COLUMNS = ("index", "timestamp", "path")  # the id column write_output puts first in a .csv
@@ -57,8 +56,8 @@ def _num(v) -> str:
     return f"{float(v):.8g}"
 
 
-def write_output(out, arr: np.ndarray, *, images: bool = False, image_shape_: Optional[tuple] = None,
-                 names: Optional[list] = None, ids: Optional[tuple] = None, columns: Optional[list] = None,
+def write_output(out, arr: np.ndarray, *, images: bool = False, image_shape_: tuple | None = None,
+                 names: list | None = None, ids: tuple | None = None, columns: list | None = None,
                  what: str = "outputs") -> Path:
     """Write ``arr`` (N, ...) to ``out`` in the format its extension names (see the module docstring).
 
@@ -116,7 +115,7 @@ def _picture_folder(p: Path, imgs, names) -> Path:
     return p
 
 
-def write_records(out, columns: dict, *, extra: Optional[dict] = None, what: str = "results") -> Path:
+def write_records(out, columns: dict, *, extra: dict | None = None, what: str = "results") -> Path:
     """Write equal-length ``columns`` (name -> values) as ``.csv`` (one row each) or ``.json`` (a list of
     records, with ``extra`` facts beside it); any other extension is refused."""
     p = Path(out).expanduser()

@@ -27,9 +27,10 @@ import secrets
 import struct
 import sys
 import time
+from collections.abc import Callable
 from io import BytesIO as _BytesIO
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import torch
 from safetensors import SafetensorError
@@ -77,7 +78,8 @@ def remove_stale_temps(path: str | os.PathLike, max_age_s: float = 24 * 3600) ->
     be removed are left alone.
     """
     path = Path(path)
-    removed, now = [], time.time()
+    removed: list[Path] = []
+    now = time.time()
     try:
         entries = list(os.scandir(path.parent))
     except OSError:

@@ -25,8 +25,8 @@ import zlib
 
 import numpy as np
 
-from aekit.errors import FormatError
 from aekit.core.varint import read_varint, write_varint
+from aekit.errors import FormatError
 
 SCALE = 16
 M = 1 << SCALE
@@ -197,6 +197,7 @@ def encode_symbols(q: np.ndarray, bits: int, model: str = "auto") -> bytes:
         cost = len(packed) * 8 + cost_bits(q, freqs)
         if best is None or cost < best[0]:
             best = (cost, name, freqs, packed)
+    assert best is not None  # at least one model was tried
     _, name, freqs, packed = best
     payload = rans_encode(q, freqs)
     return struct.pack("<BI", MODELS.index(name), len(packed)) + packed + payload
@@ -269,5 +270,5 @@ def decode_with_model(data: bytes, rows: int, lo: np.ndarray, freqs: np.ndarray)
     return q
 
 
-__all__ = ["encode_with_model", "decode_with_model", "model_freqs", "encode_symbols", "decode_symbols", "rans_encode", "rans_decode", "normalise", "build_tables",
-           "cost_bits", "SCALE", "M"]
+__all__ = ["encode_with_model", "decode_with_model", "model_freqs", "encode_symbols", "decode_symbols", "rans_encode",
+           "rans_decode", "normalise", "build_tables", "cost_bits", "SCALE", "M"]

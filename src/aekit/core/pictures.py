@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import io as _io
 import math
-from typing import Optional
 
 import numpy as np
 
 from aekit.errors import AekitError
 
 
-def image_shape(model, guess_flat: bool = False) -> Optional[tuple]:
+def image_shape(model, guess_flat: bool = False) -> tuple | None:
     """(C, H, W) when the model's inputs are pictures, else None.
 
     In order: the picture shape recorded in the model's data description (``aekit train`` records it);
@@ -65,7 +64,7 @@ def to_pictures(model, out: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(out.reshape(len(out), c, h, w), 1, -1))
 
 
-def to_uint8_images(a: np.ndarray, image_shape_: Optional[tuple] = None) -> np.ndarray:
+def to_uint8_images(a: np.ndarray, image_shape_: tuple | None = None) -> np.ndarray:
     """Float images in [0, 1] (N, C, H, W), (N, H, W, C), (N, H, W) or flat (N, C*H*W) with ``image_shape_``
     (C, H, W) -> uint8 (N, H, W, C)."""
     a = np.asarray(a)
@@ -92,7 +91,7 @@ def png_bytes(img: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def grid(imgs: np.ndarray, cols: Optional[int] = None, pad: int = 2) -> np.ndarray:
+def grid(imgs: np.ndarray, cols: int | None = None, pad: int = 2) -> np.ndarray:
     """Tile uint8 pictures (N, H, W, C) into one picture, ``cols`` per row (default about square)."""
     n, h, w, c = imgs.shape
     cols = cols or max(1, math.ceil(math.sqrt(n)))

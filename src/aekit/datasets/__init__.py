@@ -39,10 +39,27 @@ from aekit.datasets.nab import nab_best, nab_score, window_indices
 from aekit.datasets.splits import fit_scaler, train_test_split
 from aekit.datasets.streams import ArrayStream, ImageStream
 from aekit.datasets.tables import Table, load_table
-from aekit.datasets.text import (PAD, UNK, Document, Vocabulary, load_reuters, load_sentences, load_word_vectors, normalize,
-                   read_sentences, split_sentences, tokenize)
-from aekit.datasets.timeseries import (TimeSeries, load_nab_windows, load_timeseries, nab_labels, sliding_windows,
-                         window_scores_to_points)
+from aekit.datasets.text import (
+    PAD,
+    UNK,
+    Document,
+    Vocabulary,
+    load_reuters,
+    load_sentences,
+    load_word_vectors,
+    normalize,
+    read_sentences,
+    split_sentences,
+    tokenize,
+)
+from aekit.datasets.timeseries import (
+    TimeSeries,
+    load_nab_windows,
+    load_timeseries,
+    nab_labels,
+    sliding_windows,
+    window_scores_to_points,
+)
 
 __all__ = [
     "cache_dir",

@@ -94,6 +94,7 @@ def _fit(im: Image.Image, w: int, h: int, fit: str) -> Image.Image:
         return im if (iw, ih) == (w, h) else im.resize((w, h), _RESAMPLE)
     if fit == "crop":
         # Resize only the centred box with the target's aspect ratio: one C call, no intermediate image.
+        box: tuple[float, float, float, float]
         if iw * h > ih * w:
             bw = ih * w / h
             box = ((iw - bw) / 2, 0, (iw + bw) / 2, ih)

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
-from aekit.errors import FormatError
 from aekit.datasets.preprocessing import Scaler
+from aekit.errors import FormatError
 
 HEADER_VERSION = 2
 DATA_KINDS = ("image", "table", "series", "text")
@@ -50,14 +50,14 @@ class Preprocessing:
     the options behind it the training data decided (``decided``: e.g. ``['scale', 'loss',
     'output_activation']``, see :mod:`aekit.training.defaults`; a later fit decides those again)."""
 
-    scaler: Optional[Scaler] = None
-    decided: Optional[list] = None
+    scaler: Scaler | None = None
+    decided: list | None = None
 
     def to_dict(self) -> dict:
         return {"scaler": self.scaler.to_dict() if self.scaler is not None else None, "decided": self.decided}
 
     @classmethod
-    def from_dict(cls, d: Optional[dict]) -> "Preprocessing":
+    def from_dict(cls, d: dict | None) -> Preprocessing:
         d = d or {}
         return cls(scaler=Scaler.from_dict(d["scaler"]) if d.get("scaler") else None,
                    decided=list(d["decided"]) if d.get("decided") else None)
@@ -81,15 +81,15 @@ class DataDescription:
     impute : how missing table values were filled ('mean', 'median' or 'zero' of each column), or None
     """
 
-    kind: Optional[str] = None
-    source: Optional[str] = None
-    columns: Optional[list] = None
-    window: Optional[int] = None
-    stride: Optional[int] = None
-    image_shape: Optional[tuple] = None
-    color: Optional[str] = None
-    class_names: Optional[list] = None
-    impute: Optional[str] = None
+    kind: str | None = None
+    source: str | None = None
+    columns: list | None = None
+    window: int | None = None
+    stride: int | None = None
+    image_shape: tuple | None = None
+    color: str | None = None
+    class_names: list | None = None
+    impute: str | None = None
 
     def __post_init__(self):
         if self.kind is not None and self.kind not in DATA_KINDS:
@@ -107,7 +107,7 @@ class DataDescription:
         return d
 
     @classmethod
-    def from_dict(cls, d: Optional[dict]) -> "DataDescription":
+    def from_dict(cls, d: dict | None) -> DataDescription:
         """The description :meth:`to_dict` wrote (a header's ``data`` section); keys it does not know are
         ignored (a newer aekit may write more)."""
         try:
@@ -116,7 +116,7 @@ class DataDescription:
             raise FormatError(f"data description: malformed ({e})") from None
 
     @classmethod
-    def from_legacy(cls, pre: Optional[dict]) -> "DataDescription":
+    def from_legacy(cls, pre: dict | None) -> DataDescription:
         """The description a version-1 header kept among its untyped ``preprocessing`` keys (the source
         under ``data``; a text pipeline under ``text`` means text).
 
@@ -136,14 +136,14 @@ class Parallel:
     """How the last ``fit`` ran: ``world_size`` processes (torchrun), the global batch and each process's part."""
 
     world_size: int = 1
-    global_batch_size: Optional[int] = None
-    batch_per_process: Optional[int] = None
+    global_batch_size: int | None = None
+    batch_per_process: int | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Optional[dict]) -> "Parallel":
+    def from_dict(cls, d: dict | None) -> Parallel:
         try:
             return cls(**_known(cls, d or {}))
         except TypeError as e:
@@ -187,7 +187,7 @@ class Sections:
                 "data": self.data.to_dict(), "parallel": self.parallel.to_dict(), "apps": apps}
 
     @classmethod
-    def from_header(cls, header: dict) -> "Sections":
+    def from_header(cls, header: dict) -> Sections:
         """The sections of a model file's header, of any header version."""
         if int(header.get("header_version", 1)) < 2:
             return from_legacy(header.get("preprocessing"))
@@ -201,7 +201,7 @@ _LEGACY_DATA = {"image_shape": "image_shape", "window": "window", "stride": "str
 _LEGACY_APPS = ("anomaly", "text")
 
 
-def from_legacy(pre: Optional[dict]) -> Sections:
+def from_legacy(pre: dict | None) -> Sections:
     """Sections from a version-1 header's untyped ``preprocessing`` dict (scaler, run metadata, the
     anomaly threshold under 'anomaly', the text pipeline under 'text')."""
     pre = dict(pre or {})

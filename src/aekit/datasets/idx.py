@@ -18,7 +18,7 @@ import numpy as np
 from aekit.errors import FormatError, InputNotFoundError, os_error
 
 # type code -> big-endian numpy dtype
-DTYPES = {
+DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
     0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
 }

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from aekit.errors import AekitError, InputNotFoundError
 from aekit.core.container import atomic_write
 from aekit.datasets._cache import atomic_write_json, cache_dir, digest
 from aekit.datasets.decode import UnreadablePicture, decode_all, default_workers, open_picture, report_skipped
+from aekit.errors import AekitError, InputNotFoundError
 
 COLORS = ("rgb", "gray")
 FITS = ("crop", "pad", "stretch")

@@ -13,19 +13,20 @@ import urllib.request
 import zlib
 from importlib import resources
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
-from aekit.errors import AekitError, FormatError
 from aekit.core.container import atomic_write
 from aekit.datasets._cache import cache_dir
 from aekit.datasets.idx import read_idx, read_idx_bytes
 from aekit.datasets.splits import train_test_split
+from aekit.errors import AekitError, FormatError
 
 _NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
           "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
-_SOURCES = {
+_SOURCES: dict[str, dict[str, Any]] = {
     "digits": {
         "folder": "mnist",
         "title": "MNIST",
@@ -154,7 +155,7 @@ def load_mnist(path=None, kind: str = "digits"):
     missing = [n for n in _NAMES if _find(folder, n) is None]
     if missing:
         _fetch_missing(src, folder, missing)
-    arrays = [read_idx(_find(folder, n)) for n in _NAMES]
+    arrays = [read_idx(cast(Path, _find(folder, n))) for n in _NAMES]  # _fetch_missing fetched each or raised
     return _check_pair(arrays[0], arrays[1], folder, "train"), _check_pair(arrays[2], arrays[3], folder, "t10k")
 
 

@@ -115,7 +115,7 @@ def prepare_series(n_points: int, windows, profile="standard", probation: float 
     idx = np.arange(n, dtype=np.float64)
     max_tp = float(scaled_sigmoid(-1.0))
     # before any window a detection costs the full A_FP (position 3)
-    prev_r, prev_w, cursor = None, None, 0
+    prev_r, prev_w, cursor = None, 1.0, 0  # prev_w is read only once prev_r is set
     wins = sorted((int(a), int(b)) for a, b in windows)
     for k, (a, b) in enumerate(wins + [(n, n)]):
         a, b = max(a, cursor), min(b, n - 1)

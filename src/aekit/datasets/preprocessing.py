@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class Scaler:
         self.offset_: np.ndarray | None = None
         self.scale_: np.ndarray | None = None
 
-    def fit(self, x: np.ndarray, shared: tuple = ()) -> "Scaler":
+    def fit(self, x: np.ndarray, shared: tuple = ()) -> Scaler:
         """Fit on ``x`` (N, ...). ``shared``: axes of the per-sample shape whose positions share one statistic
         (``(0,)`` for windows (W, C) of a series: one mean and deviation per channel, not per time step).
 
@@ -65,7 +66,7 @@ class Scaler:
         self.offset_, self.scale_ = offset.astype(np.float32), scale.astype(np.float32)
         return self
 
-    def fit_batches(self, batches, shared: tuple = ()) -> "Scaler":
+    def fit_batches(self, batches, shared: tuple = ()) -> Scaler:
         """Fit on an iterable of arrays ``(n_i, ...)`` read one at a time (a stream, a memory map in
         chunks): the same statistics as :meth:`fit` on their concatenation (``shared`` as there), in
         bounded memory.
@@ -79,6 +80,10 @@ class Scaler:
         if self.kind == "pixel":  # a fixed division by 255: no statistics to gather
             return self.fit(np.zeros((1,)))
         axes = _stat_axes(shared)
+        lo: Any  # the statistics: None until the first non-empty batch
+        hi: Any
+        mean: Any
+        m2: Any
         n, lo, hi, mean, m2 = 0, None, None, None, None  # n: values behind each statistic so far
         for b in batches:
             b = np.asarray(b, dtype=np.float64)
@@ -113,19 +118,22 @@ class Scaler:
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         self._check()
+        assert self.offset_ is not None and self.scale_ is not None  # fit sets both
         return ((np.asarray(x, dtype=np.float32) - self.offset_) / self.scale_).astype(np.float32)
 
     def inverse_transform(self, x: np.ndarray) -> np.ndarray:
         self._check()
+        assert self.offset_ is not None and self.scale_ is not None  # fit sets both
         return (np.asarray(x, dtype=np.float32) * self.scale_ + self.offset_).astype(np.float32)
 
     def to_dict(self) -> dict:
         self._check()
+        assert self.offset_ is not None and self.scale_ is not None  # fit sets both
         return {"kind": self.kind, "shape": list(self.offset_.shape),
                 "offset": self.offset_.ravel().tolist(), "scale": self.scale_.ravel().tolist()}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Scaler":
+    def from_dict(cls, d: dict) -> Scaler:
         try:
             s = cls(d["kind"])
             shape = tuple(d["shape"])

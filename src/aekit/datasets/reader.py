@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -64,16 +63,16 @@ class Source:
     """
 
     x: np.ndarray
-    y: Optional[np.ndarray] = None
-    x_test: Optional[np.ndarray] = None
-    y_test: Optional[np.ndarray] = None
+    y: np.ndarray | None = None
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
     description: DataDescription = field(default_factory=lambda: DataDescription(kind="table"))
-    paths: Optional[list] = None
-    timestamps: Optional[np.ndarray] = None
-    values: Optional[np.ndarray] = None
+    paths: list | None = None
+    timestamps: np.ndarray | None = None
+    values: np.ndarray | None = None
 
     @property
-    def kind(self) -> Optional[str]:
+    def kind(self) -> str | None:
         """The data kind: 'image', 'table' or 'series' (``description.kind``)."""
         return self.description.kind
 
@@ -104,7 +103,7 @@ class Source:
         return "index", list(range(n))
 
 
-def _image_shape(x: np.ndarray) -> Optional[tuple]:
+def _image_shape(x: np.ndarray) -> tuple | None:
     """(C, H, W) of image arrays (N, H, W), (N, H, W, C) or (N, C, H, W); None for other shapes."""
     if x.ndim == 3:
         return 1, int(x.shape[1]), int(x.shape[2])
@@ -130,7 +129,7 @@ def parse_size(size) -> tuple:
     return tuple(int(s) for s in size)
 
 
-def parse_columns(columns) -> Optional[list]:
+def parse_columns(columns) -> list | None:
     """``'a,b,c'`` or a list -> a list of names (digits stay strings: load_table matches names first)."""
     if columns is None or isinstance(columns, (list, tuple)):
         return None if columns is None else list(columns)
@@ -162,10 +161,10 @@ def default_window(n_points: int) -> int:
     return int(min(n_points, max(8, min(64, n_points // 20))))
 
 
-def read_source(src, *, like: Optional[DataDescription] = None, kind: Optional[str] = None, image_size=None,
-                color: Optional[str] = None, window: Optional[int] = None, stride: Optional[int] = None,
-                columns=None, key: Optional[str] = None, limit: Optional[int] = None,
-                impute: Optional[str] = None) -> Source:
+def read_source(src, *, like: DataDescription | None = None, kind: str | None = None, image_size=None,
+                color: str | None = None, window: int | None = None, stride: int | None = None,
+                columns=None, key: str | None = None, limit: int | None = None,
+                impute: str | None = None) -> Source:
     """Resolve ``src`` (see the module docstring) into a :class:`Source`.
 
     Parameters
@@ -245,7 +244,7 @@ def read_source(src, *, like: Optional[DataDescription] = None, kind: Optional[s
     return out
 
 
-def _count(opt: str, val) -> Optional[int]:
+def _count(opt: str, val) -> int | None:
     """None, or an integer >= 1 given as a number or a string (``--set window=64``)."""
     if val is None:
         return None
@@ -315,7 +314,7 @@ def _load_arrays(path: Path, key, kind) -> Source:
     return Source(x, y, xt, yt, DataDescription(kind, name, image_shape=shape))
 
 
-def _load_series(path: Path, window: Optional[int], stride: Optional[int], columns=None) -> Source:
+def _load_series(path: Path, window: int | None, stride: int | None, columns=None) -> Source:
     from aekit.datasets.timeseries import load_timeseries, sliding_windows
 
     ts = load_timeseries(path, columns)

@@ -8,13 +8,13 @@ resolved; writing outputs by extension is :mod:`aekit.cli.outputs`; picture help
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import numpy as np
 
+from aekit.core.pictures import image_shape
 from aekit.datasets.description import DataDescription
 from aekit.datasets.reader import IMAGE_SUFFIXES, Source, read_source
-from aekit.core.pictures import image_shape
 
 load_source = read_source  # the name scripts and runs use
 
@@ -46,12 +46,12 @@ def read_for_model(src, model, **options) -> Source:
 class Input(NamedTuple):
     """What :func:`read_input` read besides the samples."""
 
-    paths: Optional[list]  # the pictures' paths, in the order of the samples (pictures only)
+    paths: list | None  # the pictures' paths, in the order of the samples (pictures only)
     images: bool  # whether the samples are pictures
-    source: Optional[Source] = None  # the Source read (None for pictures at their own sizes)
+    source: Source | None = None  # the Source read (None for pictures at their own sizes)
 
 
-def read_input(path, model=None, *, key: Optional[str] = None, native_size: bool = False) -> tuple:
+def read_input(path, model=None, *, key: str | None = None, native_size: bool = False) -> tuple:
     """``(x, Input)``: the samples of ``path`` read for ``model`` (the test split of a named set), and
     what else was read (:class:`Input`: the pictures' paths, whether they are pictures, the Source).
     With ``native_size`` pictures keep their own sizes and ``x`` is a list of uint8 (H, W, C) arrays
@@ -88,7 +88,7 @@ def _native_pictures(p, path, model) -> tuple:
     return pics, Input(names, True)
 
 
-def load_for_model(src, model, *, limit: Optional[int] = None) -> tuple[np.ndarray, Optional[np.ndarray]]:
+def load_for_model(src, model, *, limit: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """``(x, y)`` of ``src`` read the way ``model`` was trained, taking the source's test split when it
     has one."""
     x, y = read_for_model(src, model).eval_split

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from aekit.errors import AekitError
 from aekit.datasets.preprocessing import Scaler
+from aekit.errors import AekitError
 
 
 def _n_test(n: int, test_size) -> int:
@@ -58,7 +58,7 @@ def train_test_split(*arrays, test_size=0.2, seed=None, shuffle: bool = True):
     """
     if not arrays:
         raise AekitError("train_test_split: give at least one array")
-    arrays = [a if hasattr(a, "shape") and hasattr(a, "__getitem__") else np.asarray(a) for a in arrays]
+    arrays = tuple(a if hasattr(a, "shape") and hasattr(a, "__getitem__") else np.asarray(a) for a in arrays)
     lengths = {len(a) for a in arrays}
     if len(lengths) != 1:
         raise AekitError(f"train_test_split: arrays have different lengths {sorted(lengths)}")

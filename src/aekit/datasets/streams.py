@@ -21,22 +21,22 @@ from __future__ import annotations
 import os
 import warnings
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-from aekit.errors import AekitError
 from aekit.core.arrays import index_batches
 from aekit.datasets.arrays import ArrayLayout, array_layout, load_array
 from aekit.datasets.decode import UnreadablePicture, default_workers, open_picture, report_skipped, try_decode
 from aekit.datasets.images import check_image_options, folder_labels, list_files
+from aekit.errors import AekitError
 
 
 def _prefetched(fn, index_lists, workers: int):
     """Yield ``fn(idx)`` for each batch in order, computing up to ``workers`` batches ahead in threads."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        pending = deque()
+        pending: deque[Future] = deque()
         try:
             for idx in index_lists:
                 pending.append(pool.submit(fn, idx))

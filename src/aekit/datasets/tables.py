@@ -113,7 +113,7 @@ def _read_clean_csv(text: str, header: bool, delimiter: str):
         return None
     names = [c.strip() for c in lines[0].split(delimiter)] if header else None
     body = lines[1:] if header else lines
-    width = len(names) if header else body[0].count(delimiter) + 1
+    width = len(names) if names is not None else body[0].count(delimiter) + 1
     if any(ln.count(delimiter) != width - 1 for ln in body):
         return None
     try:
@@ -242,7 +242,7 @@ def load_table(path, impute=None, header: bool = True, columns=None, delimiter=N
             raise AekitError(f"{path}: column {names[j]!r} has {k} missing values in {len(x)} rows "
                              f"(first at {unit} {lines[np.argmax(missing[:, j])]}){more}; "
                              f"pass impute='mean', 'median' or 'zero' (--impute on the command line) to fill them")
-        for j in cols:
+        for j in cols.tolist():
             present = x[~missing[:, j], j]
             if impute != "zero" and present.size == 0:
                 raise AekitError(f"{path}: column {names[j]!r} has no values at all; cannot impute its {impute}")

@@ -11,7 +11,6 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
@@ -252,11 +251,11 @@ class Vocabulary:
         self.stoi = {w: i for i, w in enumerate(itos)}
 
     @classmethod
-    def build(cls, token_lists, size: int = 5000) -> "Vocabulary":
+    def build(cls, token_lists, size: int = 5000) -> Vocabulary:
         """The ``size - 2`` most frequent tokens (ties by first appearance) plus PAD and UNK."""
         if int(size) < 3:
             raise AekitError(f"Vocabulary.build: size must be at least 3 (PAD, UNK and one word), got {size}")
-        counts = Counter()
+        counts: Counter[str] = Counter()
         for tokens in token_lists:
             counts.update(tokens)
         counts.pop(PAD_TOKEN, None)
@@ -290,7 +289,7 @@ class Vocabulary:
         return {"itos": list(self.itos)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Vocabulary":
+    def from_dict(cls, d: dict) -> Vocabulary:
         try:
             return cls(d["itos"])
         except (KeyError, TypeError):
@@ -310,7 +309,7 @@ def read_sentences(path) -> list[str]:
     return out
 
 
-def load_sentences(path, split: Optional[str] = "TRAIN", min_words: int = 3) -> list[str]:
+def load_sentences(path, split: str | None = "TRAIN", min_words: int = 3) -> list[str]:
     """Training sentences of a ``.txt`` file (one per line) or of Reuters-21578 (a folder or ``.sgm``
     file: the bodies of the documents of LEWISSPLIT ``split``, all when None, split into sentences);
     sentences with fewer than ``min_words`` tokens are left out for Reuters."""

@@ -18,7 +18,7 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +43,7 @@ class TimeSeries:
     timestamps: np.ndarray
     values: np.ndarray
     path: str = ""
-    columns: Optional[list] = None
+    columns: list | None = None
 
     def __iter__(self):
         return iter((self.timestamps, self.values))
@@ -95,7 +95,7 @@ def load_timeseries(path, columns=None) -> TimeSeries:
                          f"named {', '.join(TIME_COLUMNS[1:])} beside value columns), found {rows[0]}")
     if columns:
         lookup = {n: i for i, n in enumerate(names)} | {n: i for i, n in enumerate(head) if n not in names}
-        iv = [lookup.get(str(c), lookup.get(str(c).lower())) for c in columns]  # exact name, else any case
+        iv: list[Any] = [lookup.get(str(c), lookup.get(str(c).lower())) for c in columns]  # exact name, else any case
         if None in iv:
             raise AekitError(f"{path}: no column {columns[iv.index(None)]!r}; available: {', '.join(names)}")
     elif "value" in head:

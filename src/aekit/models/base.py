@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Optional
 
 import torch
 from torch import nn
@@ -16,10 +15,10 @@ from torch import nn
 class Output:
     logits: torch.Tensor  # (B, *input_shape) pre-activation output; BCE is computed from it
     z: torch.Tensor  # (B, latent) code
-    mu: Optional[torch.Tensor] = None  # (B, latent), variational models only
-    logvar: Optional[torch.Tensor] = None
+    mu: torch.Tensor | None = None  # (B, latent), variational models only
+    logvar: torch.Tensor | None = None
     output_activation: str = "linear"
-    likelihoods: Optional[torch.Tensor] = None  # (B, M, h, w), codec models: p(quantised code), for the rate
+    likelihoods: torch.Tensor | None = None  # (B, M, h, w), codec models: p(quantised code), for the rate
 
     @cached_property
     def x_hat(self) -> torch.Tensor:

@@ -21,23 +21,23 @@ Examples
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional, cast
 
 import numpy as np
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from aekit.core.entropy_coder import decode_with_model, encode_with_model, model_freqs
-from aekit.models.config import ModelConfig, option
 from aekit.errors import AekitError
+from aekit.models.base import AEModule, Output
+from aekit.models.config import ModelConfig, option
+from aekit.models.conv import to_chw
+from aekit.models.registry import register_model
 from aekit.nn.blocks import GDN
 from aekit.nn.entropy_model import FactorizedPrior
-from aekit.models.registry import register_model
-from aekit.models.base import AEModule, Output
-from aekit.models.conv import to_chw
 
 # quality -> lambda of lambda * 255^2 * MSE + bpp (CompressAI's MSE ladder; higher quality, more bits)
 QUALITY_LAMBDA = {1: 0.0018, 2: 0.0035, 3: 0.0067, 4: 0.0130, 5: 0.0250, 6: 0.0483, 7: 0.0932, 8: 0.1800}
@@ -146,7 +146,7 @@ class CodecModule(AEModule):
 
     @property
     def synthesis(self) -> Synthesis:
-        return self.decoder[1]
+        return cast(Synthesis, cast(nn.Sequential, self.decoder)[1])  # decoder = Sequential(Unflatten, Synthesis)
 
     def encode(self, x: torch.Tensor):
         """(the rounded code flattened (B, M*h*w), None, None) in evaluation."""

@@ -12,8 +12,9 @@ import functools
 import json
 import math
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from aekit.errors import AekitError
 
@@ -87,7 +88,7 @@ def option(default: Any = dataclasses.MISSING, *, default_factory: Any = datacla
     return field(default=default, default_factory=default_factory, metadata=meta)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _rule(cls, name: str) -> Optional[dict]:
     """The constraint of field ``name``: declared once, where the field is first declared with
     :func:`option`, and inherited by a family config that only changes its default."""
@@ -98,7 +99,7 @@ def _rule(cls, name: str) -> Optional[dict]:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _optional_fields(cls) -> frozenset:
     hints = typing.get_type_hints(cls)
     return frozenset(n for n, t in hints.items() if type(None) in typing.get_args(t))
@@ -139,9 +140,10 @@ def check_fields(cfg, owner: Optional[str] = None) -> None:
     """Check (and normalise: whole numbers to int, tuples of items to lists) every constrained field of
     ``cfg`` by the rule its :func:`option` declares; the one place config values are validated."""
     owner = owner or type(cfg).__name__
-    optional = _optional_fields(type(cfg))
+    # the ignores: a class is hashable; mypy reads the __hash__ of type(cfg) as object's unbound method
+    optional = _optional_fields(type(cfg))  # type: ignore[arg-type]
     for f in fields(cfg):
-        m = _rule(type(cfg), f.name)
+        m = _rule(type(cfg), f.name)  # type: ignore[arg-type]  # (as above)
         if m is None:
             continue
         value = getattr(cfg, f.name)
@@ -330,7 +332,7 @@ def field_types(cls) -> dict[str, Any]:
     return dict(_field_types(cls))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _field_types(cls) -> dict[str, Any]:
     # typing.get_type_hints evaluates every annotation string each call (~0.6 ms a class); fit reads a
     # config from a dict on every call, so the answer is computed once per class

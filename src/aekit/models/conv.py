@@ -13,12 +13,12 @@ from typing import Optional
 
 from torch import nn
 
-from aekit.models.config import HIDDEN_ACTIVATIONS, ModelConfig, option
 from aekit.errors import AekitError
+from aekit.models.base import AEModule
+from aekit.models.config import HIDDEN_ACTIVATIONS, ModelConfig, option
+from aekit.models.registry import register_model
 from aekit.nn.blocks import activation, conv_down, conv_up, halve
 from aekit.nn.heads import GaussianHead, LatentHead
-from aekit.models.registry import register_model
-from aekit.models.base import AEModule
 
 
 def to_chw(shape: tuple) -> tuple:
@@ -81,7 +81,9 @@ def build_conv_module(cfg: ConvConfig, variational: bool = False) -> AEModule:
     encoder = nn.Sequential(*[conv_down(a, b, act, cfg.mode, k, bn) for a, b in zip(chans[:-1], chans[1:])])
     map_shape = (cfg.filters[-1], *sizes[-1])
     n_map = math.prod(map_shape)
+    head: nn.Module
     if variational:
+        assert cfg.latent_dim is not None  # ConvVAEConfig requires it
         head = GaussianHead(n_map, cfg.latent_dim)
     else:
         head = LatentHead(n_map, cfg.latent_dim, cfg.latent_activation)

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, cast
 
 from torch import nn
 
-from aekit.models.config import HIDDEN_ACTIVATIONS, ModelConfig, option
 from aekit.errors import AekitError
+from aekit.models.base import AEModule
+from aekit.models.config import HIDDEN_ACTIVATIONS, ModelConfig, option
+from aekit.models.registry import register_model
 from aekit.nn.blocks import WithInput, dense_block, mlp
 from aekit.nn.heads import GaussianHead, LatentHead
-from aekit.models.registry import register_model
-from aekit.models.base import AEModule
 
 LINEAR_PATH = ("auto", "on", "off")
 
@@ -53,11 +53,13 @@ class VAEConfig(DenseConfig):
 
 
 def build_dense_module(cfg: DenseConfig, variational: bool = False) -> AEModule:
+    assert cfg.latent_dim is not None  # DenseConfig.normalize requires it
     n_in = math.prod(cfg.input_shape)
     enc_sizes = [n_in, *cfg.hidden]
     dec_sizes = [cfg.latent_dim, *reversed(cfg.hidden)]
     enc_blocks = mlp(enc_sizes, cfg.activation, cfg.batch_norm, cfg.dropout)
     dec_blocks = mlp(dec_sizes, cfg.activation, cfg.batch_norm, cfg.dropout)
+    decoder_blocks: list[nn.Module]
     if cfg.linear_path == "on" and cfg.hidden:
         # (B, n_in) -> [hidden blocks (B, hidden[-1]), x (B, n_in)]: the head sums both paths; likewise
         # (B, latent) -> [mirrored blocks (B, hidden[0]), z (B, latent)] before the output layer
@@ -78,10 +80,11 @@ def dense_layer_pairs(module: AEModule) -> list[tuple[nn.Module, nn.Module]]:
     """The (encoder layer, matching decoder layer) pairs of a dense module, outermost first, for greedy
     layer-wise pretraining: (enc 1, output layer), (enc 2, dec k), ..., (head, dec 1). A module with a
     linear path has one pair: (head, output layer), each summing its two paths."""
-    if isinstance(module.encoder[-1], WithInput):
-        return [(module.head, module.decoder[-2])]
-    enc_layers = [m for m in module.encoder if isinstance(m, nn.Sequential)]
-    dec = list(module.decoder)
+    encoder, decoder = cast(nn.Sequential, module.encoder), cast(nn.Sequential, module.decoder)  # dense stacks
+    if isinstance(encoder[-1], WithInput):
+        return [(module.head, decoder[-2])]
+    enc_layers = [m for m in encoder if isinstance(m, nn.Sequential)]
+    dec = list(decoder)
     dec_layers = [m for m in dec if isinstance(m, nn.Sequential)]
     out_layer = dec[len(dec_layers)]  # the Linear after the mirrored blocks
     encs = [*enc_layers, module.head]

@@ -7,13 +7,12 @@ ELBO in nats per sample.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 import torch.nn.functional as F
 
-from aekit.models.config import SparsityConfig
 from aekit.models.base import Output
+from aekit.models.config import SparsityConfig
 
 
 def reconstruction(out: Output, target: torch.Tensor, kind: str, reduction: str = "mean") -> torch.Tensor:
@@ -87,9 +86,9 @@ class LossSpec:
     reconstruction: str  # 'bce' | 'mse'
     variational: bool = False
     beta: float = 1.0
-    sparsity: Optional[SparsityConfig] = None
+    sparsity: SparsityConfig | None = None
     code_in_unit: bool = False
-    rate_lambda: Optional[float] = None  # codec models: lambda * 255^2 * MSE + bits per pixel
+    rate_lambda: float | None = None  # codec models: lambda * 255^2 * MSE + bits per pixel
 
 
 def bits_per_pixel(likelihoods: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -102,6 +101,7 @@ def rate_distortion(out: Output, target: torch.Tensor, lmbda: float) -> tuple[to
     """A codec's loss ``lambda * 255^2 * MSE + bpp`` (Ballé et al.; MSE on [0, 1] pixels) and its terms
     {'reconstruction' (the MSE), 'bpp'}."""
     mse = F.mse_loss(out.x_hat, target)
+    assert out.likelihoods is not None  # a codec's forward returns them
     bpp = bits_per_pixel(out.likelihoods, target)
     return lmbda * 255.0 ** 2 * mse + bpp, {"reconstruction": mse, "bpp": bpp}
 
@@ -114,6 +114,7 @@ def objective(out: Output, target: torch.Tensor, spec: LossSpec) -> tuple[torch.
     terms = {"reconstruction": rec}
     total = rec
     if spec.variational:
+        assert out.mu is not None and out.logvar is not None  # a variational head returns both
         kl = kl_divergence(out.mu, out.logvar).mean()
         terms["kl"] = kl
         total = total + (kl if spec.beta == 1.0 else spec.beta * kl)  # no multiply (and its backward) at 1

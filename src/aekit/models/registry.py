@@ -14,8 +14,8 @@ A third-party family registers itself the same way the built-in ones do::
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 from aekit.errors import AekitError
 
@@ -50,11 +50,12 @@ class Family:
     description: str
     input_kind: str = "flat"
     variational: bool = False
-    pretrain: Optional[Callable] = None
+    pretrain: Callable | None = None
     rate_distortion: bool = False
 
     def loss_spec(self, cfg):
-        """The training objective of a model of this family with config ``cfg`` (:class:`aekit.models.losses.LossSpec`)."""
+        """The training objective of a model of this family with config ``cfg``
+        (:class:`aekit.models.losses.LossSpec`)."""
         from aekit.models.losses import LossSpec
 
         return LossSpec(cfg.reconstruction_loss, self.variational, float(cfg.beta) if self.variational else 1.0,
@@ -66,7 +67,7 @@ _FAMILIES: dict[str, Family] = {}
 
 
 def register_model(name: str, config_cls: type, description: str, *, input_kind: str = "flat",
-                   variational: bool = False, pretrain: Optional[Callable] = None, rate_distortion: bool = False):
+                   variational: bool = False, pretrain: Callable | None = None, rate_distortion: bool = False):
     """Decorator registering ``builder(config) -> AEModule`` under ``name`` (see :class:`Family`)."""
     if input_kind not in INPUT_KINDS:
         raise ValueError(f"family {name!r}: input_kind={input_kind!r}; expected one of {', '.join(INPUT_KINDS)}")

@@ -12,12 +12,12 @@ from typing import Optional
 import torch
 from torch import nn
 
-from aekit.models.config import ModelConfig, option
 from aekit.errors import AekitError
+from aekit.models.base import AEModule
+from aekit.models.config import ModelConfig, option
+from aekit.models.registry import register_model
 from aekit.nn.blocks import LSTMStack
 from aekit.nn.heads import LatentHead
-from aekit.models.registry import register_model
-from aekit.models.base import AEModule
 
 
 def _widths(owner: str, name: str, value) -> None:
@@ -31,7 +31,7 @@ def _widths(owner: str, name: str, value) -> None:
 
 @dataclass
 class LSTMConfig(ModelConfig):
-    latent_dim: Optional[int] = "auto"
+    latent_dim: Optional[int] = "auto"  # type: ignore[assignment]  # 'auto' becomes an int in __post_init__
     output_activation: str = "linear"
     hidden: list = option(64, check=_widths)  # LSTM units per direction; [64, 64] = 2 layers of 64
     num_layers: int = option(1, low=1, integer=True)
@@ -56,7 +56,9 @@ class LSTMConfig(ModelConfig):
 class SeqEncoder(nn.Module):
     def __init__(self, cfg: LSTMConfig):
         super().__init__()
-        self.lstm = LSTMStack(cfg.input_shape[1], cfg.hidden, cfg.num_layers, cfg.bidirectional, cfg.merge_mode)
+        # hidden is declared a list (how options are parsed); normalize() leaves one int
+        self.lstm = LSTMStack(cfg.input_shape[1], cfg.hidden, cfg.num_layers,  # type: ignore[arg-type]
+                              cfg.bidirectional, cfg.merge_mode)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.lstm(x)[1]  # (B, H') last state
@@ -66,7 +68,10 @@ class RepeatDecoder(nn.Module):
     def __init__(self, cfg: LSTMConfig):
         super().__init__()
         self.steps = cfg.input_shape[0]
-        self.lstm = LSTMStack(cfg.latent_dim, cfg.hidden, cfg.num_layers, cfg.bidirectional, cfg.merge_mode)
+        assert cfg.latent_dim is not None  # LSTMConfig.normalize requires it
+        # hidden is declared a list (how options are parsed); normalize() leaves one int
+        self.lstm = LSTMStack(cfg.latent_dim, cfg.hidden, cfg.num_layers,  # type: ignore[arg-type]
+                              cfg.bidirectional, cfg.merge_mode)
         self.out = nn.Linear(self.lstm.width, cfg.input_shape[1])
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:

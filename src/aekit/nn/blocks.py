@@ -6,11 +6,13 @@ composition (encoder blocks + a head + decoder blocks), never a second copy of a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import cast
 
 import torch
 from torch import nn
 
-_ACT = {
+_ACT: dict[str, Callable[[], nn.Module]] = {
     "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU, "gelu": nn.GELU,
     "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "selu": nn.SELU, "linear": nn.Identity,
     "auto": nn.ReLU,  # until fit decides from the data (aekit.training.defaults.hidden_activation)
@@ -82,7 +84,8 @@ def conv_up(c_in: int, c_out: int, act: str, mode: str, out_size: tuple[int, int
         # (in - 1) * 2 - 2 * pad + kernel + output_padding = out  ->  solve for output_padding per axis
         in_h, in_w = halve(out_size)
         op = tuple(o - ((i - 1) * 2 - 2 * pad + kernel) for o, i in zip(out_size, (in_h, in_w)))
-        layers = [nn.ConvTranspose2d(c_in, c_out, kernel, stride=2, padding=pad, output_padding=op)]
+        layers = [nn.ConvTranspose2d(c_in, c_out, kernel, stride=2, padding=pad,
+                                     output_padding=cast("tuple[int, int]", op))]  # one per axis of out_size
     else:
         layers = [nn.Conv2d(c_in, c_out, kernel, padding=pad)]
     if batch_norm:

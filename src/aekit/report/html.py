@@ -12,16 +12,16 @@ import datetime
 import html
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 
-from aekit.core.metrics import db
 from aekit.apps.learned_codec import is_codec, psnr_report
-from aekit.errors import AekitError
 from aekit.core.container import atomic_write
+from aekit.core.metrics import db
 from aekit.core.pictures import image_shape as model_image_shape
+from aekit.errors import AekitError
 from aekit.report import plots
 
 _CSS = """body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1150px;
@@ -44,7 +44,7 @@ def _img(fig, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="{figure_uri(fig)}">'
 
 
-def _table(rows: Sequence[tuple], head: Optional[Sequence[str]] = None) -> str:
+def _table(rows: Sequence[tuple], head: Sequence[str] | None = None) -> str:
     h = "<tr>" + "".join(f"<th>{html.escape(str(c))}</th>" for c in head) + "</tr>" if head else ""
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table>{h}{body}</table>"
@@ -68,12 +68,12 @@ def _noisy(model, x: np.ndarray, seed: int) -> np.ndarray:
     return corrupt(torch.from_numpy(np.ascontiguousarray(x)), model.config.corruption, gen).numpy()
 
 
-def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: Optional[str] = None,
+def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: str | None = None,
                   n_show: int = 10, max_points: int = 2000, max_tsne: int = 1000, seed: int = 0,
-                  split: str = "", series: Optional[dict] = None) -> str:
+                  split: str = "", series: dict | None = None) -> str:
     """The HTML of one model's section: summary, metrics and the figures that apply (see :func:`write_report`)."""
-    from aekit.core.arrays import to_model
     from aekit.autoencoder.metrics import model_metrics
+    from aekit.core.arrays import to_model
 
     x_model, _ = to_model(x_test, model.input_shape, "x_test")  # (N, *input_shape) float32
     n = min(len(x_model), max_points)
@@ -196,8 +196,8 @@ def render_page(title: str, sections: Sequence[str], subtitle: str = "") -> str:
 
 
 def write_report(model, x_test, y_test=None, out_path: str | os.PathLike = "report.html", *, x_noisy=None,
-                 title: Optional[str] = None, subtitle: str = "", split: str = "",
-                 series: Optional[dict] = None) -> Path:
+                 title: str | None = None, subtitle: str = "", split: str = "",
+                 series: dict | None = None) -> Path:
     """Write one self-contained HTML report of ``model`` evaluated on ``x_test``.
 
     Shown when they apply: the model summary (layers, parameters, code size, compression factor), metrics

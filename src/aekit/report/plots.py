@@ -18,8 +18,8 @@ from __future__ import annotations
 import io
 import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -121,8 +121,8 @@ def code_images(codes: np.ndarray, n: int = 10) -> Figure:
     return fig
 
 
-def scatter(ax, pts: np.ndarray, labels: Optional[Sequence] = None, title: Optional[str] = None, *,
-            class_names: Optional[Sequence[str]] = None, point_size: float = 4.0) -> None:
+def scatter(ax, pts: np.ndarray, labels: Sequence | np.ndarray | None = None, title: str | None = None, *,
+            class_names: Sequence[str] | None = None, point_size: float = 4.0) -> None:
     """2-D points (N, 2) on ``ax``, one colour and legend entry per label (ints or strings); integer labels
     are named by ``class_names`` when given."""
     from matplotlib import colormaps
@@ -137,7 +137,8 @@ def scatter(ax, pts: np.ndarray, labels: Optional[Sequence] = None, title: Optio
         named = class_names is not None and np.issubdtype(lab.dtype, np.integer)
         for i, c in enumerate(classes):
             m = lab == c
-            name = class_names[int(c)] if named and 0 <= int(c) < len(class_names) else str(c)
+            # (the ignore: named means class_names is given)
+            name = class_names[int(c)] if named and 0 <= int(c) < len(class_names) else str(c)  # type: ignore[index,arg-type]
             ax.scatter(pts[m, 0], pts[m, 1], s=point_size, alpha=0.7, linewidths=0, color=cmap(i % cmap.N),
                        label=name)
         if len(classes) <= 20:
@@ -148,8 +149,8 @@ def scatter(ax, pts: np.ndarray, labels: Optional[Sequence] = None, title: Optio
         ax.set_title(title, fontsize=10)
 
 
-def map_figure(points: np.ndarray, labels: Optional[Sequence] = None, title: Optional[str] = None, *,
-               class_names: Optional[Sequence[str]] = None, point_size: float = 4.0) -> Figure:
+def map_figure(points: np.ndarray, labels: Sequence | None = None, title: str | None = None, *,
+               class_names: Sequence[str] | None = None, point_size: float = 4.0) -> Figure:
     """One 2-D map (N, 2) as a scatter plot, coloured by label (what ``aekit embed --map`` draws)."""
     fig = Figure(figsize=(7, 6), dpi=110)
     scatter(fig.add_subplot(1, 1, 1), points, labels, title, class_names=class_names, point_size=point_size)
@@ -157,7 +158,7 @@ def map_figure(points: np.ndarray, labels: Optional[Sequence] = None, title: Opt
     return fig
 
 
-def latent_map(codes: np.ndarray, labels: Optional[np.ndarray] = None, *, max_tsne: int = 1000,
+def latent_map(codes: np.ndarray, labels: np.ndarray | None = None, *, max_tsne: int = 1000,
                seed: int = 0) -> Figure:
     """Codes coloured by label: the codes themselves when 2-D, else t-SNE (on at most ``max_tsne`` points)
     and PCA side by side (both by :func:`aekit.apps.embed.map_2d`)."""
@@ -209,7 +210,7 @@ def samples(model, n: int = 16, seed: int = 0) -> Figure:
     return fig
 
 
-def first_layer_filters(model, image_shape, max_filters: int = 32) -> Optional[Figure]:
+def first_layer_filters(model, image_shape, max_filters: int = 32) -> Figure | None:
     """First-layer encoder weights as pictures: the first Linear's rows reshaped to the picture (dense), or
     the first conv's kernels (conv, channels averaged). None when the first layer is neither."""
     import torch
@@ -284,7 +285,8 @@ def series_anomalies(values: np.ndarray, flags: np.ndarray, scores: np.ndarray |
         ax.legend(fontsize=8, loc="upper right")
     edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
     for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-        ax.axvspan(a, b - 1 if b - 1 > a else a + 0.5, color="#c44e52", alpha=0.3, lw=0)
+        # (the ignore: numpy integer positions, which matplotlib takes as any real number)
+        ax.axvspan(a, b - 1 if b - 1 > a else a + 0.5, color="#c44e52", alpha=0.3, lw=0)  # type: ignore[arg-type]
     ax.set_ylabel("value")
     if scores is not None:
         ax2 = fig.add_subplot(2, 1, 2, sharex=ax)
@@ -295,8 +297,8 @@ def series_anomalies(values: np.ndarray, flags: np.ndarray, scores: np.ndarray |
     return fig
 
 
-def plot_map(points, labels: Optional[Sequence] = None, path: str | os.PathLike = "map.png", *,
-             title: Optional[str] = None, class_names: Optional[Sequence[str]] = None,
+def plot_map(points, labels: Sequence | None = None, path: str | os.PathLike = "map.png", *,
+             title: str | None = None, class_names: Sequence[str] | None = None,
              point_size: float = 4.0) -> Path:
     """Draw a 2-D map (N, 2) as a PNG scatter plot, one colour per label; written atomically.
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Optional
 
 import torch
 
@@ -38,7 +37,7 @@ BATCH = 32
 
 
 def run_demo(out_dir="aekit-demo", quick: bool = False, seed: int = 0, verbose: int = 1, device: str = "auto",
-             plan=None, threads: Optional[int] = 1) -> Path:
+             plan=None, threads: int | None = 1) -> Path:
     """Train the demo models, save them to ``out_dir`` and write ``out_dir/report.html``; returns its path.
 
     Parameters
@@ -79,12 +78,12 @@ RUN_NAMES = ("conv", "denoising", "vae2d")
 
 
 def _run(out: Path, quick: bool, seed: int, verbose: int, device: str, plan) -> Path:
-    from aekit.datasets import load_digits_sample
     from aekit.core.container import atomic_write
-    from aekit.report.html import model_section, render_page
-    from aekit.runs.train import train_run
+    from aekit.datasets import load_digits_sample
     from aekit.datasets.description import DataDescription
     from aekit.datasets.sources import Source
+    from aekit.report.html import model_section, render_page
+    from aekit.runs.train import train_run
 
     out.mkdir(parents=True, exist_ok=True)
     (x_train, _), (x_test, y_test) = load_digits_sample(split=True, seed=seed)  # uint8 (N, 28, 28)

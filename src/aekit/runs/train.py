@@ -16,10 +16,9 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
-from aekit.models.config import TrainConfig, apply_overrides, field_types, from_dict
 from aekit.errors import AekitError, DivergenceError, FileAccessError, os_error
+from aekit.models.config import TrainConfig, apply_overrides, field_types, from_dict
 from aekit.models.registry import get_family
 from aekit.training import distributed
 from aekit.training.loop import pick_device
@@ -108,7 +107,7 @@ class TrainRun:
     out_dir: Path
     model_path: Path
     history_path: Path
-    report_path: Optional[Path]
+    report_path: Path | None
     tb_dir: Path
     seconds: float
 
@@ -122,7 +121,7 @@ class TrainRun:
                 "final_val_loss": h["val_loss"][-1] if h.get("val_loss") else None,
                 "seconds": round(self.seconds, 2), "decided": self.model.fit_info, "anomaly": self._anomaly()}
 
-    def _anomaly(self) -> Optional[dict]:
+    def _anomaly(self) -> dict | None:
         """The anomaly score and threshold stored for ``aekit detect`` (None for a model without one)."""
         from aekit.apps.anomaly import AnomalyThreshold
 
@@ -163,7 +162,7 @@ def _input_shape(family, src) -> tuple:
 DEFAULT_CONTAMINATION = 0.01  # the anomaly threshold a run stores: the 99th percentile of training scores
 
 
-def series_view(model, src) -> Optional[dict]:
+def series_view(model, src) -> dict | None:
     """For a time series: its values, per-point scores and flags at the model's threshold (for the report)."""
     from aekit.apps.anomaly import AnomalyThreshold, detect
 
@@ -199,9 +198,9 @@ def check_out_dir(out: Path, resume: bool, force: bool) -> None:
     shutil.rmtree(out / "tb", ignore_errors=True)
 
 
-def train_run(family: str, data, out_dir, *, options: Optional[dict] = None, config_file=None,
-              resume: bool = False, force: bool = False, seed: Optional[int] = None, device: Optional[str] = None, verbose: int = 0,
-              report: bool = True, callbacks: Optional[list] = None) -> TrainRun:
+def train_run(family: str, data, out_dir, *, options: dict | None = None, config_file=None,
+              resume: bool = False, force: bool = False, seed: int | None = None, device: str | None = None, verbose: int = 0,
+              report: bool = True, callbacks: list | None = None) -> TrainRun:
     """Train ``family`` on ``data`` (a SRC string for :func:`aekit.datasets.sources.load_source`, or a Source) and
     write the run folder ``out_dir``.
 

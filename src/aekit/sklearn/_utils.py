@@ -15,20 +15,21 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import (
+    check_is_fitted,
+    validate_data,  # scikit-learn >= 1.6 (pyproject requires it)
+)
 
-from sklearn.utils.validation import validate_data  # scikit-learn >= 1.6 (pyproject requires it)
-
-from aekit.core.arrays import infer_layout
 from aekit.autoencoder.model import Autoencoder, build
-from aekit.training.inference import map_batches
-from aekit.training.threads import requested_threads, thread_scope
-from aekit.models.config import OPTIMIZERS
-from aekit.training.defaults import decide_data, value_range
+from aekit.core.arrays import infer_layout
 from aekit.errors import AekitError
+from aekit.models.config import OPTIMIZERS
 from aekit.models.losses import reconstruction
 from aekit.models.registry import get_family
+from aekit.training.defaults import decide_data, value_range
+from aekit.training.inference import map_batches
 from aekit.training.loop import pick_device
+from aekit.training.threads import requested_threads, thread_scope
 
 DTYPES = [np.float64, np.float32]  # float32 stays float32 (the model's precision); anything else -> float64
 _SET_BY_PARAMETERS = ("input_shape", "latent_dim", "hidden", "output_activation", "loss", "corruption")

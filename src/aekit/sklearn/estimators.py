@@ -47,15 +47,16 @@ Fitted attributes: ``model_`` (the :class:`aekit.Autoencoder`), ``history_`` (pe
 """
 from __future__ import annotations
 
-import numpy as np
 from numbers import Real
+
+import numpy as np
 from sklearn.base import OutlierMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_array, check_is_fitted
 
-from aekit.sklearn._utils import DTYPES, AutoencoderBase
 from aekit.apps.anomaly import SCORES, flag, get_score, scores_to_proba, threshold_from_scores
 from aekit.errors import AekitError
+from aekit.sklearn._utils import DTYPES, AutoencoderBase
 
 
 class _Metrics(StrOptions):

@@ -5,7 +5,7 @@ process's part of every global batch under data parallelism.
 from __future__ import annotations
 
 import inspect
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -29,7 +29,7 @@ class ArraySource:
     # with 32 MiB, and a chunk stays in cache; large rows still gather one batch at a time
     GATHER_BYTES = 4 * 2**20
 
-    def __init__(self, x: torch.Tensor, y: Optional[torch.Tensor] = None):
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | None = None):
         self.x, self.y = x, y
         self._bufs: dict[int, torch.Tensor] = {}
         self._pinned = False
@@ -108,7 +108,7 @@ class StreamSource:
     """A bounded-memory stream (``aekit.datasets.ImageStream`` / ``ArrayStream``): anything with
     ``__len__`` and ``iter_batches(batch_size, shuffle=, seed=)`` yielding numpy batches in a user layout."""
 
-    def __init__(self, stream, input_shape: tuple, transform: Optional[Callable] = None):
+    def __init__(self, stream, input_shape: tuple, transform: Callable | None = None):
         self.stream, self.input_shape = stream, input_shape
         self.transform = transform  # e.g. the model's scaler, applied to each batch in the model's layout
 
@@ -129,8 +129,8 @@ class StreamSource:
                 break
             if not len(b):
                 continue
-            xb = to_model(np.asarray(b), self.input_shape, "stream batch")[0]
-            xb = torch.from_numpy(self.transform(xb) if self.transform is not None else xb)
+            arr = to_model(np.asarray(b), self.input_shape, "stream batch")[0]
+            xb = torch.from_numpy(self.transform(arr) if self.transform is not None else arr)
             yield xb, xb
 
 

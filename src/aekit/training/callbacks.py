@@ -107,7 +107,7 @@ class EarlyStopping(Callback):
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.restore, self.verbose, self.stream = restore_best_weights, verbose, stream
         self.best, self.best_epoch, self.wait = float("inf"), -1, 0
-        self.best_weights = None  # a StateSnapshot of the best epoch's module state, once there is one
+        self.best_weights: StateSnapshot | None = None  # the best epoch's module state, once there is one
         self.stopped_epoch = None
 
     def on_epoch_end(self, state, logs) -> None:
@@ -125,6 +125,7 @@ class EarlyStopping(Callback):
     def on_train_end(self, state) -> None:
         restored = self.restore and self.best_weights is not None and self.best_epoch != state.epoch
         if restored:
+            assert self.best_weights is not None  # restored says so
             self.best_weights.restore(state.module)
         if self.stopped_epoch is None or state.diverged:
             return
@@ -198,6 +199,7 @@ class TimeLimit(Callback):
             self.t0 = time.perf_counter()
 
     def on_epoch_end(self, state, logs) -> None:
+        assert self.t0 is not None  # set by on_train_begin at the latest
         if time.perf_counter() - self.t0 > self.seconds:
             state.stop = True
 
@@ -223,7 +225,7 @@ class TensorBoard(Callback):
 
     def __init__(self, log_dir: str):
         self.log_dir = log_dir
-        self.writer = None
+        self.writer: EventWriter | None = None
 
     def on_train_begin(self, state) -> None:
         if state.world.is_main:
@@ -271,7 +273,6 @@ class CheckpointSaver(Callback):
 
     def on_epoch_end(self, state, logs) -> None:
         from aekit.training.checkpoint import save_checkpoint
-
         from aekit.training.distributed import barrier
 
         if state.world.is_main:

@@ -11,12 +11,12 @@ from aekit.core import container
 from aekit.errors import FormatError
 from aekit.training.loop import History, LoopState
 
-
 _RNG_KEYS = ("__rng__.torch", "__rng__.shuffle", "__rng__.noise")
 
 
 def _split_optimizer(sd: dict) -> tuple[dict, dict[str, torch.Tensor]]:
-    tensors, state_json = {}, {}
+    tensors: dict[str, torch.Tensor] = {}
+    state_json: dict[str, dict] = {}
     for pid, st in sd["state"].items():
         state_json[str(pid)] = {}
         for k, v in st.items():
@@ -129,7 +129,7 @@ def restore_checkpoint(path, state: LoopState) -> None:
         optim_sd = _join_optimizer(ts["optimizer"], tensors)
         _check_optimizer_state(optim_sd, state.optimizer)
         sched = ts.get("scheduler") if state.scheduler is not None else None
-        if sched and not _same_kind(sched, state.scheduler.state_dict()):
+        if sched and state.scheduler is not None and not _same_kind(sched, state.scheduler.state_dict()):
             raise ValueError("scheduler state of another scheduler")
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise FormatError(f"{path}: corrupt training checkpoint ({e})") from None
@@ -142,7 +142,7 @@ def restore_checkpoint(path, state: LoopState) -> None:
         try:
             state.shuffle_gen.set_state(tensors["__rng__.shuffle"])
             state.noise_gen.set_state(tensors["__rng__.noise"])  # generator states are CPU byte tensors
-            if sched:
+            if sched and state.scheduler is not None:  # (sched is None without a scheduler)
                 state.scheduler.load_state_dict(sched)
         except (RuntimeError, TypeError, ValueError, KeyError):
             state.shuffle_gen.set_state(shuffle)

@@ -52,12 +52,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Optional
 
 import numpy as np
 
 from aekit.errors import AekitError
-from aekit.models.config import LATENT_MAX, default_latent  # the code size is a model option's default
+from aekit.models.config import default_latent  # the code size is a model option's default
 
 STEP_BUDGET = 6000
 SAMPLE_BUDGET = 192_000  # samples seen: 12,000 steps of 16, fewer than 6,000 steps from batches of 32 up
@@ -81,7 +80,7 @@ def is_picture_shape(sample_shape) -> bool:
 class DataDecision:
     """What :func:`decide_data` chose, and why."""
 
-    scale: Optional[str]  # None | 'minmax' | 'standard' | 'pixel'
+    scale: str | None  # None | 'minmax' | 'standard' | 'pixel'
     loss: str  # 'bce' | 'mse'
     output_activation: str  # 'sigmoid' | 'linear'
     value_range: tuple  # (min, max) of the training data as given (uint8 already / 255)
@@ -172,7 +171,7 @@ class TrainingPlan:
     batch_size: int
     epochs: int
     validation_split: float
-    patience: Optional[int]
+    patience: int | None
     auto: list = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -199,8 +198,8 @@ def auto_patience(epochs: int, starts_as_pca: bool = False) -> int:
     return int(max(5, min(20 if starts_as_pca else 100, epochs // 10)))
 
 
-def plan_training(n: int, *, epochs: Optional[int], batch_size: Optional[int],
-                  validation_split: Optional[float], patience: Optional[int],
+def plan_training(n: int, *, epochs: int | None, batch_size: int | None,
+                  validation_split: float | None, patience: int | None,
                   has_validation: bool) -> TrainingPlan:
     """Fill in the training options left at ``None`` for ``n`` samples (see the module docstring).
 
@@ -228,7 +227,7 @@ def plan_training(n: int, *, epochs: Optional[int], batch_size: Optional[int],
 
 
 def fit_facts(d: DataDecision, plan: TrainingPlan, n_train: int, n_val: int, input_shape, code_size: int,
-              has_val: bool, activation: Optional[str] = None) -> dict:
+              has_val: bool, activation: str | None = None) -> dict:
     """The facts of one fit, as printed before the first epoch and carried by ``aekit train --json``."""
     steps = max(1, -(-n_train // plan.batch_size))
     monitor = "val_loss" if has_val else "loss"
@@ -281,5 +280,6 @@ def samples_of(x, input_shape):
     return x
 
 
-__all__ = ["hidden_activation", "linear_path", "fit_facts", "format_fit_info", "print_fit_info", "samples_of", "decide_data", "DataDecision", "default_latent", "plan_training", "TrainingPlan",
-           "auto_batch_size", "is_picture_shape", "value_range"]
+__all__ = ["hidden_activation", "linear_path", "fit_facts", "format_fit_info", "print_fit_info", "samples_of",
+           "decide_data", "DataDecision", "default_latent", "plan_training", "TrainingPlan", "auto_batch_size",
+           "is_picture_shape", "value_range"]

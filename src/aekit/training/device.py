@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import warnings
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 from torch import nn
@@ -80,7 +79,7 @@ class AmpPlan:
     (its small range underflows gradients), bfloat16 has float32's range and needs none."""
 
     device_type: str
-    dtype: Optional[torch.dtype] = None
+    dtype: torch.dtype | None = None
     note: str = ""
 
     @property
@@ -97,8 +96,8 @@ class AmpPlan:
         return torch.amp.GradScaler(self.device_type) if self.needs_scaler else None
 
 
-def amp_plan(amp: bool, device: torch.device, *, cpu_bf16: Optional[bool] = None,
-             cuda_bf16: Optional[bool] = None) -> AmpPlan:
+def amp_plan(amp: bool, device: torch.device, *, cpu_bf16: bool | None = None,
+             cuda_bf16: bool | None = None) -> AmpPlan:
     """What ``amp=True`` means on ``device``: bfloat16 on CPUs with native bfloat16 and on GPUs that
     support it, float16 with a GradScaler on older GPUs, float32 (with a ``note`` saying why) elsewhere.
     ``cpu_bf16`` / ``cuda_bf16`` override the hardware queries (tests)."""
@@ -125,7 +124,7 @@ def has_conv2d(module: nn.Module) -> bool:
     return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in module.modules())
 
 
-def use_channels_last(option: Optional[bool], module: nn.Module, device: torch.device) -> bool:
+def use_channels_last(option: bool | None, module: nn.Module, device: torch.device) -> bool:
     """channels_last (NHWC) memory for 2-D convolutions: oneDNN (CPU) and cuDNN's tensor-core kernels
     run NHWC natively and NCHW through reorders. ``None`` (auto): on for modules with 2-D convolutions
     on CPU and CUDA."""
@@ -159,7 +158,7 @@ def batch_format(x: torch.Tensor, channels_last: bool) -> torch.Tensor:
     return x
 
 
-def fits_on_device(nbytes: int, device: torch.device, free_bytes: Optional[int] = None) -> bool:
+def fits_on_device(nbytes: int, device: torch.device, free_bytes: int | None = None) -> bool:
     """Whether data of ``nbytes`` should live on ``device`` for the whole fit: always on the CPU; on a
     GPU when it takes at most RESIDENT_FRACTION of the free memory (``free_bytes`` overrides the query)."""
     if device.type == "cpu":

@@ -28,7 +28,6 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from typing import Optional
 
 import torch
 import torch.distributed as dist
@@ -157,7 +156,7 @@ def _at_exit() -> None:
         shutdown()
 
 
-def barrier(world: Optional[World] = None) -> None:
+def barrier(world: World | None = None) -> None:
     """Wait until every process arrives (no-op in one process)."""
     if (world or current()).parallel:
         with lost_peer_errors(current()):
@@ -303,7 +302,7 @@ def _looks_distributed(e: BaseException) -> bool:
 # --- launching -----------------------------------------------------------------------------------------
 
 
-def launch(nproc: int, argv: list[str], *, threads: Optional[int] = None, hint: str = "") -> int:
+def launch(nproc: int, argv: list[str], *, threads: int | None = None, hint: str = "") -> int:
     """Run ``python -m aekit ARGV`` in ``nproc`` processes on this machine through torchrun
     (``torch.distributed.run --standalone``); returns 0, or raises :class:`DistributedError` naming the
     first process that failed. Each process gets ``OMP_NUM_THREADS`` (``threads`` or cores / nproc)."""

@@ -6,22 +6,28 @@ validation split, and the weights' start (``init``).
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 import numpy as np
 import torch
 
 from aekit.core.arrays import to_model
-from aekit.models.config import TrainConfig
-from aekit.training.defaults import (auto_patience, decide_data, fit_facts, hidden_activation, linear_path, plan_training,
-                       value_range)
-from aekit.errors import AekitError
 from aekit.datasets.preprocessing import Scaler
+from aekit.errors import AekitError
+from aekit.models.config import TrainConfig
 from aekit.training import distributed
 from aekit.training.batches import ArraySource, StreamSource, is_stream
+from aekit.training.defaults import (
+    auto_patience,
+    decide_data,
+    fit_facts,
+    hidden_activation,
+    linear_path,
+    plan_training,
+    value_range,
+)
 
 
-def decide_init(ae, init: Optional[str], x_train) -> Optional[str]:
+def decide_init(ae, init: str | None, x_train) -> str | None:
     """The start the weights take: ``init='auto'`` is 'pca' for a model with a linear path (the default for
     standardised data) trained on data in memory with at least as many samples as code units."""
     if init == "auto":
@@ -122,7 +128,7 @@ def _decide(ae, cfg: TrainConfig, xa: np.ndarray, sample_shape: tuple, n_train: 
     return cfg
 
 
-def _reconfigure(ae, changes: dict, seed: Optional[int]) -> None:
+def _reconfigure(ae, changes: dict, seed: int | None) -> None:
     """Architecture options decided at fit (hidden activation, linear path): rebuild the module with them,
     so the saved config rebuilds the same module. Every weight whose name and shape are unchanged is kept
     (activations have none); new layers start from a fresh draw, seeded by ``seed`` when given."""

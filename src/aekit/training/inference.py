@@ -14,7 +14,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ def evaluation(module: nn.Module):
 
 
 def map_batches(module: nn.Module, data, fn: Callable, *, batch_size: int = 1024,
-                device: Optional[torch.device] = None, dtype: torch.dtype = torch.float32,
+                device: torch.device | None = None, dtype: torch.dtype = torch.float32,
                 numpy: bool = True):
     """Apply ``fn`` to ``data`` batch by batch on ``device`` in evaluation mode, without gradients.
 

@@ -11,21 +11,30 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional
+from typing import cast
 
 import torch
 from torch import nn
 
+from aekit.errors import AekitError
 from aekit.models.config import CorruptionConfig, TrainConfig, optimizer_classes, scheduler_classes
 from aekit.models.corruption import corrupt
-from aekit.errors import AekitError
-from aekit.training.inference import map_batches
 from aekit.models.losses import LossSpec, objective
 from aekit.training import distributed
+from aekit.training.device import (  # noqa: F401
+    AmpPlan,
+    amp_plan,
+    batch_format,
+    fused_ok,
+    pick_device,
+    to_memory_format,
+    use_channels_last,
+    warn_amp,
+)
 from aekit.training.distributed import SINGLE, World
-from aekit.training.device import AmpPlan, amp_plan, batch_format, fused_ok, pick_device  # noqa: F401
-from aekit.training.device import to_memory_format, use_channels_last, warn_amp
+from aekit.training.inference import map_batches
 
 # learning rates aekit has always used where they differ from torch's own defaults (others: torch's)
 _LR = {"adam": 1e-3, "adamw": 1e-3, "adadelta": 1.0, "rmsprop": 1e-3, "sgd": 1e-2}
@@ -35,7 +44,7 @@ class History:
     """Per-epoch logs like Keras' ``History``: ``history['loss']``, ``history['val_loss']``, ... and
     ``epoch`` (0-based epoch numbers)."""
 
-    def __init__(self, history: Optional[dict] = None, epoch: Optional[list] = None):
+    def __init__(self, history: dict | None = None, epoch: list | None = None):
         self.history: dict[str, list[float]] = {k: list(v) for k, v in (history or {}).items()}
         self.epoch: list[int] = list(epoch or [])
 
@@ -57,7 +66,7 @@ class History:
         return ("\n".join(lines) + "\n").encode()
 
     @classmethod
-    def from_dict(cls, d: Optional[dict]) -> "History":
+    def from_dict(cls, d: dict | None) -> History:
         d = d or {}
         return cls(d.get("history"), d.get("epoch"))
 
@@ -77,23 +86,23 @@ class LoopState:
     shuffle_gen: torch.Generator
     noise_gen: torch.Generator
     amp: AmpPlan = field(default_factory=lambda: AmpPlan("cpu"))
-    scaler: Optional[object] = None  # torch.amp.GradScaler for float16 autocast
+    scaler: torch.amp.GradScaler | None = None  # for float16 autocast
     channels_last: bool = False  # 4-D weights and batches in NHWC memory
-    train_module: Optional[nn.Module] = None  # what the training step calls: torch.compile(module) or module
+    train_module: nn.Module | None = None  # what the training step calls: torch.compile(module) or module
     history: History = field(default_factory=History)
     epoch: int = 0  # epochs completed
     steps_per_epoch: int = 0
     stop: bool = False
     seed: int = 0
-    scheduler: Optional[object] = None  # a torch.optim.lr_scheduler, stepped once per epoch
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None  # stepped once per epoch
     # torch's global generator as this run left it (dropout and the VAE's sampling draw from it); training
     # runs on a forked copy (see _own_rng), so the caller's generator is never reseeded
-    torch_rng: Optional[torch.Tensor] = None
-    cuda_rng: Optional[torch.Tensor] = None
+    torch_rng: torch.Tensor | None = None
+    cuda_rng: torch.Tensor | None = None
     world: World = SINGLE  # this process's rank among the data-parallel processes (torchrun)
-    forward_module: Optional[nn.Module] = None  # the DistributedDataParallel wrapper while training in parallel
-    stop_reason: Optional[str] = None  # why a callback stopped training early (one line)
-    diverged: Optional[str] = None  # set by DivergenceGuard: the message fit raises
+    forward_module: nn.Module | None = None  # the DistributedDataParallel wrapper while training in parallel
+    stop_reason: str | None = None  # why a callback stopped training early (one line)
+    diverged: str | None = None  # set by DivergenceGuard: the message fit raises
 
 
 def _construct(cls, first, options: dict, what: str):
@@ -105,7 +114,7 @@ def _construct(cls, first, options: dict, what: str):
 
 
 def make_optimizer(params: Iterable[torch.Tensor], cfg: TrainConfig,
-                   device: Optional[torch.device] = None) -> torch.optim.Optimizer:
+                   device: torch.device | None = None) -> torch.optim.Optimizer:
     """``torch.optim`` optimizer ``cfg.optimizer`` (by lower-case name) with ``lr``, and ``weight_decay`` and
     ``momentum`` where it takes them, then ``cfg.optimizer_options`` (e.g. ``{"betas": [0.9, 0.99]}``).
     On CPU and CUDA, optimizers with a fused kernel (Adam, AdamW, SGD) use it: one kernel for all parameters
@@ -135,6 +144,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig):
     cls = scheduler_classes()[cfg.scheduler]
     opts = dict(cfg.scheduler_options)
     if cfg.scheduler == "cosineannealinglr":
+        assert cfg.epochs is not None  # decided before the loop (training.defaults.plan_training)
         opts.setdefault("T_max", max(cfg.epochs, 1))
     return _construct(cls, optimizer, opts, "scheduler")
 
@@ -169,7 +179,8 @@ def new_state(module: nn.Module, cfg: TrainConfig, loss: LossSpec | Callable) ->
     plan = amp_plan(cfg.amp, device)
     warn_amp(plan)
     # a compiled wrapper shares the module's parameters; the module itself stays eager for inference and files
-    train_module = torch.compile(module) if cfg.compile else module
+    # (torch.compile of a module is an OptimizedModule, a Module; its annotation says Callable)
+    train_module = cast(nn.Module, torch.compile(module)) if cfg.compile else module
     optimizer = make_optimizer(module.parameters(), cfg, device)
     return LoopState(module, optimizer, cfg, loss_fn, device, shuffle_gen, noise_gen, seed=seed,
                      scheduler=make_scheduler(optimizer, cfg), world=world, amp=plan, scaler=plan.scaler(),
@@ -236,8 +247,9 @@ class _Sharded:
         return self.source.iter_batches(batch_size, shuffle, generator, drop_single, world=self.world)
 
 
-def _train_epoch(state: LoopState, source, corruption: Optional[CorruptionConfig], callbacks) -> dict[str, float]:
+def _train_epoch(state: LoopState, source, corruption: CorruptionConfig | None, callbacks) -> dict[str, float]:
     module, opt, cfg = state.module, state.optimizer, state.cfg
+    assert cfg.batch_size is not None  # decided before the loop (training.defaults.plan_training)
     module.train()
     sums: dict[str, torch.Tensor] = {}
     n = 0
@@ -301,11 +313,12 @@ def _check_batch_norm(module: nn.Module, n: int, batch_size: int) -> None:
                          f"least 2 samples")
 
 
-def fit_loop(state: LoopState, source, *, val_source=None, corruption: Optional[CorruptionConfig] = None,
+def fit_loop(state: LoopState, source, *, val_source=None, corruption: CorruptionConfig | None = None,
              callbacks: Iterable = ()) -> History:
     """Train ``state.module`` from epoch ``state.epoch`` to ``state.cfg.epochs``; returns the history."""
     callbacks = list(callbacks)
     cfg = state.cfg
+    assert cfg.epochs is not None and cfg.batch_size is not None  # decided before the loop (plan_training)
     _check_batch_norm(state.module, len(source), cfg.batch_size)
     state.steps_per_epoch = -(-len(source) // cfg.batch_size)
     for src in (source, val_source):

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from aekit.errors import AekitError
+from aekit.models.base import AEModule
 from aekit.models.dense import dense_layer_pairs
 from aekit.training.callbacks import Callback, StateSnapshot
 from aekit.training.loop import mean_loss
@@ -55,7 +56,7 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     return mean.float(), comps.float().contiguous(), (ev / max(n - 1, 1)).float()
 
 
-def _linear(layer: nn.Module) -> tuple[nn.Linear, nn.Module | None]:
+def _linear(layer: nn.Module) -> tuple[nn.Linear, nn.BatchNorm1d | None]:
     """The Linear of an encoder block (or of the code head) and the BatchNorm after it, if any."""
     if isinstance(layer, nn.Sequential) and isinstance(layer[0], nn.Linear):
         bn = layer[1] if len(layer) > 1 and isinstance(layer[1], nn.BatchNorm1d) else None
@@ -67,7 +68,7 @@ def _linear(layer: nn.Module) -> tuple[nn.Linear, nn.Module | None]:
 
 
 @torch.no_grad()
-def pca_init(module: nn.Module, x: torch.Tensor) -> None:
+def pca_init(module: AEModule, x: torch.Tensor) -> None:
     """Set the outermost encoder and decoder layers of a dense ``module`` from the PCA of x (N, ...)."""
     try:
         enc, dec = dense_layer_pairs(module)[0]
@@ -85,6 +86,7 @@ def pca_init(module: nn.Module, x: torch.Tensor) -> None:
     lin.weight[:, e0:].copy_(comps.to(lin.weight))
     lin.bias.copy_((-comps @ mean).to(lin.bias))
     if bn is not None:  # BatchNorm passes the coefficients through: (h - 0) / sqrt(var) * sqrt(var) + 0
+        assert bn.running_mean is not None and bn.running_var is not None  # the blocks' BatchNorm tracks them
         bn.running_mean.zero_()
         bn.running_var.copy_(var.clamp_min(1e-8).to(bn.running_var))
         if bn.affine:
@@ -104,6 +106,9 @@ class KeepInitIfBetter(Callback):
     """Measure the loss on ``source`` before and after training; if training made it worse, put the
     starting weights back (a model started from PCA is never worse than PCA on its training data)."""
 
+    start_loss: float | None
+    start_weights: StateSnapshot | None
+
     def __init__(self, source, batch_size: int = 1024):
         self.source, self.batch_size = source, batch_size
         self.start_loss, self.start_weights, self.kept_init = None, None, False
@@ -115,6 +120,7 @@ class KeepInitIfBetter(Callback):
 
     def on_train_end(self, state) -> None:
         end = mean_loss(state.module, self.source, state.loss_fn, self.batch_size, state.device)["loss"]
+        assert self.start_loss is not None and self.start_weights is not None  # set by on_train_begin
         if end > self.start_loss:
             self.start_weights.restore(state.module)
             self.kept_init = True

@@ -12,10 +12,10 @@ import dataclasses
 import torch
 from torch import nn
 
-from aekit.training.inference import map_batches
-from aekit.models.losses import LossSpec
 from aekit.models.base import Output
+from aekit.models.losses import LossSpec
 from aekit.training.batches import ArraySource
+from aekit.training.inference import map_batches
 from aekit.training.loop import fit_loop, new_state
 
 

@@ -108,6 +108,7 @@ def read_scalars(path: str | os.PathLike) -> list[tuple[str, int, float]]:
 
 def _fields(b: bytes):
     i = 0
+    v: int | bytes
     while i < len(b):
         key, i = read_varint(b, i)
         num, wire = key >> 3, key & 7

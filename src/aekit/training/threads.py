@@ -18,7 +18,8 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from typing import Iterator, Optional
+from collections.abc import Iterator
+from typing import cast
 
 import torch
 
@@ -33,7 +34,7 @@ _MIN_WINDOW_S = 0.02  # shorter windows are noise: keep the previous estimate
 _HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def requested_threads(threads=None) -> Optional[int]:
+def requested_threads(threads=None) -> int | None:
     """An explicit thread count from ``threads`` or ``AEKIT_NUM_THREADS``; None means automatic.
 
     ``threads`` may be a positive int, None or ``'auto'``; the variable a positive integer or ``auto``.
@@ -62,7 +63,7 @@ class CpuMeter:
     def __init__(self):
         self.available = os.path.exists(_STAT)
         self._last = self._read() if self.available else None
-        self._estimate: Optional[float] = None
+        self._estimate: float | None = None
 
     @staticmethod
     def _read() -> tuple[float, float, float]:
@@ -72,7 +73,7 @@ class CpuMeter:
         busy = sum(vals[:8]) - idle  # user nice system idle iowait irq softirq steal; guest is inside user
         return time.perf_counter(), busy / _HZ, time.process_time()
 
-    def others(self) -> Optional[float]:
+    def others(self) -> float | None:
         """Cores busy with other programs since the previous reading (None without /proc/stat).
 
         The first reading of a process waits ``_PROBE_S``; a window shorter than ``_MIN_WINDOW_S`` returns
@@ -91,7 +92,7 @@ class CpuMeter:
         return self._estimate
 
 
-_METER: Optional[CpuMeter] = None
+_METER: CpuMeter | None = None
 
 
 def meter() -> CpuMeter:
@@ -102,7 +103,7 @@ def meter() -> CpuMeter:
     return _METER
 
 
-def auto_threads(cap: int, others: Optional[float], cores: Optional[int] = None) -> int:
+def auto_threads(cap: int, others: float | None, cores: int | None = None) -> int:
     """Threads for ``others`` cores busy elsewhere: the free cores, rounded down (a thread that shares a
     core is the one that makes every barrier late), at least 1 and at most ``cap``."""
     cores = cores or os.cpu_count() or 1
@@ -118,13 +119,14 @@ class ThreadPolicy(Callback):
     rather than building one: it restores the caller's setting however training ends.
     """
 
-    def __init__(self, explicit: Optional[int], cap: int):
+    def __init__(self, explicit: int | None, cap: int):
         self.explicit, self.cap = explicit, max(1, cap)
         self.meter = meter() if explicit is None else None
         self._next = 0.0
 
     def start(self) -> int:
-        n = self.explicit if self.explicit is not None else auto_threads(self.cap, self.meter.others())
+        # (no explicit count: __init__ made the meter)
+        n = self.explicit if self.explicit is not None else auto_threads(self.cap, cast(CpuMeter, self.meter).others())
         self._set(n)
         self._next = time.perf_counter() + _RECHECK_S
         return n

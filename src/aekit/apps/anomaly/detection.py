@@ -19,14 +19,20 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
-from aekit.errors import AekitError
 from aekit.apps.anomaly.scores import default_score, get_score, score_names
-from aekit.apps.anomaly.threshold import (AnomalyThreshold, check_contamination, check_proba_method, flag,
-                                          quantile_threshold, scores_to_proba, threshold_from_scores)
+from aekit.apps.anomaly.threshold import (
+    AnomalyThreshold,
+    check_contamination,
+    check_proba_method,
+    flag,
+    quantile_threshold,
+    scores_to_proba,
+    threshold_from_scores,
+)
+from aekit.errors import AekitError
 
 
 @dataclass
@@ -72,7 +78,7 @@ def anomaly_scores(model, x, metric: str = "auto", batch_size: int = 1024) -> np
     return get_score(resolve_metric(model, metric)).score(model, x, batch_size)
 
 
-def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percentile: Optional[float] = None,
+def fit_threshold(model, x_train, contamination: float | None = 0.01, percentile: float | None = None,
                   metric: str = "auto", batch_size: int = 1024) -> dict:
     """Fit the decision threshold on normal (training) data and store it in the model (an
     :class:`AnomalyThreshold` section, saved with the model).
@@ -111,11 +117,11 @@ def fit_threshold(model, x_train, contamination: Optional[float] = 0.01, percent
     return info.to_dict()
 
 
-def _stored(model) -> Optional[AnomalyThreshold]:
+def _stored(model) -> AnomalyThreshold | None:
     return model.section(AnomalyThreshold)
 
 
-def _stored_for(model, metric: str) -> Optional[AnomalyThreshold]:
+def _stored_for(model, metric: str) -> AnomalyThreshold | None:
     """The stored threshold section, refused when it was fitted on another metric's scores (their scales
     differ: an error in squared units against a sum of standardised terms)."""
     info = _stored(model)
@@ -135,7 +141,7 @@ def threshold_for(model, contamination: float) -> float:
     return info.at(contamination)
 
 
-def detect(model, x, contamination: Optional[float] = None, threshold: Optional[float] = None,
+def detect(model, x, contamination: float | None = None, threshold: float | None = None,
            metric: str = "auto", batch_size: int = 1024) -> DetectionResult:
     """Score ``x`` and flag anomalies.
 

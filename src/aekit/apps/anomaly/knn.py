@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from aekit.errors import AekitError
 from aekit.apps.anomaly.terms import _log, _log_excess, _robust, errors_and_codes, knn_distance, log_excess_sum
+from aekit.errors import AekitError
 
 KNN_TENSOR = "code_neighbours"  # the reference codes, in the model file's tensors
 ROW_TENSOR = "row_neighbours"  # the same training rows as the model takes them (flat inputs: tables)
@@ -82,13 +82,13 @@ class CodeNeighbours:
     error_scale: list  # [median, IQR] of the training rows' reconstruction errors (after transform)
     distance_scale: list  # [median, IQR] of the training codes' distances to their k nearest others (same)
     transform: str = "log"  # of both terms before they are standardised ('identity': files before it)
-    row_scale: Optional[list] = None  # [median, IQR] of the log distances of the training rows (flat inputs)
+    row_scale: list | None = None  # [median, IQR] of the log distances of the training rows (flat inputs)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CodeNeighbours":
+    def from_dict(cls, d: dict) -> CodeNeighbours:
         d = {"transform": "identity", "row_scale": None, **d}  # a file written before a field scores as it did
         sec = cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
         if sec.transform not in _TRANSFORMS:
@@ -97,7 +97,7 @@ class CodeNeighbours:
         return sec
 
     def standardised_sum(self, err: np.ndarray, dist: np.ndarray,
-                         row_dist: Optional[np.ndarray] = None) -> np.ndarray:
+                         row_dist: np.ndarray | None = None) -> np.ndarray:
         """The score (N,): the terms (after ``transform``) standardised with the stored scales, summed
         ('log': only their excesses over the training medians); ``row_dist`` (N,) when ``row_scale`` is set."""
         if self.transform == "identity":

@@ -24,8 +24,8 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from aekit.errors import AekitError
 from aekit.apps.anomaly.terms import _log, _log_excess, _robust, errors_and_codes
+from aekit.errors import AekitError
 
 
 @dataclass
@@ -65,7 +65,7 @@ class CodeGaussian:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CodeGaussian":
+    def from_dict(cls, d: dict) -> CodeGaussian:
         d = {"combine": "sum", **d}  # a file written before the field scores as it did
         sec = cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
         if sec.combine not in _COMBINES:

@@ -29,13 +29,13 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from aekit.errors import AekitError
 from aekit.apps.anomaly.detection import anomaly_scores
 from aekit.apps.anomaly.terms import _robust
+from aekit.errors import AekitError
 
 DENSITIES = (None, "gmm", "gaussian")
 
@@ -64,7 +64,7 @@ class AnomalyScorer:
         Per model: the training medians and IQRs of each term and the fitted mixture.
     """
 
-    def __init__(self, models: Sequence, density: Optional[str] = "gmm", n_components: int = 4,
+    def __init__(self, models: Sequence, density: str | None = "gmm", n_components: int = 4,
                  weight: float = 1.0, metric: str = "auto", seed: int = 0):
         self.models = list(models) if isinstance(models, (list, tuple)) else [models]
         self.density = density
@@ -79,7 +79,7 @@ class AnomalyScorer:
             terms.append(-mix.score_samples(model.encode(x).astype(np.float64)))
         return terms
 
-    def fit(self, x_train) -> "AnomalyScorer":
+    def fit(self, x_train) -> AnomalyScorer:
         """Fit the code densities and the standardisation on normal data ``x_train``; returns self."""
         from sklearn.mixture import GaussianMixture
 

@@ -33,13 +33,11 @@ Examples
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
-from aekit.errors import AekitError
 from aekit.apps.anomaly.knn import fit_code_neighbours, mse_knn_scores
 from aekit.apps.anomaly.maha import fit_code_gaussian, mse_maha_scores
+from aekit.errors import AekitError
 
 # the score a model without a stored one is judged by: variational models have their own likelihood
 PLAIN_DEFAULT, VARIATIONAL_DEFAULT = "mse", "elbo"
@@ -123,7 +121,7 @@ def get_score(name: str) -> Score:
         raise AekitError(f"metric={name!r}; expected one of {', '.join(SCORES)}") from None
 
 
-def default_score(model, kind: Optional[str] = None, n_train: int = 0) -> str:
+def default_score(model, kind: str | None = None, n_train: int = 0) -> str:
     """The score of a model that stores none: for data of ``kind`` (``model.data.kind``), the first
     registered score made for it (``data_kinds``) that ``n_train`` samples can fit, unless the model is
     variational; else ``'elbo'`` for variational models and ``'mse'`` otherwise."""

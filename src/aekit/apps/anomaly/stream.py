@@ -46,13 +46,12 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
-from aekit.errors import AekitError
-from aekit.apps.anomaly.terms import errors_and_codes, knn_distance
 from aekit.apps.anomaly.tail import HISTORY, dependence, fisher, tail_surprise  # noqa: F401  (re-exported statistics)
+from aekit.apps.anomaly.terms import errors_and_codes, knn_distance
+from aekit.errors import AekitError
 
 RANGE_BREAK_SURPRISE = 10.0  # -log10(p) given to a range break: p = 1e-10, flagged at any usual risk
 NEIGHBOURS = 5  # nearest training codes of the code-distance term, as the 'mse_knn' score of tables
@@ -73,10 +72,10 @@ class StreamResult:
     labels: np.ndarray
     threshold: float
     n_train: int
-    season: Optional[int] = None
-    surprise: Optional[np.ndarray] = None
+    season: int | None = None
+    surprise: np.ndarray | None = None
     refractory: int = 0
-    distance: Optional[np.ndarray] = None
+    distance: np.ndarray | None = None
 
     @property
     def n_anomalies(self) -> int:

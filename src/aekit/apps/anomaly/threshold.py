@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from math import erf, sqrt
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import numpy as np
 
@@ -55,7 +55,7 @@ class AnomalyThreshold:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "AnomalyThreshold":
+    def from_dict(cls, d: dict) -> AnomalyThreshold:
         return cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
 
     def brief(self) -> dict:
@@ -91,8 +91,8 @@ def flag(scores: np.ndarray, threshold: float) -> np.ndarray:
     return (np.asarray(scores) > threshold).astype(np.int64)
 
 
-def threshold_from_scores(scores: np.ndarray, metric: str = "mse", contamination: Optional[float] = 0.01,
-                          percentile: Optional[float] = None) -> AnomalyThreshold:
+def threshold_from_scores(scores: np.ndarray, metric: str = "mse", contamination: float | None = 0.01,
+                          percentile: float | None = None) -> AnomalyThreshold:
     """The threshold and training statistics of ``scores`` (N,) (higher = more anomalous): the
     ``1 - contamination`` quantile (``np.quantile``, linear), or the ``percentile`` (0-100) when given."""
     if percentile is not None:
