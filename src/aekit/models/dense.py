@@ -71,8 +71,11 @@ def build_dense_module(cfg: DenseConfig, variational: bool = False) -> AEModule:
         decoder_blocks, n_enc, n_dec = list(dec_blocks), enc_sizes[-1], dec_sizes[-1]
     head = (GaussianHead(n_enc, cfg.latent_dim) if variational
             else LatentHead(n_enc, cfg.latent_dim, cfg.latent_activation))
-    # (B, latent) -> mirrored hidden blocks -> (B, n_in) logits -> (B, *input_shape)
-    decoder = nn.Sequential(*decoder_blocks, nn.Linear(n_dec, n_in), nn.Unflatten(1, cfg.input_shape))
+    # (B, latent) -> mirrored hidden blocks -> (B, n_in) logits -> (B, *input_shape); flat inputs need no
+    # Unflatten, whose module call and view node are a few per cent of a small model's step (no weights, so
+    # the file's keys are the same either way)
+    unflatten = [nn.Unflatten(1, cfg.input_shape)] if len(cfg.input_shape) > 1 else []
+    decoder = nn.Sequential(*decoder_blocks, nn.Linear(n_dec, n_in), *unflatten)
     return AEModule(encoder, head, decoder, cfg.output_activation)
 
 
@@ -82,7 +85,7 @@ def dense_layer_pairs(module: AEModule) -> list[tuple[nn.Module, nn.Module]]:
     linear path has one pair: (head, output layer), each summing its two paths."""
     encoder, decoder = cast(nn.Sequential, module.encoder), cast(nn.Sequential, module.decoder)  # dense stacks
     if isinstance(encoder[-1], WithInput):
-        return [(module.head, decoder[-2])]
+        return [(module.head, next(m for m in reversed(decoder) if isinstance(m, nn.Linear)))]  # the output layer
     enc_layers = [m for m in encoder if isinstance(m, nn.Sequential)]
     dec = list(decoder)
     dec_layers = [m for m in dec if isinstance(m, nn.Sequential)]

@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from aekit.core.arrays import to_model
+from aekit.core.arrays import finite_range, to_model
 from aekit.datasets.preprocessing import Scaler
 from aekit.errors import AekitError
 from aekit.models.config import TrainConfig
@@ -53,7 +53,7 @@ def fit_sources(ae, x, y, validation_data, cfg: TrainConfig, series: bool = Fals
     shared = (0,) if series and len(ae.input_shape) == 2 else ()
     if is_stream(x):
         return _stream_sources(ae, x, validation_data, cfg, shared)
-    xa, layout = to_model(x, ae.input_shape, "x")
+    xa, layout = to_model(x, ae.input_shape, "x", check_finite=False)  # checked below, with the range
     ya = to_model(y, ae.input_shape, "y")[0] if y is not None else None
     if ya is not None and len(ya) != len(xa):
         raise AekitError(f"y: {len(ya)} samples but x has {len(xa)}")
@@ -66,7 +66,11 @@ def fit_sources(ae, x, y, validation_data, cfg: TrainConfig, series: bool = Fals
         n_val = len(xa) - cut
         val = (xa[cut:], ya[cut:] if ya is not None else xa[cut:])
         xa, ya = xa[:cut], (ya[:cut] if ya is not None else None)
-    cfg = _decide(ae, cfg, xa, layout.sample_shape, len(xa), n_val, val is not None, plan=plan)
+    # one scan of the values: the training part's range decides the loss, and NaN anywhere is refused
+    x_range = finite_range(xa, "x")
+    if n_val:
+        finite_range(val[0], "x")
+    cfg = _decide(ae, cfg, x_range, layout.sample_shape, len(xa), n_val, val is not None, plan=plan)
     ae.sections.preprocessing.scaler = Scaler(cfg.scale).fit(xa, shared) if cfg.scale else None
     xa, ya = ae.scale(xa), (ae.scale(ya) if ya is not None else None)
     xt = torch.from_numpy(xa)
@@ -80,7 +84,7 @@ def _stream_sources(ae, x, validation_data, cfg: TrainConfig, shared: tuple = ()
     streaming pass over ``x`` (``shared``: as in :meth:`aekit.datasets.preprocessing.Scaler.fit`)."""
     first = next(iter(x.iter_batches(min(len(x), 1024), shuffle=False, seed=0)))
     xa0, layout = to_model(np.asarray(first), ae.input_shape, "x")
-    cfg = _decide(ae, cfg, xa0, layout.sample_shape, len(x), 0, validation_data is not None)
+    cfg = _decide(ae, cfg, value_range(xa0), layout.sample_shape, len(x), 0, validation_data is not None)
     scaler = None
     if cfg.scale:
         chunks = (to_model(np.asarray(b), ae.input_shape, "x")[0] for b in x.iter_batches(8192))
@@ -94,13 +98,13 @@ def _stream_sources(ae, x, validation_data, cfg: TrainConfig, shared: tuple = ()
     return StreamSource(x, ae.input_shape, transform), val, None, cfg
 
 
-def _decide(ae, cfg: TrainConfig, xa: np.ndarray, sample_shape: tuple, n_train: int, n_val: int,
+def _decide(ae, cfg: TrainConfig, x_range: tuple, sample_shape: tuple, n_train: int, n_val: int,
             has_val: bool, plan=None) -> TrainConfig:
     """Apply :mod:`aekit.training.defaults` to the options left at auto: the config's loss and output activation
     become concrete (the module's output follows), and :attr:`Autoencoder.fit_info` records every decision."""
     redo = ae.preprocessing.decided or []  # what an earlier fit decided is decided again
     opt = {k: ("auto" if k in redo else getattr(ae.config, k)) for k in ("loss", "output_activation")}
-    d = decide_data(value_range(xa), sample_shape, scale=cfg.scale, owner="fit", **opt)
+    d = decide_data(x_range, sample_shape, scale=cfg.scale, owner="fit", **opt)
     ae.config.loss, ae.config.output_activation = d.loss, d.output_activation
     ae.module.output_activation = d.output_activation
     changes = {}
