@@ -1,4 +1,5 @@
 """Shared bits of the denoise / anomaly / features benches: data paths, hardware facts, writing results."""
+
 from __future__ import annotations
 
 import json
@@ -22,10 +23,16 @@ def hardware() -> dict:
         cpu = open("/proc/cpuinfo").read().split("model name")[1].split("\n")[0].strip(" :\t")
     except (OSError, IndexError):
         pass
-    return {"cpu": cpu, "cores_visible": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "numpy": np.__version__, "python": platform.python_version(),
-            "platform": platform.platform(),
-            "load_average_1_5_15_min_at_end": [round(v, 2) for v in os.getloadavg()]}
+    return {
+        "cpu": cpu,
+        "cores_visible": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "load_average_1_5_15_min_at_end": [round(v, 2) for v in os.getloadavg()],
+    }
 
 
 def mnist():
@@ -39,9 +46,13 @@ def mnist():
 def write(name: str, result: dict, started: float) -> Path:
     from aekit.core.container import atomic_write
 
-    result = {**result, "wall_s_total": round(time.time() - started, 1), "hardware": hardware(),
-              "command": "python " + " ".join(["bench/" + Path(sys.argv[0]).name, *sys.argv[1:]]),
-              "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    result = {
+        **result,
+        "wall_s_total": round(time.time() - started, 1),
+        "hardware": hardware(),
+        "command": "python " + " ".join(["bench/" + Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     atomic_write(path, (json.dumps(result, indent=2) + "\n").encode())

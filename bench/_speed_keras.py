@@ -5,6 +5,7 @@ seconds of each epoch (``model.fit``, shuffled, the first epoch includes tracing
 Architectures as in the Keras blog "Building autoencoders in Keras" (dense, deep, conv 16-8-8, denoising
 32-32, sequence-to-sequence LSTM) and its VAE, with the sizes bench/speed.py states; Adam, lr 1e-3.
 """
+
 import json
 import os
 import sys
@@ -48,8 +49,9 @@ class VAE(keras.Model):
         h = layers.Dense(64, activation="relu")(inp)
         self.encoder = keras.Model(inp, [layers.Dense(2)(h), layers.Dense(2)(h)])
         zin = keras.Input((2,))
-        self.decoder = keras.Model(zin, layers.Dense(784, activation="sigmoid")(
-            layers.Dense(64, activation="relu")(zin)))
+        self.decoder = keras.Model(
+            zin, layers.Dense(784, activation="sigmoid")(layers.Dense(64, activation="relu")(zin))
+        )
         # Keras 3 logs its own (empty) 'loss' tracker over a custom train_step's return: the example's own
         # Mean tracker carries the loss that is reported
         self.vae_loss = keras.metrics.Mean(name="vae_loss")
@@ -63,9 +65,10 @@ class VAE(keras.Model):
             mu, logvar = self.encoder(data)
             z = mu + tf.exp(0.5 * logvar) * tf.random.normal(tf.shape(mu))
             rec = self.decoder(z)
-            rec_loss = tf.reduce_mean(tf.reduce_sum(keras.losses.binary_crossentropy(data[..., None], rec[..., None]),
-                                                    axis=1))
-            kl = tf.reduce_mean(-0.5 * tf.reduce_sum(1 + logvar - mu ** 2 - tf.exp(logvar), axis=1))
+            rec_loss = tf.reduce_mean(
+                tf.reduce_sum(keras.losses.binary_crossentropy(data[..., None], rec[..., None]), axis=1)
+            )
+            kl = tf.reduce_mean(-0.5 * tf.reduce_sum(1 + logvar - mu**2 - tf.exp(logvar), axis=1))
             loss = rec_loss + kl
         grads = tape.gradient(loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
@@ -89,8 +92,11 @@ elif name in ("conv", "denoise"):
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="binary_crossentropy")
     target = np.transpose(x, (0, 2, 3, 1))  # (N, 28, 28, 1)
     # the tutorial adds the noise once, before training
-    xin = target if name == "conv" else np.clip(target + 0.5 * np.random.default_rng(0).standard_normal(
-        target.shape).astype(np.float32), 0, 1)
+    xin = (
+        target
+        if name == "conv"
+        else np.clip(target + 0.5 * np.random.default_rng(0).standard_normal(target.shape).astype(np.float32), 0, 1)
+    )
 elif name == "vae":
     model = VAE()
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
@@ -115,6 +121,14 @@ class Times(keras.callbacks.Callback):
 
 times, losses = [], []
 model.fit(xin, target, batch_size=batch, epochs=epochs, shuffle=True, verbose=0, callbacks=[Times()])
-print(json.dumps({"params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
-                  "epoch_s": [round(t, 4) for t in times],
-                  "loss": losses[-1], "tensorflow": tf.__version__, "keras": keras.__version__}))
+print(
+    json.dumps(
+        {
+            "params": int(sum(np.prod(w.shape) for w in model.trainable_weights)),
+            "epoch_s": [round(t, 4) for t in times],
+            "loss": losses[-1],
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+        }
+    )
+)

@@ -41,6 +41,7 @@ classical detectors alone or given aekit's post-processing; the ``aekit_stream_*
 
     python bench/anomaly_nab.py --budget 900
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,8 +68,18 @@ from aekit.datasets.nab import (  # noqa: E402
 )
 
 NAB = SHARED / "nab"
-AE = dict(window=32, short=5, history=4000, risk=1e-4, refractory=32, epochs=30, hidden=32, latent_dim=4,
-          range_tolerance=0.05, season="auto")
+AE = dict(
+    window=32,
+    short=5,
+    history=4000,
+    risk=1e-4,
+    refractory=32,
+    epochs=30,
+    hidden=32,
+    latent_dim=4,
+    range_tolerance=0.05,
+    season="auto",
+)
 PREVIOUS = dict(history=1000, refractory=96)  # the settings before range breaks: more false alarms
 # the thresholds -log10(risk) NAB's optimiser chooses among for a detector with a quiet period: at each,
 # the detector runs (its quiet periods follow its flags at that threshold) and its flags are scored
@@ -86,17 +97,19 @@ def iforest(v: np.ndarray, n_train: int, seed: int, L: int = 32) -> np.ndarray:
     from sklearn.ensemble import IsolationForest
 
     z = (v - np.median(v[:n_train])) / max(v[:n_train].std(), 1e-9)
-    w = sliding_windows(z, L)[:, :, 0]               # (T - L + 1, L): window j ends at point j + L - 1
+    w = sliding_windows(z, L)[:, :, 0]  # (T - L + 1, L): window j ends at point j + L - 1
     f = IsolationForest(n_estimators=100, random_state=seed).fit(w[: n_train - L + 1])
     s = -f.score_samples(w)
     return np.r_[np.full(L - 1, s[0]), s]
 
 
-def with_tail(raw: np.ndarray, n_train: int, v: np.ndarray, history: int = AE["history"],
-              breaks: bool = True) -> np.ndarray:
+def with_tail(
+    raw: np.ndarray, n_train: int, v: np.ndarray, history: int = AE["history"], breaks: bool = True
+) -> np.ndarray:
     """aekit's post-processing on any raw score, before the quiet period: tail model, range breaks."""
-    return stream_surprise(raw, v, n_train, short=AE["short"], history=history,
-                           range_tolerance=AE["range_tolerance"] if breaks else None)
+    return stream_surprise(
+        raw, v, n_train, short=AE["short"], history=history, range_tolerance=AE["range_tolerance"] if breaks else None
+    )
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -115,8 +128,14 @@ def events(flags: list, wins: list) -> dict:
         fp += len(runs(d & (s.window < 0)))
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
-    return {"tp": tp, "fn": fn, "fp": fp, "precision": round(p, 4), "recall": round(r, 4),
-            "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0}
+    return {
+        "tp": tp,
+        "fn": fn,
+        "fp": fp,
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(2 * p * r / (p + r), 4) if p + r else 0.0,
+    }
 
 
 def score(scores: list, wins: list, refractory: int = 0) -> dict:
@@ -126,14 +145,18 @@ def score(scores: list, wins: list, refractory: int = 0) -> dict:
     flags = {t: [suppress(s, t, refractory)[1] for s in scores] for t in TAUS} if refractory else None
     for prof in PROFILES:
         thr, r = nab_best(flags, wins, prof) if refractory else (None, nab_score(scores, wins, prof))
-        out[prof] = {"score": round(r.normalized, 2), "threshold": r.threshold if thr is None else thr,
-                     "tp": r.tp, "fn": r.fn, "fp_points": r.fp}
+        out[prof] = {
+            "score": round(r.normalized, 2),
+            "threshold": r.threshold if thr is None else thr,
+            "tp": r.tp,
+            "fn": r.fn,
+            "fp_points": r.fp,
+        }
     thr = out["standard"]["threshold"]
     out["event_at_standard_threshold"] = events(flags[thr] if refractory else [s >= thr for s in scores], wins)
     if refractory:  # as the detector runs at the default risk, with no threshold chosen on labels
         default = flags[DEFAULT_TAU]
-        out["at_default_risk"] = {p: round(nab_score(default, wins, p, threshold=1.0).normalized, 2)
-                                  for p in PROFILES}
+        out["at_default_risk"] = {p: round(nab_score(default, wins, p, threshold=1.0).normalized, 2) for p in PROFILES}
         out["at_default_risk"]["event"] = events(default, wins)
     return out
 
@@ -154,17 +177,26 @@ def against_aims(summary: dict, names: list) -> dict:
     base = [n for n in names if role(n) == "baseline"]
     best_std = max(summary[n]["standard"]["score"] for n in base)
     best_f1 = max(summary[n]["event_at_standard_threshold"]["f1"] for n in base)
-    return {"standard": std, "f1": f1, "best_baseline_standard": best_std, "best_baseline_f1": best_f1,
-            "roles": {n: role(n) for n in names},
-            "met": bool(std >= 70 and f1 >= 0.6 and std > best_std and f1 > best_f1)}
+    return {
+        "standard": std,
+        "f1": f1,
+        "best_baseline_standard": best_std,
+        "best_baseline_f1": best_f1,
+        "roles": {n: role(n) for n in names},
+        "met": bool(std >= 70 and f1 >= 0.6 and std > best_std and f1 > best_f1),
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--budget", type=float, default=900, help="seconds; the run stops adding series past it")
     ap.add_argument("--limit", type=int, default=0, help="only the first N series (smoke runs)")
-    ap.add_argument("--seed", type=int, default=0, help="added to each series' seed (another draw of every model); "
-                    "results go to anomaly_nab_seedN.json")
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="added to each series' seed (another draw of every model); results go to anomaly_nab_seedN.json",
+    )
     args = ap.parse_args()
     torch.set_num_threads(1)
     started = time.time()
@@ -172,11 +204,22 @@ def main() -> None:
     windows = load_nab_windows(NAB)
     series = [k for k in sorted(windows) if (NAB / k).exists()]
     if args.limit:
-        series = series[:args.limit]
-    names = ["aekit_stream", "aekit_stream_error_only", "aekit_stream_distance_only",
-             "aekit_stream_no_season", "aekit_stream_no_range_breaks", "aekit_stream_previous",
-             "aekit_stream_previous+range", "range_breaks_alone", "rolling_zscore", "iforest_windows",
-             "rolling_zscore+tail", "iforest_windows+tail", "random"]
+        series = series[: args.limit]
+    names = [
+        "aekit_stream",
+        "aekit_stream_error_only",
+        "aekit_stream_distance_only",
+        "aekit_stream_no_season",
+        "aekit_stream_no_range_breaks",
+        "aekit_stream_previous",
+        "aekit_stream_previous+range",
+        "range_breaks_alone",
+        "rolling_zscore",
+        "iforest_windows",
+        "rolling_zscore+tail",
+        "iforest_windows+tail",
+        "random",
+    ]
     # detectors with a quiet period: their surprises, run at each threshold of TAUS (see score)
     quiet = {n: AE["refractory"] for n in names if n.endswith("+tail") or n.startswith("aekit_stream")}
     quiet.update({n: PREVIOUS["refractory"] for n in ("aekit_stream_previous", "aekit_stream_previous+range")})
@@ -219,15 +262,20 @@ def main() -> None:
         scores["iforest_windows+tail"].append(with_tail(fo, n_train, v))
         scores["random"].append(rng.random(n))
         done.append(key)
-        print(f"{i + 1}/{len(series)} {key} ({n} points, {len(wins[-1])} windows, "
-              f"{res.n_anomalies} alerts) {time.time() - started:.0f}s", flush=True)
+        print(
+            f"{i + 1}/{len(series)} {key} ({n} points, {len(wins[-1])} windows, "
+            f"{res.n_anomalies} alerts) {time.time() - started:.0f}s",
+            flush=True,
+        )
     summary = {n: score(scores[n], wins, quiet.get(n, 0)) for n in names}
     # the run's own flags (risk 1e-4) are the default-risk run's: the same quiet periods at the same threshold
     summary["aekit_stream"]["event_at_own_threshold"] = summary["aekit_stream"]["at_default_risk"]["event"]
     for n in names:
         s = summary[n]
-        line = (f"{n:28s} NAB std {s['standard']['score']:6.2f} lowFP {s['reward_low_FP_rate']['score']:6.2f} "
-                f"lowFN {s['reward_low_FN_rate']['score']:6.2f} F1 {s['event_at_standard_threshold']['f1']}")
+        line = (
+            f"{n:28s} NAB std {s['standard']['score']:6.2f} lowFP {s['reward_low_FP_rate']['score']:6.2f} "
+            f"lowFN {s['reward_low_FN_rate']['score']:6.2f} F1 {s['event_at_standard_threshold']['f1']}"
+        )
         if "at_default_risk" in s:
             d = s["at_default_risk"]
             line += f" | risk 1e-4: std {d['standard']:6.2f} F1 {d['event']['f1']}"
@@ -235,22 +283,34 @@ def main() -> None:
     print("aekit at its own threshold:", summary["aekit_stream"]["event_at_own_threshold"])
     aims = against_aims(summary, names)
     print("aims:", aims)
-    result = {"bench": "anomaly_nab", "n_series": len(done), "n_series_listed": len(series),
-              "n_windows_scored": sum(prepare_series(len(s), w).n_windows
-                                      for s, w in zip(scores["random"], wins)),
-              "series": done, "seasons_found": {k: p for k, p in seasons.items() if p},
-              "load_average_at_start": load, "summary": summary, "aims": aims,
-              "wall_s": {n: round(s, 1) for n, s in wall.items()},
-              "published_scoreboard_full_corpus": {k: dict(zip(PROFILES, v)) for k, v in SCOREBOARD.items()},
-              "settings": {"aekit_stream": AE, "probationary": "min(floor(0.15 n), 750) points",
-                           "rolling_zscore": "64 previous points", "iforest_windows": "32-point windows, 100 trees",
-                           "tail": "the same tail model, range check and quiet period as aekit_stream",
-                           "threshold": "NAB optimiser: best corpus total per detector and profile; a detector "
-                                        "with a quiet period runs at each threshold -log10(risk) in TAUS, its "
-                                        "quiet periods following its flags there; at_default_risk: the same "
-                                        "detectors at risk 1e-4, no threshold chosen on labels",
-                           "taus": [TAUS[0], TAUS[-1], 0.1]},
-              "budget_s": args.budget, "limit": args.limit, "seed": args.seed}
+    result = {
+        "bench": "anomaly_nab",
+        "n_series": len(done),
+        "n_series_listed": len(series),
+        "n_windows_scored": sum(prepare_series(len(s), w).n_windows for s, w in zip(scores["random"], wins)),
+        "series": done,
+        "seasons_found": {k: p for k, p in seasons.items() if p},
+        "load_average_at_start": load,
+        "summary": summary,
+        "aims": aims,
+        "wall_s": {n: round(s, 1) for n, s in wall.items()},
+        "published_scoreboard_full_corpus": {k: dict(zip(PROFILES, v)) for k, v in SCOREBOARD.items()},
+        "settings": {
+            "aekit_stream": AE,
+            "probationary": "min(floor(0.15 n), 750) points",
+            "rolling_zscore": "64 previous points",
+            "iforest_windows": "32-point windows, 100 trees",
+            "tail": "the same tail model, range check and quiet period as aekit_stream",
+            "threshold": "NAB optimiser: best corpus total per detector and profile; a detector "
+            "with a quiet period runs at each threshold -log10(risk) in TAUS, its "
+            "quiet periods following its flags there; at_default_risk: the same "
+            "detectors at risk 1e-4, no threshold chosen on labels",
+            "taus": [TAUS[0], TAUS[-1], 0.1],
+        },
+        "budget_s": args.budget,
+        "limit": args.limit,
+        "seed": args.seed,
+    }
     if not args.limit:
         print(write(f"anomaly_nab_seed{args.seed}" if args.seed else "anomaly_nab", result, started))
 

@@ -21,6 +21,7 @@ IsolationForest 87.32, LOF 87.43, OCSVM 84.35, PCA 77.38).
 
     python bench/anomaly_tables.py --budget 400
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,9 +67,11 @@ def baselines(xtr, xte, seed: int) -> dict:
     from sklearn.neighbors import LocalOutlierFactor
     from sklearn.svm import OneClassSVM
 
-    out = {"iforest": -IsolationForest(n_estimators=200, random_state=seed).fit(xtr).score_samples(xte),
-           "lof": -LocalOutlierFactor(n_neighbors=min(20, len(xtr) - 1), novelty=True).fit(xtr).score_samples(xte),
-           "ocsvm": -OneClassSVM(gamma="scale", nu=0.1).fit(xtr).score_samples(xte)}
+    out = {
+        "iforest": -IsolationForest(n_estimators=200, random_state=seed).fit(xtr).score_samples(xte),
+        "lof": -LocalOutlierFactor(n_neighbors=min(20, len(xtr) - 1), novelty=True).fit(xtr).score_samples(xte),
+        "ocsvm": -OneClassSVM(gamma="scale", nu=0.1).fit(xtr).score_samples(xte),
+    }
     p = PCA(n_components=0.9, random_state=seed).fit(xtr)
     out["pca"] = ((p.inverse_transform(p.transform(xte)) - xte) ** 2).mean(1)
     return out
@@ -78,9 +81,16 @@ def aekit_scores(xtr, xte, seeds: int, steps: int, seed: int) -> dict:
     d = xtr.shape[1]
     models = []
     for s in range(seeds):
-        m = aekit.build("dense", input_shape=(d,), hidden=[64], latent_dim=max(2, d // 2),
-                        output_activation="linear", loss="mse", linear_path="off",  # as recorded: random starts
-                        seed=seed * 100 + s)
+        m = aekit.build(
+            "dense",
+            input_shape=(d,),
+            hidden=[64],
+            latent_dim=max(2, d // 2),
+            output_activation="linear",
+            loss="mse",
+            linear_path="off",  # as recorded: random starts
+            seed=seed * 100 + s,
+        )
         bs = min(64, len(xtr))
         epochs = max(10, steps * bs // len(xtr))
         m.fit(xtr, epochs=epochs, batch_size=bs, verbose=0, seed=seed * 100 + s)
@@ -91,13 +101,15 @@ def aekit_scores(xtr, xte, seeds: int, steps: int, seed: int) -> dict:
     zero.fit(xtr, verbose=0, seed=seed * 100)
     fit_threshold(zero, xtr, metric="mse_knn")
     fit_threshold(models[0], xtr, metric="mse_knn")
-    return {"ae_recon": anomaly_scores(models[0], xte, "mse"),
-            "ae_recon+knn": anomaly_scores(models[0], xte, "mse_knn"),
-            "ae_default_recon": anomaly_scores(zero, xte, "mse"),
-            "ae_default_mse_knn": anomaly_scores(zero, xte, "mse_knn"),
-            "ae_recon+gmm": AnomalyScorer(models[:1], density="gmm", n_components=2).fit(xtr).score(xte),
-            f"ae_ens{seeds}_recon": AnomalyScorer(models, density=None).fit(xtr).score(xte),
-            f"ae_ens{seeds}_recon+gmm": AnomalyScorer(models, density="gmm", n_components=2).fit(xtr).score(xte)}
+    return {
+        "ae_recon": anomaly_scores(models[0], xte, "mse"),
+        "ae_recon+knn": anomaly_scores(models[0], xte, "mse_knn"),
+        "ae_default_recon": anomaly_scores(zero, xte, "mse"),
+        "ae_default_mse_knn": anomaly_scores(zero, xte, "mse_knn"),
+        "ae_recon+gmm": AnomalyScorer(models[:1], density="gmm", n_components=2).fit(xtr).score(xte),
+        f"ae_ens{seeds}_recon": AnomalyScorer(models, density=None).fit(xtr).score(xte),
+        f"ae_ens{seeds}_recon+gmm": AnomalyScorer(models, density="gmm", n_components=2).fit(xtr).score(xte),
+    }
 
 
 def main() -> None:
@@ -125,27 +137,44 @@ def main() -> None:
             sc.update(aekit_scores(xtr, xte, args.seeds, args.steps, int(held)))
             t_ae = time.time() - t
             auc = {k: round(100 * roc_auc_score(lab, v), 2) for k, v in sc.items()}
-            per.setdefault(name, {})[str(int(held))] = {**auc, "n_train": len(xtr), "n_test": len(xte),
-                                                        "n_anomalies": int(lab.sum()), "wall_s_baselines": round(t_base, 1),
-                                                        "wall_s_aekit": round(t_ae, 1)}
+            per.setdefault(name, {})[str(int(held))] = {
+                **auc,
+                "n_train": len(xtr),
+                "n_test": len(xte),
+                "n_anomalies": int(lab.sum()),
+                "wall_s_baselines": round(t_base, 1),
+                "wall_s_aekit": round(t_ae, 1),
+            }
             n_done += 1
             print(name, int(held), auc, f"{time.time() - started:.0f}s", flush=True)
     methods = [k for k in next(iter(next(iter(per.values())).values())) if not k.startswith(("n_", "wall"))]
-    by_set = {s: {m: round(float(np.mean([r[m] for r in rows.values()])), 2) for m in methods}
-              for s, rows in per.items()}
+    by_set = {
+        s: {m: round(float(np.mean([r[m] for r in rows.values()])), 2) for m in methods} for s, rows in per.items()
+    }
     mean = {m: round(float(np.mean([v[m] for v in by_set.values()])), 2) for m in methods}
     print("per set:", by_set)
     print("mean over sets:", mean)
-    result = {"bench": "anomaly_tables", "load_average_at_start": load, "mean_auroc_over_sets": mean,
-              "auroc_by_set": by_set, "per_task": per, "n_tasks": n_done,
-              "settings": {"anomalies": "held-out class, 10 % of the normal count", "train": "60 % of normal",
-                           "seeds": args.seeds, "steps": args.steps, "budget_s": args.budget,
-                           "ae": "dense, hidden [64], code max(2, d // 2), linear output, MSE, batch 64, linear_path off",
-                           "gmm": "2 full-covariance components on the codes, terms standardised by median/IQR",
-                           "knn": "mse_knn: the code's and the row's mean distances to their 5 nearest training codes "
-                                  "and rows, added to the error, each log standardised by its training median/IQR",
-                           "ae_default": "aekit.build('dense', input_shape=(d,)) fitted with every default"},
-              "limit": args.limit}
+    result = {
+        "bench": "anomaly_tables",
+        "load_average_at_start": load,
+        "mean_auroc_over_sets": mean,
+        "auroc_by_set": by_set,
+        "per_task": per,
+        "n_tasks": n_done,
+        "settings": {
+            "anomalies": "held-out class, 10 % of the normal count",
+            "train": "60 % of normal",
+            "seeds": args.seeds,
+            "steps": args.steps,
+            "budget_s": args.budget,
+            "ae": "dense, hidden [64], code max(2, d // 2), linear output, MSE, batch 64, linear_path off",
+            "gmm": "2 full-covariance components on the codes, terms standardised by median/IQR",
+            "knn": "mse_knn: the code's and the row's mean distances to their 5 nearest training codes "
+            "and rows, added to the error, each log standardised by its training median/IQR",
+            "ae_default": "aekit.build('dense', input_shape=(d,)) fitted with every default",
+        },
+        "limit": args.limit,
+    }
     if not args.limit:
         print(write("anomaly_tables", result, started))
 

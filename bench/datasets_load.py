@@ -16,6 +16,7 @@ Measures, on the real data in ../shared/data (or $AEKIT_SHARED_DATA):
 
     python bench/datasets_load.py          # about a minute on a shared 2-core machine
 """
+
 from __future__ import annotations
 
 import json
@@ -69,6 +70,7 @@ def status_kib(field: str) -> int:
 
 # --- child processes for the memory figures (fresh processes, so each peak is its own) -------------------
 
+
 def reset_peak() -> None:
     """Restart VmHWM at the current RSS (Linux >= 4.0), so a peak covers only what follows."""
     with open("/proc/self/clear_refs", "w") as f:
@@ -77,6 +79,7 @@ def reset_peak() -> None:
 
 def child(kind: str, target: str) -> None:
     import aekit.datasets as ds
+
     base = status_kib("VmRSS")
     n = 0
     if kind == "image_stream":
@@ -97,21 +100,30 @@ def child(kind: str, target: str) -> None:
     elif kind == "np_load":
         n = len(np.load(target))
     peak = status_kib("VmHWM")
-    print(json.dumps({"samples": n, "rss_after_import_mib": round(base / 1024, 1),
-                      "setup_peak_growth_mib": round((setup_peak - base) / 1024, 1),
-                      "load_or_epoch_peak_growth_mib": round((peak - ready) / 1024, 1),
-                      "peak_rss_mib": round(max(peak, setup_peak) / 1024, 1)}))
+    print(
+        json.dumps(
+            {
+                "samples": n,
+                "rss_after_import_mib": round(base / 1024, 1),
+                "setup_peak_growth_mib": round((setup_peak - base) / 1024, 1),
+                "load_or_epoch_peak_growth_mib": round((peak - ready) / 1024, 1),
+                "peak_rss_mib": round(max(peak, setup_peak) / 1024, 1),
+            }
+        )
+    )
 
 
 def run_child(kind: str, target) -> dict:
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(target)], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(target)], env=env, capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def make_pngs(folder: Path, n: int) -> None:
     from PIL import Image
+
     folder.mkdir(parents=True)
     rng = np.random.default_rng(0)
     for i in range(n):
@@ -122,8 +134,10 @@ def make_pngs(folder: Path, n: int) -> None:
 
 # --- the figures --------------------------------------------------------------------------------------------
 
+
 def bench_cats(res: dict) -> None:
     import aekit.datasets as ds
+
     cats = SHARED / "cats" / "train"
     if not cats.is_dir():
         res["cats"] = {"skipped": f"{cats} not found"}
@@ -134,17 +148,25 @@ def bench_cats(res: dict) -> None:
         _, cached = timed(lambda: ds.load_images(cats, size=(48, 48)), repeat=3)
         _, cold_serial, serial_cpu = timed_cpu(lambda: ds.load_images(cats, size=(48, 48), cache=False, workers=1))
     del os.environ["AEKIT_DATA"]
-    res["cats"] = {"images": int(len(s.x)), "shape": list(s.x.shape), "skipped": len(s.skipped),
-                   "cold_load_s": cold, "cold_load_cpu_s": cold_cpu,
-                   "cold_load_one_decoder_s": cold_serial, "cold_load_one_decoder_cpu_s": serial_cpu,
-                   "cached_load_s": cached, "decoders": ds.images.default_workers(None),
-                   "note": "wall times depend on the other jobs sharing the 2 cores (see load_average); "
-                           "CPU seconds (this process + forked decoders) do not, and on idle cores the "
-                           "parallel wall time is about cold_load_cpu_s / decoders"}
+    res["cats"] = {
+        "images": int(len(s.x)),
+        "shape": list(s.x.shape),
+        "skipped": len(s.skipped),
+        "cold_load_s": cold,
+        "cold_load_cpu_s": cold_cpu,
+        "cold_load_one_decoder_s": cold_serial,
+        "cold_load_one_decoder_cpu_s": serial_cpu,
+        "cached_load_s": cached,
+        "decoders": ds.images.default_workers(None),
+        "note": "wall times depend on the other jobs sharing the 2 cores (see load_average); "
+        "CPU seconds (this process + forked decoders) do not, and on idle cores the "
+        "parallel wall time is about cold_load_cpu_s / decoders",
+    }
 
 
 def bench_mnist(res: dict) -> None:
     import aekit.datasets as ds
+
     folder = SHARED / "mnist"
     out = {}
     if folder.is_dir():
@@ -159,6 +181,7 @@ def bench_mnist(res: dict) -> None:
 
 def bench_reuters(res: dict, vocab_size: int = 5000) -> None:
     import aekit.datasets as ds
+
     folder = SHARED / "reuters21578"
     if not folder.is_dir():
         res["reuters"] = {"skipped": f"{folder} not found"}
@@ -172,13 +195,18 @@ def bench_reuters(res: dict, vocab_size: int = 5000) -> None:
     n_tok = sum(len(x) for x in tokens)
     known = sum(1 for x in tokens for w in x if w in vocab.stoi)
     res["reuters"] = {
-        "files": len(list(folder.glob("reut2-*.sgm"))), "documents": len(docs),
+        "files": len(list(folder.glob("reut2-*.sgm"))),
+        "documents": len(docs),
         "documents_with_body": sum(1 for d in docs if d.body),
         "lewissplit": {k: sum(1 for d in docs if d.lewissplit == k) for k in ("TRAIN", "TEST", "NOT-USED")},
-        "load_s": t_load, "sentences": len(sents), "tokens": n_tok,
+        "load_s": t_load,
+        "sentences": len(sents),
+        "tokens": n_tok,
         "distinct_normalised_tokens": len({w for x in tokens for w in x}),
         "split_tokenize_normalise_s": round(t_tok, 3),
-        "vocabulary_size_V": len(vocab), "token_coverage_of_V": round(known / n_tok, 4)}
+        "vocabulary_size_V": len(vocab),
+        "token_coverage_of_V": round(known / n_tok, 4),
+    }
 
 
 def bench_streaming(res: dict) -> None:
@@ -202,10 +230,17 @@ def bench_streaming(res: dict) -> None:
 
 def main() -> None:
     import PIL
-    res = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                       "numpy": np.__version__, "pillow": PIL.__version__,
-                       "load_average_at_start": [round(x, 2) for x in os.getloadavg()]},
-           "shared_data": str(SHARED)}
+
+    res = {
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "pillow": PIL.__version__,
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        },
+        "shared_data": str(SHARED),
+    }
     for step in (bench_cats, bench_mnist, bench_reuters, bench_streaming):
         t = time.perf_counter()
         step(res)

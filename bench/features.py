@@ -11,6 +11,7 @@ The autoencoder is pretrained without labels on all 60,000 training images. Then
     python bench/features.py          # ~10 min on a shared 2-core CPU
     python bench/features.py --quick
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,14 +72,20 @@ def main() -> None:
     pca_s = t.s
     codes_tr, codes_te = extract_features(ae, xtr), extract_features(ae, xte)
     p_tr, p_te = pca.transform(xtr), pca.transform(xte)
-    ft = {100: dict(epochs=40, batch_size=32), 1000: dict(epochs=20, batch_size=64),
-          60000: dict(epochs=2, batch_size=128)}
+    ft = {
+        100: dict(epochs=40, batch_size=32),
+        1000: dict(epochs=20, batch_size=64),
+        60000: dict(epochs=2, batch_size=128),
+    }
     rows = {}
     for n in budgets:
         idx = balanced_subset(ytr, n)
         row: dict = {"n_labels": int(len(idx))}
-        for name, (a, b) in {"raw_pixels_logreg": (xtr, xte), "pca64_logreg": (p_tr, p_te),
-                             "aekit_codes_logreg": (codes_tr, codes_te)}.items():
+        for name, (a, b) in {
+            "raw_pixels_logreg": (xtr, xte),
+            "pca64_logreg": (p_tr, p_te),
+            "aekit_codes_logreg": (codes_tr, codes_te),
+        }.items():
             with Timer() as t:
                 row[name] = logreg(a[idx], ytr[idx], b, yte)
             row[name + "_s"] = t.s
@@ -95,14 +102,25 @@ def main() -> None:
         row["finetune_settings"] = {**opts, "lr": 1e-3, "dropout": 0.2, "optimizer": "adam"}
         rows[str(n)] = row
         print(n, row, flush=True)
-    result = {"bench": "features", "quick": args.quick, "protocol": "MNIST test accuracy (%) on 10,000 digits; "
-              "labels: class-balanced random subsets of the 60,000 training labels (seed 0); the AE and PCA "
-              "are fitted on all 60,000 training images without labels; logistic regression (lbfgs, C=1, "
-              "max_iter=200) on standardised features",
-              "rows": rows, "pretrain": {"family": "dense", **ae_opts, "epochs": args.pretrain_epochs,
-                                         "batch_size": 128, "seed": 0, "wall_s": pretrain_s,
-                                         "final_loss": round(ae.history.history["loss"][-1], 5)},
-              "pca_fit_s": pca_s}
+    result = {
+        "bench": "features",
+        "quick": args.quick,
+        "protocol": "MNIST test accuracy (%) on 10,000 digits; "
+        "labels: class-balanced random subsets of the 60,000 training labels (seed 0); the AE and PCA "
+        "are fitted on all 60,000 training images without labels; logistic regression (lbfgs, C=1, "
+        "max_iter=200) on standardised features",
+        "rows": rows,
+        "pretrain": {
+            "family": "dense",
+            **ae_opts,
+            "epochs": args.pretrain_epochs,
+            "batch_size": 128,
+            "seed": 0,
+            "wall_s": pretrain_s,
+            "final_loss": round(ae.history.history["loss"][-1], 5),
+        },
+        "pca_fit_s": pca_s,
+    }
     print(write("features" if not args.quick else "features_quick", result, started))
 
 

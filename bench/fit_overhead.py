@@ -6,7 +6,8 @@ verbose=0)``, everything else at its default, timed as the whole call (the data 
 from the data, the validation split and pass, the callbacks). The bare loop: bench/speed.py's lean loop (one
 randperm, index_select into a reused buffer, contiguous slices, fused Adam) over the same 60,000 digits, the
 same architecture. Both in one process, interleaved (bare, aekit, bare, aekit, ...) after one warm-up each,
-the bare loop at ``--threads`` (2), aekit at its default thread policy; the figure is the median of the per-pair ratios aekit / bare.
+the bare loop at ``--threads`` (2), aekit at its default thread policy; the figure is the median of
+the per-pair ratios aekit / bare.
 
 ``--src A --src B`` runs the measurement for each source tree in turn, in fresh processes, alternating
 A B A B ... (``--rounds`` times), so two versions of aekit are compared in one run on one machine:
@@ -14,6 +15,7 @@ A B A B ... (``--rounds`` times), so two versions of aekit are compared in one r
     python bench/fit_overhead.py                                   # this checkout
     python bench/fit_overhead.py --src /tmp/old/src --src src      # before / after, alternating
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,7 +44,7 @@ def worker(pairs: int, threads: int) -> dict:
 
     torch.set_num_threads(threads)
     (x, _), _ = load_mnist(str(DATA))
-    x = (x.reshape(len(x), -1).astype("float32") / 255.0)
+    x = x.reshape(len(x), -1).astype("float32") / 255.0
     lean = Lean("dense", torch.from_numpy(x), 256, False)
     ae = aekit.build("dense", input_shape=(784,), hidden=[], latent_dim=32, latent_activation="relu", seed=0)
 
@@ -57,8 +59,13 @@ def worker(pairs: int, threads: int) -> dict:
         bare.append(lean.epoch()[0])
         fit.append(fit_call())
     ratios = [f / b for f, b in zip(fit, bare)]
-    return {"bare_s": bare, "fit_s": fit, "ratio_median": statistics.median(ratios), "ratios": ratios,
-            "aekit": str(Path(aekit.__file__).parent)}
+    return {
+        "bare_s": bare,
+        "fit_s": fit,
+        "ratio_median": statistics.median(ratios),
+        "ratios": ratios,
+        "aekit": str(Path(aekit.__file__).parent),
+    }
 
 
 def main() -> int:
@@ -78,22 +85,44 @@ def main() -> int:
     for _ in range(args.rounds):
         for s in srcs:
             env = {**os.environ, "PYTHONPATH": str(Path(s).resolve())}
-            out = subprocess.run([sys.executable, __file__, "--worker", "--pairs", str(args.pairs), "--threads",
-                                  str(args.threads)], env=env, capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, __file__, "--worker", "--pairs", str(args.pairs), "--threads", str(args.threads)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             runs[s].append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(s, round(runs[s][-1]["ratio_median"], 3), flush=True)
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
-    result = {"what": "fit(epochs=1) call / bare PyTorch epoch, dense 784-32-784, 60k MNIST, batch 256",
-              "command": "python bench/fit_overhead.py " + " ".join(sys.argv[1:]), "cpu": cpu,
-              "cores": os.cpu_count(), "threads": args.threads, "date": time.strftime("%Y-%m-%d"),
-              "results": {s: {"ratio_median": round(statistics.median(r for run in rs for r in run["ratios"]), 4),
-                              "fit_s_median": round(statistics.median(f for run in rs for f in run["fit_s"]), 4),
-                              "bare_s_median": round(statistics.median(b for run in rs for b in run["bare_s"]), 4),
-                              "runs": rs} for s, rs in runs.items()}}
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    result = {
+        "what": "fit(epochs=1) call / bare PyTorch epoch, dense 784-32-784, 60k MNIST, batch 256",
+        "command": "python bench/fit_overhead.py " + " ".join(sys.argv[1:]),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "threads": args.threads,
+        "date": time.strftime("%Y-%m-%d"),
+        "results": {
+            s: {
+                "ratio_median": round(statistics.median(r for run in rs for r in run["ratios"]), 4),
+                "fit_s_median": round(statistics.median(f for run in rs for f in run["fit_s"]), 4),
+                "bare_s_median": round(statistics.median(b for run in rs for b in run["bare_s"]), 4),
+                "runs": rs,
+            }
+            for s, rs in runs.items()
+        },
+    }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     for s, r in result["results"].items():
-        print(f"{s}: fit / bare = {r['ratio_median']:.3f} (fit {r['fit_s_median']:.3f} s, bare {r['bare_s_median']:.3f} s)")
+        fit_s, bare_s = r["fit_s_median"], r["bare_s_median"]
+        print(f"{s}: fit / bare = {r['ratio_median']:.3f} (fit {fit_s:.3f} s, bare {bare_s:.3f} s)")
     return 0
 
 

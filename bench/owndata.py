@@ -24,6 +24,7 @@ Per set:
 
     python bench/owndata.py --budget 1200 --repeats 3
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,15 +42,19 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _apps_a import SHARED, write  # noqa: E402
 
-NAB_SERIES = ("realTraffic/speed_6005.csv",
-              "artificialWithAnomaly/art_daily_jumpsup.csv", "realAWSCloudwatch/ec2_cpu_utilization_24ae8d.csv")
+NAB_SERIES = (
+    "realTraffic/speed_6005.csv",
+    "artificialWithAnomaly/art_daily_jumpsup.csv",
+    "realAWSCloudwatch/ec2_cpu_utilization_24ae8d.csv",
+)
 TABLES = {"breast_cancer": 0, "wine": 2, "digits": 9}  # the held-out (anomalous) class
 
 
 def aekit(*args, timeout=900) -> tuple[float, str]:
     t0 = time.time()
-    p = subprocess.run([sys.executable, "-m", "aekit", "--json", *args], capture_output=True, text=True,
-                       timeout=timeout)
+    p = subprocess.run(
+        [sys.executable, "-m", "aekit", "--json", *args], capture_output=True, text=True, timeout=timeout
+    )
     if p.returncode != 0:
         raise RuntimeError(f"aekit {' '.join(args)}: exit {p.returncode}: {p.stderr.strip()[-500:]}")
     return time.time() - t0, p.stdout
@@ -99,8 +104,10 @@ def baseline_scores(xtr, xte) -> dict:
 
     iso = IsolationForest(n_estimators=200, random_state=0).fit(xtr)
     p = PCA(0.9, random_state=0).fit(xtr)
-    return {"isolation_forest": -iso.score_samples(xte),
-            "pca": np.mean((p.inverse_transform(p.transform(xte)) - xte) ** 2, axis=1)}
+    return {
+        "isolation_forest": -iso.score_samples(xte),
+        "pca": np.mean((p.inverse_transform(p.transform(xte)) - xte) ** 2, axis=1),
+    }
 
 
 def train(family: str, data: Path, run: Path) -> dict:
@@ -124,8 +131,12 @@ def table_set(name: str, held: int, tmp: Path) -> dict:
     write_csv(tmp / f"{name}_test.csv", x[te_n], names)
     write_csv(tmp / f"{name}_score.csv", np.r_[x[te_n], x[te_a]], names)
     run = tmp / f"run_{name}"
-    res = {"kind": "table", "n_train": int(len(tr)), "n_features": int(x.shape[1]),
-           **train("dense", tmp / f"{name}_train.csv", run)}
+    res = {
+        "kind": "table",
+        "n_train": int(len(tr)),
+        "n_features": int(x.shape[1]),
+        **train("dense", tmp / f"{name}_train.csv", run),
+    }
     aekit("reconstruct", str(run / "model.aekit"), str(tmp / f"{name}_test.csv"), "-o", str(tmp / f"{name}_rec.npy"))
     mu, sd = x[tr].mean(0), x[tr].std(0)
     sd = np.where(sd > 0, sd, 1.0)
@@ -165,8 +176,9 @@ def photo_set(tmp: Path, n: int = 300) -> dict:
     rec = np.load(tmp / "cats_rec.npy").astype(np.float64).reshape(xte.shape)
     res["image_shape"] = [c, h, w]
     res["recon_mse_aekit"] = round(float(np.mean((rec - xte) ** 2)), 5)
-    res["recon_mse_pca"] = round(pca_recon_error(xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1),
-                                                 res["decided"]["code_size"]), 5)
+    res["recon_mse_pca"] = round(
+        pca_recon_error(xtr.reshape(len(xtr), -1), xte.reshape(len(xte), -1), res["decided"]["code_size"]), 5
+    )
     res["pca_components"] = int(min(res["decided"]["code_size"], len(xtr)))
     return res
 
@@ -207,9 +219,13 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=720, help="wall-clock seconds; sets left are skipped")
     ap.add_argument("--photos", type=int, default=300)
     ap.add_argument("--series", nargs="*", default=list(NAB_SERIES))
-    ap.add_argument("--repeats", type=int, default=1,
-                    help="run every set this many times (the CLI runs are unseeded, as a user's are): "
-                         "the summary counts each repeat, the per-set figures are the last repeat's")
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run every set this many times (the CLI runs are unseeded, as a user's are): "
+        "the summary counts each repeat, the per-set figures are the last repeat's",
+    )
     ap.add_argument("--quick", action="store_true", help="two tables and one series (a smoke run)")
     args = ap.parse_args()
     started = time.time()
@@ -249,24 +265,34 @@ def main() -> None:
 def summarise(results: dict) -> dict:
     ok = [r for r in results.values() if "error" not in r]
     return {
-        "sets": len(results), "failed": len(results) - len(ok),
+        "sets": len(results),
+        "failed": len(results) - len(ok),
         "diverged": sum(bool(r.get("diverged")) for r in results.values()),
         "beats_pca_reconstruction": sum(r["recon_mse_aekit"] < r["recon_mse_pca"] for r in ok),
         "auroc_within_0.02_of_best_baseline": sum(
             r["auroc_aekit"] >= max(r["auroc_isolation_forest"], r["auroc_pca"]) - 0.02
-            for r in ok if "auroc_aekit" in r),
+            for r in ok
+            if "auroc_aekit" in r
+        ),
         "with_auroc": sum("auroc_aekit" in r for r in ok),
     }
 
 
 def save(runs: list, skipped: list, load: float, budget: float, started: float) -> None:
     keep = ("recon_mse_aekit", "recon_mse_pca", "auroc_aekit", "train_s", "error")
-    out = {"protocol": __doc__.split("\n\n")[1], "results": runs[-1], "summary": summarise(runs[-1]),
-           "skipped_for_budget": skipped, "load_average_at_start": load, "budget_s": budget}
+    out = {
+        "protocol": __doc__.split("\n\n")[1],
+        "results": runs[-1],
+        "summary": summarise(runs[-1]),
+        "skipped_for_budget": skipped,
+        "load_average_at_start": load,
+        "budget_s": budget,
+    }
     if len(runs) > 1:
-        out["repeats"] = [{"summary": summarise(r),
-                           "sets": {k: {f: v[f] for f in keep if f in v} for k, v in r.items()}}
-                          for r in runs]
+        out["repeats"] = [
+            {"summary": summarise(r), "sets": {k: {f: v[f] for f in keep if f in v} for k, v in r.items()}}
+            for r in runs
+        ]
     path = write("owndata", out, started)
     print(json.dumps(out["summary"]), "->", path, flush=True)
 

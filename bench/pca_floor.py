@@ -15,6 +15,7 @@ true top directions (the population optimum, which no estimate reaches on averag
 
     python bench/pca_floor.py --seeds 10
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,10 +61,14 @@ def one(d: int, n: int, seed: int, tmp: Path) -> dict:
     p = vec[:, ::-1][:, :k]  # (d, k)
     c = z(xte) - z(np.full(d, 50.0))
     oracle = float(np.mean((c @ p @ p.T - c) ** 2))
-    return {"seed": seed, "code_size": k, "train_s": round(secs, 1),
-            "recon_mse_aekit": round(float(np.mean((z(rec) - z(xte)) ** 2)), 5),
-            "recon_mse_pca": round(pca_recon_error(z(xtr), z(xte), k), 5),
-            "recon_mse_true_directions": round(oracle, 5)}
+    return {
+        "seed": seed,
+        "code_size": k,
+        "train_s": round(secs, 1),
+        "recon_mse_aekit": round(float(np.mean((z(rec) - z(xte)) ** 2)), 5),
+        "recon_mse_pca": round(pca_recon_error(z(xtr), z(xte), k), 5),
+        "recon_mse_true_directions": round(oracle, 5),
+    }
 
 
 def main() -> None:
@@ -76,12 +81,21 @@ def main() -> None:
         for name, (d, n) in SHAPES.items():
             rows = [one(d, n, s, Path(tmp)) for s in range(args.seeds)]
             ratio = [r["recon_mse_aekit"] / r["recon_mse_pca"] for r in rows]
-            results[name] = {"columns": d, "training_rows": n, "runs": rows, "summary": {
-                "beats_pca": sum(x < 1 for x in ratio), "runs": len(rows),
-                "median_ratio_aekit_to_pca": round(float(np.median(ratio)), 4),
-                "min_ratio": round(min(ratio), 4), "max_ratio": round(max(ratio), 4),
-                "median_ratio_pca_to_true_directions": round(float(np.median(
-                    [r["recon_mse_pca"] / r["recon_mse_true_directions"] for r in rows])), 4)}}
+            results[name] = {
+                "columns": d,
+                "training_rows": n,
+                "runs": rows,
+                "summary": {
+                    "beats_pca": sum(x < 1 for x in ratio),
+                    "runs": len(rows),
+                    "median_ratio_aekit_to_pca": round(float(np.median(ratio)), 4),
+                    "min_ratio": round(min(ratio), 4),
+                    "max_ratio": round(max(ratio), 4),
+                    "median_ratio_pca_to_true_directions": round(
+                        float(np.median([r["recon_mse_pca"] / r["recon_mse_true_directions"] for r in rows])), 4
+                    ),
+                },
+            }
             print(name, json.dumps(results[name]["summary"]), flush=True)
     out = {"protocol": __doc__.split("\n\n")[2], "results": results, "load_average_at_start": load}
     print("->", write("pca_floor", out, started))

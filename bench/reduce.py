@@ -11,6 +11,7 @@ fits the shared CPU; the JSON records exactly how many epochs ran.
 
     python bench/reduce.py                       # writes bench/results/reduce.json and reduce_map.png
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,14 +57,30 @@ def train(family: str, hidden, latent: int, x, args, budget_s: float, pretrain: 
         opts["pretrain_epochs"] = pretrain
     ae = aekit.build(family, input_shape=(784,), seed=args.seed, **opts)
     t0 = time.perf_counter()
-    h = ae.fit(x, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, verbose=0,
-               callbacks=[LearningRateScheduler(lambda epoch, lr: args.lr * args.gamma ** epoch),
-                          TimeLimit(budget_s, from_creation=True)])
+    h = ae.fit(
+        x,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        verbose=0,
+        callbacks=[
+            LearningRateScheduler(lambda epoch, lr: args.lr * args.gamma**epoch),
+            TimeLimit(budget_s, from_creation=True),
+        ],
+    )
     wall = time.perf_counter() - t0
-    return ae, {"family": family, "hidden": hidden, "latent_dim": latent, "pretrain_epochs_per_layer":
-                pretrain if family == "stacked" else 0, "fine_tune_epochs_run": len(h.epoch),
-                "epochs_max": args.epochs, "train_loss_last": h.history["loss"][-1], "train_wall_s": round(wall, 1),
-                "params": ae.n_params()}
+    return ae, {
+        "family": family,
+        "hidden": hidden,
+        "latent_dim": latent,
+        "pretrain_epochs_per_layer": pretrain if family == "stacked" else 0,
+        "fine_tune_epochs_run": len(h.epoch),
+        "epochs_max": args.epochs,
+        "train_loss_last": h.history["loss"][-1],
+        "train_wall_s": round(wall, 1),
+        "params": ae.n_params(),
+    }
 
 
 def main(argv=None) -> int:
@@ -77,8 +94,11 @@ def main(argv=None) -> int:
     p.add_argument("--budget-30", type=float, default=420.0, help="wall seconds for the 30-D model's fine-tuning")
     p.add_argument("--budget-2", type=float, default=120.0, help="wall seconds for the 2-D model's training")
     p.add_argument("--hidden-2", default="512,128", help="hidden sizes of the 2-D (dense) model")
-    p.add_argument("--extra-hidden", default="512",
-                   help="hidden sizes of a second 30-D row (family dense, no pretraining); '' to skip")
+    p.add_argument(
+        "--extra-hidden",
+        default="512",
+        help="hidden sizes of a second 30-D row (family dense, no pretraining); '' to skip",
+    )
     p.add_argument("--budget-extra", type=float, default=150.0, help="wall seconds for the second 30-D row")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
@@ -87,27 +107,35 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
 
-    x_train = idx("train-images-idx3-ubyte.gz", 16).reshape(-1, 784)[:args.train_size].astype(np.float32) / 255
-    y_train = idx("train-labels-idx1-ubyte.gz", 8)[:args.train_size]
+    x_train = idx("train-images-idx3-ubyte.gz", 16).reshape(-1, 784)[: args.train_size].astype(np.float32) / 255
+    y_train = idx("train-labels-idx1-ubyte.gz", 8)[: args.train_size]
     x_test = idx("t10k-images-idx3-ubyte.gz", 16).reshape(-1, 784).astype(np.float32) / 255
     y_test = idx("t10k-labels-idx1-ubyte.gz", 8)
-    res: dict = {"bench": "reduce", "data": {"train": len(x_train), "test": len(x_test), "source": "MNIST IDX"},
-                 "unit_reconstruction": "sum of squared errors over 784 pixels in [0,1], mean over the test "
-                                        "images (Hinton & Salakhutdinov 2006's unit)",
-                 "published": {"hinton_salakhutdinov_2006": {"autoencoder_784_1000_500_250_30": 3.00,
-                                                             "pca_30": 13.87}},
-                 "hardware": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                              "torch": torch.__version__, "threads": args.threads,
-                              "device": "cuda" if torch.cuda.is_available() else "cpu"},
-                 "settings": vars(args)}
+    res: dict = {
+        "bench": "reduce",
+        "data": {"train": len(x_train), "test": len(x_test), "source": "MNIST IDX"},
+        "unit_reconstruction": "sum of squared errors over 784 pixels in [0,1], mean over the test "
+        "images (Hinton & Salakhutdinov 2006's unit)",
+        "published": {"hinton_salakhutdinov_2006": {"autoencoder_784_1000_500_250_30": 3.00, "pca_30": 13.87}},
+        "hardware": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "torch": torch.__version__,
+            "threads": args.threads,
+            "device": "cuda" if torch.cuda.is_available() else "cpu",
+        },
+        "settings": vars(args),
+    }
 
     t0 = time.perf_counter()
     base = {}
     for k in (30, 2):
         pca = PCA(k, random_state=args.seed).fit(x_train)
         zt, zs = pca.transform(x_train), pca.transform(x_test)
-        base[f"pca_{k}"] = {"sse_per_image": sse(x_test, pca.inverse_transform(zs)),
-                            "knn5_accuracy": knn(zt, y_train, zs, y_test)}
+        base[f"pca_{k}"] = {
+            "sse_per_image": sse(x_test, pca.inverse_transform(zs)),
+            "knn5_accuracy": knn(zt, y_train, zs, y_test),
+        }
     base["raw_pixels_784"] = {"knn5_accuracy": knn(x_train, y_train, x_test, y_test), "sse_per_image": 0.0}
     res["baselines"] = base
     res["baseline_wall_s"] = round(time.perf_counter() - t0, 1)
@@ -123,8 +151,10 @@ def main(argv=None) -> int:
     if args.extra_hidden:
         hx = [int(h) for h in args.extra_hidden.split(",") if h]
         aex, info = train("dense", hx, 30, x_train, args, args.budget_extra, 0)
-        info.update(sse_per_image=sse(x_test, aex.reconstruct(x_test)),
-                    knn5_accuracy=knn(embed(aex, x_train), y_train, embed(aex, x_test), y_test))
+        info.update(
+            sse_per_image=sse(x_test, aex.reconstruct(x_test)),
+            knn5_accuracy=knn(embed(aex, x_train), y_train, embed(aex, x_test), y_test),
+        )
         rows["dense_30"] = info
         print(json.dumps(info), flush=True)
 
@@ -134,8 +164,12 @@ def main(argv=None) -> int:
     info.update(sse_per_image=sse(x_test, ae2.reconstruct(x_test)), knn5_accuracy=knn(z_tr, y_train, z_te, y_test))
     rows["dense_2"] = info
     print(json.dumps(info), flush=True)
-    plot_map(z_te, y_test, Path(args.out).with_name("reduce_map.png"),
-             title=f"MNIST test: aekit dense 784-{'-'.join(map(str, hidden2))}-2 codes")
+    plot_map(
+        z_te,
+        y_test,
+        Path(args.out).with_name("reduce_map.png"),
+        title=f"MNIST test: aekit dense 784-{'-'.join(map(str, hidden2))}-2 codes",
+    )
     res["aekit"] = rows
     res["total_wall_s"] = round(time.perf_counter() - t_start, 1)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

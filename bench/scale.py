@@ -10,6 +10,7 @@ epochs after the first (warm-up); peak RSS is each process's ``VmHWM`` (/proc/se
 written in chunks to a temporary folder) is larger than any batch by far: the figure to read is how much the
 peak exceeds the baseline, against the file's size.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,11 @@ def worker(a) -> None:
     timed = times[1:] if len(times) > 2 else times  # skip the warm-up epoch when there is more than one
     sps = len(x) * (len(timed) - 1) / (timed[-1] - timed[0])
     peak = _status("VmHWM")
-    mine = {"rss_before_fit_mib": round(rss0, 1), "peak_rss_mib": round(peak, 1),
-            "peak_minus_before_mib": round(peak - rss0, 1)}
+    mine = {
+        "rss_before_fit_mib": round(rss0, 1),
+        "peak_rss_mib": round(peak, 1),
+        "peak_minus_before_mib": round(peak - rss0, 1),
+    }
     world = ae.parallel.world_size
     per_rank = [mine]
     if world > 1:
@@ -78,17 +82,42 @@ def worker(a) -> None:
         per_rank = [None] * world
         dist.all_gather_object(per_rank, mine)
     if int(os.environ.get("RANK", "0")) == 0:
-        atomic_write(a.out, json.dumps({
-            "processes": world, "threads_per_process": a.threads, "samples": len(x), "features": a.features,
-            "global_batch": a.batch, "epochs": len(h.epoch), "timed_epochs": len(timed) - 1,
-            "samples_per_s": round(sps, 1), "fit_wall_s": round(wall, 2), "final_loss": h.history["loss"][-1],
-            "memory_mapped": bool(a.data), "per_rank": per_rank}).encode())
+        atomic_write(
+            a.out,
+            json.dumps(
+                {
+                    "processes": world,
+                    "threads_per_process": a.threads,
+                    "samples": len(x),
+                    "features": a.features,
+                    "global_batch": a.batch,
+                    "epochs": len(h.epoch),
+                    "timed_epochs": len(timed) - 1,
+                    "samples_per_s": round(sps, 1),
+                    "fit_wall_s": round(wall, 2),
+                    "final_loss": h.history["loss"][-1],
+                    "memory_mapped": bool(a.data),
+                    "per_rank": per_rank,
+                }
+            ).encode(),
+        )
 
 
 def _launch(nproc: int, args: list[str], out: Path, timeout: float) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=args[args.index("--threads") + 1])
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
-           str(Path(__file__).resolve()), "--worker", "--out", str(out), *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        str(nproc),
+        str(Path(__file__).resolve()),
+        "--worker",
+        "--out",
+        str(out),
+        *args,
+    ]
     t0 = time.perf_counter()
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
     if p.returncode:
@@ -105,7 +134,7 @@ def _write_memmap(path: Path, n: int, f: int) -> float:
     mm = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, f))
     rng = np.random.default_rng(1)
     for s in range(0, n, 100_000):  # in chunks: the driver never holds the array either
-        mm[s:s + 100_000] = rng.random((min(100_000, n - s), f), dtype=np.float32)
+        mm[s : s + 100_000] = rng.random((min(100_000, n - s), f), dtype=np.float32)
     mm.flush()
     del mm
     return time.perf_counter() - t0
@@ -132,10 +161,23 @@ def main() -> None:
 
     t_start = time.perf_counter()
     cores = os.cpu_count() or 1
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), platform.processor())
-    result = {"cpu": cpu, "cores": cores, "load_average_at_start": os.getloadavg(), "torch": torch.__version__,
-              "backend": "gloo (CPU)", "budget_s": a.budget, "runs": {}}
+    cpu = next(
+        (
+            ln.split(":", 1)[1].strip()
+            for ln in Path("/proc/cpuinfo").read_text().splitlines()
+            if ln.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    result = {
+        "cpu": cpu,
+        "cores": cores,
+        "load_average_at_start": os.getloadavg(),
+        "torch": torch.__version__,
+        "backend": "gloo (CPU)",
+        "budget_s": a.budget,
+        "runs": {},
+    }
     left = lambda: a.budget - (time.perf_counter() - t_start)  # noqa: E731
     common = ["--features", str(a.features), "--batch", str(a.batch)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -145,25 +187,45 @@ def main() -> None:
         for batch in (a.batch, a.big_batch):
             for nproc in (1, 2):
                 name = f"{nproc} process{'es' if nproc > 1 else ''}, batch {batch}"
-                args = ["--features", str(a.features), "--batch", str(batch), "--samples", str(a.samples),
-                        "--epochs", str(a.epochs), "--threads", "1"]
+                args = [
+                    "--features",
+                    str(a.features),
+                    "--batch",
+                    str(batch),
+                    "--samples",
+                    str(a.samples),
+                    "--epochs",
+                    str(a.epochs),
+                    "--threads",
+                    "1",
+                ]
                 result["runs"][name] = _launch(nproc, args, tmp / "r.json", max(left(), 10))
                 print(name, result["runs"][name]["samples_per_s"], "samples/s", flush=True)
         data = tmp / "big.npy"
         result["mmap_write_s"] = round(_write_memmap(data, a.mmap_samples, a.features), 2)
         result["mmap_file_mib"] = round(data.stat().st_size / 2**20, 1)
-        for name, nproc in ((f"memmap {a.mmap_samples:,}, 1 process", 1),
-                            (f"memmap {a.mmap_samples:,}, 2 processes", 2)):
+        for name, nproc in (
+            (f"memmap {a.mmap_samples:,}, 1 process", 1),
+            (f"memmap {a.mmap_samples:,}, 2 processes", 2),
+        ):
             args = [*common, "--data", str(data), "--epochs", "1", "--threads", "1"]
             result["runs"][name] = _launch(nproc, args, tmp / "r.json", max(left(), 10))
             r = result["runs"][name]
-            print(name, r["samples_per_s"], "samples/s, peak RSS per process",
-                  [p["peak_rss_mib"] for p in r["per_rank"]], "MiB", flush=True)
+            print(
+                name,
+                r["samples_per_s"],
+                "samples/s, peak RSS per process",
+                [p["peak_rss_mib"] for p in r["per_rank"]],
+                "MiB",
+                flush=True,
+            )
     runs = result["runs"]
     result["speedup_2_vs_1_process"] = {
-        f"batch {b}": round(runs[f"2 processes, batch {b}"]["samples_per_s"]
-                            / runs[f"1 process, batch {b}"]["samples_per_s"], 2)
-        for b in (a.batch, a.big_batch)}
+        f"batch {b}": round(
+            runs[f"2 processes, batch {b}"]["samples_per_s"] / runs[f"1 process, batch {b}"]["samples_per_s"], 2
+        )
+        for b in (a.batch, a.big_batch)
+    }
     result["wall_s"] = round(time.perf_counter() - t_start, 1)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     from aekit.core.container import atomic_write

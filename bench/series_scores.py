@@ -23,6 +23,7 @@ better).
 
     python bench/series_scores.py --codes auto 4
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,25 @@ def labelled_series(root: Path) -> list[str]:
 def train(csv_path: Path, run: Path, code: str) -> float:
     extra = [] if code == "auto" else ["--set", f"latent_dim={int(code)}"]
     t0 = time.time()
-    p = subprocess.run([sys.executable, "-m", "aekit", "--json", "train", "dense", "--data", str(csv_path), "--out",
-                        str(run), "--no-report", *extra], capture_output=True, text=True, timeout=900)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "aekit",
+            "--json",
+            "train",
+            "dense",
+            "--data",
+            str(csv_path),
+            "--out",
+            str(run),
+            "--no-report",
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if p.returncode != 0:
         raise RuntimeError(f"aekit train {csv_path.name}: exit {p.returncode}: {p.stderr.strip()[-300:]}")
     return time.time() - t0
@@ -79,6 +97,7 @@ def score_series(rel: str, tmp: Path, codes: list[str]) -> dict | None:
         secs = train(train_csv, run, code)
         m = aekit.load(run / "model.aekit")
         win, stride = m.data.window, m.data.stride
+
         def auc(s: np.ndarray) -> float:  # each point scored by the highest score of its windows
             points = window_scores_to_points(s, len(ts), win, stride, reduce="max")
             return round(float(roc_auc_score(labels, points)), 4)
@@ -91,9 +110,15 @@ def score_series(rel: str, tmp: Path, codes: list[str]) -> dict | None:
         knn = log_excess_sum(_robust(_log(err[:n_tr])), _robust(_log(d[:n_tr])), err, d)
         zw = (wall[:, :, 0] - mu) / sd  # (N, win) in standard units of the training part
         base = baseline_scores(zw[:n_tr], zw)  # IsolationForest (200 trees) and PCA-90 %, as bench/owndata.py
-        res = {"code_size": int(m.code_size), "train_s": round(secs, 1), "auroc_mse": auc(err),
-               "auroc_mse_maha": auc(anomaly_scores(m, wall, "mse_maha")), "auroc_mse_knn_zone": auc(knn),
-               "auroc_pca90": auc(base["pca"]), "auroc_isolation_forest": auc(base["isolation_forest"])}
+        res = {
+            "code_size": int(m.code_size),
+            "train_s": round(secs, 1),
+            "auroc_mse": auc(err),
+            "auroc_mse_maha": auc(anomaly_scores(m, wall, "mse_maha")),
+            "auroc_mse_knn_zone": auc(knn),
+            "auroc_pca90": auc(base["pca"]),
+            "auroc_isolation_forest": auc(base["isolation_forest"]),
+        }
         te = sliding_windows(ts.values[cut:].astype(np.float32), win, stride)
         wtr, wte = zw[:n_tr], (te[:, :, 0] - mu) / sd
         rec = (m.reconstruct(te)[:, :, 0] - mu) / sd
@@ -108,10 +133,13 @@ def summarise(results: dict, codes: list[str]) -> dict:
         rows = [r[code] for r in results.values() if code in r]
         keys = [k for k in rows[0] if k.startswith("auroc_")]
         summary[code] = {f"mean_{k}": round(float(np.mean([r[k] for r in rows])), 4) for k in keys}
-        summary[code].update(series=len(rows), code_sizes=sorted({r["code_size"] for r in rows}),
-                             median_recon_vs_pca=round(float(np.median([r["recon_vs_pca"] for r in rows])), 4),
-                             beats_pca_reconstruction=int(sum(r["recon_vs_pca"] < 1 for r in rows)),
-                             mse_maha_beats_mse=int(sum(r["auroc_mse_maha"] > r["auroc_mse"] for r in rows)))
+        summary[code].update(
+            series=len(rows),
+            code_sizes=sorted({r["code_size"] for r in rows}),
+            median_recon_vs_pca=round(float(np.median([r["recon_vs_pca"] for r in rows])), 4),
+            beats_pca_reconstruction=int(sum(r["recon_vs_pca"] < 1 for r in rows)),
+            mse_maha_beats_mse=int(sum(r["auroc_mse_maha"] > r["auroc_mse"] for r in rows)),
+        )
     return summary
 
 
@@ -133,8 +161,12 @@ def main() -> None:
                 continue
             results[rel] = r
             print(rel, json.dumps(r), flush=True)
-    out = {"protocol": __doc__.split("\n\n")[1], "summary": summarise(results, args.codes), "results": results,
-           "load_average_at_start": round(load, 2)}
+    out = {
+        "protocol": __doc__.split("\n\n")[1],
+        "summary": summarise(results, args.codes),
+        "results": results,
+        "load_average_at_start": round(load, 2),
+    }
     path = write("series_scores", out, started)
     print(json.dumps(out["summary"], indent=1), "->", path)
 

@@ -9,6 +9,7 @@
 
 Run: python bench/sklearn_onnx.py  (about 2-4 minutes on a quiet 2-core CPU)
 """
+
 from __future__ import annotations
 
 import json
@@ -32,9 +33,13 @@ def conformance(est) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = check_estimator(est, on_fail=None)
-    return {"seconds": round(time.perf_counter() - t, 1), "cpu_seconds": round(time.process_time() - c, 1),
-            "checks": len(res), "failed": sum(r["status"] == "failed" for r in res),
-            "skipped": sum(r["status"] == "skipped" for r in res)}
+    return {
+        "seconds": round(time.perf_counter() - t, 1),
+        "cpu_seconds": round(time.process_time() - c, 1),
+        "checks": len(res),
+        "failed": sum(r["status"] == "failed" for r in res),
+        "skipped": sum(r["status"] == "skipped" for r in res),
+    }
 
 
 def load_digits_784() -> np.ndarray:
@@ -57,7 +62,7 @@ def onnx_speed(x: np.ndarray) -> dict:
     sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
     def run_onnx():
-        return np.concatenate([sess.run(None, {"x": x[i:i + 1024]})[0] for i in range(0, len(x), 1024)])
+        return np.concatenate([sess.run(None, {"x": x[i : i + 1024]})[0] for i in range(0, len(x), 1024)])
 
     def best_of(fn, k=3):
         times = []
@@ -69,9 +74,15 @@ def onnx_speed(x: np.ndarray) -> dict:
 
     t_torch, z_torch = best_of(lambda: ae.encode(x, batch_size=1024))
     t_onnx, z_onnx = best_of(run_onnx)
-    return {"n_samples": len(x), "model": "dense 784-128-64-32 encoder", "batch_size": 1024,
-            "pytorch_samples_per_s": round(len(x) / t_torch), "onnxruntime_samples_per_s": round(len(x) / t_onnx),
-            "max_abs_diff": float(np.abs(z_torch - z_onnx).max()), "onnx_bytes": Path(path).stat().st_size}
+    return {
+        "n_samples": len(x),
+        "model": "dense 784-128-64-32 encoder",
+        "batch_size": 1024,
+        "pytorch_samples_per_s": round(len(x) / t_torch),
+        "onnxruntime_samples_per_s": round(len(x) / t_onnx),
+        "max_abs_diff": float(np.abs(z_torch - z_onnx).max()),
+        "onnx_bytes": Path(path).stat().st_size,
+    }
 
 
 def main() -> None:
@@ -94,16 +105,20 @@ def main() -> None:
         "hardware": f"{os.cpu_count()}-core CPU ({platform.processor() or platform.machine()}), torch threads 1",
         "load_average_at_start": os.getloadavg()[0],
         "conformance": suite,
-        "conformance_both_aekit_seconds": round(suite["AutoencoderTransformer"]["seconds"]
-                                                + suite["AutoencoderOutlierDetector"]["seconds"], 1),
-    "conformance_both_aekit_cpu_seconds": round(suite["AutoencoderTransformer"]["cpu_seconds"]
-                                                    + suite["AutoencoderOutlierDetector"]["cpu_seconds"], 1),
+        "conformance_both_aekit_seconds": round(
+            suite["AutoencoderTransformer"]["seconds"] + suite["AutoencoderOutlierDetector"]["seconds"], 1
+        ),
+        "conformance_both_aekit_cpu_seconds": round(
+            suite["AutoencoderTransformer"]["cpu_seconds"] + suite["AutoencoderOutlierDetector"]["cpu_seconds"], 1
+        ),
         "onnx": speed,
         "wall_seconds": round(time.perf_counter() - t0, 1),
-        "note": ("with a load average above 1 at the start (load_average_at_start) the machine was shared and "
-                 "wall times are upper bounds; cpu_seconds (one thread) is what the work itself costs. "
-                 "IsolationForest is run without scikit-learn's own expected_failed_checks for it, hence its "
-                 "failures; it and PCA are references for the suite's overhead only"),
+        "note": (
+            "with a load average above 1 at the start (load_average_at_start) the machine was shared and "
+            "wall times are upper bounds; cpu_seconds (one thread) is what the work itself costs. "
+            "IsolationForest is run without scikit-learn's own expected_failed_checks for it, hence its "
+            "failures; it and PCA are references for the suite's overhead only"
+        ),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     from aekit.core.container import atomic_write

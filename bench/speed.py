@@ -32,6 +32,7 @@ bf16: aekit ``amp=True`` vs float32 on dense and conv, speed and final loss afte
     python bench/speed.py --setup-keras                  # once: venv + pip install tensorflow-cpu
     python bench/speed.py [--steps 40] [--epochs 3] [--threads 2] [--budget-s 1500]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,11 +63,19 @@ MODELS = {  # name: (aekit family, build options, fit options, batch)
     "dense": ("dense", dict(input_shape=(784,), hidden=[], latent_dim=32, latent_activation="relu"), {}, 256),
     "deep": ("dense", dict(input_shape=(784,), hidden=[128, 64], latent_dim=32, latent_activation="relu"), {}, 256),
     "conv": ("conv", dict(input_shape=(1, 28, 28), filters=[16, 8, 8]), {}, 128),
-    "denoise": ("conv", dict(input_shape=(1, 28, 28), filters=[32, 32], corruption={"kind": "gaussian", "amount": 0.5}),
-                {}, 128),
+    "denoise": (
+        "conv",
+        dict(input_shape=(1, 28, 28), filters=[32, 32], corruption={"kind": "gaussian", "amount": 0.5}),
+        {},
+        128,
+    ),
     "vae": ("vae", dict(input_shape=(784,), hidden=[64], latent_dim=2), {}, 128),
-    "lstm": ("lstm", dict(input_shape=(50, 50), hidden=64, latent_dim=64, output_activation="linear", loss="mse"),
-             {}, 128),
+    "lstm": (
+        "lstm",
+        dict(input_shape=(50, 50), hidden=64, latent_dim=64, output_activation="linear", loss="mse"),
+        {},
+        128,
+    ),
 }
 CONV = ("conv", "denoise")
 
@@ -81,7 +90,7 @@ def lean_module(name: str) -> nn.Module:
         return nn.Sequential(*enc, *dec)
     if name in CONV:
         f = [16, 8, 8] if name == "conv" else [32, 32]
-        sizes = [(28, 28), (14, 14), (7, 7), (4, 4)][:len(f) + 1]
+        sizes = [(28, 28), (14, 14), (7, 7), (4, 4)][: len(f) + 1]
         layers, c = [], 1
         for b in f:
             layers += [nn.Conv2d(c, b, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True)]
@@ -127,7 +136,7 @@ def lean_loss(name: str, model: nn.Module, xb: torch.Tensor, gen: torch.Generato
     if name == "vae":
         logits, mu, logvar = model(xb)
         rec = F.binary_cross_entropy_with_logits(logits, xb, reduction="sum") / len(xb)
-        return rec + (-0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1)).mean()
+        return rec + (-0.5 * (1 + logvar - mu**2 - logvar.exp()).sum(1)).mean()
     if name == "lstm":
         return F.mse_loss(model(xb), xb)
     inp = xb
@@ -146,8 +155,11 @@ class Lean:
         # NCHW strides made explicit: a 1-channel (N, 1, H, W) array from numpy's x[:, None] has a channel stride
         # of 1, which torch reads as channels_last (with one channel both layouts are the same bytes), and the
         # convolutions then run in channels_last; torch.empty lays the copy out in plain NCHW strides
-        self.x = (x.contiguous(memory_format=torch.channels_last) if channels_last
-                  else torch.empty(x.shape, dtype=x.dtype).copy_(x))
+        self.x = (
+            x.contiguous(memory_format=torch.channels_last)
+            if channels_last
+            else torch.empty(x.shape, dtype=x.dtype).copy_(x)
+        )
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.buf = torch.empty_like(self.x)
@@ -159,7 +171,7 @@ class Lean:
         torch.index_select(self.x, 0, torch.randperm(len(self.x), generator=self.gen), out=self.buf)
         total = torch.zeros(())
         for i in range(0, len(self.buf), self.batch):
-            xb = self.buf[i:i + self.batch]
+            xb = self.buf[i : i + self.batch]
             loss = lean_loss(self.name, self.model, xb, self.gen)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -216,7 +228,7 @@ def model_data(name: str, mnist: np.ndarray, seqs: np.ndarray) -> np.ndarray:
 
 
 def subset(x: np.ndarray, steps: int, batch: int) -> np.ndarray:
-    idx = np.random.default_rng(1).permutation(len(x))[:steps * batch]
+    idx = np.random.default_rng(1).permutation(len(x))[: steps * batch]
     return np.ascontiguousarray(x[np.sort(idx)])
 
 
@@ -243,19 +255,28 @@ def compare(name: str, x_full: np.ndarray, args) -> dict:
     med = {k: statistics.median(t) for k, t in times.items()}
     steps_full = -(-len(x_full) // batch)
     best_lean = min(med[k] for k in med if k.startswith("lean"))
-    row = {"model": name, "batch": batch, "params": n_ae, "samples_full": len(x_full), "timed_steps": args.steps,
-           "s_per_step": {k: round(m / args.steps, 5) for k, m in med.items()},
-           "full_epoch_s": {k: round(m / args.steps * steps_full, 2) for k, m in med.items()},
-           "runs_s": {k: [round(t, 4) for t in ts] for k, ts in times.items()},
-           "aekit_fit_call_s": round(variants["aekit"].call_s, 4),
-           "aekit_vs_best_lean": round(med["aekit"] / best_lean, 3),
-           "aekit_vs_lean_nchw": round(med["aekit"] / med["lean"], 3)}
+    row = {
+        "model": name,
+        "batch": batch,
+        "params": n_ae,
+        "samples_full": len(x_full),
+        "timed_steps": args.steps,
+        "s_per_step": {k: round(m / args.steps, 5) for k, m in med.items()},
+        "full_epoch_s": {k: round(m / args.steps * steps_full, 2) for k, m in med.items()},
+        "runs_s": {k: [round(t, 4) for t in ts] for k, ts in times.items()},
+        "aekit_fit_call_s": round(variants["aekit"].call_s, 4),
+        "aekit_vs_best_lean": round(med["aekit"] / best_lean, 3),
+        "aekit_vs_lean_nchw": round(med["aekit"] / med["lean"], 3),
+    }
     if "aekit_bf16" in variants:
-        row["bf16"] = {"speedup_vs_fp32": round(med["aekit"] / med["aekit_bf16"], 3),
-                       "final_loss_fp32": round(variants["aekit"].loss, 5),
-                       "final_loss_bf16": round(variants["aekit_bf16"].loss, 5),
-                       "rel_loss_diff": round(abs(variants["aekit_bf16"].loss - variants["aekit"].loss)
-                                              / variants["aekit"].loss, 5)}
+        row["bf16"] = {
+            "speedup_vs_fp32": round(med["aekit"] / med["aekit_bf16"], 3),
+            "final_loss_fp32": round(variants["aekit"].loss, 5),
+            "final_loss_bf16": round(variants["aekit_bf16"].loss, 5),
+            "rel_loss_diff": round(
+                abs(variants["aekit_bf16"].loss - variants["aekit"].loss) / variants["aekit"].loss, 5
+            ),
+        }
     return row
 
 
@@ -319,8 +340,12 @@ def under_load(name: str, x_full: np.ndarray, args) -> dict:
             for p in procs:
                 p.kill()
                 p.wait()
-        out[f"busy_{n_busy}"] = {"median_s": round(statistics.median(ts), 4), "runs_s": [round(t, 4) for t in ts],
-                                 "threads_used": used, "lean_s_by_threads": lean_s}
+        out[f"busy_{n_busy}"] = {
+            "median_s": round(statistics.median(ts), 4),
+            "runs_s": [round(t, 4) for t in ts],
+            "threads_used": used,
+            "lean_s_by_threads": lean_s,
+        }
     idle = out["busy_0"]["median_s"]
     lean_idle = out["busy_0"]["lean_s_by_threads"][args.threads]
     for k in ("busy_1", "busy_2"):
@@ -360,15 +385,27 @@ def main() -> int:
         hh, mm = (int(v) for v in args.until.split(":"))
         lt = time.localtime(t_start)
         stop_at = min(stop_at, time.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, hh, mm, 0, 0, 0, -1)))
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
-               platform.processor())
+    cpu = next(
+        (ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
+        platform.processor(),
+    )
     from aekit.training.device import cpu_supports_bf16
 
-    result = {"bench": "speed", "command": " ".join(["python", *sys.argv]), "cpu": cpu, "cores": os.cpu_count(),
-              "cpu_bf16": cpu_supports_bf16(), "torch": torch.__version__,
-              "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
-              "gomp_spincount": os.environ.get("GOMP_SPINCOUNT"), "threads": args.threads,
-              "loadavg_start": os.getloadavg(), "steps": args.steps, "epochs": args.epochs, "models": {}}
+    result = {
+        "bench": "speed",
+        "command": " ".join(["python", *sys.argv]),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "cpu_bf16": cpu_supports_bf16(),
+        "torch": torch.__version__,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+        "gomp_spincount": os.environ.get("GOMP_SPINCOUNT"),
+        "threads": args.threads,
+        "loadavg_start": os.getloadavg(),
+        "steps": args.steps,
+        "epochs": args.epochs,
+        "models": {},
+    }
     (x_train, _), _ = load_mnist(DATA)
     seqs = sequences()
     tmp = ROOT / "bench" / "results" / ".speed-tmp"
@@ -402,8 +439,13 @@ def main() -> int:
                     row["load"] = under_load(name, x_full, args)
                 row.setdefault("phase_loadavg", {})[phase] = round(load, 2)
                 row.setdefault("phase_wall_s", {})[phase] = round(time.time() - t0, 1)
-                print(json.dumps({name: {phase: row.get(phase if phase != "compare" else "full_epoch_s",
-                                                        row.get("load"))}}, default=str), flush=True)
+                print(
+                    json.dumps(
+                        {name: {phase: row.get(phase if phase != "compare" else "full_epoch_s", row.get("load"))}},
+                        default=str,
+                    ),
+                    flush=True,
+                )
                 result["wall_s"] = round(time.time() - t_start, 1)  # written as it goes: a cut run keeps its rows
                 aekit.core.container.atomic_write(args.out, (json.dumps(result, indent=2) + "\n").encode())
     finally:

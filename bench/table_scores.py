@@ -26,6 +26,7 @@ Scores compared on each model (AUROC x 100; the mean over a set's tasks, then ov
 
     python bench/table_scores.py --seeds 4
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,11 @@ from owndata import TABLES, baseline_scores, table_split  # noqa: E402
 def owndata_split(x, y, held: int, seed: int):
     """Training rows, scored rows and their labels of bench/owndata.py's split (with its seed 0)."""
     tr, te_n, te_a = table_split(y, held, seed)
-    return (x[tr].astype(np.float32), np.r_[x[te_n], x[te_a]].astype(np.float32),
-            np.r_[np.zeros(len(te_n)), np.ones(len(te_a))])
+    return (
+        x[tr].astype(np.float32),
+        np.r_[x[te_n], x[te_a]].astype(np.float32),
+        np.r_[np.zeros(len(te_n)), np.ones(len(te_a))],
+    )
 
 
 def task_scores(xtr, xte, lab, seed: int) -> dict:
@@ -59,15 +63,22 @@ def task_scores(xtr, xte, lab, seed: int) -> dict:
     m.fit(xtr, verbose=0, seed=seed)
     (e_tr, c_tr), (e_te, c_te) = errors_and_codes(m, xtr, 1024), errors_and_codes(m, xte, 1024)
     r_tr, r_te = m.prepare(xtr).reshape(len(xtr), -1), m.prepare(xte).reshape(len(xte), -1)  # scaled rows
-    terms = {"err": (e_tr, e_te),
-             "code": (knn_distance(c_tr, c_tr, 5, exclude_self=True), knn_distance(c_te, c_tr, 5)),
-             "row": (knn_distance(r_tr, r_tr, 5, exclude_self=True), knn_distance(r_te, r_tr, 5))}
+    terms = {
+        "err": (e_tr, e_te),
+        "code": (knn_distance(c_tr, c_tr, 5, exclude_self=True), knn_distance(c_te, c_tr, 5)),
+        "row": (knn_distance(r_tr, r_tr, 5, exclude_self=True), knn_distance(r_te, r_tr, 5)),
+    }
 
     def excess(name: str, part: int) -> np.ndarray:  # log excess over the training median, in IQRs
         return _log_excess(_robust(_log(terms[name][0])), terms[name][part])
 
-    combos = {"mse": ("err",), "code": ("err", "code"), "code_row": ("err", "code", "row"), "row": ("row",),
-              "code_only_row": ("code", "row")}
+    combos = {
+        "mse": ("err",),
+        "code": ("err", "code"),
+        "code_row": ("err", "code", "row"),
+        "row": ("row",),
+        "code_only_row": ("code", "row"),
+    }
     res, flags = {}, {}
     for name, parts in combos.items():
         train, test = (sum(excess(t, p) for t in parts) for p in (0, 1))
@@ -85,14 +96,20 @@ def summarise(per_task: dict) -> dict:
         rows = {k: v for k, v in per_task.items() if k.startswith(protocol + "/")}
         names = sorted({k.split("/")[1] for k in rows})
         keys = [k for k in next(iter(rows.values()))]
-        by_set = {s: {k: round(float(np.mean([v[k] for t, v in rows.items() if t.split("/")[1] == s])), 2)
-                      for k in keys} for s in names}
+        by_set = {
+            s: {k: round(float(np.mean([v[k] for t, v in rows.items() if t.split("/")[1] == s])), 2) for k in keys}
+            for s in names
+        }
         mean = {k: round(float(np.mean([by_set[s][k] for s in names])), 2) for k in keys}
         out[protocol] = {"tasks": len(rows), "mean_over_sets": mean, "by_set": by_set}
     diffs = np.array([v["code_row"] - v["code"] for v in per_task.values()])
-    out["code_row_vs_code"] = {"tasks": len(diffs), "better": int((diffs > 0.05).sum()),
-                               "worse": int((diffs < -0.05).sum()), "mean": round(float(diffs.mean()), 2),
-                               "worst": round(float(diffs.min()), 2)}
+    out["code_row_vs_code"] = {
+        "tasks": len(diffs),
+        "better": int((diffs > 0.05).sum()),
+        "worse": int((diffs < -0.05).sum()),
+        "mean": round(float(diffs.mean()), 2),
+        "worst": round(float(diffs.min()), 2),
+    }
     return out
 
 
@@ -116,8 +133,18 @@ def main() -> None:
         print(f"seed {seed}: {len(per_task)} tasks, {time.time() - started:.0f} s", flush=True)
     summary = summarise(per_task)
     print({p: summary[p]["mean_over_sets"] for p in ("owndata", "anomaly_tables")}, summary["code_row_vs_code"])
-    print(write("table_scores", {"bench": "table_scores", "load_average_at_start": round(load, 2),
-                                 "summary": summary, "per_task": per_task}, started))
+    print(
+        write(
+            "table_scores",
+            {
+                "bench": "table_scores",
+                "load_average_at_start": round(load, 2),
+                "summary": summary,
+                "per_task": per_task,
+            },
+            started,
+        )
+    )
 
 
 if __name__ == "__main__":

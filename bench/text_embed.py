@@ -11,6 +11,7 @@ code repeated over 50 steps, LSTM decoder to word vectors, vocabulary 5,000.
 
     python bench/text_embed.py          # writes bench/results/text_embed.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -86,12 +87,23 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     pipe = TextPipeline.fit(train_sents, vocab_size=5000, seq_len=50, dim=args.dim, seed=args.seed)
     t_vectors = time.perf_counter() - t0
-    sub = [train_sents[i] for i in rng.permutation(len(train_sents))[:args.train_sentences]]
+    sub = [train_sents[i] for i in rng.permutation(len(train_sents))[: args.train_sentences]]
     t0 = time.perf_counter()
-    ae = train_sentence_model(sub, pipeline=pipe, hidden=args.hidden, latent_dim=args.latent, merge_mode="sum",
-                              epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                              callbacks=[LearningRateScheduler(lambda epoch, lr: args.lr * args.gamma ** epoch),
-                                         TimeLimit(args.budget, from_creation=True)])
+    ae = train_sentence_model(
+        sub,
+        pipeline=pipe,
+        hidden=args.hidden,
+        latent_dim=args.latent,
+        merge_mode="sum",
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        callbacks=[
+            LearningRateScheduler(lambda epoch, lr: args.lr * args.gamma**epoch),
+            TimeLimit(args.budget, from_creation=True),
+        ],
+    )
     t_train = time.perf_counter() - t0
     if args.model_out:
         ae.save(args.model_out)
@@ -99,7 +111,7 @@ def main(argv=None) -> int:
 
     # 1. the chapter's check, on held-out sentences
     t0 = time.perf_counter()
-    check = [test_sents[i] for i in rng.permutation(len(test_sents))[:args.check_sentences]]
+    check = [test_sents[i] for i in rng.permutation(len(test_sents))[: args.check_sentences]]
     cos_rec = reconstruction_cosine(ae, check)
     z = sentence_vectors(ae, check)
     zn = z / np.linalg.norm(z, axis=1, keepdims=True)
@@ -108,38 +120,71 @@ def main(argv=None) -> int:
 
     # 2. topic classification: mean-pooled sentence codes vs mean word vectors
     t0 = time.perf_counter()
-    tr = [train_docs[i] for i in rng.permutation(len(train_docs))[:args.max_train_docs] if train_docs[i].topics]
+    tr = [train_docs[i] for i in rng.permutation(len(train_docs))[: args.max_train_docs] if train_docs[i].topics]
     te = [d for d in test_docs if d.topics]
     y_tr, y_te = [topic(d) for d in tr], [topic(d) for d in te]
     ae_tr, ae_te = document_vectors(ae, [d.body for d in tr]), document_vectors(ae, [d.body for d in te])
     mw_tr, mw_te = pipe.mean_vectors([d.body for d in tr]), pipe.mean_vectors([d.body for d in te])
-    cls = {"aekit_lstm_mean_sentence_codes": classify(ae_tr, y_tr, ae_te, y_te),
-           "baseline_mean_word_vectors": classify(mw_tr, y_tr, mw_te, y_te),
-           "concat_both": classify(np.hstack([ae_tr, mw_tr]), y_tr, np.hstack([ae_te, mw_te]), y_te),
-           "majority_class": {"accuracy": float(max(y_te.count(c) for c in set(y_te)) / len(y_te))}}
+    cls = {
+        "aekit_lstm_mean_sentence_codes": classify(ae_tr, y_tr, ae_te, y_te),
+        "baseline_mean_word_vectors": classify(mw_tr, y_tr, mw_te, y_te),
+        "concat_both": classify(np.hstack([ae_tr, mw_tr]), y_tr, np.hstack([ae_te, mw_te]), y_te),
+        "majority_class": {"accuracy": float(max(y_te.count(c) for c in set(y_te)) / len(y_te))},
+    }
     t_cls = time.perf_counter() - t0
 
-    res = {"bench": "text_embed",
-           "data": {"documents_with_body": len(docs), "train_docs": len(train_docs), "test_docs": len(test_docs),
-                    "train_sentences_all": len(train_sents), "ae_train_sentences": len(sub),
-                    "test_sentences": len(test_sents), "check_sentences": len(check),
-                    "classifier_train_docs": len(tr), "classifier_test_docs": len(te),
-                    "test_label_counts": {c: y_te.count(c) for c in sorted(set(y_te))},
-                    "split": "LEWISSPLIT TRAIN / TEST, documents with a body; labels: earn, acq, other"},
-           "published": {"tf2_chapter_reconstruction_cosine": 0.98},
-           "word_vectors": {"method": "PPMI (context smoothing 0.75, window 5, 1/distance weights) + truncated SVD",
-                            "vocab": len(pipe.vocab), "dim": pipe.dim, "wall_s": round(t_vectors, 1)},
-           "model": {"family": "lstm", "bidirectional": True, "merge_mode": "sum", "hidden": args.hidden,
-                     "latent_dim": args.latent, "seq_len": 50, "params": ae.n_params(),
-                     "epochs_run": len(hist["loss"]), "loss_first": hist["loss"][0], "loss_last": hist["loss"][-1],
-                     "train_wall_s": round(t_train, 1)},
-           "reconstruction_cosine": {"mean": float(cos_rec.mean()), "median": float(np.median(cos_rec)),
-                                     "unrelated_pair_cosine_mean": float(cos_other.mean()),
-                                     "wall_s": round(t_check, 1)},
-           "classification": cls, "classification_wall_s": round(t_cls, 1),
-           "hardware": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
-                        "torch": torch.__version__, "threads": args.threads},
-           "settings": vars(args), "total_wall_s": round(time.perf_counter() - t_start, 1)}
+    res = {
+        "bench": "text_embed",
+        "data": {
+            "documents_with_body": len(docs),
+            "train_docs": len(train_docs),
+            "test_docs": len(test_docs),
+            "train_sentences_all": len(train_sents),
+            "ae_train_sentences": len(sub),
+            "test_sentences": len(test_sents),
+            "check_sentences": len(check),
+            "classifier_train_docs": len(tr),
+            "classifier_test_docs": len(te),
+            "test_label_counts": {c: y_te.count(c) for c in sorted(set(y_te))},
+            "split": "LEWISSPLIT TRAIN / TEST, documents with a body; labels: earn, acq, other",
+        },
+        "published": {"tf2_chapter_reconstruction_cosine": 0.98},
+        "word_vectors": {
+            "method": "PPMI (context smoothing 0.75, window 5, 1/distance weights) + truncated SVD",
+            "vocab": len(pipe.vocab),
+            "dim": pipe.dim,
+            "wall_s": round(t_vectors, 1),
+        },
+        "model": {
+            "family": "lstm",
+            "bidirectional": True,
+            "merge_mode": "sum",
+            "hidden": args.hidden,
+            "latent_dim": args.latent,
+            "seq_len": 50,
+            "params": ae.n_params(),
+            "epochs_run": len(hist["loss"]),
+            "loss_first": hist["loss"][0],
+            "loss_last": hist["loss"][-1],
+            "train_wall_s": round(t_train, 1),
+        },
+        "reconstruction_cosine": {
+            "mean": float(cos_rec.mean()),
+            "median": float(np.median(cos_rec)),
+            "unrelated_pair_cosine_mean": float(cos_other.mean()),
+            "wall_s": round(t_check, 1),
+        },
+        "classification": cls,
+        "classification_wall_s": round(t_cls, 1),
+        "hardware": {
+            "cpu": platform.processor() or platform.machine(),
+            "cores": os.cpu_count(),
+            "torch": torch.__version__,
+            "threads": args.threads,
+        },
+        "settings": vars(args),
+        "total_wall_s": round(time.perf_counter() - t_start, 1),
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     aekit.core.container.atomic_write(args.out, (json.dumps(res, indent=2) + "\n").encode())
     print(json.dumps(res, indent=2))

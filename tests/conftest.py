@@ -1,4 +1,5 @@
 """Test-session settings shared by every test module."""
+
 import os
 
 import torch

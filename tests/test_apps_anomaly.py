@@ -1,4 +1,5 @@
 """Detect-anomalies job: detection quality on an easy synthetic set, threshold semantics, the model file, CLI."""
+
 import csv
 import json
 
@@ -32,8 +33,9 @@ def manifold_data(n: int, seed: int):
 @pytest.fixture(scope="module")
 def trained():
     x, _ = manifold_data(1000, 0)
-    ae = aekit.build("dense", input_shape=(16,), hidden=[32], latent_dim=2, output_activation="linear",
-                     loss="mse", seed=0)
+    ae = aekit.build(
+        "dense", input_shape=(16,), hidden=[32], latent_dim=2, output_activation="linear", loss="mse", seed=0
+    )
     ae.fit(x, epochs=60, batch_size=64, verbose=0, seed=0)
     return ae.to_bytes(), x
 
@@ -94,8 +96,9 @@ def test_threshold_survives_save_and_load(model, tmp_path):
 
 def test_vae_scores_with_the_negative_elbo():
     x, off = manifold_data(400, 3)
-    vae = aekit.build("vae", input_shape=(16,), hidden=[32], latent_dim=2, output_activation="linear",
-                      loss="mse", seed=0)
+    vae = aekit.build(
+        "vae", input_shape=(16,), hidden=[32], latent_dim=2, output_activation="linear", loss="mse", seed=0
+    )
     vae.fit(x, epochs=3, batch_size=64, verbose=0, seed=0)
     info = fit_threshold(vae, x, contamination=0.1)
     assert info["metric"] == "elbo"
@@ -129,8 +132,23 @@ def test_cli_detect_golden_runs(model, tmp_path, capsys):
     np.save(tmp_path / "train.npy", x)
     np.save(tmp_path / "new.npy", np.r_[normal, off])
     m, out = str(tmp_path / "m.aekit"), str(tmp_path / "scores.csv")
-    assert main(["detect", m, str(tmp_path / "train.npy"), "--fit-on", str(tmp_path / "train.npy"),
-                 "--contamination", "0.1", "-o", out, "--json"]) == 0
+    assert (
+        main(
+            [
+                "detect",
+                m,
+                str(tmp_path / "train.npy"),
+                "--fit-on",
+                str(tmp_path / "train.npy"),
+                "--contamination",
+                "0.1",
+                "-o",
+                out,
+                "--json",
+            ]
+        )
+        == 0
+    )
     info = json.loads(capsys.readouterr().out)
     assert info["fitted"] and abs(info["n_anomalies"] / len(x) - 0.1) < 0.015
     assert aekit.load(m).section(AnomalyThreshold).contamination == pytest.approx(0.1)
@@ -156,17 +174,18 @@ def test_cli_detect_without_threshold_is_a_one_line_error(tmp_path, capsys):
 
 def test_a_threshold_fitted_on_another_metric_is_refused(model, tmp_path, capsys):
     ae, x = model
-    fit_threshold(ae, x, contamination=0.05, metric="mse_knn")       # the stored threshold: a mse_knn score
+    fit_threshold(ae, x, contamination=0.05, metric="mse_knn")  # the stored threshold: a mse_knn score
     with pytest.raises(aekit.AekitError, match="fitted on 'mse_knn' scores, not 'mse'"):
-        detect(ae, x, metric="mse")                                 # squared errors: another scale
+        detect(ae, x, metric="mse")  # squared errors: another scale
     with pytest.raises(aekit.AekitError, match="fitted on 'mse_knn' scores"):
         predict_proba(ae, x, metric="mse")
     assert detect(ae, x, metric="mse", threshold=1e9).labels.sum() == 0  # an explicit threshold is the user's
-    assert detect(ae, x).metric == "mse_knn"                            # 'auto': the stored one
+    assert detect(ae, x).metric == "mse_knn"  # 'auto': the stored one
     ae.save(tmp_path / "m.aekit")
     np.save(tmp_path / "x.npy", x[:20])
-    rc = main(["detect", str(tmp_path / "m.aekit"), str(tmp_path / "x.npy"), "--metric", "mse", "-o",
-               str(tmp_path / "s.csv")])
+    rc = main(
+        ["detect", str(tmp_path / "m.aekit"), str(tmp_path / "x.npy"), "--metric", "mse", "-o", str(tmp_path / "s.csv")]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "fitted on 'mse_knn' scores" in err and err.count("\n") == 1
     assert not (tmp_path / "s.csv").exists()

@@ -1,4 +1,5 @@
 """The score registry: one name -> one score object, and every consumer looks names up there."""
+
 import json
 
 import numpy as np
@@ -24,8 +25,9 @@ from aekit.cli.main import main
 @pytest.fixture(scope="module")
 def trained():
     x = np.random.default_rng(0).normal(size=(300, 6)).astype(np.float32)
-    ae = aekit.build("dense", input_shape=(6,), hidden=[16], latent_dim=2, output_activation="linear", loss="mse",
-                     seed=0)
+    ae = aekit.build(
+        "dense", input_shape=(6,), hidden=[16], latent_dim=2, output_activation="linear", loss="mse", seed=0
+    )
     ae.fit(x, epochs=3, batch_size=64, verbose=0, seed=0)
     return ae.to_bytes(), x
 
@@ -101,8 +103,23 @@ def test_a_registered_score_reaches_the_cli(model, shifted, tmp_path, capsys):
     ae.pop_section(AnomalyThreshold)
     ae.save(tmp_path / "m.aekit")
     np.save(tmp_path / "x.npy", x)
-    assert main(["detect", str(tmp_path / "m.aekit"), str(tmp_path / "x.npy"), "--fit-on", str(tmp_path / "x.npy"),
-                 "--metric", "shifted_mse", "-o", str(tmp_path / "s.csv"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "detect",
+                str(tmp_path / "m.aekit"),
+                str(tmp_path / "x.npy"),
+                "--fit-on",
+                str(tmp_path / "x.npy"),
+                "--metric",
+                "shifted_mse",
+                "-o",
+                str(tmp_path / "s.csv"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["metric"] == "shifted_mse"
     assert aekit.load(tmp_path / "m.aekit").section(AnomalyThreshold).metric == "shifted_mse"
 

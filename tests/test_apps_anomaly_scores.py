@@ -1,4 +1,5 @@
 """AnomalyScorer: the code's density finds what the reconstruction error cannot; ensembles; errors."""
+
 import numpy as np
 import pytest
 
@@ -12,14 +13,22 @@ def plane():
     # normal data: two clusters on a 2-D plane inside 8-D; the anomalies lie on the plane between them, so a
     # model that learned the plane reconstructs them as well as the normal points
     rng = np.random.default_rng(0)
-    basis = np.linalg.qr(rng.normal(size=(8, 2)))[0].T             # (2, 8) orthonormal rows
+    basis = np.linalg.qr(rng.normal(size=(8, 2)))[0].T  # (2, 8) orthonormal rows
     c = np.r_[rng.normal(size=(300, 2)) * 0.3 + 3, rng.normal(size=(300, 2)) * 0.3 - 3]
     x = (c @ basis + 0.01 * rng.normal(size=(600, 8))).astype(np.float32)
     anomalies = ((rng.normal(size=(20, 2)) * 0.3) @ basis).astype(np.float32)
     models = []
     for s in range(2):
-        m = aekit.build("dense", input_shape=(8,), hidden=[32], latent_dim=2, output_activation="linear",
-                        loss="mse", linear_path="off", seed=s)  # random starts: two different models
+        m = aekit.build(
+            "dense",
+            input_shape=(8,),
+            hidden=[32],
+            latent_dim=2,
+            output_activation="linear",
+            loss="mse",
+            linear_path="off",
+            seed=s,
+        )  # random starts: two different models
         m.fit(x, epochs=60, batch_size=32, verbose=0, seed=s)
         models.append(m)
     return x, anomalies, models
@@ -36,8 +45,7 @@ def test_code_density_finds_anomalies_inside_the_learned_plane(plane):
     with_density = AnomalyScorer(models, density="gmm", n_components=2).fit(x)
     plain = AnomalyScorer(models, density=None).fit(x)
     assert auroc(with_density.score(x), with_density.score(anomalies)) > 0.95
-    assert auroc(plain.score(x), plain.score(anomalies)) < auroc(with_density.score(x),
-                                                                 with_density.score(anomalies))
+    assert auroc(plain.score(x), plain.score(anomalies)) < auroc(with_density.score(x), with_density.score(anomalies))
 
 
 def test_scores_are_standardised_and_averaged_over_models(plane):
@@ -45,7 +53,7 @@ def test_scores_are_standardised_and_averaged_over_models(plane):
     one = AnomalyScorer(models[:1], density="gaussian").fit(x).score(x)
     two = AnomalyScorer(models, density="gaussian").fit(x).score(x)
     assert one.shape == two.shape == (600,)
-    assert abs(np.median(one)) < 1.0                                 # each term centred on its training median
+    assert abs(np.median(one)) < 1.0  # each term centred on its training median
     assert not np.allclose(one, two)
 
 
@@ -65,10 +73,14 @@ def test_mse_knn_finds_anomalies_inside_the_plane_and_survives_the_model_file(pl
     m = aekit.load(path)  # a copy: the fixture's models stay without the section
     info = fit_threshold(m, x, contamination=0.02, metric="mse_knn")
     sec = m.section(CodeNeighbours)
-    assert info["metric"] == "mse_knn" and (sec.k, sec.n_codes) == (5, 600) and m.extra_tensors["code_neighbours"].shape == (600, 2)
+    assert (
+        info["metric"] == "mse_knn"
+        and (sec.k, sec.n_codes) == (5, 600)
+        and m.extra_tensors["code_neighbours"].shape == (600, 2)
+    )
     knn, mse = anomaly_scores(m, np.r_[x, anomalies]), anomaly_scores(m, np.r_[x, anomalies], "mse")
     assert auroc(knn[:600], knn[600:]) > 0.95 > auroc(mse[:600], mse[600:])
-    assert abs(np.median(knn[:600])) < 1.0                    # both terms centred on their training medians
+    assert abs(np.median(knn[:600])) < 1.0  # both terms centred on their training medians
     m.save(tmp_path / "m2.aekit")
     again = aekit.load(tmp_path / "m2.aekit")
     np.testing.assert_allclose(anomaly_scores(again, anomalies), knn[600:], rtol=1e-6, atol=1e-6)
@@ -79,11 +91,11 @@ def test_mse_knn_sums_log_excesses_and_reads_older_files_as_they_scored():
     from aekit.apps.anomaly import CodeNeighbours
 
     err, dist = np.array([0.5, 2.0, 8.0]), np.array([1.0, 1.0, 4.0])
-    now = CodeNeighbours(5, 10, [0.0, 1.0], [0.0, np.log(2.0)])          # log: the new default
+    now = CodeNeighbours(5, 10, [0.0, 1.0], [0.0, np.log(2.0)])  # log: the new default
     # each term's standardised log excess over its training median; a term below it counts 0
     np.testing.assert_allclose(now.standardised_sum(err, dist), [0.0, np.log(2.0), np.log(8.0) + 2.0])
     old = CodeNeighbours.from_dict({"k": 5, "n_codes": 10, "error_scale": [1.0, 2.0], "distance_scale": [1.0, 1.0]})
-    assert old.transform == "identity"                                   # a file written before the field
+    assert old.transform == "identity"  # a file written before the field
     np.testing.assert_allclose(old.standardised_sum(err, dist), (err - 1) / 2 + (dist - 1))
     with pytest.raises(AekitError, match="transform 'cube' is not one of"):
         CodeNeighbours.from_dict({**old.to_dict(), "transform": "cube"})
@@ -169,13 +181,13 @@ def test_blur_mse_scores_pictures_and_counts_a_missing_stroke_more_than_a_shifte
     from aekit.models.losses import smoothed_error
 
     target = torch.zeros(3, 1, 16, 16)
-    target[:, :, 4:12, 8] = 1.0                       # a vertical stroke
-    shifted = torch.roll(target, 1, dims=3)           # the stroke one pixel to the right
-    missing = torch.zeros_like(target)                # no stroke at all
+    target[:, :, 4:12, 8] = 1.0  # a vertical stroke
+    shifted = torch.roll(target, 1, dims=3)  # the stroke one pixel to the right
+    missing = torch.zeros_like(target)  # no stroke at all
     plain = lambda a, b: ((a - b) ** 2).flatten(1).mean(1)  # noqa: E731
     assert torch.allclose(plain(shifted, target), plain(missing, target) * 2)  # plain MSE: the shift is worse
     s_shift, s_miss = smoothed_error(shifted, target, (1, 16, 16)), smoothed_error(missing, target, (1, 16, 16))
-    assert s_shift.shape == (3,) and bool((s_shift < 0.6 * s_miss).all())    # blurred: the missing stroke is
+    assert s_shift.shape == (3,) and bool((s_shift < 0.6 * s_miss).all())  # blurred: the missing stroke is
     # (B, H, W, C) pictures give the same as (B, C, H, W)
     nhwc = smoothed_error(shifted.permute(0, 2, 3, 1), target.permute(0, 2, 3, 1), (1, 16, 16), channels_last=True)
     assert torch.allclose(nhwc, s_shift)
@@ -197,21 +209,22 @@ def test_mse_maha_sees_an_unusual_mix_of_usual_codes_and_survives_the_model_file
     # normal rows: a plane in 8-D whose two coordinates move together; the anomalies lie on the plane with
     # the two moving against each other: each coordinate in its usual range, the mix unseen
     rng = np.random.default_rng(1)
-    basis = np.linalg.qr(rng.normal(size=(8, 2)))[0].T                 # (2, 8) orthonormal rows
+    basis = np.linalg.qr(rng.normal(size=(8, 2)))[0].T  # (2, 8) orthonormal rows
     t = rng.normal(size=(500, 1))
     c = np.c_[t, t] + 0.1 * rng.normal(size=(500, 2))
     x = (c @ basis + 0.01 * rng.normal(size=(500, 8))).astype(np.float32)
     s = rng.choice([-1.0, 1.0], size=(20, 1)) * 1.2
     anomalies = (np.c_[s, -s] @ basis).astype(np.float32)
-    m = aekit.build("dense", input_shape=(8,), hidden=[16], latent_dim=2, output_activation="linear",
-                    loss="mse", seed=0)
+    m = aekit.build(
+        "dense", input_shape=(8,), hidden=[16], latent_dim=2, output_activation="linear", loss="mse", seed=0
+    )
     m.fit(x, epochs=40, batch_size=32, verbose=0, seed=0)
     info = fit_threshold(m, x, contamination=0.02, metric="mse_maha")
     assert info["metric"] == "mse_maha" and m.section(CodeGaussian) is not None
     assert m.extra_tensors["code_mean"].shape == (2,) and m.extra_tensors["code_whiten"].shape == (2, 2)
     maha, mse = anomaly_scores(m, np.r_[x, anomalies]), anomaly_scores(m, np.r_[x, anomalies], "mse")
     assert auroc(maha[:500], maha[500:]) > 0.95 > auroc(mse[:500], mse[500:])
-    assert maha.min() >= 0 and np.mean(maha[:500] == 0) > 0.1   # only excesses over the training medians count
+    assert maha.min() >= 0 and np.mean(maha[:500] == 0) > 0.1  # only excesses over the training medians count
     again = aekit.load(m.save(tmp_path / "m.aekit"))
     np.testing.assert_allclose(anomaly_scores(again, anomalies), maha[500:], rtol=1e-5, atol=1e-5)
     assert detect(again, anomalies).metric == "mse_maha" and detect(again, anomalies).labels.mean() > 0.9
@@ -226,11 +239,11 @@ def test_mse_maha_takes_the_larger_term_and_reads_older_files_as_they_scored():
     from aekit.apps.anomaly import CodeGaussian
 
     err, dist = np.array([0.5, 2.0, 8.0, 8.0]), np.array([1.0, 4.0, 1.0, 4.0])
-    now = CodeGaussian([0.0, 1.0], [0.0, np.log(2.0)])                    # max: the new default
+    now = CodeGaussian([0.0, 1.0], [0.0, np.log(2.0)])  # max: the new default
     # each term's log excess over its training median, in IQRs: (0, 0), (log 2, 2), (log 8, 0), (log 8, 2)
     np.testing.assert_allclose(now.score(err, dist), [0.0, 2.0, np.log(8.0), np.log(8.0)])
     old = CodeGaussian.from_dict({"error_scale": [0.0, 1.0], "distance_scale": [0.0, np.log(2.0)]})
-    assert old.combine == "sum"                                          # a file written before the field
+    assert old.combine == "sum"  # a file written before the field
     np.testing.assert_allclose(old.score(err, dist), [0.0, np.log(2.0) + 2.0, np.log(8.0), np.log(8.0) + 2.0])
     assert CodeGaussian.from_dict(now.to_dict()).combine == "max"
     with pytest.raises(AekitError, match="combine 'mean' is not one of"):
@@ -241,8 +254,9 @@ def test_wide_tables_store_fewer_rows_and_still_rescore_their_training_rows(monk
     from aekit.apps.anomaly import CodeNeighbours, anomaly_scores, fit_code_neighbours
 
     x = np.random.default_rng(0).normal(size=(400, 50)).astype(np.float32)
-    m = aekit.build("dense", input_shape=(50,), hidden=[8], latent_dim=3, output_activation="linear", loss="mse",
-                    seed=0)
+    m = aekit.build(
+        "dense", input_shape=(50,), hidden=[8], latent_dim=3, output_activation="linear", loss="mse", seed=0
+    )
     monkeypatch.setattr(CodeNeighbours, "ROW_VALUES", 100 * 50)  # room for 100 rows of 50: the floor of 256 holds
     train = fit_code_neighbours(m, x)
     assert tuple(m.extra_tensors["row_neighbours"].shape) == (256, 50)

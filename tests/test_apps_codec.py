@@ -1,4 +1,5 @@
 """The .aekz codec: exact round trips up to the quantisation, the file contract, the rANS coder, the CLI."""
+
 import json
 import struct
 
@@ -206,8 +207,21 @@ def test_quantization_noise_is_at_most_half_a_step_per_dimension():
 def test_cli_compress_decompress(model, digits, tmp_path, capsys):
     model.save(tmp_path / "m.aekit")
     np.save(tmp_path / "x.npy", digits[:30])
-    assert main(["compress", str(tmp_path / "m.aekit"), str(tmp_path / "x.npy"), "-o", str(tmp_path / "x.aekz"),
-                 "--bits", "6", "--json"]) == 0
+    assert (
+        main(
+            [
+                "compress",
+                str(tmp_path / "m.aekit"),
+                str(tmp_path / "x.npy"),
+                "-o",
+                str(tmp_path / "x.aekz"),
+                "--bits",
+                "6",
+                "--json",
+            ]
+        )
+        == 0
+    )
     info = json.loads(capsys.readouterr().out)
     assert info["n"] == 30 and info["bits"] == 6 and (tmp_path / "x.aekz").read_bytes()[:4] == b"AEKZ"
     assert main(["decompress", str(tmp_path / "x.aekz"), "-o", str(tmp_path / "r.npy"), "--json"]) == 0
@@ -224,12 +238,26 @@ def test_cli_errors_exit_2(model, digits, tmp_path, capsys):
     np.save(tmp_path / "x.npy", digits[:30])
     main(["-q", "compress", str(tmp_path / "m.aekit"), str(tmp_path / "x.npy"), "-o", str(tmp_path / "x.aekz")])
     capsys.readouterr()
-    cases = [["decompress", str(tmp_path / "x.aekz"), "-o", str(tmp_path / "r.npy"), "--model",
-              str(tmp_path / "other.aekit")],
-             ["decompress", str(tmp_path / "x.npy"), "-o", str(tmp_path / "r.npy"), "--model",
-              str(tmp_path / "m.aekit")],
-             ["compress", str(tmp_path / "m.aekit"), str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.aekz"),
-              "--bits", "20"]]
+    cases = [
+        [
+            "decompress",
+            str(tmp_path / "x.aekz"),
+            "-o",
+            str(tmp_path / "r.npy"),
+            "--model",
+            str(tmp_path / "other.aekit"),
+        ],
+        ["decompress", str(tmp_path / "x.npy"), "-o", str(tmp_path / "r.npy"), "--model", str(tmp_path / "m.aekit")],
+        [
+            "compress",
+            str(tmp_path / "m.aekit"),
+            str(tmp_path / "x.npy"),
+            "-o",
+            str(tmp_path / "y.aekz"),
+            "--bits",
+            "20",
+        ],
+    ]
     (tmp_path / "cut.aekz").write_bytes((tmp_path / "x.aekz").read_bytes()[:-7])
     cases.append(["decompress", str(tmp_path / "cut.aekz"), "-o", str(tmp_path / "r.npy")])
     for argv in cases:

@@ -1,4 +1,5 @@
 """The learned image codec: GDN, the factorised entropy model, coding with its tables, any size, colour."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,7 @@ def smooth_pictures(n: int, h: int, w: int, seed: int = 0) -> np.ndarray:
 def trained():
     """A small codec trained for a few epochs on smooth colourful 24x24 pictures (seconds)."""
     x = smooth_pictures(192, 24, 24)
-    ae = aekit.build("codec", input_shape=(24, 24, 3), filters=24, latent_channels=16, stages=2, quality=8,
-                     seed=0)
+    ae = aekit.build("codec", input_shape=(24, 24, 3), filters=24, latent_channels=16, stages=2, quality=8, seed=0)
     ae.fit(x, epochs=20, batch_size=16, lr=3e-3, verbose=0, seed=0)
     return ae, x
 
@@ -149,12 +149,34 @@ def test_compress_with_refine_decodes_with_the_same_decoder_and_refuses_bad_valu
         compress(dense, np.zeros((3, 4), np.float32), refine=5)
     ae.save(tmp_path / "c.aekit")
     np.save(tmp_path / "x.npy", x[:8])
-    assert main(["compress", str(tmp_path / "c.aekit"), str(tmp_path / "x.npy"), "-o", str(tmp_path / "x.aekz"),
-                 "--refine", "5", "--json"]) == 0
+    assert (
+        main(
+            [
+                "compress",
+                str(tmp_path / "c.aekit"),
+                str(tmp_path / "x.npy"),
+                "-o",
+                str(tmp_path / "x.aekz"),
+                "--refine",
+                "5",
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["refine"] == 5
     with pytest.raises(SystemExit) as e:  # refused where it is parsed (argparse)
-        main(["compress", str(tmp_path / "c.aekit"), str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.aekz"),
-              "--refine", "-3"])
+        main(
+            [
+                "compress",
+                str(tmp_path / "c.aekit"),
+                str(tmp_path / "x.npy"),
+                "-o",
+                str(tmp_path / "y.aekz"),
+                "--refine",
+                "-3",
+            ]
+        )
     assert e.value.code == 2 and not (tmp_path / "y.aekz").exists()
 
 

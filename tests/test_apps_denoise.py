@@ -1,4 +1,5 @@
 """Denoise job: the noise protocol, PSNR, a quality floor against a tuned classical filter, and the CLI."""
+
 import json
 
 import numpy as np
@@ -20,8 +21,7 @@ def digits():
 @pytest.fixture(scope="module")
 def denoiser(digits):
     train, _ = digits
-    ae = aekit.build("dense", input_shape=(28, 28), hidden=[256], latent_dim=64, corruption="gaussian:0.5",
-                     seed=0)
+    ae = aekit.build("dense", input_shape=(28, 28), hidden=[256], latent_dim=64, corruption="gaussian:0.5", seed=0)
     ae.fit(train, epochs=25, batch_size=64, verbose=0, seed=0)
     return ae
 
@@ -70,8 +70,21 @@ def test_cli_denoise_golden_runs(tmp_path, digits, denoiser, capsys):
     noisy = add_noise(clean[:12], 0.5, seed=2)
     np.save(tmp_path / "noisy.npy", noisy)
     np.save(tmp_path / "clean.npy", clean[:12])
-    assert main(["denoise", str(model), str(tmp_path / "noisy.npy"), "-o", str(tmp_path / "out.npy"),
-                 "--reference", str(tmp_path / "clean.npy"), "--json"]) == 0
+    assert (
+        main(
+            [
+                "denoise",
+                str(model),
+                str(tmp_path / "noisy.npy"),
+                "-o",
+                str(tmp_path / "out.npy"),
+                "--reference",
+                str(tmp_path / "clean.npy"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     info = json.loads(capsys.readouterr().out)
     out = np.load(tmp_path / "out.npy")
     assert out.shape == (12, 28, 28) and info["n"] == 12

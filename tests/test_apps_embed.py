@@ -1,4 +1,5 @@
 """Reduce dimensions and visualise: aekit.apps.embed and the ``aekit embed`` command."""
+
 import importlib.util
 import json
 
@@ -89,8 +90,9 @@ def test_dense_autoencoder_beats_pca_at_equal_code_size():
 
     pca = PCA(1).fit(x_tr)
     pca_mse = float(((pca.inverse_transform(pca.transform(x_te)) - x_te) ** 2).mean())
-    ae = aekit.build("dense", input_shape=(12,), hidden=[64, 32], latent_dim=1, activation="tanh",
-                     output_activation="linear", seed=0)
+    ae = aekit.build(
+        "dense", input_shape=(12,), hidden=[64, 32], latent_dim=1, activation="tanh", output_activation="linear", seed=0
+    )
     ae.fit(x_tr, epochs=60, batch_size=64, lr=3e-3, verbose=0, seed=0)
     ae_mse = float(((ae.reconstruct(x_te) - x_te) ** 2).mean())
     assert ae_mse < 0.5 * pca_mse, (ae_mse, pca_mse)
@@ -103,11 +105,15 @@ def test_plot_map_writes_png(tmp_path):
     pts = np.random.default_rng(0).normal(size=(50, 2))
     p = plot_map(pts, np.arange(50) % 5, tmp_path / "sub" / "m.png", title="t", class_names=list("abcde"))
     # no global matplotlib state: drawing neither picks a backend nor imports pyplot (in a fresh interpreter)
-    code = ("import numpy as np, sys, matplotlib; from aekit.report.plots import plot_map; "
-            f"plot_map(np.zeros((5, 2)), [0, 1, 0, 1, 2], {str(tmp_path / 'x.png')!r}); "
-            "print('matplotlib.pyplot' in sys.modules, matplotlib.rcParams._get_backend_or_none())")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.split() == ["False", "None"]
+    code = (
+        "import numpy as np, sys, matplotlib; from aekit.report.plots import plot_map; "
+        f"plot_map(np.zeros((5, 2)), [0, 1, 0, 1, 2], {str(tmp_path / 'x.png')!r}); "
+        "print('matplotlib.pyplot' in sys.modules, matplotlib.rcParams._get_backend_or_none())"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split() == [
+        "False",
+        "None",
+    ]
     assert p.read_bytes()[:8] == PNG
     with Image.open(p) as im:
         assert im.size[0] > 100 and im.size[1] > 100
@@ -121,8 +127,22 @@ def test_plot_map_writes_png(tmp_path):
 def test_cli_embed_golden(small_model, tmp_path, capsys):
     ae, x, model = small_model
     out, img = tmp_path / "codes.npy", tmp_path / "map.png"
-    rc = main(["embed", str(model), str(tmp_path / "x.npy"), "-o", str(out), "--map", "pca",
-               "--map-image", str(img), "--labels", str(tmp_path / "y.npy"), "--json"])
+    rc = main(
+        [
+            "embed",
+            str(model),
+            str(tmp_path / "x.npy"),
+            "-o",
+            str(out),
+            "--map",
+            "pca",
+            "--map-image",
+            str(img),
+            "--labels",
+            str(tmp_path / "y.npy"),
+            "--json",
+        ]
+    )
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
     assert res["n"] == 40 and res["code_size"] == 3 and res["map"] == "pca" and res["coloured_by_labels"]
@@ -137,16 +157,39 @@ def test_cli_embed_golden(small_model, tmp_path, capsys):
     (tmp_path / "y.csv").write_text("label\n" + "\n".join(map(str, y)) + "\n")
     (tmp_path / "y.txt").write_text("\n".join(map(str, y)) + "\n")
     for lab in ("y.csv", "y.txt"):
-        rc = main(["--json", "embed", str(model), str(tmp_path / "x.npy"), "-o", str(tmp_path / "c3.npy"),
-                   "--map", "pca", "--labels", str(tmp_path / lab)])
+        rc = main(
+            [
+                "--json",
+                "embed",
+                str(model),
+                str(tmp_path / "x.npy"),
+                "-o",
+                str(tmp_path / "c3.npy"),
+                "--map",
+                "pca",
+                "--labels",
+                str(tmp_path / lab),
+            ]
+        )
         assert rc == 0 and json.loads(capsys.readouterr().out)["coloured_by_labels"], lab
 
 
 def test_cli_embed_errors(small_model, tmp_path, capsys):
     _, _, model = small_model
     np.save(tmp_path / "bad_labels.npy", np.arange(7))
-    rc = main(["embed", str(model), str(tmp_path / "x.npy"), "-o", str(tmp_path / "c.npy"), "--map", "pca",
-               "--labels", str(tmp_path / "bad_labels.npy")])
+    rc = main(
+        [
+            "embed",
+            str(model),
+            str(tmp_path / "x.npy"),
+            "-o",
+            str(tmp_path / "c.npy"),
+            "--map",
+            "pca",
+            "--labels",
+            str(tmp_path / "bad_labels.npy"),
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "aekit: error:" in err and "expected 40 labels" in err
     rc = main(["embed", str(model), str(tmp_path / "missing.npy"), "-o", str(tmp_path / "c.npy")])

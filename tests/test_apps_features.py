@@ -1,4 +1,5 @@
 """Features job: codes as features, a fine-tuned encoder + softmax classifier, and its errors."""
+
 import numpy as np
 import pytest
 import torch
@@ -18,8 +19,9 @@ def blobs(n: int, seed: int):
 @pytest.fixture(scope="module")
 def pretrained():
     x, _ = blobs(1500, 0)
-    ae = aekit.build("dense", input_shape=(20,), hidden=[32], latent_dim=6, output_activation="linear",
-                     loss="mse", seed=0)
+    ae = aekit.build(
+        "dense", input_shape=(20,), hidden=[32], latent_dim=6, output_activation="linear", loss="mse", seed=0
+    )
     ae.fit(x, epochs=10, batch_size=64, verbose=0, seed=0)
     return ae
 
@@ -44,8 +46,15 @@ def test_finetuned_classifier_learns_and_leaves_the_autoencoder_alone(pretrained
     xt, yt = blobs(600, 5)
     labels = np.array(["cat", "dog", "eel"])[y]
     before = {k: v.clone() for k, v in pretrained.module.state_dict().items()}
-    clf = finetune_classifier(pretrained, x, labels, epochs=15, batch_size=32, seed=0,
-                              validation_data=(xt, np.array(["cat", "dog", "eel"])[yt]))
+    clf = finetune_classifier(
+        pretrained,
+        x,
+        labels,
+        epochs=15,
+        batch_size=32,
+        seed=0,
+        validation_data=(xt, np.array(["cat", "dog", "eel"])[yt]),
+    )
     assert isinstance(clf, EncoderClassifier) and list(clf.classes_) == ["cat", "dog", "eel"]
     assert clf.score(xt, np.array(["cat", "dog", "eel"])[yt]) > 0.9
     p = clf.predict_proba(xt[:10])

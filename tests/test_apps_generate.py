@@ -1,4 +1,5 @@
 """Generate: samples, manifold grid, interpolation, importance-sampled NLL, dynamic binarisation, the CLI."""
+
 import json
 
 import numpy as np
@@ -130,22 +131,55 @@ def test_cli_generate(vae, digits, tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["n"] == 9 and out["mode"] == "samples" and Image.open(tmp_path / "s.png").size[0] > 3 * 28
     assert main(["-q", "generate", m, "--manifold", "--grid", "4", "-o", str(tmp_path / "g.png")]) == 0
-    assert main(["-q", "generate", m, "--interpolate", "2", "5", "--input", str(tmp_path / "x.npy"),
-                 "--steps", "4", "-o", str(tmp_path / "i.npy")]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "generate",
+                m,
+                "--interpolate",
+                "2",
+                "5",
+                "--input",
+                str(tmp_path / "x.npy"),
+                "--steps",
+                "4",
+                "-o",
+                str(tmp_path / "i.npy"),
+            ]
+        )
+        == 0
+    )
     path = np.load(tmp_path / "i.npy")
     assert path.shape == (4, 28, 28, 1)
     assert np.allclose(path[0], vae.reconstruct(digits[2:3]).reshape(28, 28, 1), atol=1 / 255)
     Image.fromarray(digits[0]).save(tmp_path / "a.png")
-    assert main(["-q", "generate", m, "--interpolate", str(tmp_path / "a.png"), "7", "--input",
-                 str(tmp_path / "x.npy"), "-o", str(tmp_path / "j.png")]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "generate",
+                m,
+                "--interpolate",
+                str(tmp_path / "a.png"),
+                "7",
+                "--input",
+                str(tmp_path / "x.npy"),
+                "-o",
+                str(tmp_path / "j.png"),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     dense = tmp_path / "d.aekit"
     aekit.build("dense", input_shape=(28, 28), hidden=[8], latent_dim=2, seed=0).save(dense)
-    for argv in (["generate", str(dense), "-o", str(tmp_path / "z.png")],
-                 ["generate", m, "--interpolate", "0", "1", "-o", str(tmp_path / "z.png")],
-                 ["generate", m, "--interpolate", "0", "99", "--input", str(tmp_path / "x.npy"), "-o",
-                  str(tmp_path / "z.png")],
-                 ["generate", str(tmp_path / "missing.aekit"), "-o", str(tmp_path / "z.png")]):
+    for argv in (
+        ["generate", str(dense), "-o", str(tmp_path / "z.png")],
+        ["generate", m, "--interpolate", "0", "1", "-o", str(tmp_path / "z.png")],
+        ["generate", m, "--interpolate", "0", "99", "--input", str(tmp_path / "x.npy"), "-o", str(tmp_path / "z.png")],
+        ["generate", str(tmp_path / "missing.aekit"), "-o", str(tmp_path / "z.png")],
+    ):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.startswith("aekit: error: ") and err.count("\n") == 1

@@ -1,4 +1,5 @@
 """The causal streaming detector: past scores never depend on the future; an injected spike is flagged."""
+
 import numpy as np
 import pytest
 
@@ -28,8 +29,8 @@ def spiked():
 def test_injected_spike_is_flagged_and_little_else(spiked):
     x, res = spiked
     assert res.scores.shape == res.raw.shape == res.labels.shape == (1000,)
-    assert res.labels[800:806].any()                       # the spike, at most a few points late
-    assert res.labels[:300].sum() == 0                     # nothing flagged while training
+    assert res.labels[800:806].any()  # the spike, at most a few points late
+    assert res.labels[:300].sum() == 0  # nothing flagged while training
     assert res.labels.sum() - res.labels[800:806].sum() <= 3
     assert res.scores[800:806].max() >= res.threshold
 
@@ -37,7 +38,7 @@ def test_injected_spike_is_flagged_and_little_else(spiked):
 def test_changing_future_points_never_changes_past_scores(spiked):
     x, res = spiked
     y = x.copy()
-    y[700:] = np.random.default_rng(1).normal(size=300) * 5   # a different future from point 700 on
+    y[700:] = np.random.default_rng(1).normal(size=300) * 5  # a different future from point 700 on
     other = stream_detect(y, window=16, n_train=300, epochs=15, seed=0)
     np.testing.assert_array_equal(other.raw[:700], res.raw[:700])
     np.testing.assert_array_equal(other.scores[:700], res.scores[:700])
@@ -77,7 +78,7 @@ def test_two_scores_that_move_together_count_as_one_piece_of_evidence():
 
     rng = np.random.default_rng(0)
     a, b = rng.normal(size=3000), rng.normal(size=3000)
-    a[2500], b[2500] = 3.5, 3.5                                   # both high at the same point
+    a[2500], b[2500] = 3.5, 3.5  # both high at the same point
     v = np.zeros(3000)
     one = stream_surprise(a, v, start=1000, short=1, range_tolerance=None)
     same = stream_surprise(np.stack([a, a], axis=1), v, start=1000, short=1, range_tolerance=None)
@@ -90,10 +91,10 @@ def test_two_scores_that_move_together_count_as_one_piece_of_evidence():
 
 
 def test_a_sustained_change_is_one_alert_until_the_score_falls_back():
-    s = np.array([0, 5, 5, 5, 5, 5, 5, 0, 6, 6, 0], dtype=float)   # above for six points, then a new rise
+    s = np.array([0, 5, 5, 5, 5, 5, 5, 0, 6, 6, 0], dtype=float)  # above for six points, then a new rise
     out, flags = suppress(s, 4.0, refractory=2)
     assert flags.tolist() == [0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0]
-    assert ((out >= 4.0) == flags.astype(bool)).all()                 # flagged exactly where scored
+    assert ((out >= 4.0) == flags.astype(bool)).all()  # flagged exactly where scored
 
 
 def test_at_risk_gives_the_flags_of_a_run_at_that_risk_without_rerunning_the_model():
@@ -104,7 +105,7 @@ def test_at_risk_gives_the_flags_of_a_run_at_that_risk_without_rerunning_the_mod
     scores, labels = strict.at_risk(1e-2)
     np.testing.assert_array_equal(labels, loose.labels)
     np.testing.assert_array_equal(scores, loose.scores)
-    assert loose.n_anomalies > strict.n_anomalies            # a larger risk: more flags
+    assert loose.n_anomalies > strict.n_anomalies  # a larger risk: more flags
     with pytest.raises(AekitError, match="risk"):
         strict.at_risk(0.0)
 
@@ -119,8 +120,8 @@ def test_bad_arguments_say_what_was_expected():
     with pytest.raises(AekitError, match="range_tolerance"):
         stream_detect(wave(400), window=16, n_train=100, range_tolerance=-0.1)
     with pytest.raises(AekitError, match="season"):
-        stream_detect(wave(400), window=16, n_train=100, season=90)   # no room for a cycle and a window
-    for bad in (-1, True, 2.5, 84):                                 # 84 > 100 - 16 - 1 training windows' others
+        stream_detect(wave(400), window=16, n_train=100, season=90)  # no room for a cycle and a window
+    for bad in (-1, True, 2.5, 84):  # 84 > 100 - 16 - 1 training windows' others
         with pytest.raises(AekitError, match="neighbours"):
             stream_detect(wave(400), window=16, n_train=100, neighbours=bad)
 
@@ -137,8 +138,7 @@ def test_cli_detect_stream_writes_points_and_flags_the_spike(tmp_path, capsys):
     src = tmp_path / "series.csv"
     src.write_text("timestamp,value\n" + "".join(f"{str(a).replace('T', ' ')}:00,{b:.6f}\n" for a, b in zip(t, x)))
     out = tmp_path / "points.csv"
-    cmd = ["detect", "--stream", str(src), "-o", str(out), "--stream-window", "16", "--train-points", "300",
-           "--json"]
+    cmd = ["detect", "--stream", str(src), "-o", str(out), "--stream-window", "16", "--train-points", "300", "--json"]
     assert main(cmd) == 0
     info = json.loads(capsys.readouterr().out)
     rows = list(csv.DictReader(out.open()))
@@ -147,17 +147,17 @@ def test_cli_detect_stream_writes_points_and_flags_the_spike(tmp_path, capsys):
     assert any(700 <= i <= 705 for i in flagged) and info["n_anomalies"] == len(flagged) and info["n_train"] == 300
     assert main(cmd[:-1] + ["--threshold", "3"]) == 2
     assert "does not apply to --stream" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as e:                          # too short a history for a tail model
+    with pytest.raises(SystemExit) as e:  # too short a history for a tail model
         main(cmd + ["--history", "50"])
     assert e.value.code == 2 and "--history" in capsys.readouterr().err
     assert main(cmd + ["--history", "400", "--no-range-check", "--season", "none"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["n_anomalies"] >= 1 and info["season"] is None
     assert main(cmd + ["--season", "40"]) == 0 and json.loads(capsys.readouterr().out)["season"] == 40
-    assert main(cmd + ["--neighbours", "0"]) == 0                  # the reconstruction error alone
+    assert main(cmd + ["--neighbours", "0"]) == 0  # the reconstruction error alone
     flagged = [int(row["index"]) for row in csv.DictReader(out.open()) if row["anomaly"] == "1"]
     assert json.loads(capsys.readouterr().out)["neighbours"] == 0 and any(700 <= i <= 705 for i in flagged)
-    assert main(cmd + ["--neighbours", "500"]) == 2                # more than the training windows hold
+    assert main(cmd + ["--neighbours", "500"]) == 2  # more than the training windows hold
     assert "neighbours=500" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         main(cmd + ["--season", "daily"])
@@ -166,11 +166,11 @@ def test_cli_detect_stream_writes_points_and_flags_the_spike(tmp_path, capsys):
 
 def test_alarms_kept_out_of_the_history_do_not_hide_the_next_one():
     r = np.random.default_rng(0).random(700)
-    r[[400, 402, 404, 600]] = 3.0                   # an anomaly, then the same again 200 points later
+    r[[400, 402, 404, 600]] = 3.0  # an anomaly, then the same again 200 points later
     plain = tail_surprise(r, start=200, short=1)
     spot = tail_surprise(r, start=200, short=1, exclude=4.0)
     assert plain[400] > 4 and spot[600] > 4
-    assert spot[600] > plain[600]                   # the first anomaly made the second look ordinary
+    assert spot[600] > plain[600]  # the first anomaly made the second look ordinary
     np.testing.assert_array_equal(spot[:401], plain[:401])
 
 
@@ -180,27 +180,27 @@ def test_range_breaks_are_causal_per_channel_and_respect_the_tolerance():
     # and a constant past has no range to leave
     assert range_breaks(v, start=2, tolerance=0.05).tolist() == [False] * 6
     assert range_breaks(v[:, 0], start=2, tolerance=0.0).tolist() == [False, False, False, True, False, False]
-    w = np.r_[v[:, 0], -0.2]                                  # below the minimum by 0.2 > 5 % of 1.04
+    w = np.r_[v[:, 0], -0.2]  # below the minimum by 0.2 > 5 % of 1.04
     assert range_breaks(w, start=2, tolerance=0.05)[-1]
     assert not range_breaks(w, start=7, tolerance=0.05).any()  # nothing before `start`
 
 
 def test_a_new_level_is_flagged_on_its_first_point_and_the_check_can_be_turned_off():
     x = wave(900)
-    x[700:] += 0.6                  # a level shift to values the training part never reached (max ~1.1)
+    x[700:] += 0.6  # a level shift to values the training part never reached (max ~1.1)
     on = stream_detect(x, window=16, n_train=300, epochs=5, seed=0, refractory=0)  # no quiet period to hide it
     off = stream_detect(x, window=16, n_train=300, epochs=5, seed=0, refractory=0, range_tolerance=None)
     first = 700 + int(np.argmax(x[700:] > x[:700].max() + 0.05 * np.ptp(x[:700])))
     assert on.scores[first] >= RANGE_BREAK_SURPRISE and on.labels[first] == 1
     assert off.scores[first] < RANGE_BREAK_SURPRISE
-    np.testing.assert_array_equal(on.raw, off.raw)          # the check changes the scores, not the model
+    np.testing.assert_array_equal(on.raw, off.raw)  # the check changes the scores, not the model
 
 
 def test_seasonal_period_finds_a_cycle_and_nothing_in_noise_or_a_trend():
     t = np.arange(900)
     assert seasonal_period(np.sin(2 * np.pi * t / 40) + 0.1 * np.random.default_rng(0).normal(size=900)) == 40
     assert seasonal_period(np.random.default_rng(1).normal(size=900)) is None
-    assert seasonal_period(t * 0.01) is None                    # smooth, correlated at every short lag
+    assert seasonal_period(t * 0.01) is None  # smooth, correlated at every short lag
     assert seasonal_period(np.zeros(50)) is None
 
 
@@ -230,9 +230,10 @@ def test_a_given_plain_model_gets_no_season_channel():
     from aekit.apps.anomaly.stream import _scaled
     from aekit.datasets import sliding_windows
 
-    x = np.sin(2 * np.pi * np.arange(1500) / 48)              # repeats: 'auto' would find 48
-    m = aekit.build("dense", input_shape=(16, 1), hidden=[8], latent_dim=2, output_activation="linear",
-                    loss="mse", seed=0)
+    x = np.sin(2 * np.pi * np.arange(1500) / 48)  # repeats: 'auto' would find 48
+    m = aekit.build(
+        "dense", input_shape=(16, 1), hidden=[8], latent_dim=2, output_activation="linear", loss="mse", seed=0
+    )
     m.fit(sliding_windows(_scaled(x, 225), 16)[:200], epochs=1, verbose=0, seed=0)
     res = stream_detect(x, window=16, model=m)
     assert res.season is None and res.raw.shape == (1500,)

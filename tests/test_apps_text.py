@@ -1,4 +1,5 @@
 """Embed sentences: aekit.apps.text (pipeline, sentence model, checks) and ``aekit embed`` on text."""
+
 import json
 
 import numpy as np
@@ -21,9 +22,16 @@ from aekit.cli.main import main
 from aekit.datasets import Vocabulary, read_sentences
 from aekit.errors import AekitError
 
-CORPUS = ["the cat sat on the mat .", "the dog sat on the mat .", "the cat ate the fish .",
-          "the dog ate the bone .", "prices rose 5.5 pct in march .", "prices fell 3 pct in april .",
-          "the company said profits rose .", "the company said sales fell ."] * 6
+CORPUS = [
+    "the cat sat on the mat .",
+    "the dog sat on the mat .",
+    "the cat ate the fish .",
+    "the dog ate the bone .",
+    "prices rose 5.5 pct in march .",
+    "prices fell 3 pct in april .",
+    "the company said profits rose .",
+    "the company said sales fell .",
+] * 6
 
 SGM = """<REUTERS TOPICS="YES" LEWISSPLIT="TRAIN" NEWID="1"><TOPICS><D>earn</D></TOPICS><TEXT>
 <TITLE>PROFITS UP</TITLE><BODY>The company said profits rose. Sales fell in March.
@@ -41,8 +49,9 @@ SGM = """<REUTERS TOPICS="YES" LEWISSPLIT="TRAIN" NEWID="1"><TOPICS><D>earn</D><
 def sentence_model(tmp_path_factory):
     n = torch.get_num_threads()
     torch.set_num_threads(1)
-    ae = train_sentence_model(CORPUS, vocab_size=30, seq_len=10, dim=8, hidden=24, latent_dim=12,
-                              epochs=40, batch_size=16, lr=3e-3, seed=0)
+    ae = train_sentence_model(
+        CORPUS, vocab_size=30, seq_len=10, dim=8, hidden=24, latent_dim=12, epochs=40, batch_size=16, lr=3e-3, seed=0
+    )
     torch.set_num_threads(n)
     path = tmp_path_factory.mktemp("text") / "sent.aekit"
     ae.save(path)
@@ -134,8 +143,9 @@ def test_cli_embed_sentences_and_reuters(sentence_model, tmp_path, capsys):
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
     assert res["input_kind"] == "sentences" and res["n"] == 2
-    np.testing.assert_allclose(np.load(tmp_path / "v.npy"), sentence_vectors(ae, read_sentences(tmp_path / "s.txt")),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        np.load(tmp_path / "v.npy"), sentence_vectors(ae, read_sentences(tmp_path / "s.txt")), rtol=1e-5
+    )
     (tmp_path / "reut").mkdir()
     (tmp_path / "reut" / "reut2-000.sgm").write_text(SGM, encoding="latin-1")
     rc = main(["embed", str(path), str(tmp_path / "reut"), "-o", str(tmp_path / "d.npy"), "--map", "pca", "--json"])
@@ -152,8 +162,29 @@ def test_cli_embed_sentences_and_reuters(sentence_model, tmp_path, capsys):
 def test_cli_train_text_then_embed(tmp_path, capsys):
     (tmp_path / "s.txt").write_text("\n".join(CORPUS[:8] * 3) + "\n", encoding="utf-8")
     model = tmp_path / "t.aekit"
-    rc = main(["train-text", str(tmp_path / "s.txt"), "-o", str(model), "--vocab-size", "20", "--seq-len", "8",
-               "--dim", "6", "--hidden", "8", "--latent-dim", "5", "--epochs", "2", "--batch-size", "8", "--json"])
+    rc = main(
+        [
+            "train-text",
+            str(tmp_path / "s.txt"),
+            "-o",
+            str(model),
+            "--vocab-size",
+            "20",
+            "--seq-len",
+            "8",
+            "--dim",
+            "6",
+            "--hidden",
+            "8",
+            "--latent-dim",
+            "5",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "8",
+            "--json",
+        ]
+    )
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
     assert res["sentences"] == 24 and res["vocabulary"] == 20 and res["code_size"] == 5 and res["epochs"] == 2

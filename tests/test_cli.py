@@ -1,4 +1,5 @@
 """Golden tests of the aekit command line on tiny inputs: files written, exit codes, --json output."""
+
 import json
 
 import numpy as np
@@ -32,8 +33,23 @@ def data(tmp_path_factory):
 def run_dir(data, tmp_path_factory):
     """One small conv run (1 epoch on 200 digits), with its report."""
     out = tmp_path_factory.mktemp("runs") / "conv"
-    rc = main(["train", "conv", "--data", str(data / "d.npz"), "--out", str(out), "--set", "epochs=1",
-               "--set", "filters=4,4", "--seed", "0", "--quiet"])
+    rc = main(
+        [
+            "train",
+            "conv",
+            "--data",
+            str(data / "d.npz"),
+            "--out",
+            str(out),
+            "--set",
+            "epochs=1",
+            "--set",
+            "filters=4,4",
+            "--seed",
+            "0",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     return out
 
@@ -54,9 +70,26 @@ def test_train_writes_the_run_folder(run_dir):
 
 def test_train_json_and_set_options(data, tmp_path, capsys):
     out = tmp_path / "dense"
-    rc = main(["train", "dense", "--data", str(data / "x.npy"), "--out", str(out), "--set", "hidden=16",
-               "--set", "latent_dim=3", "--set", "epochs=2", "--set", "corruption=gaussian:0.3",
-               "--no-report", "--json"])
+    rc = main(
+        [
+            "train",
+            "dense",
+            "--data",
+            str(data / "x.npy"),
+            "--out",
+            str(out),
+            "--set",
+            "hidden=16",
+            "--set",
+            "latent_dim=3",
+            "--set",
+            "epochs=2",
+            "--set",
+            "corruption=gaussian:0.3",
+            "--no-report",
+            "--json",
+        ]
+    )
     assert rc == 0
     s = _json(capsys)
     assert s["epochs"] == 2 and s["family"] == "dense" and np.isfinite(s["final_loss"])
@@ -72,15 +105,35 @@ def test_train_json_and_set_options(data, tmp_path, capsys):
 def test_train_config_file(data, tmp_path, capsys, suffix):
     cfg = tmp_path / f"c{suffix}"
     if suffix == ".toml":
-        cfg.write_text("[model]\nhidden = [8]\nlatent_dim = 5\n[model.sparsity]\nkind = 'kl'\nweight = 0.1\n"
-                       "[train]\nepochs = 1\nbatch_size = 50\n")
+        cfg.write_text(
+            "[model]\nhidden = [8]\nlatent_dim = 5\n[model.sparsity]\nkind = 'kl'\nweight = 0.1\n"
+            "[train]\nepochs = 1\nbatch_size = 50\n"
+        )
     else:
-        cfg.write_text("model:\n  hidden: [8]\n  latent_dim: 5\n  sparsity: kl\n"
-                       "train:\n  epochs: 1\n  batch_size: 50\n")
+        cfg.write_text(
+            "model:\n  hidden: [8]\n  latent_dim: 5\n  sparsity: kl\ntrain:\n  epochs: 1\n  batch_size: 50\n"
+        )
     out = tmp_path / "run"
     # --set wins over the file
-    assert main(["train", "dense", "--data", str(data / "x.npy"), "--out", str(out), "--config", str(cfg),
-                 "--set", "latent_dim=6", "--no-report", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "dense",
+                "--data",
+                str(data / "x.npy"),
+                "--out",
+                str(out),
+                "--config",
+                str(cfg),
+                "--set",
+                "latent_dim=6",
+                "--no-report",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert main(["info", str(out / "model.aekit"), "--json"]) == 0
     info = _json(capsys)
     assert info["code_size"] == 6 and info["config"]["sparsity"]["kind"] == "kl"
@@ -101,12 +154,31 @@ def test_resume_finishes_with_the_right_number_of_epochs(data, tmp_path, capsys)
 
     out = tmp_path / "run"
     with pytest.raises(KeyboardInterrupt):
-        train_run("dense", str(data / "x.npy"), out, options={"hidden": "8", "latent_dim": "2", "epochs": "4"},
-                  callbacks=[Kill()], report=False)
+        train_run(
+            "dense",
+            str(data / "x.npy"),
+            out,
+            options={"hidden": "8", "latent_dim": "2", "epochs": "4"},
+            callbacks=[Kill()],
+            report=False,
+        )
     assert (out / "checkpoint.aekit").exists() and not (out / "model.aekit").exists()
     assert (out / "history.csv").read_text().count("\n") == 3  # written as training went: both finished epochs
-    rc = main(["train", "dense", "--data", str(data / "x.npy"), "--out", str(out), "--set", "epochs=4",
-               "--resume", "--no-report", "--json"])
+    rc = main(
+        [
+            "train",
+            "dense",
+            "--data",
+            str(data / "x.npy"),
+            "--out",
+            str(out),
+            "--set",
+            "epochs=4",
+            "--resume",
+            "--no-report",
+            "--json",
+        ]
+    )
     assert rc == 0 and _json(capsys)["epochs"] == 4
     import aekit
 
@@ -184,8 +256,27 @@ def test_train_on_a_folder_a_table_and_a_time_series(data, tmp_path, capsys):
         (pics / cls).mkdir(parents=True)
         for i in range(12):
             Image.fromarray(np.load(data / "x.npy")[i + (12 if cls == "b" else 0)]).save(pics / cls / f"{i}.png")
-    assert main(["train", "conv", "--data", str(pics), "--image-size", "16x16", "--out", str(tmp_path / "p"),
-                 "--set", "epochs=1", "--set", "filters=4", "--no-report", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "conv",
+                "--data",
+                str(pics),
+                "--image-size",
+                "16x16",
+                "--out",
+                str(tmp_path / "p"),
+                "--set",
+                "epochs=1",
+                "--set",
+                "filters=4",
+                "--no-report",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     m = aekit.load(tmp_path / "p" / "model.aekit")
     assert m.input_shape == (1, 16, 16) and m.data.class_names == ["a", "b"]
     # the model remembers the picture size: evaluate reads the folder at 16x16 again
@@ -195,18 +286,60 @@ def test_train_on_a_folder_a_table_and_a_time_series(data, tmp_path, capsys):
     rng = np.random.default_rng(0)
     table = tmp_path / "t.csv"
     table.write_text("a,b,c\n" + "\n".join(",".join(f"{v:.3f}" for v in r) for r in rng.random((40, 3)) * 50))
-    assert main(["train", "dense", "--data", str(table), "--out", str(tmp_path / "t"), "--set", "hidden=4",
-                 "--set", "latent_dim=2", "--set", "epochs=1", "--no-report", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "dense",
+                "--data",
+                str(table),
+                "--out",
+                str(tmp_path / "t"),
+                "--set",
+                "hidden=4",
+                "--set",
+                "latent_dim=2",
+                "--set",
+                "epochs=1",
+                "--no-report",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     m = aekit.load(tmp_path / "t" / "model.aekit")
     assert m.input_shape == (3,) and m.train_config.scale == "standard"  # tables are scaled by default
 
     series = tmp_path / "s.csv"
     values = np.sin(np.arange(200) / 5.0)
-    series.write_text("timestamp,value\n" + "\n".join(f"2020-01-01 00:{i // 60:02d}:{i % 60:02d},{v:.4f}"
-                                                    for i, v in enumerate(values)))
-    assert main(["train", "lstm", "--data", str(series), "--window", "20", "--stride", "5", "--out",
-                 str(tmp_path / "s"), "--set", "hidden=8", "--set", "latent_dim=2", "--set", "epochs=1",
-                 "--json"]) == 0
+    series.write_text(
+        "timestamp,value\n"
+        + "\n".join(f"2020-01-01 00:{i // 60:02d}:{i % 60:02d},{v:.4f}" for i, v in enumerate(values))
+    )
+    assert (
+        main(
+            [
+                "train",
+                "lstm",
+                "--data",
+                str(series),
+                "--window",
+                "20",
+                "--stride",
+                "5",
+                "--out",
+                str(tmp_path / "s"),
+                "--set",
+                "hidden=8",
+                "--set",
+                "latent_dim=2",
+                "--set",
+                "epochs=1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     assert _json(capsys)["epochs"] == 1
     m = aekit.load(tmp_path / "s" / "model.aekit")
     assert m.input_shape == (20, 1) and m.data.window == 20 and m.data.kind == "series"

@@ -1,4 +1,5 @@
 """User mistakes exit with status 2 and one line 'aekit: error: ...', no traceback (unless --debug)."""
+
 import os
 import shutil
 import subprocess
@@ -31,19 +32,28 @@ def cases(d: Path):
         "missing model file": (["info", str(d / "nope.aekit")], "no such file"),
         "missing data file": (["train", "dense", "--data", str(d / "nope.npy"), "--out", str(d / "r")], "no such"),
         "unknown family": (["train", "nosuch", "--data", x, "--out", str(d / "r")], "unknown family"),
-        "bad option value": (["train", "dense", "--data", x, "--out", str(d / "r"), "--set", "latent_dim=abc"],
-                             "latent_dim"),
-        "unknown option": (["train", "dense", "--data", x, "--out", str(d / "r"), "--set", "colour=red"],
-                           "unknown option"),
-        "bad --set syntax": (["train", "dense", "--data", x, "--out", str(d / "r"), "--set", "epochs"],
-                             "key=value"),
-        "invalid choice": (["train", "dense", "--data", x, "--out", str(d / "r"), "--set", "optimizer=fast"],
-                           "optimizer"),
+        "bad option value": (
+            ["train", "dense", "--data", x, "--out", str(d / "r"), "--set", "latent_dim=abc"],
+            "latent_dim",
+        ),
+        "unknown option": (
+            ["train", "dense", "--data", x, "--out", str(d / "r"), "--set", "colour=red"],
+            "unknown option",
+        ),
+        "bad --set syntax": (["train", "dense", "--data", x, "--out", str(d / "r"), "--set", "epochs"], "key=value"),
+        "invalid choice": (
+            ["train", "dense", "--data", x, "--out", str(d / "r"), "--set", "optimizer=fast"],
+            "optimizer",
+        ),
         "conv on a table": (["train", "conv", "--data", x, "--out", str(d / "r")], "input_shape"),
-        "resume without checkpoint": (["train", "dense", "--data", x, "--out", str(d / "r2"), "--resume"],
-                                      "nothing to resume"),
-        "bad config file": (["train", "dense", "--data", x, "--out", str(d / "r"), "--config",
-                             str(d / "bad.toml")], "TOML"),
+        "resume without checkpoint": (
+            ["train", "dense", "--data", x, "--out", str(d / "r2"), "--resume"],
+            "nothing to resume",
+        ),
+        "bad config file": (
+            ["train", "dense", "--data", x, "--out", str(d / "r"), "--config", str(d / "bad.toml")],
+            "TOML",
+        ),
         "wrong data shape": (["encode", m, str(d / "img.npy"), "-o", str(d / "c.npy")], "does not fit"),
         "wrong code width": (["decode", m, x, "-o", str(d / "y.npy")], "code"),
         "not a model file": (["info", str(d / "notamodel.aekit")], "notamodel"),
@@ -83,8 +93,13 @@ def _console_script():
 def test_console_script_error_and_version(files):
     exe = _console_script()
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    p = subprocess.run([exe, "evaluate", str(files / "nope.aekit"), "--data", "digits"], capture_output=True,
-                       text=True, env=env, timeout=120)
+    p = subprocess.run(
+        [exe, "evaluate", str(files / "nope.aekit"), "--data", "digits"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert p.returncode == 2 and p.stderr.startswith("aekit: error: ") and p.stderr.count("\n") == 1
     assert "Traceback" not in p.stderr
     p = subprocess.run([exe, "--version"], capture_output=True, text=True, env=env, timeout=120)
@@ -99,8 +114,20 @@ def test_warnings_are_one_line_and_debug_keeps_pythons_form(tmp_path, capsys):
     for i in range(8):
         Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(tmp_path / "pics" / f"p{i}.png")
     (tmp_path / "pics" / "notes.txt").write_text("not a picture")
-    args = ["train", "conv", "--data", str(tmp_path / "pics"), "--out", str(tmp_path / "run"), "--no-report",
-            "--set", "epochs=1", "--set", "filters=4", "--force"]
+    args = [
+        "train",
+        "conv",
+        "--data",
+        str(tmp_path / "pics"),
+        "--out",
+        str(tmp_path / "run"),
+        "--no-report",
+        "--set",
+        "epochs=1",
+        "--set",
+        "filters=4",
+        "--force",
+    ]
     assert main(["-q", *args]) == 0
     err = capsys.readouterr().err
     assert "aekit: warning: load_images: skipped 1 of 9 files" in err and "notes.txt" in err
@@ -123,8 +150,7 @@ def test_a_decompression_bomb_is_refused_alone_and_skipped_in_a_folder(tmp_path,
         Image.fromarray(rng.integers(0, 255, (16, 16), dtype=np.uint8)).save(pics / f"p{i}.png")
     Image.new("1", (20000, 20000)).save(pics / "big.png")  # 1 bit per pixel: 50 MB in memory, 50 kB on disk
     args = ["--no-report", "--set", "epochs=1", "--set", "hidden=4", "--set", "latent_dim=2"]
-    assert main(["-q", "train", "dense", "--data", str(pics / "big.png"), "--out", str(tmp_path / "r1"),
-                 *args]) == 2
+    assert main(["-q", "train", "dense", "--data", str(pics / "big.png"), "--out", str(tmp_path / "r1"), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("aekit: error: ") and err.count("\n") == 1 and "big.png" in err, err
     # in a folder it is skipped with one warning, as any unreadable picture there (load_images)

@@ -1,5 +1,6 @@
 """An output named for another format is refused before any work (exit 2, one line, nothing written), and
 complex arrays are refused instead of losing their imaginary part."""
+
 import numpy as np
 import pytest
 
@@ -20,15 +21,20 @@ def files(tmp_path_factory):
     return d
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["compress", "{m}", "{x}", "-o", "{d}/c.txt"], "-o {d}/c.txt: expected a .aekz file"),
-    (["export", "{m}", "-o", "{d}/m.onnx.bak"], "expected a .onnx file"),
-    (["embed", "{m}", "{x}", "-o", "{d}/codes.txt"], "expected a .npy file for the codes"),
-    (["embed", "{m}", "{x}", "-o", "{d}/codes.npy", "--map-image", "{d}/map.jpg"],
-     "--map-image {d}/map.jpg: expected a .png"),
-    (["report", "{m}", "--data", "{x}", "-o", "{d}/r.txt"], "expected a .html or .htm file"),
-    (["detect", "{m}", "{x}", "-o", "{d}/s.npy"], "expected a .csv or .json file for the scores"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["compress", "{m}", "{x}", "-o", "{d}/c.txt"], "-o {d}/c.txt: expected a .aekz file"),
+        (["export", "{m}", "-o", "{d}/m.onnx.bak"], "expected a .onnx file"),
+        (["embed", "{m}", "{x}", "-o", "{d}/codes.txt"], "expected a .npy file for the codes"),
+        (
+            ["embed", "{m}", "{x}", "-o", "{d}/codes.npy", "--map-image", "{d}/map.jpg"],
+            "--map-image {d}/map.jpg: expected a .png",
+        ),
+        (["report", "{m}", "--data", "{x}", "-o", "{d}/r.txt"], "expected a .html or .htm file"),
+        (["detect", "{m}", "{x}", "-o", "{d}/s.npy"], "expected a .csv or .json file for the scores"),
+    ],
+)
 def test_an_output_named_for_another_format_is_refused(files, argv, expected, capsys):
     fill = {"m": files / "m.aekit", "x": files / "x.npy", "d": files}
     before = set(files.iterdir())
@@ -50,14 +56,34 @@ def test_complex_arrays_are_refused_with_the_file_named(files, capsys):
 
 def test_every_model_argument_takes_the_run_folder_of_aekit_train(files, tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["train", "dense", "--data", str(files / "x.npy"), "--out", str(run), "--no-report",
-                 "--set", "epochs=1", "--set", "hidden=4"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "dense",
+                "--data",
+                str(files / "x.npy"),
+                "--out",
+                str(run),
+                "--no-report",
+                "--set",
+                "epochs=1",
+                "--set",
+                "hidden=4",
+            ]
+        )
+        == 0
+    )
     x = str(files / "x.npy")
-    for argv in (["info", str(run)], ["encode", str(run), x, "-o", str(tmp_path / "c.npy")],
-                 ["reconstruct", str(run), x, "-o", str(tmp_path / "r.npy")], ["evaluate", str(run), "--data", x],
-                 ["detect", str(run), x, "-o", str(tmp_path / "s.csv"), "--fit-on", x, "--percentile", "50"],
-                 ["compress", str(run), x, "-o", str(tmp_path / "c.aekz")],
-                 ["decompress", str(tmp_path / "c.aekz"), "--model", str(run), "-o", str(tmp_path / "d.npy")]):
+    for argv in (
+        ["info", str(run)],
+        ["encode", str(run), x, "-o", str(tmp_path / "c.npy")],
+        ["reconstruct", str(run), x, "-o", str(tmp_path / "r.npy")],
+        ["evaluate", str(run), "--data", x],
+        ["detect", str(run), x, "-o", str(tmp_path / "s.csv"), "--fit-on", x, "--percentile", "50"],
+        ["compress", str(run), x, "-o", str(tmp_path / "c.aekz")],
+        ["decompress", str(tmp_path / "c.aekz"), "--model", str(run), "-o", str(tmp_path / "d.npy")],
+    ):
         assert main(argv) == 0, (argv, capsys.readouterr().err)
     # --fit-on saved its threshold into the run's model file, and kept the table's metric
     stored = aekit.load(run / "model.aekit").section(AnomalyThreshold)

@@ -1,4 +1,5 @@
 """The public model API: prepare, evaluate, the one inference helper, typed header sections, to/from bytes."""
+
 import pickle
 
 import numpy as np
@@ -71,10 +72,23 @@ def test_version_1_headers_still_load(tmp_path, x):
     header = ae.header()
     for k in ("header_version", "data", "apps"):
         header.pop(k)
-    header["preprocessing"] = {"scaler": {"kind": "minmax", "shape": [12], "offset": [1.0] * 12, "scale": [2.0] * 12},
-                               "window": 20, "stride": 5, "data": "series.csv",
-                               "anomaly": {"metric": "mse", "threshold": 0.5, "contamination": 0.1, "n_train": 3,
-                                           "mean": 0.1, "std": 0.1, "min": 0.0, "max": 1.0, "quantiles": [0.0, 1.0]}}
+    header["preprocessing"] = {
+        "scaler": {"kind": "minmax", "shape": [12], "offset": [1.0] * 12, "scale": [2.0] * 12},
+        "window": 20,
+        "stride": 5,
+        "data": "series.csv",
+        "anomaly": {
+            "metric": "mse",
+            "threshold": 0.5,
+            "contamination": 0.1,
+            "n_train": 3,
+            "mean": 0.1,
+            "std": 0.1,
+            "min": 0.0,
+            "max": 1.0,
+            "quantiles": [0.0, 1.0],
+        },
+    }
     io.write_file(tmp_path / "old.aekit", header, ae.module.state_dict())
     old = aekit.load(tmp_path / "old.aekit")
     from aekit.apps.anomaly import AnomalyThreshold

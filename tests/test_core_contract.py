@@ -1,4 +1,5 @@
 """The contract every registered family keeps: shapes, finite loss, learning, save/load, determinism."""
+
 import numpy as np
 import pytest
 import torch
@@ -7,8 +8,15 @@ import aekit
 from aekit.models.losses import objective
 
 # A small input for each family; a newly registered family must add one here (the test below fails if not).
-SHAPES = {"dense": (1, 8, 8), "stacked": (64,), "vae": (64,), "conv": (1, 12, 12), "conv_vae": (3, 10, 10),
-          "lstm": (6, 3), "codec": (3, 16, 16)}
+SHAPES = {
+    "dense": (1, 8, 8),
+    "stacked": (64,),
+    "vae": (64,),
+    "conv": (1, 12, 12),
+    "conv_vae": (3, 10, 10),
+    "lstm": (6, 3),
+    "codec": (3, 16, 16),
+}
 
 
 def _data(shape, n=96, seed=0):
@@ -72,8 +80,9 @@ def test_same_seed_same_weights(name):
     x = _data(SHAPES[name], n=40)
 
     def run(seed):
-        ae = aekit.build(name, input_shape=SHAPES[name], seed=seed,
-                         corruption="gaussian:0.1" if name == "dense" else None)
+        ae = aekit.build(
+            name, input_shape=SHAPES[name], seed=seed, corruption="gaussian:0.1" if name == "dense" else None
+        )
         ae.fit(x, epochs=2, batch_size=8, verbose=0, seed=seed)
         return [p.detach().clone() for p in ae.module.parameters()]
 

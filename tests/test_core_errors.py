@@ -1,4 +1,5 @@
 """User mistakes get one clear AekitError; bad files are refused, never unpickled."""
+
 import re
 import struct
 
@@ -21,9 +22,16 @@ def test_unknown_option_lists_valid_ones():
         aekit.build("dense", input_shape=(4,)).fit(np.zeros((4, 4)), epoch=3)
 
 
-@pytest.mark.parametrize("kw,msg", [({"latent_dim": 0}, "latent_dim"), ({"activation": "swishy"}, "activation"),
-                                    ({"corruption": "gaussian:-1"}, "amount"), ({"sparsity": "kx"}, "kind"),
-                                    ({"dropout": 1.5}, "dropout")])
+@pytest.mark.parametrize(
+    "kw,msg",
+    [
+        ({"latent_dim": 0}, "latent_dim"),
+        ({"activation": "swishy"}, "activation"),
+        ({"corruption": "gaussian:-1"}, "amount"),
+        ({"sparsity": "kx"}, "kind"),
+        ({"dropout": 1.5}, "dropout"),
+    ],
+)
 def test_bad_option_values(kw, msg):
     with pytest.raises(AekitError, match=msg):
         aekit.build("dense", input_shape=(4,), **kw)
@@ -39,8 +47,15 @@ def test_wrong_input_shape_names_expected_layouts():
         aekit.build("dense", input_shape=(3,)).fit(np.array([[0, np.nan, 1.0]] * 4), epochs=1, verbose=0)
 
 
-@pytest.mark.parametrize("x, given", [(iter([np.zeros((3, 6))]), "list_iterator"), ({"x": 1}, "dict"),
-                                      (None, "NoneType"), ("rows.npy", "str (a path: read it first")])
+@pytest.mark.parametrize(
+    "x, given",
+    [
+        (iter([np.zeros((3, 6))]), "list_iterator"),
+        ({"x": 1}, "dict"),
+        (None, "NoneType"),
+        ("rows.npy", "str (a path: read it first"),
+    ],
+)
 def test_fit_on_something_that_is_not_samples_names_what_it_got(x, given):
     # these became a 0-d array and the error spoke of "an array of shape ()", which the user never made
     ae = aekit.build("dense", input_shape=(6,), seed=0)
@@ -113,3 +128,32 @@ def test_saved_files_get_normal_permissions(tmp_path):
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("split", [None, 0.25])
+def test_fit_refuses_non_finite_values_in_the_training_or_the_held_out_part(bad, split):
+    # fit scans the values once (the range decides the loss): NaN in either part of the split is refused
+    x = np.random.default_rng(0).random((40, 4)).astype(np.float32)
+    for row in (0, 39):  # 39 falls in the validation part when split=0.25
+        xb = x.copy()
+        xb[row, 2] = bad
+        ae = aekit.build("dense", input_shape=(4,), hidden=[], latent_dim=2, seed=0)
+        with pytest.raises(AekitError, match="x: the array contains NaN or infinite values"):
+            ae.fit(xb, epochs=1, verbose=0, validation_split=split)
+
+
+def test_finite_range_of_read_only_and_strided_arrays_warns_nothing():
+    import warnings
+
+    from aekit.core.arrays import finite_range
+
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    ro = x.copy()
+    ro.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns on a view of a read-only array
+        assert finite_range(ro) == (0.0, 11.0)
+        assert finite_range(x[::-1]) == (0.0, 11.0)  # negative strides: numpy's path
+        assert finite_range(x.astype(np.float64).T) == (0.0, 11.0)
+        assert finite_range(np.zeros((0, 4), np.float32)) == (0.0, 0.0)

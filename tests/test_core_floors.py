@@ -1,4 +1,5 @@
 """Behaviour floors on real data that needs no download: scikit-learn's bundled 8x8 digits."""
+
 import numpy as np
 import pytest
 
@@ -29,8 +30,9 @@ def test_dense_8_code_beats_pca_8(digits):
 
 def test_denoiser_lowers_noisy_to_clean_error(digits):
     train, test = digits
-    ae = aekit.build("dense", input_shape=(64,), hidden=[128], latent_dim=16,
-                     corruption={"kind": "gaussian", "amount": 0.3}, seed=0)
+    ae = aekit.build(
+        "dense", input_shape=(64,), hidden=[128], latent_dim=16, corruption={"kind": "gaussian", "amount": 0.3}, seed=0
+    )
     ae.fit(train, epochs=60, batch_size=64, lr=2e-3, verbose=0, seed=0)
     noisy = np.clip(test + 0.3 * np.random.default_rng(1).standard_normal(test.shape), 0, 1).astype(np.float32)
     noisy_mse = ((noisy - test) ** 2).mean()
@@ -59,12 +61,14 @@ def test_kl_sparse_code_is_sparser(digits):
 
 def test_l1_sparsity_term_reported(digits):
     train, _ = digits
-    ae = aekit.build("dense", input_shape=(64,), hidden=[], latent_dim=16, latent_activation="relu",
-                     sparsity="l1:1e-3", seed=0)
+    ae = aekit.build(
+        "dense", input_shape=(64,), hidden=[], latent_dim=16, latent_activation="relu", sparsity="l1:1e-3", seed=0
+    )
     h = ae.fit(train, epochs=3, batch_size=64, verbose=0, seed=0)
     assert all(v > 0 for v in h.history["sparsity"])
-    assert np.allclose(np.array(h.history["loss"]),
-                       np.array(h.history["reconstruction"]) + np.array(h.history["sparsity"]), rtol=1e-4)
+    assert np.allclose(
+        np.array(h.history["loss"]), np.array(h.history["reconstruction"]) + np.array(h.history["sparsity"]), rtol=1e-4
+    )
 
 
 def test_vae_samples_finite_images(digits):

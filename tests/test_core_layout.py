@@ -4,6 +4,7 @@ The layers themselves are an import-linter contract in pyproject.toml (``lint-im
 adds what that contract cannot see: cycles inside one layer, and imports written inside functions, which are
 counted here like any other import.
 """
+
 import ast
 from pathlib import Path
 

@@ -3,6 +3,7 @@
 The files in ``tests/data`` were written once by that version, with the outputs it gave on fixed inputs
 (``legacy_outputs.npz``): a dense table model with a fitted anomaly threshold and a convolutional picture model.
 """
+
 from pathlib import Path
 
 import numpy as np

@@ -1,5 +1,6 @@
 """Family knowledge in the registry, config rules declared once per field, optimizers and schedulers by name,
 and no global side effects of fit."""
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,30 +37,41 @@ def test_registering_a_variational_family_without_beta_is_refused():
         register_model("badkind_test", NoBeta, "x", input_kind="graph")
 
 
-@pytest.mark.parametrize("family, options, match", [
-    ("conv", {"latent_activation": "swishy"}, "latent_activation='swishy'"),
-    ("lstm", {"latent_activation": "swishy"}, "latent_activation"),
-    ("dense", {"hidden": [16, 0]}, "hidden"),
-    ("dense", {"hidden": "big"}, "hidden"),
-    ("conv", {"filters": []}, "filters"),
-    ("conv", {"kernel_size": 4}, "odd"),
-    ("conv_vae", {"beta": -1}, "beta"),
-    ("vae", {"latent_dim": 0}, "latent_dim"),
-    ("lstm", {"hidden": [16, 8]}, "equal widths"),
-    ("lstm", {"hidden": [16, 16], "num_layers": 3}, "num_layers"),
-    ("stacked", {"pretrain_epochs": 1.5}, "whole number"),
-])
+@pytest.mark.parametrize(
+    "family, options, match",
+    [
+        ("conv", {"latent_activation": "swishy"}, "latent_activation='swishy'"),
+        ("lstm", {"latent_activation": "swishy"}, "latent_activation"),
+        ("dense", {"hidden": [16, 0]}, "hidden"),
+        ("dense", {"hidden": "big"}, "hidden"),
+        ("conv", {"filters": []}, "filters"),
+        ("conv", {"kernel_size": 4}, "odd"),
+        ("conv_vae", {"beta": -1}, "beta"),
+        ("vae", {"latent_dim": 0}, "latent_dim"),
+        ("lstm", {"hidden": [16, 8]}, "equal widths"),
+        ("lstm", {"hidden": [16, 16], "num_layers": 3}, "num_layers"),
+        ("stacked", {"pretrain_epochs": 1.5}, "whole number"),
+    ],
+)
 def test_bad_model_options_are_one_clear_error(family, options, match):
     shape = {"conv": (1, 8, 8), "conv_vae": (1, 8, 8), "lstm": (6, 2)}.get(family, (10,))
     with pytest.raises(aekit.AekitError, match=match):
         aekit.build(family, input_shape=shape, **options)
 
 
-@pytest.mark.parametrize("options, match", [
-    ({"momentum": 1.0}, "momentum"), ({"momentum": -0.1}, "momentum"), ({"optimizer": "adamm"}, "nadam"),
-    ({"optimizer": "lbfgs"}, "optimizer"), ({"scheduler": "nope"}, "steplr"), ({"lr": 0}, "lr"),
-    ({"optimizer_options": {"betas": 3}}, "Adam"), ({"scheduler": "steplr"}, "step_size"),
-])
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"momentum": 1.0}, "momentum"),
+        ({"momentum": -0.1}, "momentum"),
+        ({"optimizer": "adamm"}, "nadam"),
+        ({"optimizer": "lbfgs"}, "optimizer"),
+        ({"scheduler": "nope"}, "steplr"),
+        ({"lr": 0}, "lr"),
+        ({"optimizer_options": {"betas": 3}}, "Adam"),
+        ({"scheduler": "steplr"}, "step_size"),
+    ],
+)
 def test_bad_training_options_are_refused(x, options, match):
     ae = aekit.build("dense", input_shape=(10,), hidden=[8], latent_dim=2, seed=0)
     with pytest.raises(aekit.AekitError, match=match):
@@ -78,9 +90,18 @@ def test_lstm_takes_a_list_of_widths_like_dense():
 
 def test_any_torch_optimizer_and_scheduler_by_name(x):
     ae = aekit.build("dense", input_shape=(10,), hidden=[8], latent_dim=2, seed=0)
-    h = ae.fit(x, epochs=2, batch_size=16, verbose=0, seed=0, optimizer="nadam", lr=0.01,
-               optimizer_options={"betas": [0.8, 0.99]}, scheduler="steplr", scheduler_options={"step_size": 1,
-                                                                                                 "gamma": 0.5})
+    h = ae.fit(
+        x,
+        epochs=2,
+        batch_size=16,
+        verbose=0,
+        seed=0,
+        optimizer="nadam",
+        lr=0.01,
+        optimizer_options={"betas": [0.8, 0.99]},
+        scheduler="steplr",
+        scheduler_options={"step_size": 1, "gamma": 0.5},
+    )
     assert len(h.history["loss"]) == 2 and np.isfinite(h.history["loss"]).all()
     assert TrainConfig(optimizer="sgd", momentum=0.0).momentum == 0.0
     with pytest.raises(aekit.AekitError, match="cannot read"):
@@ -89,8 +110,14 @@ def test_any_torch_optimizer_and_scheduler_by_name(x):
 
 
 def test_scheduler_state_survives_resume(tmp_path, x):
-    opts = dict(batch_size=16, verbose=0, seed=0, scheduler="steplr", scheduler_options={"step_size": 1, "gamma": 0.5},
-                checkpoint=str(tmp_path / "c.aekit"))
+    opts = dict(
+        batch_size=16,
+        verbose=0,
+        seed=0,
+        scheduler="steplr",
+        scheduler_options={"step_size": 1, "gamma": 0.5},
+        checkpoint=str(tmp_path / "c.aekit"),
+    )
     full = aekit.build("dense", input_shape=(10,), hidden=[8], latent_dim=2, seed=0, dropout=0.2)
     full.fit(x, epochs=3, **opts)
     part = aekit.build("dense", input_shape=(10,), hidden=[8], latent_dim=2, seed=0, dropout=0.2)

@@ -1,4 +1,5 @@
 """The training loop's features: resume, early stopping, TensorBoard, optimizers, scaling, targets."""
+
 import numpy as np
 import pytest
 import torch
@@ -35,8 +36,18 @@ def test_early_stopping_restores_best(tmp_path):
     x = _x()
     ae = _build()
     # an absurd learning rate makes the loss blow up after the first epochs -> stop, keep the best
-    h = ae.fit(x, validation_data=x, epochs=30, batch_size=16, lr=5.0, optimizer="sgd", momentum=0.0,
-               patience=2, verbose=0, seed=0)
+    h = ae.fit(
+        x,
+        validation_data=x,
+        epochs=30,
+        batch_size=16,
+        lr=5.0,
+        optimizer="sgd",
+        momentum=0.0,
+        patience=2,
+        verbose=0,
+        seed=0,
+    )
     assert len(h.epoch) < 30
     best = min(h.history["val_loss"])
     assert ae.reconstruction_error(x, metric="bce").mean() == pytest.approx(best, rel=1e-3)
@@ -105,14 +116,16 @@ def test_stacked_pretraining_changes_weights_before_finetune():
 
 @pytest.mark.parametrize("merge", ["concat", "sum"])
 def test_lstm_bidirectional_layers(merge):
-    ae = aekit.build("lstm", input_shape=(7, 2), hidden=5, num_layers=2, bidirectional=True, merge_mode=merge,
-                     latent_dim=4, seed=0)
+    ae = aekit.build(
+        "lstm", input_shape=(7, 2), hidden=5, num_layers=2, bidirectional=True, merge_mode=merge, latent_dim=4, seed=0
+    )
     x = np.random.default_rng(0).standard_normal((10, 7, 2)).astype(np.float32)
     assert ae.reconstruct(x).shape == (10, 7, 2) and ae.encode(x).shape == (10, 4)
 
 
-@pytest.mark.parametrize("shape,mode", [((3, 48, 48), "pool"), ((1, 28, 28), "strided"), ((2, 25, 13), "strided"),
-                                        ((48, 48, 3), "pool")])
+@pytest.mark.parametrize(
+    "shape,mode", [((3, 48, 48), "pool"), ((1, 28, 28), "strided"), ((2, 25, 13), "strided"), ((48, 48, 3), "pool")]
+)
 def test_conv_any_size_output_matches(shape, mode):
     ae = aekit.build("conv", input_shape=shape, filters=[4, 4], mode=mode, latent_dim=6, seed=0)
     c, h, w = ae.input_shape
@@ -132,8 +145,9 @@ def test_image_layouts_and_uint8():
 
 
 def test_kitten_compressor_is_a_dense_configuration():
-    ae = aekit.build("dense", input_shape=(48, 48, 3), hidden=[2048], latent_dim=48 * 48 * 3 // 4, batch_norm=True,
-                     seed=0)
+    ae = aekit.build(
+        "dense", input_shape=(48, 48, 3), hidden=[2048], latent_dim=48 * 48 * 3 // 4, batch_norm=True, seed=0
+    )
     assert ae.code_size == 1728 and any(t == "BatchNorm1d" for _, t, _ in ae.layers())
 
 
@@ -164,7 +178,7 @@ def test_time_limit_and_lr_scheduler_callbacks():
             seen.append(state.optimizer.param_groups[0]["lr"])
 
     ae = _build()
-    sched = LearningRateScheduler(lambda epoch, lr: 0.01 * 0.5 ** epoch)
+    sched = LearningRateScheduler(lambda epoch, lr: 0.01 * 0.5**epoch)
     h = ae.fit(_x(), epochs=3, batch_size=16, verbose=0, seed=0, callbacks=[sched, Record()])
     assert seen == [0.01, 0.005, 0.0025] and len(h.epoch) == 3
     h = _build().fit(_x(), epochs=50, batch_size=16, verbose=0, seed=0, callbacks=[TimeLimit(0.0)])

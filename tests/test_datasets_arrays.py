@@ -1,4 +1,5 @@
 """load_array (.npy/.npz, memory maps, no pickles) and load_table (CSV/TSV/Parquet, missing values)."""
+
 import sys
 
 import numpy as np
@@ -15,6 +16,7 @@ def one_clean_line(exc) -> bool:
 
 
 # --- load_array -----------------------------------------------------------------------------------------
+
 
 def test_npy_plain_and_mmap(tmp_path):
     a = np.arange(12, dtype=np.float32).reshape(4, 3)
@@ -85,6 +87,7 @@ def test_truncated_and_bogus_files(tmp_path):
 
 # --- load_table -----------------------------------------------------------------------------------------
 
+
 def write(path, text):
     path.write_text(text)
     return path
@@ -106,15 +109,18 @@ def test_csv_no_header_columns_and_tsv(tmp_path):
         load_table(tmp_path / "t.tsv", columns=["zz"])
 
 
-@pytest.mark.parametrize("text, kw, clean", [
-    ("a,b,c\n1,2,3\n4.5,-6e2, 7\n", {}, True),
-    ("a,b,c\r\n1,2,3\r\n\r\n4,5,6\r\n", {"columns": ["c", "a"]}, True),  # CRLF, a blank line, reordered
-    ("1\t2\n3\t4\n", {"header": False, "delimiter": "\t", "columns": [1]}, True),
-    ("a,b\n1,2\n3\n", {}, False),  # ragged: the careful path's error
-    ("a,b\n\"1\",2\n", {}, False),  # quoted: the careful path
-    ("a,b\n1,NA\n3,4\n", {"impute": "mean"}, False),  # missing: the careful path
-    ("a,b\n1,inf\n", {}, False),  # infinite: the careful path's error
-])
+@pytest.mark.parametrize(
+    "text, kw, clean",
+    [
+        ("a,b,c\n1,2,3\n4.5,-6e2, 7\n", {}, True),
+        ("a,b,c\r\n1,2,3\r\n\r\n4,5,6\r\n", {"columns": ["c", "a"]}, True),  # CRLF, a blank line, reordered
+        ("1\t2\n3\t4\n", {"header": False, "delimiter": "\t", "columns": [1]}, True),
+        ("a,b\n1,2\n3\n", {}, False),  # ragged: the careful path's error
+        ('a,b\n"1",2\n', {}, False),  # quoted: the careful path
+        ("a,b\n1,NA\n3,4\n", {"impute": "mean"}, False),  # missing: the careful path
+        ("a,b\n1,inf\n", {}, False),  # infinite: the careful path's error
+    ],
+)
 def test_clean_csv_fast_path_reads_as_the_careful_path(tmp_path, monkeypatch, text, kw, clean):
     import aekit.datasets.tables as tables
 
@@ -187,8 +193,9 @@ def test_csv_errors(tmp_path):
 
 def test_parquet_without_pyarrow_says_how_to_install(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)
-    with pytest.raises(AekitError,
-                       match=r"t.parquet: reading Parquet needs pyarrow; install it with: pip install pyarrow"):
+    with pytest.raises(
+        AekitError, match=r"t.parquet: reading Parquet needs pyarrow; install it with: pip install pyarrow"
+    ):
         load_table(tmp_path / "t.parquet")
 
 

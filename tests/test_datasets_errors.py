@@ -1,4 +1,5 @@
 """The bad files of issue 3, one test each: AekitError, one line, naming the file, no inner traceback."""
+
 import gzip
 
 import numpy as np

@@ -1,4 +1,5 @@
 """load_images: formats, sizes, fits, labels, bad files, the decoded-array cache, parallel decoding."""
+
 import os
 
 import numpy as np
@@ -143,9 +144,14 @@ def test_missing_folder_and_bad_options(tmp_path):
     with pytest.raises(AekitError, match="no such folder"):
         load_images(tmp_path / "nope", size=8)
     save(tmp_path / "ok" / "a.png")
-    for kw, pat in ((dict(size=(0, 4)), "size must be positive"), (dict(size="big"), "size must be"),
-                    (dict(color="cmyk"), "color must be"), (dict(fit="zoom"), "fit must be"),
-                    (dict(labels="names"), "labels must be"), (dict(workers=0), "workers must be")):
+    for kw, pat in (
+        (dict(size=(0, 4)), "size must be positive"),
+        (dict(size="big"), "size must be"),
+        (dict(color="cmyk"), "color must be"),
+        (dict(fit="zoom"), "fit must be"),
+        (dict(labels="names"), "labels must be"),
+        (dict(workers=0), "workers must be"),
+    ):
         with pytest.raises(AekitError, match=pat):
             load_images(tmp_path / "ok", **{"size": 8, **kw})
 

@@ -1,4 +1,5 @@
 """IDX reading, MNIST / Fashion-MNIST loading (never on the network) and the embedded digits."""
+
 import gzip
 import hashlib
 
@@ -20,8 +21,12 @@ def idx_bytes(arr: np.ndarray) -> bytes:
 
 def fake_mnist(n_train=12, n_test=5, seed=0):
     rng = np.random.default_rng(seed)
-    arrays = [rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8), rng.integers(0, 10, n_train, dtype=np.uint8),
-              rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8), rng.integers(0, 10, n_test, dtype=np.uint8)]
+    arrays = [
+        rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
+        rng.integers(0, 10, n_train, dtype=np.uint8),
+        rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
+        rng.integers(0, 10, n_test, dtype=np.uint8),
+    ]
     return {name: idx_bytes(a) for name, a in zip(NAMES, arrays)}, arrays
 
 
@@ -39,6 +44,7 @@ def no_network(monkeypatch, tmp_path):
 
 
 # --- read_idx -------------------------------------------------------------------------------------------
+
 
 def test_read_idx_plain_and_gzip(tmp_path):
     a = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
@@ -94,6 +100,7 @@ def test_read_idx_trailing_bytes_and_missing_file(tmp_path):
 
 # --- load_mnist -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("compress", [False, True])
 def test_load_mnist_from_folder(tmp_path, no_network, compress):
     blobs, arrays = fake_mnist()
@@ -124,8 +131,7 @@ def test_load_mnist_offline_one_clear_message(tmp_path, no_network):
 def test_load_mnist_downloads_verifies_and_caches(tmp_path, monkeypatch):
     blobs, arrays = fake_mnist()
     monkeypatch.setenv("AEKIT_DATA", str(tmp_path))
-    src = dict(mnist_mod._SOURCES["digits"],
-               sha256_raw={n: hashlib.sha256(b).hexdigest() for n, b in blobs.items()})
+    src = dict(mnist_mod._SOURCES["digits"], sha256_raw={n: hashlib.sha256(b).hexdigest() for n, b in blobs.items()})
     monkeypatch.setitem(mnist_mod._SOURCES, "digits", src)
     served = []
 
@@ -164,8 +170,10 @@ def test_load_mnist_fashion_checks_md5_of_gz(tmp_path, monkeypatch):
 
 def test_load_mnist_images_and_labels_swapped(tmp_path, no_network):
     blobs, _ = fake_mnist()
-    blobs["train-images-idx3-ubyte"], blobs["train-labels-idx1-ubyte"] = \
-        blobs["train-labels-idx1-ubyte"], blobs["train-images-idx3-ubyte"]
+    blobs["train-images-idx3-ubyte"], blobs["train-labels-idx1-ubyte"] = (
+        blobs["train-labels-idx1-ubyte"],
+        blobs["train-images-idx3-ubyte"],
+    )
     for name, blob in blobs.items():
         (tmp_path / name).write_bytes(blob)
     with pytest.raises(FormatError, match="train-images-idx3-ubyte: expected uint8 images"):
@@ -178,6 +186,7 @@ def test_load_mnist_unknown_kind():
 
 
 # --- embedded sample ------------------------------------------------------------------------------------
+
 
 def test_digits_sample():
     x, y = load_digits_sample()

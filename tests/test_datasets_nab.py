@@ -7,6 +7,7 @@ Shared facts used below (sigma is NAB's scaled sigmoid, sigma(y) = 2 / (1 + exp(
   sigma(5/9)  = 2 / (1 + e^2.7778) - 1 = -0.882926 -> standard cost 0.11 * -0.882926 = -0.097122
 A 100-point series has a probationary period of floor(0.15 * 100) = 15 points (indices 0..14).
 """
+
 import numpy as np
 import pytest
 
@@ -41,8 +42,8 @@ def test_scaled_sigmoid_matches_the_paper():
 
 def test_probationary_period_is_15_percent_capped_at_750():
     assert probation_length(100) == 15
-    assert probation_length(4032) == 604          # floor(604.8)
-    assert probation_length(15902) == 750         # 0.15 * 5000
+    assert probation_length(4032) == 604  # floor(604.8)
+    assert probation_length(15902) == 750  # 0.15 * 5000
 
 
 def test_detection_in_the_middle_of_the_window():
@@ -107,7 +108,7 @@ def test_nab_best_keeps_the_setting_with_the_best_score():
     key, res = nab_best(runs, WIN)
     assert key == "early" and res.tp == 1 and res.fp == 0
     assert res.normalized == max(nab_score(v, WIN).normalized for v in runs.values())
-    assert nab_best({"silent": series()}, WIN)[1].normalized == 0.0     # the null detector scores 0
+    assert nab_best({"silent": series()}, WIN)[1].normalized == 0.0  # the null detector scores 0
     with pytest.raises(AekitError, match="no candidate"):
         nab_best({}, WIN)
 

@@ -2,6 +2,7 @@
 
 They check counts and formats only; decoding all 12,500 cats is the job of bench/datasets_load.py.
 """
+
 import gzip
 import hashlib
 import json
@@ -57,6 +58,7 @@ def test_mnist_checksums_in_the_code_match_the_real_files():
 
 def test_embedded_sample_is_the_official_test_set():
     from aekit.datasets import load_digits_sample
+
     x, y = load_digits_sample()
     _, (x_te, y_te) = load_mnist(need("mnist"))
     np.testing.assert_array_equal(x, x_te)

@@ -1,4 +1,5 @@
 """Streams (the contract with the training loop), bounded memory, and train/test splits."""
+
 import warnings
 
 import numpy as np
@@ -22,6 +23,7 @@ def check_contract(stream, batch_size):
 
 
 # --- ArrayStream ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", ["npy", "npz", "npz_compressed", "array", "memmap"])
 def test_array_stream_sources(tmp_path, kind):
@@ -84,6 +86,7 @@ def test_array_stream_fortran_and_errors(tmp_path):
 
 # --- ImageStream ----------------------------------------------------------------------------------------
 
+
 def make_pictures(root, n, size=(8, 8), seed=0):
     rng = np.random.default_rng(seed)
     root.mkdir(parents=True, exist_ok=True)
@@ -94,6 +97,7 @@ def make_pictures(root, n, size=(8, 8), seed=0):
 
 def test_image_stream_matches_load_images(tmp_path, monkeypatch):
     from aekit.datasets import load_images
+
     monkeypatch.setenv("AEKIT_DATA", str(tmp_path / "cache"))
     root = make_pictures(tmp_path / "p", 23, size=(10, 14))
     s = ImageStream(root, size=(6, 6), color="gray")
@@ -157,6 +161,7 @@ def test_image_stream_stopping_early_is_clean(tmp_path, monkeypatch):
 
 
 # --- splits ---------------------------------------------------------------------------------------------
+
 
 def test_train_test_split():
     x, y = np.arange(20).reshape(10, 2), np.arange(10)

@@ -1,4 +1,5 @@
 """Reuters SGML parsing, sentence splitting, tokenising, normalising, vocabulary and word vectors."""
+
 import numpy as np
 import pytest
 
@@ -78,18 +79,41 @@ def test_reuters_folder_errors(tmp_path):
 
 
 def test_split_sentences():
-    text = ("Mr. Smith paid 5.5 mln dlrs. The U.S. Treasury said no! Why? "
-            "J. Doe of Acme Inc. agreed.\n\nNew paragraph without a full stop")
-    assert split_sentences(text) == ["Mr. Smith paid 5.5 mln dlrs.", "The U.S. Treasury said no!", "Why?",
-                                     "J. Doe of Acme Inc. agreed.", "New paragraph without a full stop"]
-    assert split_sentences("He said \"yes.\" Then left.") == ['He said "yes."', "Then left."]
+    text = (
+        "Mr. Smith paid 5.5 mln dlrs. The U.S. Treasury said no! Why? "
+        "J. Doe of Acme Inc. agreed.\n\nNew paragraph without a full stop"
+    )
+    assert split_sentences(text) == [
+        "Mr. Smith paid 5.5 mln dlrs.",
+        "The U.S. Treasury said no!",
+        "Why?",
+        "J. Doe of Acme Inc. agreed.",
+        "New paragraph without a full stop",
+    ]
+    assert split_sentences('He said "yes." Then left.') == ['He said "yes."', "Then left."]
     assert split_sentences("") == []
 
 
 def test_tokenize_and_normalize():
     toks = tokenize("Arrivals were 155,221 bags (5.93 mln), AT&T's year-on-year U.S. rise: 7%!")
-    assert toks == ["Arrivals", "were", "155,221", "bags", "(", "5.93", "mln", ")", ",", "AT&T's",
-                    "year-on-year", "U.S.", "rise", ":", "7%", "!"]
+    assert toks == [
+        "Arrivals",
+        "were",
+        "155,221",
+        "bags",
+        "(",
+        "5.93",
+        "mln",
+        ")",
+        ",",
+        "AT&T's",
+        "year-on-year",
+        "U.S.",
+        "rise",
+        ":",
+        "7%",
+        "!",
+    ]
     assert normalize(toks)[:6] == ["arrivals", "were", "9", "bags", "(", "9"]
     assert normalize("1987") == "9" and normalize("Cocoa") == "cocoa"
     assert tokenize("S\u00e3o Paulo") == ["S\u00e3o", "Paulo"]

@@ -1,4 +1,5 @@
 """Time series: CSV loading, windows, scores back to points, NAB labels, z-normalisation."""
+
 import json
 
 import numpy as np
@@ -19,8 +20,9 @@ from aekit.errors import AekitError
 
 def series_csv(path, n=10, start="2015-09-01 13:45:00", step_min=5):
     t0 = np.datetime64(start.replace(" ", "T"))
-    lines = ["timestamp,value"] + [f"{str(t0 + np.timedelta64(step_min * i, 'm')).replace('T', ' ')},{i * 1.5}"
-                                    for i in range(n)]
+    lines = ["timestamp,value"] + [
+        f"{str(t0 + np.timedelta64(step_min * i, 'm')).replace('T', ' ')},{i * 1.5}" for i in range(n)
+    ]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -104,8 +106,9 @@ def test_sliding_windows_too_short_names_file_and_lengths(tmp_path):
         sliding_windows(ts, length=50)
     msg = str(e.value)
     assert "short.csv" in msg and "10 points" in msg and "length 50" in msg and "\n" not in msg
-    with pytest.raises(AekitError,
-                       match="sliding_windows: the series has 3 points, shorter than one window of length 4"):
+    with pytest.raises(
+        AekitError, match="sliding_windows: the series has 3 points, shorter than one window of length 4"
+    ):
         sliding_windows([1, 2, 3], 4)
     with pytest.raises(AekitError, match="stride must be >= 1"):
         sliding_windows(np.arange(10), 3, stride=0)
@@ -133,9 +136,11 @@ def test_window_scores_per_position_and_roundtrip():
 def test_nab_windows_and_labels(tmp_path):
     (tmp_path / "realX").mkdir()
     series_csv(tmp_path / "realX" / "s.csv", n=10)
-    (tmp_path / "combined_windows.json").write_text(json.dumps({
-        "realX/s.csv": [["2015-09-01 13:55:00.000000", "2015-09-01 14:05:00.000000"]],
-        "realX/none.csv": []}))
+    (tmp_path / "combined_windows.json").write_text(
+        json.dumps(
+            {"realX/s.csv": [["2015-09-01 13:55:00.000000", "2015-09-01 14:05:00.000000"]], "realX/none.csv": []}
+        )
+    )
     wins = load_nab_windows(tmp_path)
     assert set(wins) == {"realX/s.csv", "realX/none.csv"}
     ts = load_timeseries(tmp_path / "realX" / "s.csv")

@@ -1,13 +1,16 @@
 """`aekit demo`: the demo is ordinary training runs plus one report. The full quick demo (and its quality
 floors) runs in CI (.ci/run); here a tiny plan checks what the demo writes."""
+
 import re
 
 import aekit
 from aekit.runs.demo import run_demo
 
 # 2-D codes: the report draws them as they are (no t-SNE), which keeps this test quick
-TINY = [("Convolutional autoencoder", "conv", {"filters": [4], "latent_dim": 2}, 1, {}),
-        ("Variational autoencoder with a 2-D code", "vae", {"hidden": [16], "latent_dim": 2}, 2, {})]
+TINY = [
+    ("Convolutional autoencoder", "conv", {"filters": [4], "latent_dim": 2}, 1, {}),
+    ("Variational autoencoder with a 2-D code", "vae", {"hidden": [16], "latent_dim": 2}, 2, {}),
+]
 
 
 def test_demo_writes_run_folders_and_one_report(tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 The process tests start real torchrun runs (``python -m torch.distributed.run``), each child with
 OMP_NUM_THREADS=1; the rest checks the sharding rules in this process.
 """
+
 import os
 import re
 import shlex
@@ -60,6 +61,7 @@ def _data(path: Path, n: int = 1100, f: int = 16) -> Path:
 
 # --- 2 processes against 1, through the README's command ----------------------------------------------------
 
+
 def test_readme_torchrun_command_matches_one_process(tmp_path, capsys):
     text = README.read_text(encoding="utf-8")
     section = text.split("## Many processes and machines", 1)[1].split("\n## ", 1)[0]
@@ -78,7 +80,7 @@ def test_readme_torchrun_command_matches_one_process(tmp_path, capsys):
 
     # the same command in one process (this one), same seed and global batch
     words = shlex.split(cmd)
-    one_args = words[words.index("aekit") + 1:]
+    one_args = words[words.index("aekit") + 1 :]
     one_args[one_args.index("runs/ddp")] = str(tmp_path / "one")
     one_args[one_args.index("big.npy")] = str(tmp_path / "big.npy")
     assert main([*one_args, "--no-report", "--quiet"]) == 0
@@ -91,6 +93,7 @@ def test_readme_torchrun_command_matches_one_process(tmp_path, capsys):
 
 
 # --- a dead rank, then resume under 2 processes ------------------------------------------------------------
+
 
 def _children(pid: int) -> list[int]:
     out = []
@@ -132,10 +135,29 @@ if os.environ["RANK"] == "0":
 def test_dead_rank_stops_the_run_with_one_line_and_resume_continues(tmp_path):
     data = _data(tmp_path / "x.npy", n=2000, f=12)
     out = tmp_path / "run"
-    common = ["dense", "--data", str(data), "--out", str(out), "--seed", "3", "--no-report",
-              "--set", "hidden=8", "--set", "latent_dim=3", "--set", "batch_size=32"]
-    p = subprocess.Popen([sys.executable, "-m", "aekit", "train", *common, "--nproc", "2", "--set", "epochs=10000"],
-                         env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    common = [
+        "dense",
+        "--data",
+        str(data),
+        "--out",
+        str(out),
+        "--seed",
+        "3",
+        "--no-report",
+        "--set",
+        "hidden=8",
+        "--set",
+        "latent_dim=3",
+        "--set",
+        "batch_size=32",
+    ]
+    p = subprocess.Popen(
+        [sys.executable, "-m", "aekit", "train", *common, "--nproc", "2", "--set", "epochs=10000"],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.time() + RUN_TIMEOUT
         while not (out / "checkpoint.aekit").exists() and time.time() < deadline and p.poll() is None:
@@ -152,8 +174,11 @@ def test_dead_rank_stops_the_run_with_one_line_and_resume_continues(tmp_path):
     assert seconds < 60, seconds
     assert p.returncode == 2
     last = err.strip().splitlines()[-1]
-    assert re.fullmatch(r"aekit: error: training process rank 1 of 2 ended with signal SIGKILL; the others were "
-                        r"stopped; continue with --resume from .*checkpoint\.aekit", last), err[-2000:]
+    assert re.fullmatch(
+        r"aekit: error: training process rank 1 of 2 ended with signal SIGKILL; the others were "
+        r"stopped; continue with --resume from .*checkpoint\.aekit",
+        last,
+    ), err[-2000:]
     assert "Traceback" not in err
     ckpt = aekit.load(out / "checkpoint.aekit")  # complete: the checksum holds
     done = len(ckpt.history.epoch)
@@ -164,10 +189,25 @@ def test_dead_rank_stops_the_run_with_one_line_and_resume_continues(tmp_path):
     target = done + 2
     script = tmp_path / "resume.py"
     script.write_text(RESUME_SCRIPT)
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           str(script), str(out / "checkpoint.aekit"), str(data), str(target),
-                           str(out / "model.aekit")],
-                          env=_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            str(script),
+            str(out / "checkpoint.aekit"),
+            str(data),
+            str(target),
+            str(out / "model.aekit"),
+        ],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("resumed") == 1  # the script prints on rank 0 only
     resumed = aekit.load(out / "model.aekit")
@@ -182,6 +222,7 @@ def test_dead_rank_stops_the_run_with_one_line_and_resume_continues(tmp_path):
 
 # --- the sharding rules, in this process --------------------------------------------------------------------
 
+
 def test_shards_of_a_global_batch_cover_it_once():
     for m in (1, 7, 8, 33):
         for size in (1, 2, 3, 4):
@@ -194,8 +235,9 @@ def test_shards_of_a_global_batch_cover_it_once():
 
 def _collect(source, world, batch_size=8, drop_single=True, seed=5):
     gen = torch.Generator().manual_seed(seed)
-    return [xb[:, 0].tolist() for xb, _ in source.iter_batches(batch_size, True, gen, drop_single=drop_single,
-                                                                  world=world)]
+    return [
+        xb[:, 0].tolist() for xb, _ in source.iter_batches(batch_size, True, gen, drop_single=drop_single, world=world)
+    ]
 
 
 def test_array_source_ranks_split_each_global_batch_of_one_process():
@@ -208,8 +250,9 @@ def test_array_source_ranks_split_each_global_batch_of_one_process():
     # a final batch smaller than the world: skipped in training on every rank, kept for evaluation
     x3 = torch.arange(17, dtype=torch.float32)[:, None]  # 2 x 8 + 1
     assert len(_collect(ArraySource(x3), World(0, 2))) == len(_collect(ArraySource(x3), World(1, 2))) == 2
-    evals = _collect(ArraySource(x3), World(0, 2), drop_single=False) + \
-        _collect(ArraySource(x3), World(1, 2), drop_single=False)
+    evals = _collect(ArraySource(x3), World(0, 2), drop_single=False) + _collect(
+        ArraySource(x3), World(1, 2), drop_single=False
+    )
     assert sorted(v for b in evals for v in b) == list(range(17))
 
 
@@ -248,10 +291,10 @@ def test_fit_reads_a_memmap_without_loading_it(tmp_path, monkeypatch):
 
 
 def test_validation_smaller_than_the_world_is_refused():
-    from aekit.training.loop import evaluate
+    from aekit.training.loop import mean_loss
 
     with pytest.raises(AekitError, match="validation data: 2 samples for 3 processes"):
-        evaluate(torch.nn.Linear(2, 2), ArraySource(torch.zeros(2, 2)), None, 8, torch.device("cpu"), World(0, 3))
+        mean_loss(torch.nn.Linear(2, 2), ArraySource(torch.zeros(2, 2)), None, 8, torch.device("cpu"), World(0, 3))
 
 
 def test_loss_weight_restores_the_global_mean():
@@ -265,8 +308,16 @@ def _state(world, **cfg):
     from aekit.models.config import TrainConfig
 
     m = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4))
-    return LoopState(m, torch.optim.SGD(m.parameters(), 0.1), TrainConfig(**cfg), None, torch.device("cpu"),
-                     torch.Generator(), torch.Generator(), world=world)
+    return LoopState(
+        m,
+        torch.optim.SGD(m.parameters(), 0.1),
+        TrainConfig(**cfg),
+        None,
+        torch.device("cpu"),
+        torch.Generator(),
+        torch.Generator(),
+        world=world,
+    )
 
 
 def test_global_batch_must_divide_and_sync_batch_norm_needs_cuda():
@@ -323,8 +374,12 @@ def test_train_help_documents_nproc_and_strips_it():
     sub = build_parser()._subparsers._group_actions[0].choices["train"]
     text = sub.format_help()
     assert "--nproc N" in text and "torchrun --nproc-per-node 2 -m aekit train" in text
-    assert _without_nproc(["train", "dense", "--nproc", "2", "--data", "x", "--nproc=3"]) == \
-        ["train", "dense", "--data", "x"]
+    assert _without_nproc(["train", "dense", "--nproc", "2", "--data", "x", "--nproc=3"]) == [
+        "train",
+        "dense",
+        "--data",
+        "x",
+    ]
 
 
 def test_cli_data_larger_than_memory_streams_with_a_streamed_scaler(tmp_path, monkeypatch):
@@ -340,11 +395,18 @@ def test_cli_data_larger_than_memory_streams_with_a_streamed_scaler(tmp_path, mo
     monkeypatch.setattr(arrays_mod, "available_memory", lambda: 1024)  # "larger than memory"
     used = []
     real = ArrayStream.iter_batches
-    monkeypatch.setattr(ArrayStream, "iter_batches", lambda self, *a, **k: (used.append(self._layout is not None),
-                                                                           real(self, *a, **k))[1])
-    run = train_run("dense", tmp_path / "big.npy", tmp_path / "run", report=False,
-                    options={"hidden": "4", "latent_dim": "2", "epochs": "2", "batch_size": "64",
-                             "validation_split": "0.2"})
+    monkeypatch.setattr(
+        ArrayStream,
+        "iter_batches",
+        lambda self, *a, **k: (used.append(self._layout is not None), real(self, *a, **k))[1],
+    )
+    run = train_run(
+        "dense",
+        tmp_path / "big.npy",
+        tmp_path / "run",
+        report=False,
+        options={"hidden": "4", "latent_dim": "2", "epochs": "2", "batch_size": "64", "validation_split": "0.2"},
+    )
     assert used and all(used)
     h = run.model.history.history
     assert len(h["loss"]) == 2 and len(h["val_loss"]) == 2

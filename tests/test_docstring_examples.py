@@ -1,4 +1,5 @@
 """Every docstring example in the package runs and prints what it says (numpydoc ``Examples`` sections)."""
+
 import doctest
 import importlib
 import pkgutil

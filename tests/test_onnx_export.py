@@ -3,6 +3,7 @@
 onnx and onnxruntime are optional extras (aekit[onnx]); these tests skip cleanly without them, except the
 test of the error a user gets when onnx is missing.
 """
+
 import json
 import sys
 

@@ -1,4 +1,5 @@
 """`aekit train` on the user's own data: what it decides and says, --out/--force/--resume, divergence."""
+
 import json
 
 import numpy as np
@@ -20,8 +21,25 @@ def table(tmp_path_factory):
 
 
 def test_train_json_carries_the_decisions(table, tmp_path, capsys):
-    assert main(["--json", "train", "dense", "--data", str(table), "--out", str(tmp_path / "r"), "--no-report",
-                 "--set", "hidden=8", "--set", "epochs=2"]) == 0
+    assert (
+        main(
+            [
+                "--json",
+                "train",
+                "dense",
+                "--data",
+                str(table),
+                "--out",
+                str(tmp_path / "r"),
+                "--no-report",
+                "--set",
+                "hidden=8",
+                "--set",
+                "epochs=2",
+            ]
+        )
+        == 0
+    )
     s = json.loads(capsys.readouterr().out)
     d = s["decided"]
     assert (d["scaling"], d["loss"], d["output_activation"], d["code_size"]) == ("standard", "mse", "linear", 3)
@@ -35,8 +53,24 @@ def test_train_json_carries_the_decisions(table, tmp_path, capsys):
     model = str(tmp_path / "r" / "model.aekit")
     assert main(["--json", "detect", model, str(table), "-o", str(tmp_path / "d.csv")]) == 0
     assert json.loads(capsys.readouterr().out)["n_anomalies"] in (1, 2)
-    assert main(["train", "dense", "--data", str(table), "--out", str(tmp_path / "r2"), "--no-report",
-                 "--set", "hidden=8", "--set", "epochs=1"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "dense",
+                "--data",
+                str(table),
+                "--out",
+                str(tmp_path / "r2"),
+                "--no-report",
+                "--set",
+                "hidden=8",
+                "--set",
+                "epochs=1",
+            ]
+        )
+        == 0
+    )
     assert "anomaly: score mse_knn, threshold" in capsys.readouterr().out
 
 
@@ -56,8 +90,25 @@ def test_out_holding_another_run_is_refused_unless_force_or_resume(table, tmp_pa
 
 def test_divergence_exits_2_with_one_line_and_keeps_finite_weights(table, tmp_path, capsys):
     out = tmp_path / "r"
-    rc = main(["train", "dense", "--data", str(table), "--out", str(out), "--no-report", "--set", "hidden=8",
-               "--set", "optimizer=sgd", "--set", "lr=1e6", "--set", "epochs=3"])
+    rc = main(
+        [
+            "train",
+            "dense",
+            "--data",
+            str(table),
+            "--out",
+            str(out),
+            "--no-report",
+            "--set",
+            "hidden=8",
+            "--set",
+            "optimizer=sgd",
+            "--set",
+            "lr=1e6",
+            "--set",
+            "epochs=3",
+        ]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and err[-1].startswith("aekit: error: training diverged in epoch 1") and "lower lr" in err[-1]
     m = aekit.load(out / "model.aekit")
@@ -81,8 +132,17 @@ def test_missing_values_need_impute_which_the_model_remembers(tmp_path, capsys):
     rows = [",".join("" if (i % 9 == 2 and j == 1) else f"{v:.4f}" for j, v in enumerate(r)) for i, r in enumerate(x)]
     (tmp_path / "t.csv").write_text("a,b,c,d\n" + "\n".join(rows) + "\n")
     (tmp_path / "new.csv").write_text("a,b,c,d\n,1,2,3\n4,,6,7\n1,1,1,1\n")
-    base = ["train", "dense", "--data", str(tmp_path / "t.csv"), "--out", str(tmp_path / "r"), "--no-report",
-            "--set", "epochs=1"]
+    base = [
+        "train",
+        "dense",
+        "--data",
+        str(tmp_path / "t.csv"),
+        "--out",
+        str(tmp_path / "r"),
+        "--no-report",
+        "--set",
+        "epochs=1",
+    ]
     assert main(base) == 2
     err = capsys.readouterr().err
     assert "column 'b' has 9 missing values" in err and "--impute" in err and not (tmp_path / "r").exists()
@@ -90,7 +150,9 @@ def test_missing_values_need_impute_which_the_model_remembers(tmp_path, capsys):
     model = aekit.load(tmp_path / "r" / "model.aekit")
     assert model.data.impute == "median" and model.data.columns == ["a", "b", "c", "d"]
     # detect reads new rows the way the model was trained: their missing values are filled, no option needed
-    assert main(["detect", str(tmp_path / "r" / "model.aekit"), str(tmp_path / "new.csv"), "-o",
-                 str(tmp_path / "s.csv")]) == 0
+    assert (
+        main(["detect", str(tmp_path / "r" / "model.aekit"), str(tmp_path / "new.csv"), "-o", str(tmp_path / "s.csv")])
+        == 0
+    )
     scores = np.loadtxt(tmp_path / "s.csv", delimiter=",", skiprows=1, usecols=1)
     assert scores.shape == (3,) and np.isfinite(scores).all()

@@ -1,4 +1,5 @@
 """Data-aware defaults (aekit.training.defaults), the divergence guard, and the API edges of issue 9."""
+
 import numpy as np
 import pytest
 import torch
@@ -56,22 +57,21 @@ def test_code_size_is_a_quarter_of_the_width_capped_and_below_it():
 
 
 def test_training_length_scales_with_the_data():
-    small = plan_training(200, epochs=None, batch_size=None, validation_split=None, patience=None,
-                          has_validation=False)
-    big = plan_training(60000, epochs=None, batch_size=None, validation_split=None, patience=None,
-                        has_validation=False)
+    small = plan_training(200, epochs=None, batch_size=None, validation_split=None, patience=None, has_validation=False)
+    big = plan_training(60000, epochs=None, batch_size=None, validation_split=None, patience=None, has_validation=False)
     assert (small.batch_size, small.validation_split) == (16, 0.1) and small.patience
     assert big.batch_size == 256 and big.epochs < small.epochs
+
     def steps(p, n):  # optimiser steps over the 90 % left for training
         return p.epochs * np.ceil(n * 0.9 / p.batch_size)
 
-    assert 5000 <= steps(big, 60000) <= 7000                     # the step budget binds for big sets
-    assert 11000 <= steps(small, 200) <= 13000                   # 192,000 samples in batches of 16
-    mid = plan_training(3000, epochs=None, batch_size=None, validation_split=None, patience=None,
-                        has_validation=False)                    # batches of 32: the step budget again
+    assert 5000 <= steps(big, 60000) <= 7000  # the step budget binds for big sets
+    assert 11000 <= steps(small, 200) <= 13000  # 192,000 samples in batches of 16
+    mid = plan_training(
+        3000, epochs=None, batch_size=None, validation_split=None, patience=None, has_validation=False
+    )  # batches of 32: the step budget again
     assert mid.batch_size == 32 and 5000 <= mid.epochs * np.ceil(2700 / 32) <= 7000
-    fixed = plan_training(200, epochs=3, batch_size=None, validation_split=None, patience=None,
-                          has_validation=False)
+    fixed = plan_training(200, epochs=3, batch_size=None, validation_split=None, patience=None, has_validation=False)
     assert (fixed.epochs, fixed.validation_split, fixed.patience) == (3, 0.0, None)  # Keras semantics
     assert auto_batch_size(10) == 10
 
@@ -120,8 +120,7 @@ def test_auto_length_holds_out_validation_and_stops_early_saying_why(capsys):
     assert info["validation"] == 12 and info["batch_size"] == 16 and "val_loss" in ae.history.history
     err = capsys.readouterr().err
     assert err.startswith("data: 120 samples (108 train + 12 validation) of shape (12,)")
-    assert ("scaling standard, loss mse with a linear output (elu hidden units), started from PCA, code size 3"
-            in err)
+    assert "scaling standard, loss mse with a linear output (elu hidden units), started from PCA, code size 3" in err
     if info["stopped"]:  # early stopping ended it: the reason is printed and kept
         assert info["stopped"] in err and "did not improve for 2 epochs" in info["stopped"]
     assert info["epochs_run"] <= info["epochs"]
@@ -235,13 +234,13 @@ def test_fit_takes_what_the_loaders_return(tmp_path):
     ae = aekit.build("conv", input_shape=(3, 12, 12), filters=[4], seed=0)
     ae.fit(load_images(tmp_path / "pics", size=12, cache=False, workers=1), epochs=1, verbose=0)
     assert ae.fit_info["samples"] == 8
-    np.savetxt(tmp_path / "t.csv", _table(40), delimiter=",", header=",".join(f"c{i}" for i in range(12)),
-               comments="")
+    np.savetxt(tmp_path / "t.csv", _table(40), delimiter=",", header=",".join(f"c{i}" for i in range(12)), comments="")
     ae = aekit.build("dense", input_shape=(12,), hidden=[8], seed=0)
     ae.fit(load_table(tmp_path / "t.csv"), epochs=1, verbose=0)
     assert ae.fit_info["samples"] == 40 and ae.encode(load_table(tmp_path / "t.csv")).shape == (40, ae.code_size)
-    lines = ["timestamp,value"] + [f"2020-01-01 00:{i // 60:02d}:{i % 60:02d},{50 + np.sin(i / 5):.4f}"
-                                   for i in range(200)]
+    lines = ["timestamp,value"] + [
+        f"2020-01-01 00:{i // 60:02d}:{i % 60:02d},{50 + np.sin(i / 5):.4f}" for i in range(200)
+    ]
     (tmp_path / "s.csv").write_text("\n".join(lines) + "\n")
     ae = aekit.build("dense", input_shape=(20,), hidden=[8], seed=0)
     ts = load_timeseries(tmp_path / "s.csv")
@@ -277,6 +276,7 @@ def test_hidden_units_follow_the_data_and_keep_their_weights(tmp_path):
 
 # --- the linear path: standardised data start as PCA and learn what PCA misses ---------------------------
 
+
 def _pca_mse(train, test, k):
     from sklearn.decomposition import PCA
 
@@ -304,7 +304,7 @@ def test_training_from_the_pca_start_beats_pca_on_held_out_nonlinear_data():
     # a curved 1-D manifold in 6-D: PCA with one component cannot follow the curve, the nonlinear path can
     rng = np.random.default_rng(1)
     t = rng.uniform(-2, 2, (600, 1))
-    x = np.c_[t, t ** 2, np.sin(2 * t), t ** 3 / 4, np.cos(t), 0.5 * t] * [3, 1, 2, 5, 10, 1] + 100
+    x = np.c_[t, t**2, np.sin(2 * t), t**3 / 4, np.cos(t), 0.5 * t] * [3, 1, 2, 5, 10, 1] + 100
     x = (x + 0.02 * rng.normal(size=x.shape)).astype(np.float32)
     train, test = x[:500], x[500:]
     ae = aekit.build("dense", input_shape=(6,), latent_dim=1, seed=0)
@@ -339,7 +339,7 @@ def test_series_windows_share_one_scale_per_channel_and_start_as_pca_of_the_seri
     ae = aekit.build("dense", input_shape=(32, 1), latent_dim=4, seed=0)
     ae.fit(ts, epochs=0, verbose=0, validation_split=0.0)
     assert ae.scaler.offset_.shape == (1, 1)  # one mean and deviation for the channel, not one per step
-    assert ae.scaler.offset_[0, 0] == pytest.approx(values[:sliding_windows(ts, 32, 8).size].mean(), rel=0.05)
+    assert ae.scaler.offset_[0, 0] == pytest.approx(values[: sliding_windows(ts, 32, 8).size].mean(), rel=0.05)
     w = sliding_windows(ts, 32, 8)[:, :, 0]
     z = (w - ae.scaler.offset_[0, 0]) / ae.scaler.scale_[0, 0]
     p = PCA(4).fit(z)
@@ -353,13 +353,12 @@ def test_series_windows_share_one_scale_per_channel_and_start_as_pca_of_the_seri
 def test_patience_is_long_for_small_sets_unless_the_model_starts_as_pca():
     from aekit.training.defaults import auto_patience
 
-    small = plan_training(240, epochs=None, batch_size=None, validation_split=None, patience=None,
-                          has_validation=False)
-    assert small.patience == auto_patience(small.epochs) and small.patience > 20   # noisy validation on 24
+    small = plan_training(240, epochs=None, batch_size=None, validation_split=None, patience=None, has_validation=False)
+    assert small.patience == auto_patience(small.epochs) and small.patience > 20  # noisy validation on 24
     x = np.random.default_rng(0).normal(size=(240, 12)).astype(np.float32) * 5 + 3  # a table: starts as PCA
     m = aekit.build("dense", input_shape=(12,), seed=0)
     m.fit(x, epochs=None, verbose=0, seed=0)
     assert m.config.linear_path == "on" and m.fit_info["early_stopping"]["patience"] == 20
     fixed = aekit.build("dense", input_shape=(12,), seed=0)
-    fixed.fit(x, epochs=None, patience=7, verbose=0, seed=0)                      # explicit wins
+    fixed.fit(x, epochs=None, patience=7, verbose=0, seed=0)  # explicit wins
     assert fixed.fit_info["early_stopping"]["patience"] == 7

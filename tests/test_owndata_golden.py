@@ -1,5 +1,6 @@
 """Golden CLI runs: every data-reading command on each input kind (arrays, a table, a time series, a picture
 folder, one picture), through the one reader, with the options the model remembers; outputs by extension."""
+
 import csv
 import json
 
@@ -21,23 +22,43 @@ def runs(tmp_path_factory):
     rng = np.random.default_rng(0)
     np.save(d / "x.npy", (rng.random((40, 12)) * 9).astype(np.float32))
     cols = [f"c{i}" for i in range(6)]
-    (d / "t.csv").write_text(",".join(cols + ["name"]) + "\n" + "\n".join(
-        ",".join(f"{v:.3f}" for v in r) + f",row{i}" for i, r in enumerate(rng.normal(size=(40, 6)) * 10 + 50)))
+    (d / "t.csv").write_text(
+        ",".join(cols + ["name"])
+        + "\n"
+        + "\n".join(
+            ",".join(f"{v:.3f}" for v in r) + f",row{i}" for i, r in enumerate(rng.normal(size=(40, 6)) * 10 + 50)
+        )
+    )
     values = 50 + 10 * np.sin(np.arange(160) / 6.0)
-    (d / "s.csv").write_text("timestamp,value\n" + "\n".join(
-        f"2021-03-01 {i // 60:02d}:{i % 60:02d}:00,{v:.4f}" for i, v in enumerate(values)))
+    (d / "s.csv").write_text(
+        "timestamp,value\n"
+        + "\n".join(f"2021-03-01 {i // 60:02d}:{i % 60:02d}:00,{v:.4f}" for i, v in enumerate(values))
+    )
     (d / "pics").mkdir()
     for i in range(12):
         Image.fromarray(rng.integers(0, 255, (20, 16, 3), dtype=np.uint8)).save(d / "pics" / f"p{i:02d}.png")
-    spec = {"npy": ("dense", "x.npy", 40, "index", []),
-            "table": ("dense", "t.csv", 40, "index", ["--columns", ",".join(cols)]),
-            "series": ("dense", "s.csv", (160 - 8) // 2 + 1, "timestamp", []),
-            "pictures": ("conv", "pics", 12, "path", ["--set", "filters=4"])}
+    spec = {
+        "npy": ("dense", "x.npy", 40, "index", []),
+        "table": ("dense", "t.csv", 40, "index", ["--columns", ",".join(cols)]),
+        "series": ("dense", "s.csv", (160 - 8) // 2 + 1, "timestamp", []),
+        "pictures": ("conv", "pics", 12, "path", ["--set", "filters=4"]),
+    }
     out = {}
     for kind, (family, data, n, id_col, extra) in spec.items():
         run = d / f"run_{kind}"
-        args = ["-q", "train", family, "--data", str(d / data), "--out", str(run), "--no-report",
-                "--set", "epochs=1", *extra]
+        args = [
+            "-q",
+            "train",
+            family,
+            "--data",
+            str(d / data),
+            "--out",
+            str(run),
+            "--no-report",
+            "--set",
+            "epochs=1",
+            *extra,
+        ]
         if family == "dense":
             args += ["--set", "hidden=8"]
         assert main(args) == 0, kind
@@ -57,10 +78,22 @@ def test_train_remembers_how_the_data_was_read(runs):
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_reads_every_kind(runs, kind, command, tmp_path, capsys):
     data, model, n, id_col = runs[kind]
-    out = {"report": "r.html", "detect": "d.csv", "encode": "e.csv", "embed": "m.npy", "reconstruct": "r.npy",
-           "compress": "c.aekz", "denoise": "n.json"}.get(command)
-    args = [command, str(model)] + (["--data", str(data)] if command == "evaluate" else
-                                    [str(data)] if command != "report" else ["--data", str(data)])
+    out = {
+        "report": "r.html",
+        "detect": "d.csv",
+        "encode": "e.csv",
+        "embed": "m.npy",
+        "reconstruct": "r.npy",
+        "compress": "c.aekz",
+        "denoise": "n.json",
+    }.get(command)
+    args = [command, str(model)] + (
+        ["--data", str(data)]
+        if command == "evaluate"
+        else [str(data)]
+        if command != "report"
+        else ["--data", str(data)]
+    )
     args += ["-o", str(tmp_path / out)] if out else []
     capsys.readouterr()
     assert main(["--json", *args]) == 0, capsys.readouterr().err
@@ -69,7 +102,8 @@ def test_every_command_reads_every_kind(runs, kind, command, tmp_path, capsys):
     elif command in ("detect", "encode"):
         if command == "detect":  # the error plus the code's distance to the training codes (kNN / Gaussian)
             assert json.loads(capsys.readouterr().out)["metric"] == {"series": "mse_maha", "pictures": "mse"}.get(
-                kind, "mse_knn")  # a 2-D .npy is a table
+                kind, "mse_knn"
+            )  # a 2-D .npy is a table
         rows = list(csv.DictReader(open(tmp_path / out)))
         if command == "detect" and kind == "series":
             assert len(rows) == 160 and set(rows[0]) == {"timestamp", "value", "score", "anomaly"}
@@ -96,8 +130,18 @@ def test_one_picture_and_a_folder_of_gray_pictures_for_a_28x28_model(tmp_path, c
     ae.save(tmp_path / "m.aekit")
     assert main(["encode", str(tmp_path / "m.aekit"), str(tmp_path / "digits"), "-o", str(tmp_path / "c.npy")]) == 0
     assert np.load(tmp_path / "c.npy").shape == (6, 4)
-    assert main(["reconstruct", str(tmp_path / "m.aekit"), str(tmp_path / "digits" / "0.png"), "-o",
-                 str(tmp_path / "one.png")]) == 0
+    assert (
+        main(
+            [
+                "reconstruct",
+                str(tmp_path / "m.aekit"),
+                str(tmp_path / "digits" / "0.png"),
+                "-o",
+                str(tmp_path / "one.png"),
+            ]
+        )
+        == 0
+    )
     assert Image.open(tmp_path / "one.png").size[0] >= 28
 
 
@@ -153,17 +197,38 @@ def test_decode_reads_the_codes_encode_wrote_in_every_format(runs, kind, tmp_pat
 
 def test_a_series_with_several_value_columns_end_to_end(tmp_path, capsys):
     t = np.arange(200)
-    lines = [f"2021-03-01 {i // 60:02d}:{i % 60:02d}:00,{50 + 10 * np.sin(i / 6):.4f},{5 * np.cos(i / 6):.4f}"
-             for i in t]
+    lines = [
+        f"2021-03-01 {i // 60:02d}:{i % 60:02d}:00,{50 + 10 * np.sin(i / 6):.4f},{5 * np.cos(i / 6):.4f}" for i in t
+    ]
     (tmp_path / "s.csv").write_text("timestamp,cpu,mem\n" + "\n".join(lines) + "\n")
     run = tmp_path / "run"
-    assert main(["-q", "train", "dense", "--data", str(tmp_path / "s.csv"), "--out", str(run),
-                 "--set", "epochs=2", "--set", "hidden=8"]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "train",
+                "dense",
+                "--data",
+                str(tmp_path / "s.csv"),
+                "--out",
+                str(run),
+                "--set",
+                "epochs=2",
+                "--set",
+                "hidden=8",
+            ]
+        )
+        == 0
+    )
     m = aekit.load(run / "model.aekit")
     assert m.input_shape == (10, 2) and m.data.columns == ["cpu", "mem"]  # window 200 / 20, both columns
     assert "The series and its flagged ranges" in (run / "report.html").read_text()
-    assert main(["--json", "detect", str(run), str(tmp_path / "s.csv"), "-o", str(tmp_path / "p.csv"),
-                 "--threshold", "-1"]) == 0
+    assert (
+        main(
+            ["--json", "detect", str(run), str(tmp_path / "s.csv"), "-o", str(tmp_path / "p.csv"), "--threshold", "-1"]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["n_points_flagged"] == 200
     rows = list(csv.DictReader(open(tmp_path / "p.csv")))
     assert list(rows[0]) == ["timestamp", "cpu", "mem", "score", "anomaly"] and float(rows[0]["cpu"]) == 50.0

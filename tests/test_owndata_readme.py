@@ -1,4 +1,5 @@
 """The README's "Your own data" commands run as written, on small files named as there."""
+
 import re
 import shlex
 from pathlib import Path
@@ -13,7 +14,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def _commands() -> list:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Your own data"):]
+    section = text[text.index("## Your own data") :]
     block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
     return [shlex.split(line.split("#")[0]) for line in block.splitlines() if line.startswith("aekit ")]
 
@@ -29,8 +30,10 @@ def test_the_own_data_commands_run(tmp_path, monkeypatch, capsys):
     for i in range(16):
         Image.fromarray(rng.integers(0, 255, (16, 16, 3), dtype=np.uint8)).save(f"photos/{i}.png")
     values = 10 + np.sin(np.arange(240) / 5.0)
-    Path("series.csv").write_text("timestamp,value\n" + "\n".join(
-        f"2022-05-01 {i // 60:02d}:{i % 60:02d}:00,{v:.4f}" for i, v in enumerate(values)))
+    Path("series.csv").write_text(
+        "timestamp,value\n"
+        + "\n".join(f"2022-05-01 {i // 60:02d}:{i % 60:02d}:00,{v:.4f}" for i, v in enumerate(values))
+    )
     commands = _commands()
     assert len(commands) >= 6 and {c[1] for c in commands} >= {"train", "detect", "encode", "reconstruct"}
     for argv in commands:

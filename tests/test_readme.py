@@ -1,4 +1,5 @@
 """Every ```python block in README.md runs as written (each in a fresh namespace, in a temporary folder)."""
+
 import re
 from pathlib import Path
 

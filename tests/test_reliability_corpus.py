@@ -4,6 +4,7 @@ names what was wrong, and leaves nothing new or broken on disk; the API raises t
 Each CLI case is (argv, a fragment the one line must hold, paths that must not exist afterwards); each API
 case is (a call, the exception type, a fragment). The files the cases read are made once per module.
 """
+
 import json
 import math
 import shutil
@@ -26,6 +27,7 @@ HAS_CUDA = torch.cuda.is_available()
 
 # --- the files the cases read --------------------------------------------------------------------------
 
+
 def _forge(src: Path, dst: Path, edit) -> None:
     """A model file whose header was changed by ``edit(header)`` but whose checksums are valid."""
     header, tensors = aio.read_file(src)
@@ -47,19 +49,28 @@ def d(tmp_path_factory):
     np.save(d / "img.npy", rng.random((6, 28, 28), dtype=np.float32))
     np.save(d / "z3.npy", rng.random((5, 3), dtype=np.float32))
     (d / "broken.npy").write_bytes(b"\x93NUMPY\x01\x00garbage")
-    (d / "s.csv").write_text("timestamp,value\n" + "".join(
-        f"2020-01-01 {i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d},{math.sin(i / 5):.5f}\n" for i in range(200)))
+    (d / "s.csv").write_text(
+        "timestamp,value\n"
+        + "".join(
+            f"2020-01-01 {i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d},{math.sin(i / 5):.5f}\n" for i in range(200)
+        )
+    )
     ae = aekit.build("dense", input_shape=(10,), hidden=[4], latent_dim=2, seed=0)
     ae.save(d / "m.aekit")
     aekit.build("dense", input_shape=(10,), hidden=[4], latent_dim=2, seed=1).save(d / "other.aekit")
     (d / "garbage.aekit").write_bytes(b"hello, not a model")
     good = (d / "m.aekit").read_bytes()
-    (d / "big.aekit").write_bytes(good[:12] + struct.pack("<Q", 2 ** 62) + good[20:])
+    (d / "big.aekit").write_bytes(good[:12] + struct.pack("<Q", 2**62) + good[20:])
     (d / "cut.aekit").write_bytes(good[:-100])
-    _forge(d / "m.aekit", d / "scaler.aekit", lambda h: h["preprocessing"].update(
-        scaler={"kind": "minmax", "shape": [7], "offset": [0.0] * 7, "scale": [1.0] * 7}))
+    _forge(
+        d / "m.aekit",
+        d / "scaler.aekit",
+        lambda h: h["preprocessing"].update(
+            scaler={"kind": "minmax", "shape": [7], "offset": [0.0] * 7, "scale": [1.0] * 7}
+        ),
+    )
     _forge(d / "m.aekit", d / "shape.aekit", lambda h: h["config"].update(latent_dim=3))
-    _forge(d / "m.aekit", d / "huge.aekit", lambda h: h["config"].update(hidden=[2 ** 40]))
+    _forge(d / "m.aekit", d / "huge.aekit", lambda h: h["config"].update(hidden=[2**40]))
     _forge(d / "m.aekit", d / "family.aekit", lambda h: h.update(family="nosuch"))
     (d / "afile").write_text("a regular file")
     (d / "dir.csv").mkdir()
@@ -67,7 +78,7 @@ def d(tmp_path_factory):
     compress_file(ae, np.load(d / "x.npy"), d / "x.aekz", bits=4, model_path=d / "m.aekit")
     blob = (d / "x.aekz").read_bytes()
     (d / "cut.aekz").write_bytes(blob[:-9])
-    (d / "huge.aekz").write_bytes(_aekz_with(blob, n=2 ** 40))
+    (d / "huge.aekz").write_bytes(_aekz_with(blob, n=2**40))
     # a training checkpoint, and one whose epoch is not a number (found by the fuzzer)
     ae.fit(np.load(d / "x.npy"), epochs=1, verbose=0, seed=0, checkpoint=str(d / "ck.aekit"))
     _forge(d / "ck.aekit", d / "ck_epoch.aekit", lambda h: h["training_state"].update(epoch=None))
@@ -83,10 +94,10 @@ def _aekz_with(blob: bytes, **fields) -> bytes:
     from aekit.apps import codec
 
     hlen = struct.unpack_from("<I", blob, 10)[0]
-    header = json.loads(blob[14:14 + hlen])
+    header = json.loads(blob[14 : 14 + hlen])
     header.update(fields)
     hb = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-    body = codec._PREFIX.pack(codec.MAGIC, codec.VERSION, len(hb)) + hb + blob[14 + hlen:-4]
+    body = codec._PREFIX.pack(codec.MAGIC, codec.VERSION, len(hb)) + hb + blob[14 + hlen : -4]
     return body + struct.pack("<I", zlib.crc32(body))
 
 
@@ -107,35 +118,51 @@ def cli_cases():
         "info: forged huge layer": (["info", "{d}/huge.aekit"], "weights do not match", []),
         "info: unknown family in file": (["info", "{d}/family.aekit"], "cannot rebuild", []),
         "info: a folder as model": (["info", "{d}/pics"], "is a folder", []),
-        "encode: wrong sample shape": (["encode", "{m}", "{d}/img.npy", "-o", "{d}/c.npy"], "does not fit",
-                                       ["c.npy"]),
+        "encode: wrong sample shape": (["encode", "{m}", "{d}/img.npy", "-o", "{d}/c.npy"], "does not fit", ["c.npy"]),
         "decode: wrong code width": (["decode", "{m}", "{x}", "-o", "{d}/y.npy"], "code", ["y.npy"]),
-        "reconstruct: broken .npy": (["reconstruct", "{m}", "{d}/broken.npy", "-o", "{d}/y.npy"], "broken.npy",
-                                     ["y.npy"]),
+        "reconstruct: broken .npy": (
+            ["reconstruct", "{m}", "{d}/broken.npy", "-o", "{d}/y.npy"],
+            "broken.npy",
+            ["y.npy"],
+        ),
         "decompress: count 2**40": (["decompress", "{d}/huge.aekz", "-o", "{d}/y.npy"], "more than", ["y.npy"]),
-        "decompress: truncated": (["decompress", "{d}/cut.aekz", "-o", "{d}/y.npy", "--model", "{m}"],
-                                  "cut.aekz", ["y.npy"]),
-        "decompress: not .aekz": (["decompress", "{d}/garbage.aekit", "-o", "{d}/y.npy"], "not an aekit .aekz",
-                                  ["y.npy"]),
+        "decompress: truncated": (
+            ["decompress", "{d}/cut.aekz", "-o", "{d}/y.npy", "--model", "{m}"],
+            "cut.aekz",
+            ["y.npy"],
+        ),
+        "decompress: not .aekz": (
+            ["decompress", "{d}/garbage.aekit", "-o", "{d}/y.npy"],
+            "not an aekit .aekz",
+            ["y.npy"],
+        ),
         "decompress: missing": (["decompress", "{d}/nope.aekz", "-o", "{d}/y.npy"], "no such", ["y.npy"]),
-        "decompress: other model": (["decompress", "{d}/x.aekz", "-o", "{d}/y.npy", "--model",
-                                     "{d}/other.aekit"], "another model", ["y.npy"]),
+        "decompress: other model": (
+            ["decompress", "{d}/x.aekz", "-o", "{d}/y.npy", "--model", "{d}/other.aekit"],
+            "another model",
+            ["y.npy"],
+        ),
         "train: missing data": (T + ["--out", "{d}/r", "--data", "{d}/nope.npy"], "no such", ["r"]),
         "train: model file as data": (T + ["--out", "{d}/r", "--data", "{m}"], "unsupported file type", ["r"]),
         "train: missing config": (T + ["--out", "{d}/r", "--config", "{d}/nope.toml"], "no such file", ["r"]),
         "train: resume, no checkpoint": (T + ["--out", "{d}/r", "--resume"], "nothing to resume", ["r"]),
         "train: resume, cut checkpoint": (T + ["--out", "{d}/cutckpt", "--resume"], "checkpoint.aekit", []),
-        "train: resume from a model": (T + ["--out", "{d}/modelckpt", "--resume"], "not a training checkpoint",
-                                       []),
+        "train: resume from a model": (T + ["--out", "{d}/modelckpt", "--resume"], "not a training checkpoint", []),
         # outputs that cannot be written
         "train: --out is a file": (T + ["--out", "{d}/afile"], "is a file", []),
         "train: --out below a file": (T + ["--out", "{d}/afile/run"], "in the way", []),
         "reconstruct: -o below a file": (["reconstruct", "{m}", "{x}", "-o", "{d}/afile/y.npy"], "in the way", []),
         "compress: -o below a file": (["compress", "{m}", "{x}", "-o", "{d}/afile/x.aekz"], "in the way", []),
-        "detect: -o is a folder": (["detect", "{m}", "{x}", "-o", "{d}/dir.csv", "--contamination", "0.1"],
-                                   "folder", []),
-        "reconstruct: unknown -o type": (["reconstruct", "{m}", "{x}", "-o", "{d}/out.xyz"], "unsupported",
-                                         ["out.xyz"]),
+        "detect: -o is a folder": (
+            ["detect", "{m}", "{x}", "-o", "{d}/dir.csv", "--contamination", "0.1"],
+            "folder",
+            [],
+        ),
+        "reconstruct: unknown -o type": (
+            ["reconstruct", "{m}", "{x}", "-o", "{d}/out.xyz"],
+            "unsupported",
+            ["out.xyz"],
+        ),
         # devices
         "train: --device quantum": (T + ["--out", "{d}/r", "--device", "quantum"], "not valid", ["r"]),
         "info: --device meta": (["info", "{m}", "--device", "meta"], "not valid", []),
@@ -146,66 +173,132 @@ def cli_cases():
         "train: batch_size=0": (T + ["--out", "{d}/r", "--set", "batch_size=0"], "batch_size", ["r"]),
         "train: lr=-1": (T + ["--out", "{d}/r", "--set", "lr=-1"], "lr", ["r"]),
         "train: epochs=abc": (T + ["--out", "{d}/r", "--set", "epochs=abc"], "epochs", ["r"]),
-        "train: validation_split=0.99": (T + ["--out", "{d}/r", "--set", "validation_split=0.99"],
-                                         "no training sample", ["r"]),
-        "train: batch_norm, batch_size=1": (T + ["--out", "{d}/r", "--set", "batch_norm=true", "--set",
-                                                 "batch_size=1"], "batch_norm", ["r"]),
-        "train: batch_norm, one sample": (T + ["--out", "{d}/r", "--set", "batch_norm=true", "--data",
-                                               "{d}/one.npy"], "at least 2 samples", ["r"]),
-        "train: --window 0": (["train", "lstm", "--data", "{d}/s.csv", "--out", "{d}/r", "--window", "0"],
-                              "--window", ["r"]),
-        "train: --stride 0": (["train", "lstm", "--data", "{d}/s.csv", "--out", "{d}/r", "--stride", "0"],
-                              "--stride", ["r"]),
-        "train: --window -3": (["train", "lstm", "--data", "{d}/s.csv", "--out", "{d}/r", "--window", "-3"],
-                               ">= 1", ["r"]),
-        "train: --set window=0": (["train", "lstm", "--data", "{d}/s.csv", "--out", "{d}/r", "--set",
-                                   "window=0"], "window", ["r"]),
-        "train: window longer than series": (["train", "lstm", "--data", "{d}/s.csv", "--out", "{d}/r",
-                                              "--window", "500"], "shorter than one window", ["r"]),
-        "detect: --contamination 0.7": (["detect", "{m}", "{x}", "-o", "{d}/s1.csv", "--contamination", "0.7"],
-                                        "--contamination", ["s1.csv"]),
-        "detect: --contamination 0": (["detect", "{m}", "{x}", "-o", "{d}/s1.csv", "--contamination", "0"],
-                                      "--contamination", ["s1.csv"]),
-        "detect: --threshold nan": (["detect", "{m}", "{x}", "-o", "{d}/s1.csv", "--threshold", "nan"], "finite",
-                                    ["s1.csv"]),
-        "detect: --percentile 150": (["detect", "{m}", "{x}", "-o", "{d}/s1.csv", "--fit-on", "{x}",
-                                      "--percentile", "150"], "--percentile", ["s1.csv"]),
+        "train: validation_split=0.99": (
+            T + ["--out", "{d}/r", "--set", "validation_split=0.99"],
+            "no training sample",
+            ["r"],
+        ),
+        "train: batch_norm, batch_size=1": (
+            T + ["--out", "{d}/r", "--set", "batch_norm=true", "--set", "batch_size=1"],
+            "batch_norm",
+            ["r"],
+        ),
+        "train: batch_norm, one sample": (
+            T + ["--out", "{d}/r", "--set", "batch_norm=true", "--data", "{d}/one.npy"],
+            "at least 2 samples",
+            ["r"],
+        ),
+        "train: --window 0": (
+            ["train", "lstm", "--data", "{d}/s.csv", "--out", "{d}/r", "--window", "0"],
+            "--window",
+            ["r"],
+        ),
+        "train: --stride 0": (
+            ["train", "lstm", "--data", "{d}/s.csv", "--out", "{d}/r", "--stride", "0"],
+            "--stride",
+            ["r"],
+        ),
+        "train: --window -3": (
+            ["train", "lstm", "--data", "{d}/s.csv", "--out", "{d}/r", "--window", "-3"],
+            ">= 1",
+            ["r"],
+        ),
+        "train: --set window=0": (
+            ["train", "lstm", "--data", "{d}/s.csv", "--out", "{d}/r", "--set", "window=0"],
+            "window",
+            ["r"],
+        ),
+        "train: window longer than series": (
+            ["train", "lstm", "--data", "{d}/s.csv", "--out", "{d}/r", "--window", "500"],
+            "shorter than one window",
+            ["r"],
+        ),
+        "detect: --contamination 0.7": (
+            ["detect", "{m}", "{x}", "-o", "{d}/s1.csv", "--contamination", "0.7"],
+            "--contamination",
+            ["s1.csv"],
+        ),
+        "detect: --contamination 0": (
+            ["detect", "{m}", "{x}", "-o", "{d}/s1.csv", "--contamination", "0"],
+            "--contamination",
+            ["s1.csv"],
+        ),
+        "detect: --threshold nan": (
+            ["detect", "{m}", "{x}", "-o", "{d}/s1.csv", "--threshold", "nan"],
+            "finite",
+            ["s1.csv"],
+        ),
+        "detect: --percentile 150": (
+            ["detect", "{m}", "{x}", "-o", "{d}/s1.csv", "--fit-on", "{x}", "--percentile", "150"],
+            "--percentile",
+            ["s1.csv"],
+        ),
         "detect: -o not .csv": (["detect", "{m}", "{x}", "-o", "{d}/s1.txt"], ".csv", ["s1.txt"]),
-        "detect --stream: --risk 2": (["detect", "{m}", "{d}/s.csv", "-o", "{d}/s1.csv", "--stream", "--risk", "2"],
-                                      "--risk", ["s1.csv"]),
-        "detect --stream: --stream-window 0": (["detect", "{m}", "{d}/s.csv", "-o", "{d}/s1.csv", "--stream",
-                                                "--stream-window", "0"], "--stream-window", ["s1.csv"]),
+        "detect --stream: --risk 2": (
+            ["detect", "{m}", "{d}/s.csv", "-o", "{d}/s1.csv", "--stream", "--risk", "2"],
+            "--risk",
+            ["s1.csv"],
+        ),
+        "detect --stream: --stream-window 0": (
+            ["detect", "{m}", "{d}/s.csv", "-o", "{d}/s1.csv", "--stream", "--stream-window", "0"],
+            "--stream-window",
+            ["s1.csv"],
+        ),
         "train: --nproc 0": (T + ["--out", "{d}/r", "--nproc", "0"], "--nproc", ["r"]),
         "compress: --bits 0": (["compress", "{m}", "{x}", "-o", "{d}/y.aekz", "--bits", "0"], "--bits", ["y.aekz"]),
-        "compress: --bits 13": (["compress", "{m}", "{x}", "-o", "{d}/y.aekz", "--bits", "13"], "--bits",
-                                ["y.aekz"]),
-        "denoise: --batch-size 0": (["denoise", "{m}", "{x}", "-o", "{d}/y.npy", "--batch-size", "0"],
-                                    "--batch-size", ["y.npy"]),
+        "compress: --bits 13": (["compress", "{m}", "{x}", "-o", "{d}/y.aekz", "--bits", "13"], "--bits", ["y.aekz"]),
+        "denoise: --batch-size 0": (
+            ["denoise", "{m}", "{x}", "-o", "{d}/y.npy", "--batch-size", "0"],
+            "--batch-size",
+            ["y.npy"],
+        ),
         "generate: -n 0": (["generate", "{m}", "-o", "{d}/g.png", "-n", "0"], "-n", ["g.png"]),
-        "generate: --steps 1": (["generate", "{m}", "-o", "{d}/g.png", "--interpolate", "0", "1", "--input", "{x}",
-                                 "--steps", "1"], "--steps", ["g.png"]),
+        "generate: --steps 1": (
+            ["generate", "{m}", "-o", "{d}/g.png", "--interpolate", "0", "1", "--input", "{x}", "--steps", "1"],
+            "--steps",
+            ["g.png"],
+        ),
         "generate: samples need a VAE": (["generate", "{m}", "-o", "{d}/g.png"], "variational", ["g.png"]),
-        "embed: --max-points 0": (["embed", "{m}", "{x}", "-o", "{d}/c.npy", "--max-points", "0"], "--max-points",
-                                  ["c.npy"]),
+        "embed: --max-points 0": (
+            ["embed", "{m}", "{x}", "-o", "{d}/c.npy", "--max-points", "0"],
+            "--max-points",
+            ["c.npy"],
+        ),
         "export: --opset 0": (["export", "{m}", "-o", "{d}/m.onnx", "--opset", "0"], "--opset", ["m.onnx"]),
-        "train-text: --epochs 0": (["train-text", "{d}/s.csv", "-o", "{d}/t.aekit", "--epochs", "0"], "--epochs",
-                                   ["t.aekit"]),
-        "train-text: --lr -1": (["train-text", "{d}/s.csv", "-o", "{d}/t.aekit", "--lr", "-1"], "--lr",
-                                ["t.aekit"]),
+        "train-text: --epochs 0": (
+            ["train-text", "{d}/s.csv", "-o", "{d}/t.aekit", "--epochs", "0"],
+            "--epochs",
+            ["t.aekit"],
+        ),
+        "train-text: --lr -1": (["train-text", "{d}/s.csv", "-o", "{d}/t.aekit", "--lr", "-1"], "--lr", ["t.aekit"]),
         # impossible combinations
-        "detect: --fit-on and --threshold": (["detect", "{m}", "{x}", "-o", "{d}/s1.csv", "--fit-on", "{x}",
-                                              "--threshold", "0.1"], "cannot be combined", ["s1.csv"]),
-        "detect: --percentile alone": (["detect", "{m}", "{x}", "-o", "{d}/s1.csv", "--percentile", "99"],
-                                       "--fit-on", ["s1.csv"]),
-        "detect: --contamination and --threshold": (["detect", "{m}", "{x}", "-o", "{d}/s1.csv",
-                                                     "--contamination", "0.1", "--threshold", "1"],
-                                                    "not allowed with", ["s1.csv"]),
-        "generate: --manifold and --interpolate": (["generate", "{m}", "-o", "{d}/g.png", "--manifold",
-                                                    "--interpolate", "a", "b"], "not allowed with", ["g.png"]),
+        "detect: --fit-on and --threshold": (
+            ["detect", "{m}", "{x}", "-o", "{d}/s1.csv", "--fit-on", "{x}", "--threshold", "0.1"],
+            "cannot be combined",
+            ["s1.csv"],
+        ),
+        "detect: --percentile alone": (
+            ["detect", "{m}", "{x}", "-o", "{d}/s1.csv", "--percentile", "99"],
+            "--fit-on",
+            ["s1.csv"],
+        ),
+        "detect: --contamination and --threshold": (
+            ["detect", "{m}", "{x}", "-o", "{d}/s1.csv", "--contamination", "0.1", "--threshold", "1"],
+            "not allowed with",
+            ["s1.csv"],
+        ),
+        "generate: --manifold and --interpolate": (
+            ["generate", "{m}", "-o", "{d}/g.png", "--manifold", "--interpolate", "a", "b"],
+            "not allowed with",
+            ["g.png"],
+        ),
     }
     if not HAS_CUDA:
-        c["train: --device cuda without CUDA"] = (T + ["--out", "{d}/r/deep", "--device", "cuda"],
-                                                  "not available", ["r"])
+        c["train: --device cuda without CUDA"] = (
+            T + ["--out", "{d}/r/deep", "--device", "cuda"],
+            "not available",
+            ["r"],
+        )
         c["info: --device cuda:1 without CUDA"] = (["info", "{m}", "--device", "cuda:1"], "not available", [])
     return c
 
@@ -244,8 +337,9 @@ def test_detect_checks_every_input_before_rewriting_the_model(d, capsys):
     """`aekit detect MODEL bad.npy --fit-on good.npy` used to store the threshold in MODEL, then fail."""
     model = d / "m.aekit"
     before = model.read_bytes()
-    rc, cap = run_cli(["detect", str(model), str(d / "bad.npy"), "--fit-on", str(d / "x.npy"),
-                       "-o", str(d / "s2.csv")], capsys)
+    rc, cap = run_cli(
+        ["detect", str(model), str(d / "bad.npy"), "--fit-on", str(d / "x.npy"), "-o", str(d / "s2.csv")], capsys
+    )
     assert rc == 2 and cap.err.startswith("aekit: error: ")
     assert model.read_bytes() == before
     assert not (d / "s2.csv").exists()
@@ -259,8 +353,7 @@ def test_permission_error_on_output_is_a_user_error(d, capsys, monkeypatch):
         raise PermissionError(13, "Permission denied", str(d / "ro" / "y.npy"))
 
     monkeypatch.setattr(os, "replace", deny)
-    rc, cap = run_cli(["reconstruct", str(d / "m.aekit"), str(d / "x.npy"), "-o", str(d / "ro" / "y.npy")],
-                      capsys)
+    rc, cap = run_cli(["reconstruct", str(d / "m.aekit"), str(d / "x.npy"), "-o", str(d / "ro" / "y.npy")], capsys)
     assert rc == 2, cap.err
     assert cap.err.startswith("aekit: error: ") and "permission denied" in cap.err.lower()
     assert cap.err.count("\n") == 1
@@ -276,8 +369,9 @@ def test_unexpected_exception_is_one_line_internal_error(d, capsys, monkeypatch)
     monkeypatch.setattr(cmd_info, "run", boom)
     rc, cap = run_cli(["info", str(d / "m.aekit")], capsys)
     assert rc == 1
-    assert cap.err == ("aekit: internal error: ZeroDivisionError: division by zero "
-                       "(run with --debug for the traceback)\n")
+    assert cap.err == (
+        "aekit: internal error: ZeroDivisionError: division by zero (run with --debug for the traceback)\n"
+    )
     with pytest.raises(ZeroDivisionError):
         main(["info", str(d / "m.aekit"), "--debug"])
 
@@ -289,9 +383,11 @@ def test_os_error_keeps_its_traceback_with_debug(d):
 
 # --- API cases ------------------------------------------------------------------------------------------
 
+
 def _fit(d, **kw):
-    ae = aekit.build("dense", input_shape=(10,), hidden=[4], latent_dim=2,
-                     batch_norm=kw.pop("batch_norm", False), seed=0)
+    ae = aekit.build(
+        "dense", input_shape=(10,), hidden=[4], latent_dim=2, batch_norm=kw.pop("batch_norm", False), seed=0
+    )
     x = kw.pop("x", None)
     return ae.fit(np.load(d / "x.npy") if x is None else x, epochs=1, verbose=0, **kw)
 
@@ -325,36 +421,52 @@ def api_cases():
         "load: huge forged layer": (lambda d: aekit.load(d / "huge.aekit"), FormatError, "weights do not match"),
         "load: a folder": (lambda d: aekit.load(d / "pics"), FormatError, "folder"),
         "fit: validation_split=0.99": (lambda d: _fit(d, validation_split=0.99), AekitError, "no training sample"),
-        "fit: batch_norm, 1 sample": (lambda d: _fit(d, batch_norm=True, x=np.load(d / "one.npy")), AekitError,
-                                      "at least 2 samples"),
+        "fit: batch_norm, 1 sample": (
+            lambda d: _fit(d, batch_norm=True, x=np.load(d / "one.npy")),
+            AekitError,
+            "at least 2 samples",
+        ),
         "fit: device quantum": (lambda d: _fit(d, device="quantum"), AekitError, "not valid"),
         "fit: batch_size=0": (lambda d: _fit(d, batch_size=0), AekitError, "batch_size"),
         "pick_device: meta": (lambda d: pick_device("meta"), ValueError, "not valid"),
-        "decode_codes: count 2**40": (lambda d: decode_codes((d / "huge.aekz").read_bytes()), FormatError,
-                                      "more than"),
-        "decode_codes: truncated": (lambda d: decode_codes((d / "cut.aekz").read_bytes()), FormatError,
-                                    "checksum"),
+        "decode_codes: count 2**40": (lambda d: decode_codes((d / "huge.aekz").read_bytes()), FormatError, "more than"),
+        "decode_codes: truncated": (lambda d: decode_codes((d / "cut.aekz").read_bytes()), FormatError, "checksum"),
         "aekz tables: NaN Gaussian (used to loop forever)": (
             lambda d: __import__("aekit.core.entropy_coder").core.entropy_coder.unpack_tables(
-                "gauss", np.full((2, 2), np.nan, "<f4").tobytes(), 2, 4), FormatError, "probability tables"),
+                "gauss", np.full((2, 2), np.nan, "<f4").tobytes(), 2, 4
+            ),
+            FormatError,
+            "probability tables",
+        ),
         "aekz tables: zlib bomb": (
             lambda d: __import__("aekit.core.entropy_coder").core.entropy_coder.unpack_tables(
-                "table", zlib.compress(b"\0" * 10_000_000), 1, 2), FormatError, "probability tables"),
+                "table", zlib.compress(b"\0" * 10_000_000), 1, 2
+            ),
+            FormatError,
+            "probability tables",
+        ),
         "restore_checkpoint: epoch=None": (lambda d: _restore(d / "ck_epoch.aekit"), FormatError, "epoch"),
         "read_file_header: missing": (lambda d: read_file_header(d / "nope.aekz"), FileNotFoundError, "nope"),
-        "compress: bits too large": (lambda d: compress(aekit.load(d / "m.aekit"), np.load(d / "x.npy"),
-                                                        bits=MAX_BITS + 1), AekitError, "bits"),
+        "compress: bits too large": (
+            lambda d: compress(aekit.load(d / "m.aekit"), np.load(d / "x.npy"), bits=MAX_BITS + 1),
+            AekitError,
+            "bits",
+        ),
         "read_idx: missing": (lambda d: read_idx(d / "nope.idx"), FileNotFoundError, "no such file"),
         "read_idx: size 2**32-1 in a gzip": (lambda d: read_idx(_idx_gz(d)), FormatError, "truncated"),
         "load_source: window=0": (lambda d: load_source(d / "s.csv", window=0), AekitError, "window"),
         "load_source: stride=0": (lambda d: load_source(d / "s.csv", window=8, stride=0), AekitError, "stride"),
         "sliding_windows: stride 0": (lambda d: sliding_windows(np.arange(9.0), 3, 0), AekitError, "stride"),
-        "atomic_write: below a file": (lambda d: aio.atomic_write(d / "afile" / "x.bin", b"x"), OSError,
-                                       "in the way"),
+        "atomic_write: below a file": (lambda d: aio.atomic_write(d / "afile" / "x.bin", b"x"), OSError, "in the way"),
         "atomic_write: onto a folder": (lambda d: aio.atomic_write(d / "pics", b"x"), FileAccessError, "folder"),
         "TrainConfig: epochs=-1": (lambda d: aekit.TrainConfig(epochs=-1), ValueError, "epochs"),
-        "train_run: epochs=0": (lambda d: __import__("aekit.runs").runs.train_run(
-            "dense", str(d / "x.npy"), d / "r0", options={"epochs": "0"}, report=False), AekitError, "epoch"),
+        "train_run: epochs=0": (
+            lambda d: __import__("aekit.runs").runs.train_run(
+                "dense", str(d / "x.npy"), d / "r0", options={"epochs": "0"}, report=False
+            ),
+            AekitError,
+            "epoch",
+        ),
     }
 
 
@@ -371,7 +483,7 @@ def _idx_gz(d):
     import gzip
 
     p = d / "forged.idx.gz"
-    p.write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + (2 ** 32 - 1).to_bytes(4, "big") + b"\0" * 100))
+    p.write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + (2**32 - 1).to_bytes(4, "big") + b"\0" * 100))
     return p
 
 
@@ -396,10 +508,9 @@ def test_unclosed_reuters_document_warns_and_recovers():
 
     doc = '<REUTERS NEWID="{i}"><TITLE>T{i}</TITLE><TEXT><BODY>Body {i}.</BODY></TEXT>'
     text = doc.format(i=1) + "\n" + doc.format(i=2) + "</REUTERS>\n" + doc.format(i=3) + "</REUTERS>\n"
-    with pytest.warns(UserWarning, match='NEWID=1.*not closed'):
+    with pytest.warns(UserWarning, match="NEWID=1.*not closed"):
         docs = parse_reuters_sgml(text, "x.sgm")
-    assert [(x.id, x.title, x.body) for x in docs] == [(1, "T1", "Body 1."), (2, "T2", "Body 2."),
-                                                        (3, "T3", "Body 3.")]
+    assert [(x.id, x.title, x.body) for x in docs] == [(1, "T1", "Body 1."), (2, "T2", "Body 2."), (3, "T3", "Body 3.")]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a well-formed file gives no warning
         assert len(parse_reuters_sgml(doc.format(i=4) + "</REUTERS>", "y.sgm")) == 1

@@ -1,5 +1,6 @@
 """Fault tests (issue 13): a write killed half-way, a reader racing a writer, a closed output pipe, stale
 temporary files, and training that diverges."""
+
 import os
 import shutil
 import signal
@@ -19,8 +20,12 @@ ENV = {**os.environ, "PYTHONWARNINGS": "ignore"}
 
 
 def _spawn(code: str, *args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), *map(str, args)], env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _wait_for(pred, timeout: float = 60.0) -> None:
@@ -41,7 +46,8 @@ def test_killed_write_leaves_the_old_file_and_the_next_write_removes_its_temp(tm
     ae.save(target)
     old = target.read_bytes()
     # the child writes half a file through the atomic writer, says so, and waits to be killed
-    child = _spawn("""
+    child = _spawn(
+        """
         import sys, time
         from aekit.core.container import atomic_write
         def half(f):
@@ -49,7 +55,9 @@ def test_killed_write_leaves_the_old_file_and_the_next_write_removes_its_temp(tm
             print("writing", flush=True)
             time.sleep(120)
         atomic_write(sys.argv[1], half)
-    """, target)
+    """,
+        target,
+    )
     try:
         assert child.stdout.readline().strip() == b"writing"
         (temp,) = _temps(tmp_path, target.name)  # recognisable: .model.aekit.aekit-tmp-<pid>-<random>
@@ -67,13 +75,16 @@ def test_killed_write_leaves_the_old_file_and_the_next_write_removes_its_temp(tm
 
 def test_save_loop_killed_at_any_moment_leaves_a_loadable_model(tmp_path):
     target = tmp_path / "m.aekit"
-    child = _spawn("""
+    child = _spawn(
+        """
         import sys, aekit
         ae = aekit.build("dense", input_shape=(64,), hidden=[256, 128], latent_dim=8, seed=0)
         ae.save(sys.argv[1]); print("saved", flush=True)
         while True:
             ae.save(sys.argv[1])
-    """, target)
+    """,
+        target,
+    )
     try:
         assert child.stdout.readline().strip() == b"saved"
         time.sleep(0.3)
@@ -95,14 +106,17 @@ def test_reading_while_another_process_replaces_the_file(tmp_path):
     big = aekit.build("dense", input_shape=(32,), hidden=[64], latent_dim=4, seed=1)
     small.save(target)
     prints = {small.fingerprint(), big.fingerprint()}
-    child = _spawn("""
+    child = _spawn(
+        """
         import sys, aekit
         a = aekit.build("dense", input_shape=(32,), hidden=[8], latent_dim=2, seed=0)
         b = aekit.build("dense", input_shape=(32,), hidden=[64], latent_dim=4, seed=1)
         print("go", flush=True)
         while True:
             a.save(sys.argv[1]); b.save(sys.argv[1])
-    """, target)
+    """,
+        target,
+    )
     try:
         assert child.stdout.readline().strip() == b"go"
         seen = set()
@@ -122,8 +136,9 @@ def test_reading_while_another_process_replaces_the_file(tmp_path):
 
 def test_stale_temps_are_removed_but_a_live_writers_is_kept(tmp_path):
     target = tmp_path / "out.npy"
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True).stdout.strip()  # a pid that has exited
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()  # a pid that has exited
     stale = tmp_path / f".out.npy{aio.TEMP_MARK}{dead}-0a1b2c3d"
     live = tmp_path / f".out.npy{aio.TEMP_MARK}{os.getpid()}-00000000"
     legacy = tmp_path / ".out.npy.abcd1234.tmp"  # a temp of aekit <= 0.1 (mkstemp names)
@@ -164,16 +179,20 @@ def _console_script():
     return str(exe) if exe.exists() else shutil.which("aekit")
 
 
-@pytest.mark.skipif(_console_script() is None or shutil.which("head") is None or shutil.which("bash") is None,
-                    reason="needs the aekit console script, bash and head")
+@pytest.mark.skipif(
+    _console_script() is None or shutil.which("head") is None or shutil.which("bash") is None,
+    reason="needs the aekit console script, bash and head",
+)
 def test_closed_output_pipe_is_quiet(tmp_path):
     """`aekit info model | head -2` used to end with a BrokenPipeError traceback."""
     ae = aekit.build("dense", input_shape=(20_000,), hidden=[2], latent_dim=1, seed=0)
     # a scaler of 2 x 20,000 numbers: `info --json` prints more than a pipe buffer holds
     ae.fit(np.random.default_rng(0).random((4, 20_000), dtype=np.float32), epochs=1, verbose=0, scale="minmax")
     ae.save(tmp_path / "m.aekit")
-    script = (f"set -o pipefail; '{_console_script()}' --json info '{tmp_path / 'm.aekit'}' "
-              f"2>'{tmp_path / 'err.txt'}' | head -c 20 >/dev/null; echo ${{PIPESTATUS[0]}}")
+    script = (
+        f"set -o pipefail; '{_console_script()}' --json info '{tmp_path / 'm.aekit'}' "
+        f"2>'{tmp_path / 'err.txt'}' | head -c 20 >/dev/null; echo ${{PIPESTATUS[0]}}"
+    )
     p = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=ENV, timeout=120)
     assert (tmp_path / "err.txt").read_text() == ""
     assert p.stdout.strip() == "1"  # the command's output was cut short: not a success, but no error text
@@ -184,8 +203,13 @@ def test_failed_train_leaves_no_new_run_folder(tmp_path):
 
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((1, 6), dtype=np.float32))
     with pytest.raises(aekit.AekitError, match="at least 2 samples"):
-        train_run("dense", str(tmp_path / "x.npy"), tmp_path / "a" / "b" / "run",
-                  options={"batch_norm": "true", "epochs": "1"}, report=False)
+        train_run(
+            "dense",
+            str(tmp_path / "x.npy"),
+            tmp_path / "a" / "b" / "run",
+            options={"batch_norm": "true", "epochs": "1"},
+            report=False,
+        )
     assert not (tmp_path / "a").exists()
 
 
@@ -200,8 +224,24 @@ def test_divergence_exits_2_and_writes_no_non_finite_model(tmp_path, capsys):
 
     np.save(tmp_path / "x.npy", np.random.default_rng(0).random((64, 10), dtype=np.float32))
     out = tmp_path / "run"
-    rc = main(["train", "dense", "--data", str(tmp_path / "x.npy"), "--out", str(out), "--no-report", "-q",
-               "--set", "optimizer=sgd", "--set", "lr=1e6", "--set", "epochs=5"])
+    rc = main(
+        [
+            "train",
+            "dense",
+            "--data",
+            str(tmp_path / "x.npy"),
+            "--out",
+            str(out),
+            "--no-report",
+            "-q",
+            "--set",
+            "optimizer=sgd",
+            "--set",
+            "lr=1e6",
+            "--set",
+            "epochs=5",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("aekit: error: ") and err.count("\n") == 1, err
     for f in out.glob("*.aekit") if out.exists() else []:

@@ -10,6 +10,7 @@ allocations are not traced; the model loader builds the module on the meta devic
 Budget: ``max_examples`` below per test (13 tests), ``derandomize=True`` so CI runs the same examples every
 time; set ``AEKIT_FUZZ_EXAMPLES`` to run more locally.
 """
+
 import gzip
 import json
 import os
@@ -31,8 +32,13 @@ from aekit.core import container as aio  # noqa: E402
 from aekit.errors import AekitError  # noqa: E402
 
 EXAMPLES = int(os.environ.get("AEKIT_FUZZ_EXAMPLES", "200"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 def within_bounds(read, size: int, per_byte: float, slack: int = 2 << 20):
@@ -53,6 +59,7 @@ def within_bounds(read, size: int, per_byte: float, slack: int = 2 << 20):
 
 # --- mutations ------------------------------------------------------------------------------------------
 
+
 def mutations(n: int, head: int = 400):
     """Byte edits (position, value), half of them in the first ``head`` bytes where the lengths live."""
     pos = st.one_of(st.integers(0, min(head, n) - 1), st.integers(0, n - 1))
@@ -67,10 +74,17 @@ def mutate(blob: bytes, edits) -> bytes:
 
 
 JSON_VALUES = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70), st.sampled_from([0, 1, -1, 2 ** 31, 2 ** 62]),
-              st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8)),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.sampled_from([0, 1, -1, 2**31, 2**62]),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.text(max_size=8),
+    ),
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
-    max_leaves=8)
+    max_leaves=8,
+)
 
 
 def set_path(obj, path: tuple, value):
@@ -84,6 +98,7 @@ def set_path(obj, path: tuple, value):
 
 
 # --- the valid files the fuzzer starts from -------------------------------------------------------------
+
 
 @cache
 def seeds() -> dict:
@@ -105,8 +120,14 @@ def seeds() -> dict:
         model = f.read()
     with open(os.path.join(tmp, "c.aekit"), "rb") as f:
         ckpt = f.read()
-    return {"model": model, "ckpt": ckpt, "aekz": compress(ae, x, bits=5), "idx": idx,
-            "idx_gz": gzip.compress(idx), "fingerprint": ae.fingerprint()}
+    return {
+        "model": model,
+        "ckpt": ckpt,
+        "aekz": compress(ae, x, bits=5),
+        "idx": idx,
+        "idx_gz": gzip.compress(idx),
+        "fingerprint": ae.fingerprint(),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +153,7 @@ def write(tmp_path, name: str, blob: bytes):
 
 # --- .aekit model files ---------------------------------------------------------------------------------
 
+
 def _load_model(path):
     m = aekit.load(path)
     m.encode(np.zeros((2, *m.input_shape), np.float32))  # a loaded model must also work
@@ -153,10 +175,23 @@ def test_model_file_truncated(seed, tmp_path, data):
     assert within_bounds(lambda: _load_model(write(tmp_path, "m.aekit", blob)), len(blob), 32) is None
 
 
-MODEL_PATHS = [("config", "latent_dim"), ("config", "hidden"), ("config", "input_shape"), ("config",),
-               ("family",), ("kind",), ("preprocessing", "scaler", "shape"), ("preprocessing", "scaler"),
-               ("preprocessing",), ("history",), ("history", "history"), ("train_config",),
-               ("train_config", "batch_size"), ("config", "activation"), ("config", "corruption")]
+MODEL_PATHS = [
+    ("config", "latent_dim"),
+    ("config", "hidden"),
+    ("config", "input_shape"),
+    ("config",),
+    ("family",),
+    ("kind",),
+    ("preprocessing", "scaler", "shape"),
+    ("preprocessing", "scaler"),
+    ("preprocessing",),
+    ("history",),
+    ("history", "history"),
+    ("train_config",),
+    ("train_config", "batch_size"),
+    ("config", "activation"),
+    ("config", "corruption"),
+]
 
 
 @FUZZ
@@ -181,6 +216,7 @@ def test_model_file_forged(seed, tmp_path, data):
 
 # --- .aekz files ----------------------------------------------------------------------------------------
 
+
 def _decode(blob):
     from aekit.apps.codec import MAX_SYMBOLS_PER_BYTE, decode_codes
 
@@ -197,15 +233,15 @@ def test_aekz_mutated(seed, data):
 @FUZZ
 @given(data=st.data())
 def test_aekz_truncated(seed, data):
-    assert _decode(seed["aekz"][:data.draw(st.integers(0, len(seed["aekz"]) - 1))]) is None
+    assert _decode(seed["aekz"][: data.draw(st.integers(0, len(seed["aekz"]) - 1))]) is None
 
 
 def _reheader(blob: bytes, edit) -> bytes:
     from aekit.apps import codec
 
     hlen = struct.unpack_from("<I", blob, 10)[0]
-    header = json.loads(blob[14:14 + hlen])
-    body_rest = edit(header, blob[14 + hlen:-4])
+    header = json.loads(blob[14 : 14 + hlen])
+    body_rest = edit(header, blob[14 + hlen : -4])
     hb = json.dumps(header).encode()
     version = codec._PREFIX.unpack_from(blob, 0)[1]
     body = codec._PREFIX.pack(codec.MAGIC, version, len(hb)) + hb + body_rest
@@ -217,7 +253,7 @@ def _reheader(blob: bytes, edit) -> bytes:
 def test_aekz_forged(seed, data):
     """Valid CRC over forged counts (n, code_size, bits, shapes) or over a mutated entropy-coded block."""
     key = data.draw(st.sampled_from(["n", "code_size", "bits", "sample_shape", "dtype", "fingerprint", "body"]))
-    value = data.draw(st.one_of(st.integers(-2, 2 ** 41), JSON_VALUES))
+    value = data.draw(st.one_of(st.integers(-2, 2**41), JSON_VALUES))
     edits = data.draw(mutations(len(seed["aekz"]), head=200))
 
     def edit(header, rest):
@@ -230,6 +266,7 @@ def test_aekz_forged(seed, data):
 
 
 # --- IDX files ------------------------------------------------------------------------------------------
+
 
 def _read_idx(tmp_path, blob: bytes, gz: bool):
     from aekit.datasets import read_idx
@@ -253,7 +290,7 @@ def test_idx_mutated(seed, tmp_path, data):
 def test_idx_truncated(seed, tmp_path, data):
     gz = data.draw(st.booleans())
     blob = seed["idx_gz"] if gz else seed["idx"]
-    assert _read_idx(tmp_path, blob[:data.draw(st.integers(0, len(blob) - 1))], gz) is None
+    assert _read_idx(tmp_path, blob[: data.draw(st.integers(0, len(blob) - 1))], gz) is None
 
 
 @FUZZ
@@ -261,7 +298,7 @@ def test_idx_truncated(seed, tmp_path, data):
 def test_idx_forged(seed, tmp_path, data):
     """Any type code, rank and sizes (up to 2**32 - 1 each) in front of a short payload, plain or gzip."""
     code = data.draw(st.sampled_from([0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x00, 0x07, 0xFF]))
-    dims = data.draw(st.lists(st.integers(0, 2 ** 32 - 1), min_size=0, max_size=5))
+    dims = data.draw(st.lists(st.integers(0, 2**32 - 1), min_size=0, max_size=5))
     payload = data.draw(st.binary(max_size=64))
     blob = bytes([0, 0, code, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims) + payload
     gz = data.draw(st.booleans())
@@ -271,6 +308,7 @@ def test_idx_forged(seed, tmp_path, data):
 
 
 # --- training checkpoints -------------------------------------------------------------------------------
+
 
 def _restore(path):
     """Restore into a fresh state of the same model, then train one epoch from it: a checkpoint that is
@@ -306,13 +344,20 @@ def test_checkpoint_mutated(seed, tmp_path, data):
 @FUZZ
 @given(data=st.data())
 def test_checkpoint_truncated(seed, tmp_path, data):
-    assert _ckpt(tmp_path, seed["ckpt"][:data.draw(st.integers(0, len(seed["ckpt"]) - 1))]) is None
+    assert _ckpt(tmp_path, seed["ckpt"][: data.draw(st.integers(0, len(seed["ckpt"]) - 1))]) is None
 
 
-CKPT_PATHS = [("training_state",), ("training_state", "epoch"), ("training_state", "optimizer"),
-              ("training_state", "optimizer", "state"), ("training_state", "optimizer", "param_groups"),
-              ("training_state", "optimizer", "state", "0"), ("training_state", "optimizer", "state", "0", "step"),
-              ("history",), ("history", "epoch")]
+CKPT_PATHS = [
+    ("training_state",),
+    ("training_state", "epoch"),
+    ("training_state", "optimizer"),
+    ("training_state", "optimizer", "state"),
+    ("training_state", "optimizer", "param_groups"),
+    ("training_state", "optimizer", "state", "0"),
+    ("training_state", "optimizer", "state", "0", "step"),
+    ("history",),
+    ("history", "epoch"),
+]
 
 
 @FUZZ
@@ -329,7 +374,8 @@ def test_checkpoint_forged(seed, tmp_path, data):
     elif mode == "group":  # the optimizer's hyper-parameters: lr, betas, eps, amsgrad, ...
         group = header["training_state"]["optimizer"]["param_groups"][0]
         group[data.draw(st.sampled_from(sorted(group)))] = data.draw(
-            st.one_of(JSON_VALUES, st.sampled_from([-1.0, 0.0, True, [0.5, 2.0], [0.9], "adam"])))
+            st.one_of(JSON_VALUES, st.sampled_from([-1.0, 0.0, True, [0.5, 2.0], [0.9], "adam"]))
+        )
     else:
         key = data.draw(st.sampled_from(sorted(tensors)))
         shape = data.draw(st.lists(st.integers(0, 7), max_size=3))
@@ -342,6 +388,7 @@ def test_checkpoint_forged(seed, tmp_path, data):
 
 
 # --- .aekz files of a codec model (version 2: pictures through the model's own entropy model) -----------
+
 
 @cache
 def codec_seed():
@@ -366,11 +413,16 @@ def test_aekz_codec_model_forged(data):
     """Valid CRC over forged picture counts and sizes, or over a mutated model-coded block."""
     _, blob = codec_seed()
     key = data.draw(st.sampled_from(["n", "sizes", "size", "channels", "dtype", "layout", "body", "cut"]))
-    value = data.draw(st.one_of(st.integers(-2, 2 ** 41), JSON_VALUES,
-                                st.lists(st.tuples(st.integers(-1, 2 ** 20), st.integers(-1, 2 ** 20)), max_size=4)))
+    value = data.draw(
+        st.one_of(
+            st.integers(-2, 2**41),
+            JSON_VALUES,
+            st.lists(st.tuples(st.integers(-1, 2**20), st.integers(-1, 2**20)), max_size=4),
+        )
+    )
     edits = data.draw(mutations(len(blob), head=200))
     if key == "cut":
-        _decompress_v2(blob[:data.draw(st.integers(0, len(blob) - 1))])
+        _decompress_v2(blob[: data.draw(st.integers(0, len(blob) - 1))])
         return
 
     def edit(header, rest):

@@ -1,4 +1,5 @@
 """The HTML report: one self-contained file, the sections that apply, and every picture loads in a browser."""
+
 import re
 import shutil
 import subprocess
@@ -32,8 +33,16 @@ def test_vae_report_has_manifold_samples_and_no_network(digits, tmp_path):
     srcs = _imgs(html)
     assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", html)  # nothing fetched from the network
-    for h in ("Loss curves", "Reconstructions", "Latent space", "Latent manifold", "Samples",
-              "First-layer filters", "Reconstruction error", "compression factor"):
+    for h in (
+        "Loss curves",
+        "Reconstructions",
+        "Latent space",
+        "Latent manifold",
+        "Samples",
+        "First-layer filters",
+        "Reconstruction error",
+        "compression factor",
+    ):
         assert h in html, h
     assert "Denoising" not in html and "VAE &lt;test&gt;" in html  # title escaped
     assert "392.0 (784 / 2)" in html  # compression factor = input size / code size
@@ -92,12 +101,26 @@ def render_in_chromium(html_path: Path, screenshot: Path, work: Path) -> tuple[i
     """Open the report in headless Chromium, save a screenshot, and return (images loaded, <img> tags) as
     counted by the report's own onload script (``<body data-images-loaded=...>``)."""
     exe = chromium()
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--disable-dev-shm-usage", f"--user-data-dir={work / 'profile'}", "--virtual-time-budget=10000"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={work / 'profile'}",
+        "--virtual-time-budget=10000",
+    ]
     url = html_path.resolve().as_uri()
-    subprocess.run([exe, *flags, f"--screenshot={screenshot}", "--window-size=1200,3000", url],
-                   capture_output=True, timeout=180, check=False)
+    subprocess.run(
+        [exe, *flags, f"--screenshot={screenshot}", "--window-size=1200,3000", url],
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
     dom = subprocess.run([exe, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=180).stdout
     m = re.search(r"<body[^>]*data-images-loaded=\"(\d+)\"", dom)
     assert m, "the report's onload script did not run (no data-images-loaded count in the DOM)"

@@ -3,6 +3,7 @@
 No check is skipped or expected to fail. (scikit-learn itself skips ``check_array_api_input`` unless the
 environment sets SCIPY_ARRAY_API=1; the estimators do not claim array-API support.)
 """
+
 import pytest
 
 pytest.importorskip("sklearn")

@@ -1,5 +1,6 @@
 """Behaviour of aekit.sklearn beyond the conformance suite: pipelines, grid search, quality, layouts,
 PyOD-style attributes, pickling through aekit's own file format, and the errors users can hit."""
+
 import pickle
 
 import numpy as np
@@ -88,8 +89,16 @@ def test_set_output_pandas_and_feature_names():
 
 def test_image_rows_with_input_shape_conv_family():
     X = load_digits().data[:400] / 16.0  # (400, 64) flattened 8x8 digits in [0, 1]
-    ae = AutoencoderTransformer("conv", input_shape=(8, 8), latent_dim=8, epochs=30, batch_size=32, lr=1e-2,
-                                model_options={"filters": [16], "mode": "strided"}, random_state=0).fit(X)
+    ae = AutoencoderTransformer(
+        "conv",
+        input_shape=(8, 8),
+        latent_dim=8,
+        epochs=30,
+        batch_size=32,
+        lr=1e-2,
+        model_options={"filters": [16], "mode": "strided"},
+        random_state=0,
+    ).fit(X)
     assert ae.model_.input_shape == (1, 8, 8)
     assert ae.scale_ is None and ae.loss_ == "bce"  # data in [0, 1]: no scaling, sigmoid + BCE
     R = ae.inverse_transform(ae.transform(X))
@@ -102,16 +111,25 @@ def test_channels_last_rows_come_back_in_the_users_order():
     rng = np.random.default_rng(0)
     base = rng.random((1, 6, 6, 3))
     X = np.clip(base + 0.05 * rng.normal(size=(200, 6, 6, 3)), 0, 1).reshape(200, -1)  # HWC rows
-    ae = AutoencoderTransformer("conv", input_shape=(6, 6, 3), latent_dim=4, epochs=40, batch_size=32,
-                                lr=3e-3, model_options={"filters": [8]}, random_state=0).fit(X)
+    ae = AutoencoderTransformer(
+        "conv",
+        input_shape=(6, 6, 3),
+        latent_dim=4,
+        epochs=40,
+        batch_size=32,
+        lr=3e-3,
+        model_options={"filters": [8]},
+        random_state=0,
+    ).fit(X)
     assert ae.model_.input_shape == (3, 6, 6)
     R = ae.inverse_transform(ae.transform(X))
     # a permuted feature order would put errors near the spread of base (~0.08); the right order is small
     assert ((R - X) ** 2).mean() < 0.02
 
 
-@pytest.mark.parametrize("family,extra", [("vae", {}), ("stacked", {"hidden": [8, 4]}),
-                                          ("lstm", {"input_shape": (5, 2)})])
+@pytest.mark.parametrize(
+    "family,extra", [("vae", {}), ("stacked", {"hidden": [8, 4]}), ("lstm", {"input_shape": (5, 2)})]
+)
 def test_other_families(family, extra):
     X = low_rank(n=64)
     ae = AutoencoderTransformer(family, latent_dim=2, epochs=2, random_state=0, **extra).fit(X)
@@ -152,8 +170,11 @@ def test_outlier_detector_mse_knn_sees_anomalies_inside_the_subspace_and_pickles
     opts = dict(hidden=[32], latent_dim=2, epochs=40, random_state=0, contamination=0.02)
     plain = AutoencoderOutlierDetector(**opts).fit(X)
     knn = AutoencoderOutlierDetector(metric="mse_knn", **opts).fit(X)
-    assert roc_auc_score(truth, knn.outlier_scores(np.r_[X, A])) > 0.95 > roc_auc_score(
-        truth, plain.outlier_scores(np.r_[X, A]))
+    assert (
+        roc_auc_score(truth, knn.outlier_scores(np.r_[X, A]))
+        > 0.95
+        > roc_auc_score(truth, plain.outlier_scores(np.r_[X, A]))
+    )
     assert knn.score_stats_.metric == "mse_knn" and knn.labels_.mean() == pytest.approx(0.02, abs=0.01)
     np.testing.assert_allclose(knn.decision_scores_, -knn.score_samples(X), rtol=1e-6)
     again = pickle.loads(pickle.dumps(knn))
@@ -170,8 +191,9 @@ def test_outlier_detector_mse_maha_sees_an_unusual_mix_of_usual_values():
     X = (np.c_[t, t] + 0.1 * rng.normal(size=(300, 2))) @ basis + 0.01 * rng.normal(size=(300, 8))
     s = rng.choice([-1.0, 1.0], size=(15, 1)) * 1.2
     A = np.c_[s, -s] @ basis
-    det = AutoencoderOutlierDetector(metric="mse_maha", hidden=[16], latent_dim=2, epochs=40, random_state=0,
-                                     contamination=0.02).fit(X)
+    det = AutoencoderOutlierDetector(
+        metric="mse_maha", hidden=[16], latent_dim=2, epochs=40, random_state=0, contamination=0.02
+    ).fit(X)
     truth = np.r_[np.zeros(300), np.ones(15)]
     assert roc_auc_score(truth, det.outlier_scores(np.r_[X, A])) > 0.95
     assert det.score_stats_.metric == "mse_maha" and det.predict(A).tolist().count(-1) >= 13
@@ -185,22 +207,26 @@ def test_noise_scale_and_device_parameters_map_to_aekit():
     X = low_rank(n=40)
     g = AutoencoderTransformer(noise=0.2, hidden=[8], epochs=1, random_state=0).fit(X)
     assert (g.model_.config.corruption.kind, g.model_.config.corruption.amount) == ("gaussian", 0.2)
-    m = AutoencoderTransformer(noise="masking:0.3", scale="minmax", hidden=[8], epochs=1, device="auto",
-                               random_state=0).fit(X)
+    m = AutoencoderTransformer(
+        noise="masking:0.3", scale="minmax", hidden=[8], epochs=1, device="auto", random_state=0
+    ).fit(X)
     assert (m.model_.config.corruption.kind, m.model_.config.corruption.amount) == ("masking", 0.3)
     assert m.loss_ == "bce" and m.model_.train_config.scale == "minmax"
     assert m.device == "auto" and m.device_ in ("cpu", "cuda", "mps")  # resolved in fit, parameter kept
 
 
-@pytest.mark.parametrize("params,match", [
-    ({"loss": "bce"}, "loss='bce' needs data in \\[0, 1\\]"),
-    ({"input_shape": (3, 3)}, "input_shape=\\(3, 3\\) holds 9 values"),
-    ({"family": "nope"}, "unknown family 'nope'"),
-    ({"family": "conv"}, "need input_shape="),
-    ({"model_options": {"latent_dim": 3}}, "model_options=\\{'latent_dim'"),
-    ({"noise": "blur:0.2"}, "corruption"),
-    ({"device": "cuda:7"} if not torch.cuda.is_available() else {"device": "nonsense"}, "device="),
-])
+@pytest.mark.parametrize(
+    "params,match",
+    [
+        ({"loss": "bce"}, "loss='bce' needs data in \\[0, 1\\]"),
+        ({"input_shape": (3, 3)}, "input_shape=\\(3, 3\\) holds 9 values"),
+        ({"family": "nope"}, "unknown family 'nope'"),
+        ({"family": "conv"}, "need input_shape="),
+        ({"model_options": {"latent_dim": 3}}, "model_options=\\{'latent_dim'"),
+        ({"noise": "blur:0.2"}, "corruption"),
+        ({"device": "cuda:7"} if not torch.cuda.is_available() else {"device": "nonsense"}, "device="),
+    ],
+)
 def test_user_mistakes_raise_one_line_aekit_errors(params, match):
     with pytest.raises(AekitError, match=match):
         AutoencoderTransformer(epochs=1, **params).fit(low_rank(n=20))

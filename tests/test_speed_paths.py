@@ -1,5 +1,6 @@
 """The speed paths of training and inference: thread policy, data gathering, channels_last, mixed
 precision and device decisions. Behaviour only; timings live in bench/speed.py."""
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,7 @@ from aekit.training.device import (
     use_channels_last,
 )
 from aekit.training.fit_setup import fit_sources
-from aekit.training.loop import evaluate, fit_loop, new_state, reconstruction_loss
+from aekit.training.loop import fit_loop, mean_loss, new_state, reconstruction_loss
 from aekit.training.threads import ENV, CpuMeter, auto_threads, requested_threads, thread_scope
 
 
@@ -104,6 +105,7 @@ def test_cli_threads_flag(monkeypatch, capsys):
     monkeypatch.setenv(ENV, "auto")
     assert main(["--threads", "1", "models"]) == 0
     import os
+
     assert os.environ[ENV] == "1"
     with pytest.raises(SystemExit) as e:
         main(["models", "--threads", "0"])
@@ -133,15 +135,23 @@ def test_thread_scope_auto_never_exceeds_the_callers_setting(restore_threads, mo
     assert torch.get_num_threads() == 1
 
 
-@pytest.mark.parametrize("env, expected", [
-    ({}, "10000"),  # nothing set: a bounded spin
-    ({"OMP_WAIT_POLICY": "PASSIVE"}, None),  # the user's wait policy wins: aekit adds nothing
-    ({"GOMP_SPINCOUNT": "500"}, "500"),  # the user's spin count wins
-])
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({}, "10000"),  # nothing set: a bounded spin
+        ({"OMP_WAIT_POLICY": "PASSIVE"}, None),  # the user's wait policy wins: aekit adds nothing
+        ({"GOMP_SPINCOUNT": "500"}, "500"),  # the user's spin count wins
+    ],
+)
 def test_import_sets_a_bounded_openmp_spin_unless_the_user_chose(env, expected):
     clean = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    out = subprocess.run([sys.executable, "-c", "import os, aekit; print(os.environ.get('GOMP_SPINCOUNT'))"],
-                         env={**clean, **env}, capture_output=True, text=True, check=True).stdout.split()[-1]
+    out = subprocess.run(
+        [sys.executable, "-c", "import os, aekit; print(os.environ.get('GOMP_SPINCOUNT'))"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()[-1]
     assert out == str(expected)
 
 
@@ -217,12 +227,12 @@ def test_validation_feeds_nhwc_batches_to_nhwc_weights_with_the_same_result():
     ae = conv(latent_dim=None)
     src, loss_fn = ArraySource(torch.rand(10, 1, 8, 8), None), reconstruction_loss(ae.loss_spec)
     cpu = torch.device("cpu")
-    ref = evaluate(ae.module, src, loss_fn, 4, cpu)
+    ref = mean_loss(ae.module, src, loss_fn, 4, cpu)
     to_memory_format(ae.module, True)
     strides = []
     first = next(m for m in ae.module.modules() if isinstance(m, torch.nn.Conv2d))
     first.register_forward_pre_hook(lambda m, inp: strides.append(inp[0].stride()))
-    got = evaluate(ae.module, src, loss_fn, 4, cpu, channels_last=True)
+    got = mean_loss(ae.module, src, loss_fn, 4, cpu, channels_last=True)
     assert len(strides) == 3 and all(s[1] == 1 for s in strides)  # channel stride 1: NHWC, as the weights
     assert got.keys() == ref.keys() and all(abs(got[k] - ref[k]) < 1e-5 for k in ref)
 
@@ -264,8 +274,7 @@ def test_fit_amp_runs_and_stays_close_to_float32(digits):
 
 def test_float16_autocast_with_grad_scaler_runs_on_cpu(digits):
     ae = dense()
-    state = new_state(ae.module, TrainConfig(epochs=2, batch_size=32, seed=0),
-                      ae.loss_spec)
+    state = new_state(ae.module, TrainConfig(epochs=2, batch_size=32, seed=0), ae.loss_spec)
     state.amp = AmpPlan("cpu", torch.float16)
     state.scaler = state.amp.scaler()
     assert state.scaler is not None

@@ -1,4 +1,5 @@
 """fit(x, init="pca"): dense models start from the PCA solution and end no worse than PCA."""
+
 import numpy as np
 import pytest
 import torch
@@ -32,23 +33,24 @@ def test_pca_components_are_orthonormal_and_ordered():
 
 def test_linear_model_starts_at_pca_and_never_ends_worse():
     x = _data()
-    ae = aekit.build("dense", input_shape=(40,), hidden=[], latent_dim=4, output_activation="linear", loss="mse",
-                     seed=0)
+    ae = aekit.build(
+        "dense", input_shape=(40,), hidden=[], latent_dim=4, output_activation="linear", loss="mse", seed=0
+    )
     ae.fit(x, epochs=0, verbose=0, seed=0, init="pca")
     start = float(np.mean((ae.reconstruct(x) - x) ** 2))
     assert start == pytest.approx(_pca_mse(x, 4), rel=1e-3)
     ae.fit(x, epochs=3, batch_size=32, lr=1e-2, verbose=0, seed=0, init="pca")  # a large lr would wander off
     assert float(np.mean((ae.reconstruct(x) - x) ** 2)) <= start * (1 + 1e-4)
-    random = aekit.build("dense", input_shape=(40,), hidden=[], latent_dim=4, output_activation="linear",
-                         loss="mse", seed=0)
+    random = aekit.build(
+        "dense", input_shape=(40,), hidden=[], latent_dim=4, output_activation="linear", loss="mse", seed=0
+    )
     random.fit(x, epochs=3, batch_size=32, verbose=0, seed=0)
     assert float(np.mean((random.reconstruct(x) - x) ** 2)) > start
 
 
 def test_deep_batchnorm_model_first_layer_gives_the_pca_coefficients():
     x = _data()
-    ae = aekit.build("dense", input_shape=(40,), hidden=[8], latent_dim=4, batch_norm=True, activation="linear",
-                     seed=0)
+    ae = aekit.build("dense", input_shape=(40,), hidden=[8], latent_dim=4, batch_norm=True, activation="linear", seed=0)
     ae.fit(x, epochs=0, verbose=0, seed=0, init="pca")
     mean, comps, _ = pca(torch.from_numpy(x), 8)
     ae.module.eval()
@@ -63,15 +65,33 @@ def test_init_pca_is_refused_where_it_does_not_apply():
     with pytest.raises(AekitError, match="dense"):
         aekit.build("conv", input_shape=(1, 5, 8), seed=0).fit(x, epochs=1, verbose=0, init="pca")
     with pytest.raises(AekitError, match="init"):
-        aekit.build("dense", input_shape=(40,), hidden=[], latent_dim=4).fit(_data(), epochs=1, verbose=0,
-                                                                            init="svd")
+        aekit.build("dense", input_shape=(40,), hidden=[], latent_dim=4).fit(_data(), epochs=1, verbose=0, init="svd")
 
 
 def test_cli_set_init_pca(tmp_path):
     from aekit.cli.main import main
 
     np.save(tmp_path / "x.npy", _data())
-    assert main(["train", "dense", "--data", str(tmp_path / "x.npy"), "--out", str(tmp_path / "run"),
-                 "--set", "init=pca", "--set", "hidden=[]", "--set", "latent_dim=4", "--set", "epochs=1",
-                 "--no-report"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "dense",
+                "--data",
+                str(tmp_path / "x.npy"),
+                "--out",
+                str(tmp_path / "run"),
+                "--set",
+                "init=pca",
+                "--set",
+                "hidden=[]",
+                "--set",
+                "latent_dim=4",
+                "--set",
+                "epochs=1",
+                "--no-report",
+            ]
+        )
+        == 0
+    )
     assert aekit.load(tmp_path / "run" / "model.aekit").train_config.init == "pca"

@@ -4,6 +4,7 @@
 >>> "conv" in aekit.list_models()
 True
 """
+
 import os as _os
 import sys as _sys
 
@@ -25,5 +26,18 @@ from aekit.models.config import CorruptionConfig, SparsityConfig, TrainConfig
 from aekit.models.registry import describe_models, list_models, register_model
 from aekit.training.loop import History
 
-__all__ = ["Autoencoder", "build", "load", "list_models", "describe_models", "register_model", "History",
-           "TrainConfig", "SparsityConfig", "CorruptionConfig", "AekitError", "FormatError", "__version__"]
+__all__ = [
+    "Autoencoder",
+    "build",
+    "load",
+    "list_models",
+    "describe_models",
+    "register_model",
+    "History",
+    "TrainConfig",
+    "SparsityConfig",
+    "CorruptionConfig",
+    "AekitError",
+    "FormatError",
+    "__version__",
+]

@@ -1,4 +1,5 @@
 """``python -m aekit``: the command line (what ``torchrun -m aekit train ...`` starts in each process)."""
+
 import sys
 
 from aekit.cli.main import main

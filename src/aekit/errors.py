@@ -23,6 +23,7 @@ Examples
 ...     print(e)
 data nope.npy: no such file or folder
 """
+
 from __future__ import annotations
 
 import os
@@ -80,5 +81,12 @@ def os_error(e: OSError, what: str = "") -> AekitError:
     return InputNotFoundError(msg) if isinstance(e, FileNotFoundError) else FileAccessError(msg)
 
 
-__all__ = ["AekitError", "FormatError", "DivergenceError", "InputNotFoundError", "FileAccessError", "describe_os_error",
-           "os_error"]
+__all__ = [
+    "AekitError",
+    "FormatError",
+    "DivergenceError",
+    "InputNotFoundError",
+    "FileAccessError",
+    "describe_os_error",
+    "os_error",
+]

@@ -37,6 +37,7 @@ Examples
 >>> blob[:4], decompress(blob, ae).shape
 (b'AEKZ', (20, 8, 8))
 """
+
 from __future__ import annotations
 
 import json
@@ -65,6 +66,7 @@ _PREFIX = struct.Struct("<8sHI")
 
 
 # --- quantiser ------------------------------------------------------------------------------------------
+
 
 def _check_bits(bits) -> int:
     if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= MAX_BITS:
@@ -95,6 +97,7 @@ def dequantize(q: np.ndarray, lo: np.ndarray, hi: np.ndarray, bits: int) -> np.n
 
 # --- the file format ------------------------------------------------------------------------------------
 
+
 def encode_codes(codes: np.ndarray, bits: int = 8, *, fingerprint: str = "", meta: dict | None = None) -> bytes:
     """The ``.aekz`` bytes of codes (N, D): quantised with ``bits`` bits and rANS-coded.
 
@@ -105,8 +108,9 @@ def encode_codes(codes: np.ndarray, bits: int = 8, *, fingerprint: str = "", met
     n, d = q.shape
     header = {**(meta or {}), "fingerprint": fingerprint, "n": n, "code_size": d, "bits": bits}
     ent = encode_symbols(q, bits)
-    return _pack(VERSION, header, lo.astype("<f4").tobytes() + hi.astype("<f4").tobytes()
-                 + struct.pack("<I", len(ent)) + ent)
+    return _pack(
+        VERSION, header, lo.astype("<f4").tobytes() + hi.astype("<f4").tobytes() + struct.pack("<I", len(ent)) + ent
+    )
 
 
 def _pack(version: int, header: dict, body: bytes) -> bytes:
@@ -130,16 +134,22 @@ def parse_header(data: bytes, name: str = "input") -> tuple[dict, int]:
     """(header dict with its ``version``, offset after it) of ``.aekz`` bytes: :func:`aekit.core.container.read_header`
     with this format's magic, plus the fields each version needs, each checked; FormatError for a foreign,
     truncated or corrupt file."""
-    header, end = read_header(_BytesIO(data), len(data), name, magic=MAGIC, prefix=_PREFIX,
-                              version=max(_REQUIRED), what="aekit .aekz file")
+    header, end = read_header(
+        _BytesIO(data), len(data), name, magic=MAGIC, prefix=_PREFIX, version=max(_REQUIRED), what="aekit .aekz file"
+    )
     version = _PREFIX.unpack_from(data, 0)[1]
     if version not in _REQUIRED:
-        raise FormatError(f"{name}: .aekz format version {version} is not supported (this aekit reads "
-                          f"versions {', '.join(map(str, _REQUIRED))})")
+        raise FormatError(
+            f"{name}: .aekz format version {version} is not supported (this aekit reads "
+            f"versions {', '.join(map(str, _REQUIRED))})"
+        )
     for key in _REQUIRED[version]:
         v = header.get(key)
-        ok = isinstance(v, str) if key == "fingerprint" else (
-            isinstance(v, int) and not isinstance(v, bool) and v >= (0 if key == "n" else 1))
+        ok = (
+            isinstance(v, str)
+            if key == "fingerprint"
+            else (isinstance(v, int) and not isinstance(v, bool) and v >= (0 if key == "n" else 1))
+        )
         if not ok:
             raise FormatError(f"{name}: corrupt .aekz file ({key}={v!r} in the header)")
     if version == VERSION and header["bits"] > MAX_BITS:
@@ -161,8 +171,9 @@ def decode_codes(data: bytes, fingerprint: str | None = None, name: str = "input
     if pos + 8 * d + 4 > len(data) - 4:
         raise FormatError(f"{name}: truncated .aekz file (ranges of {d} code dimensions cut short)")
     if n * d > MAX_SYMBOLS_PER_BYTE * len(data):
-        raise FormatError(f"{name}: corrupt .aekz file (it claims {n} x {d} codes, more than {len(data)} "
-                          f"bytes can hold)")
+        raise FormatError(
+            f"{name}: corrupt .aekz file (it claims {n} x {d} codes, more than {len(data)} bytes can hold)"
+        )
     lo = np.frombuffer(data, "<f4", d, pos).astype(np.float32)
     hi = np.frombuffer(data, "<f4", d, pos + 4 * d).astype(np.float32)
     if not (np.isfinite(lo).all() and np.isfinite(hi).all()):
@@ -172,7 +183,7 @@ def decode_codes(data: bytes, fingerprint: str | None = None, name: str = "input
     if pos + 4 + elen != len(data) - 4:
         raise FormatError(f"{name}: truncated .aekz file (entropy-coded block cut short)")
     try:
-        q = decode_symbols(data[pos + 4:pos + 4 + elen], n, d, bits)
+        q = decode_symbols(data[pos + 4 : pos + 4 + elen], n, d, bits)
     except FormatError as e:
         raise FormatError(f"{name}: {e}") from None
     return dequantize(q, lo, hi, bits), header
@@ -184,13 +195,16 @@ def _checked(data: bytes, fingerprint: str | None, name: str) -> tuple[dict, int
     if len(data) < pos + 4 or zlib.crc32(data[:-4]) != struct.unpack("<I", data[-4:])[0]:
         raise FormatError(f"{name}: truncated or corrupt .aekz file (checksum mismatch)")
     if fingerprint is not None and header["fingerprint"] != fingerprint:
-        raise AekitError(f"{name}: was compressed with another model (fingerprint "
-                         f"{header['fingerprint'][:12]}..., this model is {fingerprint[:12]}...); "
-                         f"pass the model it was made with")
+        raise AekitError(
+            f"{name}: was compressed with another model (fingerprint "
+            f"{header['fingerprint'][:12]}..., this model is {fingerprint[:12]}...); "
+            f"pass the model it was made with"
+        )
     return header, pos
 
 
 # --- training for the codec -----------------------------------------------------------------------------
+
 
 class QuantizationNoise(Callback):
     """Quantisation-aware training for any family: during training, add uniform noise of one
@@ -225,8 +239,16 @@ class QuantizationNoise(Callback):
 
 # --- with a model ---------------------------------------------------------------------------------------
 
-def compress(model, x, bits: int = 8, model_path: str | os.PathLike | None = None,
-             batch_size: int = 1024, names: list | None = None, refine: int = 0) -> bytes:
+
+def compress(
+    model,
+    x,
+    bits: int = 8,
+    model_path: str | os.PathLike | None = None,
+    batch_size: int = 1024,
+    names: list | None = None,
+    refine: int = 0,
+) -> bytes:
     """``.aekz`` bytes of ``x`` (N, ...) through ``model``'s encoder. ``model_path`` is stored as a hint for
     decompression. uint8 inputs come back as uint8.
 
@@ -253,9 +275,13 @@ def compress(model, x, bits: int = 8, model_path: str | os.PathLike | None = Non
             x = x[..., 0]
     infer_layout(x.shape[1:], model.input_shape)  # refuse a wrong shape before encoding
     codes = model.encode(x, batch_size=batch_size)
-    meta = {"family": model.family, "input_shape": list(model.input_shape), "sample_shape": list(x.shape[1:]),
-            "dtype": "uint8" if x.dtype == np.uint8 else "float32",
-            "model": hint}
+    meta = {
+        "family": model.family,
+        "input_shape": list(model.input_shape),
+        "sample_shape": list(x.shape[1:]),
+        "dtype": "uint8" if x.dtype == np.uint8 else "float32",
+        "model": hint,
+    }
     return encode_codes(codes, bits, fingerprint=model.fingerprint(), meta=meta)
 
 
@@ -263,8 +289,16 @@ def _compress_learned(model, x, hint: str | None, names: list | None, refine: in
     channels = model.input_shape[0]
     pics, how = learned_codec.as_pictures(x, channels)
     sizes = [list(p.shape[1:]) for p in pics]
-    header = {"fingerprint": model.fingerprint(), "model": hint, "family": model.family, "n": len(pics),
-              "code_size": int(model.module.head.channels), "channels": channels, "coder": "model", **how}
+    header = {
+        "fingerprint": model.fingerprint(),
+        "model": hint,
+        "family": model.family,
+        "n": len(pics),
+        "code_size": int(model.module.head.channels),
+        "channels": channels,
+        "coder": "model",
+        **how,
+    }
     if len({tuple(s) for s in sizes}) == 1:
         header["size"] = sizes[0]
     else:
@@ -280,8 +314,7 @@ def _compress_learned(model, x, hint: str | None, names: list | None, refine: in
 def _decompress_learned(data: bytes, header: dict, pos: int, model, name: str):
     n = int(header["n"])
     if n > MAX_SYMBOLS_PER_BYTE * len(data):  # before the list of sizes below is made
-        raise FormatError(f"{name}: corrupt .aekz file (it claims {n} pictures, more than {len(data)} bytes "
-                          f"can hold)")
+        raise FormatError(f"{name}: corrupt .aekz file (it claims {n} pictures, more than {len(data)} bytes can hold)")
     sizes = header.get("sizes") or [header.get("size")] * n
     try:
         sizes = [(int(h), int(w)) for h, w in sizes]
@@ -294,10 +327,11 @@ def _decompress_learned(data: bytes, header: dict, pos: int, model, name: str):
         raise FormatError(f"{name}: truncated .aekz file (entropy-coded block cut short)")
     pixels = sum(h * w for h, w in sizes) * int(header["channels"])
     if any(h < 1 or w < 1 for h, w in sizes) or pixels > MAX_PIXELS_PER_BYTE * len(data):
-        raise FormatError(f"{name}: corrupt .aekz file (picture sizes {sizes[:3]}... are not ones {len(data)} "
-                          f"bytes can hold)")
+        raise FormatError(
+            f"{name}: corrupt .aekz file (picture sizes {sizes[:3]}... are not ones {len(data)} bytes can hold)"
+        )
     try:
-        pics = learned_codec.decode_pictures(model, data[pos + 4:pos + 4 + blen], sizes)
+        pics = learned_codec.decode_pictures(model, data[pos + 4 : pos + 4 + blen], sizes)
     except FormatError as e:
         raise FormatError(f"{name}: {e}") from None
     return learned_codec.restore(pics, header.get("dtype", "uint8"), header.get("layout", "channels_last"))
@@ -321,9 +355,16 @@ def decompress(data: bytes, model, name: str = "input", batch_size: int = 1024):
     return out
 
 
-def compress_file(model, x, path: str | os.PathLike, bits: int = 8,
-                  model_path: str | os.PathLike | None = None, names: list | None = None,
-                  psnr: bool = True, refine: int = 0) -> dict:
+def compress_file(
+    model,
+    x,
+    path: str | os.PathLike,
+    bits: int = 8,
+    model_path: str | os.PathLike | None = None,
+    names: list | None = None,
+    psnr: bool = True,
+    refine: int = 0,
+) -> dict:
     """Write ``x`` compressed to ``path`` (atomically); returns a summary: bytes, bytes per sample, and for
     pictures bits per pixel and (with ``psnr``, decoding the file once) the round trip's PSNR overall and
     per channel."""
@@ -333,12 +374,22 @@ def compress_file(model, x, path: str | os.PathLike, bits: int = 8,
     samples = list(x) if isinstance(x, (list, tuple)) else np.asarray(x)
     n = len(samples)
     raw = sum(int(np.asarray(s).nbytes) for s in samples)
-    info = {"output": str(path), "n": n, "bits": None if learned else int(bits), "refine": int(refine),
-            "code_size": model.code_size,
-            "bytes": len(blob), "bytes_per_sample": len(blob) / n, "ratio": raw / len(blob)}
+    info = {
+        "output": str(path),
+        "n": n,
+        "bits": None if learned else int(bits),
+        "refine": int(refine),
+        "code_size": model.code_size,
+        "bytes": len(blob),
+        "bytes_per_sample": len(blob) / n,
+        "ratio": raw / len(blob),
+    }
     if learned or len(model.input_shape) == 3:  # pictures: bits per pixel, and how good the round trip is
-        pixels = (learned_codec.pixel_count(samples, model.input_shape[0]) if learned
-                  else n * int(np.prod(model.input_shape[1:])))
+        pixels = (
+            learned_codec.pixel_count(samples, model.input_shape[0])
+            if learned
+            else n * int(np.prod(model.input_shape[1:]))
+        )
         info["bpp"] = 8 * len(blob) / pixels
         if psnr:
             info.update(learned_codec.psnr_report(samples, decompress(blob, model)))
@@ -368,8 +419,10 @@ def locate_model(path: str | os.PathLike, model=None, header: dict | None = None
     if model is None:
         hint = (header if header is not None else read_file_header(path)).get("model")
         if not isinstance(hint, str) or not hint or not Path(hint).is_file():
-            raise AekitError(f"{path}: needs the model it was compressed with; the stored path "
-                             f"{hint or '(none)'} does not exist, pass --model MODEL")
+            raise AekitError(
+                f"{path}: needs the model it was compressed with; the stored path "
+                f"{hint or '(none)'} does not exist, pass --model MODEL"
+            )
         model = hint
     if isinstance(model, (str, os.PathLike)):
         if not Path(model).is_file():
@@ -387,6 +440,20 @@ def decompress_file(path: str | os.PathLike, model=None) -> tuple:
     return decompress(data, model, str(path)), header
 
 
-__all__ = ["MAGIC", "VERSION", "MODEL_VERSION", "QuantizationNoise", "quantize", "dequantize", "encode_codes",
-           "decode_codes", "parse_header", "compress", "decompress", "compress_file", "decompress_file",
-           "read_file_header", "locate_model"]
+__all__ = [
+    "MAGIC",
+    "VERSION",
+    "MODEL_VERSION",
+    "QuantizationNoise",
+    "quantize",
+    "dequantize",
+    "encode_codes",
+    "decode_codes",
+    "parse_header",
+    "compress",
+    "decompress",
+    "compress_file",
+    "decompress_file",
+    "read_file_header",
+    "locate_model",
+]

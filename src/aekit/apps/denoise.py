@@ -17,6 +17,7 @@ Examples
 >>> out.shape, psnr(clean, out).shape
 ((64, 8, 8), (64,))
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -56,5 +57,3 @@ def add_noise(x, factor: float = 0.5, seed: int | None = None, clip: bool = True
     rng = np.random.default_rng(seed)
     y = a + np.float32(factor) * rng.standard_normal(a.shape, dtype=np.float32)
     return np.clip(y, 0.0, 1.0) if clip else y
-
-

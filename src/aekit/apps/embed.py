@@ -14,6 +14,7 @@ Examples
 >>> codes.shape, map_2d(codes, "pca").shape
 ((60, 4), (60, 2))
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,14 +44,17 @@ def embed(model, x, batch_size: int = 1024) -> np.ndarray:
             raise AekitError("embed: this is a sentence model; expected a list of sentences (str)")
         return sentence_vectors(model, list(x), batch_size=batch_size)
     if isinstance(x, (list, tuple)) and x and isinstance(x[0], str):
-        raise AekitError("embed: got sentences, but this model has no text vocabulary (train it with "
-                         "aekit.apps.text.train_sentence_model)")
+        raise AekitError(
+            "embed: got sentences, but this model has no text vocabulary (train it with "
+            "aekit.apps.text.train_sentence_model)"
+        )
     codes = model.encode(x, batch_size=batch_size)
     return np.asarray(codes, dtype=np.float32).reshape(len(codes), -1)  # (N, code_size)
 
 
-def map_2d(codes, method: str = "tsne", seed: int | None = 0, perplexity: float = 30.0,
-           threads: int | None = None) -> np.ndarray:
+def map_2d(
+    codes, method: str = "tsne", seed: int | None = 0, perplexity: float = 30.0, threads: int | None = None
+) -> np.ndarray:
     """A 2-D map (N, 2) of ``codes`` (N, D) by t-SNE, PCA or UMAP (UMAP needs ``umap-learn``): the one
     wrapper of these methods in aekit (the report's latent maps use it too).
 
@@ -86,8 +90,9 @@ def map_2d(codes, method: str = "tsne", seed: int | None = 0, perplexity: float 
         try:
             import umap  # optional dependency
         except ImportError:
-            raise AekitError("map: method='umap' needs the umap-learn package (pip install umap-learn); "
-                             "use 'tsne' or 'pca'") from None
+            raise AekitError(
+                "map: method='umap' needs the umap-learn package (pip install umap-learn); use 'tsne' or 'pca'"
+            ) from None
         return umap.UMAP(n_components=2, random_state=seed).fit_transform(z).astype(np.float32)
     from sklearn.manifold import TSNE
 

@@ -23,6 +23,7 @@ Examples
 >>> bool(clf.score(x, y) > 0.9), clf.predict_proba(x[:3]).shape
 (True, (3, 2))
 """
+
 from __future__ import annotations
 
 import copy
@@ -47,8 +48,15 @@ def extract_features(model, x, batch_size: int = 1024) -> np.ndarray:
 class _EncoderSoftmax(nn.Module):
     """(B, *input_shape) -> encoder -> code head -> (B, code) -> linear -> (B, n_classes) logits."""
 
-    def __init__(self, encoder: nn.Module, head: nn.Module, code_size: int, n_classes: int, dropout: float,
-                 freeze_encoder: bool = False):
+    def __init__(
+        self,
+        encoder: nn.Module,
+        head: nn.Module,
+        code_size: int,
+        n_classes: int,
+        dropout: float,
+        freeze_encoder: bool = False,
+    ):
         super().__init__()
         self.encoder, self.head = encoder, head
         self.drop = nn.Dropout(dropout)
@@ -114,10 +122,21 @@ class EncoderClassifier:
         return float(np.mean(self.predict(x) == np.asarray(y)))
 
 
-def finetune_classifier(model, x, y, *, epochs: int = 10, batch_size: int = 128, lr: float = 1e-3,
-                        weight_decay: float = 0.0, dropout: float = 0.0, freeze_encoder: bool = False,
-                        validation_data: tuple | None = None, seed: int | None = None,
-                        device: str = "auto") -> EncoderClassifier:
+def finetune_classifier(
+    model,
+    x,
+    y,
+    *,
+    epochs: int = 10,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    weight_decay: float = 0.0,
+    dropout: float = 0.0,
+    freeze_encoder: bool = False,
+    validation_data: tuple | None = None,
+    seed: int | None = None,
+    device: str = "auto",
+) -> EncoderClassifier:
     """Fine-tune a copy of ``model``'s encoder and code head with a softmax layer on labelled data.
 
     The autoencoder itself is not changed. Training minimises cross-entropy with Adam(W) through aekit's one
@@ -153,11 +172,28 @@ def finetune_classifier(model, x, y, *, epochs: int = 10, batch_size: int = 128,
     seed = seed if seed is not None else fresh_seed()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        module = _EncoderSoftmax(copy.deepcopy(model.module.encoder), copy.deepcopy(model.module.head),
-                                 model.code_size, len(classes), dropout, freeze_encoder)
-    cfg = from_dict(TrainConfig, {"optimizer": "adamw" if weight_decay else "adam", "lr": lr, "epochs": epochs,
-                                  "batch_size": batch_size, "weight_decay": weight_decay, "seed": seed,
-                                  "device": device, "verbose": 0}, owner="finetune_classifier")
+        module = _EncoderSoftmax(
+            copy.deepcopy(model.module.encoder),
+            copy.deepcopy(model.module.head),
+            model.code_size,
+            len(classes),
+            dropout,
+            freeze_encoder,
+        )
+    cfg = from_dict(
+        TrainConfig,
+        {
+            "optimizer": "adamw" if weight_decay else "adam",
+            "lr": lr,
+            "epochs": epochs,
+            "batch_size": batch_size,
+            "weight_decay": weight_decay,
+            "seed": seed,
+            "device": device,
+            "verbose": 0,
+        },
+        owner="finetune_classifier",
+    )
     # the one training loop, with cross-entropy on labels in place of the reconstruction objective
     state = new_state(module, cfg, lambda m, xb, yb: (nn.functional.cross_entropy(m(xb), yb), {}))
     source = ArraySource(torch.from_numpy(arr), torch.from_numpy(y_idx.astype(np.int64)))

@@ -15,6 +15,7 @@ Examples
 >>> sample_grid(vae, 8, seed=0).shape, manifold(vae, n=5).shape
 ((8, 28, 28, 1), (25, 28, 28, 1))
 """
+
 from __future__ import annotations
 
 import math
@@ -60,7 +61,7 @@ def interpolate(model, a, b, steps: int = 10) -> np.ndarray:
     for name, v in (("a", a), ("b", b)):
         v = np.asarray(v)
         # one sample without the batch axis; a grey picture (H, W, 1) also fits an (H, W) or flat model
-        for cand in ((v, v[..., 0]) if v.ndim > 1 and v.shape[-1] == 1 else (v,)):
+        for cand in (v, v[..., 0]) if v.ndim > 1 and v.shape[-1] == 1 else (v,):
             try:
                 infer_layout(cand.shape, model.input_shape, name)
                 v = cand[None]
@@ -89,8 +90,8 @@ def manifold(model, n: int = 20, dims: tuple = (0, 1)) -> np.ndarray:
     q = np.array([NormalDist().inv_cdf(p) for p in np.linspace(0.05, 0.95, n)], np.float32)
     z = np.zeros((n * n, d), np.float32)
     for r in range(n):  # y decreases down the rows, as in the blog's figure
-        z[r * n:(r + 1) * n, i] = q
-        z[r * n:(r + 1) * n, j] = q[::-1][r]
+        z[r * n : (r + 1) * n, i] = q
+        z[r * n : (r + 1) * n, j] = q[::-1][r]
     return to_pictures(model, model.decode(z))
 
 
@@ -105,13 +106,13 @@ def save_grid_png(images: np.ndarray, path: str | os.PathLike, ncols: int | None
 
 # --- likelihood ----------------------------------------------------------------------------------------
 
+
 def _log_normal(z: torch.Tensor, mu, logvar) -> torch.Tensor:
     """log N(z; mu, diag exp(logvar)) summed over the last axis."""
     return -0.5 * (((z - mu) ** 2) * torch.exp(-logvar) + logvar + _LOG_2PI).sum(-1)
 
 
-def importance_nll(model, x, k: int = 5000, chunk: int = 500, seed: int = 0,
-                   return_elbo: bool = False):
+def importance_nll(model, x, k: int = 5000, chunk: int = 500, seed: int = 0, return_elbo: bool = False):
     """Importance-sampled negative log-likelihood -log p(x) in nats per sample (N,).
 
     log p(x) ~= logsumexp_k [log p(x|z_k) + log p(z_k) - log q(z_k|x)] - log K with z_k ~ q(z|x)
@@ -139,7 +140,7 @@ def importance_nll(model, x, k: int = 5000, chunk: int = 500, seed: int = 0,
     nll, nelbo = np.empty(len(arr)), np.empty(len(arr))
     with torch.inference_mode():
         for i in range(len(arr)):
-            xi = torch.from_numpy(arr[i:i + 1]).to(dev)  # (1, *input_shape)
+            xi = torch.from_numpy(arr[i : i + 1]).to(dev)  # (1, *input_shape)
             _, mu, logvar = mod.encode(xi)  # (1, d) each
             logw = []
             for sl in batches(int(k), chunk):
@@ -149,7 +150,7 @@ def importance_nll(model, x, k: int = 5000, chunk: int = 500, seed: int = 0,
                 logits = mod.decode_logits(z).flatten(1)  # (m, D)
                 target = xi.flatten(1).expand_as(logits)
                 log_px = -F.binary_cross_entropy_with_logits(logits, target, reduction="none").sum(1)
-                log_pz = -0.5 * (z ** 2 + _LOG_2PI).sum(1)
+                log_pz = -0.5 * (z**2 + _LOG_2PI).sum(1)
                 logw.append(log_px + log_pz - _log_normal(z, mu, logvar))  # (m,)
             lw = torch.cat(logw).double()
             nll[i] = -(torch.logsumexp(lw, 0) - math.log(len(lw))).item()

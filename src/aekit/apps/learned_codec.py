@@ -14,6 +14,7 @@ and :func:`refine_latents` searches from it (stochastic Gumbel annealing, Yang, 
 "Improving inference for neural image compression"), like a JPEG encoder's trellis quantisation: the file
 format and the decoder do not change.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,7 +24,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from aekit.apps.denoise import db
 from aekit.core.arrays import batches
 from aekit.core.metrics import db
 from aekit.errors import AekitError
@@ -59,8 +59,9 @@ def as_pictures(x, channels: int) -> tuple[list[np.ndarray], dict]:
         elif p.ndim == 3 and p.shape[-1] == channels:
             p, lay = np.moveaxis(p, -1, 0), "channels_last"
         else:
-            raise AekitError(f"x: picture {i} has shape {p.shape}; this codec takes {channels}-channel "
-                             f"pictures (H, W, {channels})")
+            raise AekitError(
+                f"x: picture {i} has shape {p.shape}; this codec takes {channels}-channel pictures (H, W, {channels})"
+            )
         if not (p.dtype == np.uint8 or np.issubdtype(p.dtype, np.floating)):
             raise AekitError(f"x: picture {i} has dtype {p.dtype}; expected uint8 or float in [0, 1]")
         dtypes.add("uint8" if p.dtype == np.uint8 else "float32")
@@ -71,8 +72,10 @@ def as_pictures(x, channels: int) -> tuple[list[np.ndarray], dict]:
         pics.append(np.ascontiguousarray(f))
     if not pics:
         raise AekitError("x: no pictures")
-    return pics, {"dtype": "uint8" if dtypes == {"uint8"} else "float32",
-                  "layout": layouts.pop() if len(layouts) == 1 else "channels_last"}
+    return pics, {
+        "dtype": "uint8" if dtypes == {"uint8"} else "float32",
+        "layout": layouts.pop() if len(layouts) == 1 else "channels_last",
+    }
 
 
 def pixel_count(x, channels: int) -> int:
@@ -114,11 +117,12 @@ def _rd_per_picture(module, y_hat: torch.Tensor, x: torch.Tensor, lmbda: float) 
     x_hat = module.synthesis(y_hat, tuple(x.shape[-2:]))  # (B, C, H, W)
     mse = (x_hat - x).pow(2).flatten(1).mean(1)
     bits = -torch.log2(module.head.likelihood(y_hat)).flatten(1).sum(1)
-    return lmbda * 255.0 ** 2 * mse + bits / (x.shape[-2] * x.shape[-1])
+    return lmbda * 255.0**2 * mse + bits / (x.shape[-2] * x.shape[-1])
 
 
-def refine_latents(module, x: torch.Tensor, y: torch.Tensor, steps: int, lmbda: float, lr: float = 0.02,
-                   seed: int = 0) -> torch.Tensor:
+def refine_latents(
+    module, x: torch.Tensor, y: torch.Tensor, steps: int, lmbda: float, lr: float = 0.02, seed: int = 0
+) -> torch.Tensor:
     """Integer codes (B, M, h, w) for pictures x (B, C, H, W) with a lower rate-distortion loss than
     ``round(y)``, y the analysis transform's output, ``lmbda`` the model's ``config.rate_lambda``: ``steps``
     Adam steps on y under a soft rounding whose temperature falls from 0.5 to 0.05, then rounded. Each
@@ -160,9 +164,19 @@ def encode_pictures(model, pics: list[np.ndarray], batch_size: int = 64, refine:
         y = map_batches(module, xs, lambda m, b: m.encoder(b), batch_size=batch_size)  # (B, M, h, w)
         if refine > 0:  # the search keeps activations for a backward pass: batches of ~600k pixels at most
             rows = min(256, max(1, REFINE_PIXELS // (xs.shape[-2] * xs.shape[-1])))
-            y = np.concatenate([refine_latents(module, torch.from_numpy(xs[s]), torch.from_numpy(y[s]), refine,
-                                               model.config.rate_lambda, seed=s.start).numpy()
-                                for s in batches(len(xs), rows)])
+            y = np.concatenate(
+                [
+                    refine_latents(
+                        module,
+                        torch.from_numpy(xs[s]),
+                        torch.from_numpy(y[s]),
+                        refine,
+                        model.config.rate_lambda,
+                        seed=s.start,
+                    ).numpy()
+                    for s in batches(len(xs), rows)
+                ]
+            )
         for i, yi in zip(idx, np.round(y).astype(np.int64)):
             per[i] = yi  # (M, h, w)
     return module.compress(per)
@@ -172,11 +186,15 @@ def decode_pictures(model, body: bytes, sizes: Sequence[tuple], batch_size: int 
     """Reconstructions (C, H, W) float32 (clipped to [0, 1]) of :func:`encode_pictures`' bytes."""
     module = model.module
     latents = module.decompress(body, [module.latent_size(s) for s in sizes])  # (M, h, w) each
-    out: list[Optional[np.ndarray]] = [None] * len(sizes)
+    out: list[np.ndarray | None] = [None] * len(sizes)
     for size, idx in _groups(sizes).items():
         y = np.stack([latents[i] for i in idx])  # (B, M, h, w)
-        rec = map_batches(module, y, lambda mod, b: mod.synthesis(b, size).clamp(0, 1),  # (B, C, H, W)
-                          batch_size=batch_size)
+        rec = map_batches(
+            module,
+            y,
+            lambda mod, b: mod.synthesis(b, size).clamp(0, 1),  # noqa: B023  (B, C, H, W); called before the loop moves on
+            batch_size=batch_size,
+        )
         for i, r in zip(idx, rec):
             out[i] = r
     return cast("list[np.ndarray]", out)  # every size's pictures are set
@@ -213,5 +231,4 @@ def psnr_report(original, decoded) -> dict:
     return rep
 
 
-__all__ = ["is_codec", "as_pictures", "pixel_count", "encode_pictures", "decode_pictures", "restore",
-           "psnr_report"]
+__all__ = ["is_codec", "as_pictures", "pixel_count", "encode_pictures", "decode_pictures", "restore", "psnr_report"]

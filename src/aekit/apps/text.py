@@ -21,6 +21,7 @@ Examples
 >>> sentence_vectors(ae, ["the cat sat ."]).shape
 (1, 8)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -66,8 +67,9 @@ def words(sentence: str) -> list[str]:
     return normalize(tokenize(sentence))
 
 
-def ppmi_svd_vectors(token_lists: Sequence[Sequence[str]], vocab: Vocabulary, dim: int = 64, window: int = 5,
-                     seed: int = 0) -> np.ndarray:
+def ppmi_svd_vectors(
+    token_lists: Sequence[Sequence[str]], vocab: Vocabulary, dim: int = 64, window: int = 5, seed: int = 0
+) -> np.ndarray:
     """Word vectors (len(vocab), dim) float32 from PPMI + truncated SVD of windowed co-occurrences.
 
     Context counts are smoothed with exponent 0.75; vectors are ``U * sqrt(S)``, rows scaled to norm
@@ -118,8 +120,10 @@ class TextPipeline:
     def __init__(self, vocab: Vocabulary, embeddings: np.ndarray, seq_len: int = 50):
         emb = np.asarray(embeddings, dtype=np.float32)
         if emb.ndim != 2 or len(emb) != len(vocab):
-            raise AekitError(f"TextPipeline: embeddings of shape {emb.shape} do not match a vocabulary of "
-                             f"{len(vocab)} words; expected ({len(vocab)}, dim)")
+            raise AekitError(
+                f"TextPipeline: embeddings of shape {emb.shape} do not match a vocabulary of "
+                f"{len(vocab)} words; expected ({len(vocab)}, dim)"
+            )
         if int(seq_len) < 1:
             raise AekitError(f"TextPipeline: seq_len={seq_len!r}; expected a positive length")
         self.vocab, self.embeddings, self.seq_len = vocab, emb, int(seq_len)
@@ -129,8 +133,15 @@ class TextPipeline:
         return int(self.embeddings.shape[1])
 
     @classmethod
-    def fit(cls, sentences: Sequence[str], vocab_size: int = 5000, seq_len: int = 50, dim: int = 64,
-            window: int = 5, seed: int = 0) -> TextPipeline:
+    def fit(
+        cls,
+        sentences: Sequence[str],
+        vocab_size: int = 5000,
+        seq_len: int = 50,
+        dim: int = 64,
+        window: int = 5,
+        seed: int = 0,
+    ) -> TextPipeline:
         """Build the vocabulary (most frequent words) and PPMI+SVD word vectors from ``sentences``."""
         toks = [words(s) for s in _check_sentences(sentences, "TextPipeline.fit")]
         vocab = Vocabulary.build(toks, vocab_size)
@@ -172,8 +183,10 @@ class TextPipeline:
             raise AekitError("the model's text pipeline is malformed (expected vocabulary and seq_len)") from None
         emb = model.extra_tensors.get("embeddings")
         if st is None or emb is None:
-            raise AekitError("this model has no text pipeline (vocabulary and word vectors); train it with "
-                             "aekit.apps.text.train_sentence_model")
+            raise AekitError(
+                "this model has no text pipeline (vocabulary and word vectors); train it with "
+                "aekit.apps.text.train_sentence_model"
+            )
         return cls(Vocabulary(st.vocabulary), torch.as_tensor(emb).numpy(), st.seq_len)
 
 
@@ -185,10 +198,22 @@ def _check_sentences(sentences, where: str) -> list[str]:
     return list(sentences)
 
 
-def train_sentence_model(sentences: Sequence[str], *, vocab_size: int = 5000, seq_len: int = 50, dim: int = 64,
-                         window: int = 5, hidden: int = 128, latent_dim: int = 64, merge_mode: str = "sum",
-                         epochs: int = 5, batch_size: int = 128, seed: int | None = 0,
-                         pipeline: TextPipeline | None = None, **training_options):
+def train_sentence_model(
+    sentences: Sequence[str],
+    *,
+    vocab_size: int = 5000,
+    seq_len: int = 50,
+    dim: int = 64,
+    window: int = 5,
+    hidden: int = 128,
+    latent_dim: int = 64,
+    merge_mode: str = "sum",
+    epochs: int = 5,
+    batch_size: int = 128,
+    seed: int | None = 0,
+    pipeline: TextPipeline | None = None,
+    **training_options,
+):
     """Fit word vectors (unless ``pipeline`` is given) and a bidirectional LSTM sentence autoencoder.
 
     Returns the trained :class:`aekit.Autoencoder` with the pipeline attached (save it with ``.save``).
@@ -198,8 +223,17 @@ def train_sentence_model(sentences: Sequence[str], *, vocab_size: int = 5000, se
 
     sentences = _check_sentences(sentences, "train_sentence_model")
     pipe = pipeline or TextPipeline.fit(sentences, vocab_size, seq_len, dim, window, seed or 0)
-    ae = build("lstm", input_shape=(pipe.seq_len, pipe.dim), seed=seed, hidden=hidden, latent_dim=latent_dim,
-               bidirectional=True, merge_mode=merge_mode, output_activation="linear", loss="mse")
+    ae = build(
+        "lstm",
+        input_shape=(pipe.seq_len, pipe.dim),
+        seed=seed,
+        hidden=hidden,
+        latent_dim=latent_dim,
+        bidirectional=True,
+        merge_mode=merge_mode,
+        output_activation="linear",
+        loss="mse",
+    )
     pipe.attach(ae)
     training_options.setdefault("verbose", 0)
     ae.fit(pipe.vectors(sentences), epochs=epochs, batch_size=batch_size, seed=seed, **training_options)
@@ -240,5 +274,14 @@ def reconstruction_cosine(model, sentences: Sequence[str], batch_size: int = 512
     return num / np.maximum(den, 1e-12)
 
 
-__all__ = ["TextPipeline", "TextSection", "is_sentence_model", "ppmi_svd_vectors", "train_sentence_model",
-           "sentence_vectors", "document_vectors", "reconstruction_cosine", "words"]
+__all__ = [
+    "TextPipeline",
+    "TextSection",
+    "is_sentence_model",
+    "ppmi_svd_vectors",
+    "train_sentence_model",
+    "sentence_vectors",
+    "document_vectors",
+    "reconstruction_cosine",
+    "words",
+]

@@ -4,6 +4,7 @@ report shows. :meth:`aekit.Autoencoder.evaluate` is the loss alone, as Keras' ``
 The loss and its terms are computed by the training loop's own evaluation (so they read exactly like
 ``val_loss`` during training); per-sample errors come from :meth:`Autoencoder.reconstruction_error`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,8 +49,14 @@ def model_metrics(model, x, *, batch_size: int = 1024, errors=None) -> dict:
     """
     terms = model.evaluate(x, batch_size=batch_size)  # the loss terms, as training reports them
     err = errors if errors is not None else model.reconstruction_error(x, metric="mse", batch_size=batch_size)
-    out = {"n": int(len(err)), "family": model.family, "loss_kind": model.config.reconstruction_loss, **terms,
-           "error_metric": "mse", "error": error_stats(err)}
+    out = {
+        "n": int(len(err)),
+        "family": model.family,
+        "loss_kind": model.config.reconstruction_loss,
+        **terms,
+        "error_metric": "mse",
+        "error": error_stats(err),
+    }
     if model.variational:
         out["kl"] = terms.get("kl")
     if model.config.sparsity is not None:

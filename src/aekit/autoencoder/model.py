@@ -6,6 +6,7 @@ data description, application state). All array methods take and return numpy ar
 gradients, and work in batches (:func:`aekit.training.inference.map_batches`) so the whole array is never on the
 device at once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,7 +28,7 @@ from aekit.errors import AekitError, DivergenceError
 from aekit.models.base import AEModule
 from aekit.models.config import TrainConfig, from_dict, to_dict
 from aekit.models.losses import LossSpec, kl_divergence, reconstruction, smoothed_error
-from aekit.models.registry import get_family
+from aekit.models.registry import Family, get_family
 from aekit.training import distributed
 from aekit.training.batches import ArraySource
 from aekit.training.callbacks import (
@@ -56,8 +57,8 @@ class Autoencoder:
 
     Attributes
     ----------
-    family : str
-        The registered family name.
+    family : str or aekit.models.registry.Family
+        The registered family (its name; the attribute ``family`` is the name, ``family_info`` the Family).
     config : ModelConfig
         The family's config dataclass (input shape, latent size, ...).
     module : AEModule
@@ -86,13 +87,21 @@ class Autoencoder:
     ((100, 8), (100, 64), (100,))
     """
 
-    def __init__(self, family: str, config, module: AEModule | None = None, *,
-                 train_config: TrainConfig | None = None, history: History | None = None,
-                 sections: Sections | None = None, extra_tensors: dict | None = None):
-        self.family = family
-        # the registry is asked once, here: the family's declarations (input layout, variational, loss,
-        # pretraining) are read from this object for the model's life
-        self.family_info = get_family(family)
+    def __init__(
+        self,
+        family: str | Family,
+        config,
+        module: AEModule | None = None,
+        *,
+        train_config: TrainConfig | None = None,
+        history: History | None = None,
+        sections: Sections | None = None,
+        extra_tensors: dict | None = None,
+    ):
+        # the registry is asked once (by whoever already holds the Family, build and load, or here): the
+        # family's declarations (input layout, variational, loss, pretraining) are read from it for the model's life
+        self.family_info = family if isinstance(family, Family) else get_family(family)
+        self.family = self.family_info.name
         self.config = config
         self.module = module if module is not None else self.family_info.builder(config)
         self.train_config = train_config
@@ -193,8 +202,17 @@ class Autoencoder:
         return self
 
     # --- training ----------------------------------------------------------------------------------------
-    def fit(self, x, y=None, *, validation_data=None, epochs: int | None = None,
-            batch_size: int | None = None, callbacks: list | None = None, **training_options) -> History:
+    def fit(
+        self,
+        x,
+        y=None,
+        *,
+        validation_data=None,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        callbacks: list | None = None,
+        **training_options,
+    ) -> History:
         """Train on ``x`` (targets ``y``, default ``x``) and return the :class:`History`.
 
         ``x`` is an array (N, ...) in any layout the model accepts, what the loaders of
@@ -212,13 +230,13 @@ class Autoencoder:
         kept in the model file. Training that diverges (a non-finite loss, or one 1000x above the first
         epoch's) stops with :class:`aekit.errors.DivergenceError`; the model keeps the last finite weights.
         """
-        cfg = from_dict(TrainConfig, {"epochs": epochs, "batch_size": batch_size, **training_options},
-                        owner="fit")
+        cfg = from_dict(TrainConfig, {"epochs": epochs, "batch_size": batch_size, **training_options}, owner="fit")
         from aekit.datasets import TimeSeries
 
         series = isinstance(x, TimeSeries) or self.data.kind == "series"
-        source, val_source, x_train, cfg = fit_sources(self, samples_of(x, self.input_shape), y, validation_data,
-                                                       cfg, series=series)
+        source, val_source, x_train, cfg = fit_sources(
+            self, samples_of(x, self.input_shape), y, validation_data, cfg, series=series
+        )
         spec = self.loss_spec
         resumed = cfg.resume and Path(cfg.checkpoint).exists()
         init = decide_init(self, cfg.init, x_train) if not resumed else None
@@ -234,8 +252,9 @@ class Autoencoder:
                 cbs.append(ProgressBar(cfg.verbose))
             if cfg.patience:
                 monitor = "val_loss" if val_source is not None else "loss"
-                cbs.append(EarlyStopping(monitor, cfg.patience, cfg.min_delta, cfg.restore_best_weights,
-                                         verbose=int(talk)))
+                cbs.append(
+                    EarlyStopping(monitor, cfg.patience, cfg.min_delta, cfg.restore_best_weights, verbose=int(talk))
+                )
             if cfg.log_dir:
                 cbs.append(TensorBoard(cfg.log_dir))
             if cfg.csv_log:
@@ -247,8 +266,10 @@ class Autoencoder:
             if resumed:
                 restore_checkpoint(cfg.checkpoint, state)
                 if state.epoch >= cfg.epochs:
-                    self.fit_info["resume"] = (f"the checkpoint has {state.epoch} epochs done, not fewer than "
-                                               f"epochs={cfg.epochs}; nothing to train (set more epochs)")
+                    self.fit_info["resume"] = (
+                        f"the checkpoint has {state.epoch} epochs done, not fewer than "
+                        f"epochs={cfg.epochs}; nothing to train (set more epochs)"
+                    )
                     if talk:
                         print_fit_info({"resume": self.fit_info["resume"]})
             elif self.family_info.pretrain is not None and x_train is not None:
@@ -258,8 +279,9 @@ class Autoencoder:
             if init == "pca":
                 pca_init(self.module, x_train)
                 cbs.append(KeepInitIfBetter(source, cfg.batch_size))
-            self.history = _fit_loop(state, source, val_source=val_source, corruption=self.config.corruption,
-                                     callbacks=cbs)
+            self.history = _fit_loop(
+                state, source, val_source=val_source, corruption=self.config.corruption, callbacks=cbs
+            )
         self.train_config, self.device = cfg, state.device
         self.fit_info.update(epochs_run=len(self.history.epoch), stopped=state.stop_reason)
         self.module.eval()
@@ -315,8 +337,9 @@ class Autoencoder:
         try:
             return self.unscale(self.predict_batches(z, lambda m, b: m.decode(b), batch_size))
         except RuntimeError:
-            raise AekitError(f"z: codes of width {z.shape[1]} do not fit this model's code size "
-                             f"{self.code_size}") from None
+            raise AekitError(
+                f"z: codes of width {z.shape[1]} do not fit this model's code size {self.code_size}"
+            ) from None
 
     def reconstruct(self, x, batch_size: int = 1024) -> np.ndarray:
         """Reconstructions, returned in the layout ``x`` came in (float32)."""
@@ -335,8 +358,10 @@ class Autoencoder:
         # pictures: the recorded or input shape, or a flat input whose width is a square (784 -> 28x28)
         chw = image_shape(self, guess_flat=True) if metric == "blur_mse" else None
         if metric == "blur_mse" and (chw is None or min(chw[1:]) < 8):
-            raise AekitError(f"metric='blur_mse' needs a model of pictures; input shape {self.input_shape} is not "
-                             f"one (build it with the pictures' shape, e.g. (28, 28)), or use metric='mse'")
+            raise AekitError(
+                f"metric='blur_mse' needs a model of pictures; input shape {self.input_shape} is not "
+                f"one (build it with the pictures' shape, e.g. (28, 28)), or use metric='mse'"
+            )
         channels_last = chw is not None and tuple(self.input_shape) == (chw[1], chw[2], chw[0]) != tuple(chw)
         arr = self.prepare(x)
         rec_kind = self.config.reconstruction_loss if metric == "elbo" else metric
@@ -367,8 +392,7 @@ class Autoencoder:
         ya = torch.from_numpy(self.prepare(y, "y")) if y is not None else None
         if ya is not None and len(ya) != len(xa):
             raise AekitError(f"y: {len(ya)} samples but x has {len(xa)}")
-        return mean_loss(self.module, ArraySource(xa, ya), reconstruction_loss(self.loss_spec), batch_size,
-                         self.device)
+        return mean_loss(self.module, ArraySource(xa, ya), reconstruction_loss(self.loss_spec), batch_size, self.device)
 
     def sample(self, n: int, seed: int | None = None, batch_size: int = 1024) -> np.ndarray:
         """``n`` samples (n, *input_shape) decoded from the prior N(0, I) (variational models only)."""
@@ -407,8 +431,9 @@ class Autoencoder:
         h.update(repr(sorted(to_dict(self.config).items())).encode())
         h.update(st_save({k: v.detach().cpu().contiguous() for k, v in self.module.state_dict().items()}))
         if self.extra_tensors:  # only when present, so fingerprints of plain models are unchanged
-            h.update(st_save({k: torch.as_tensor(v).detach().cpu().contiguous()
-                              for k, v in self.extra_tensors.items()}))
+            h.update(
+                st_save({k: torch.as_tensor(v).detach().cpu().contiguous() for k, v in self.extra_tensors.items()})
+            )
         return h.hexdigest()
 
     def export_onnx(self, path: str | os.PathLike, part: str = "full", **kwargs) -> Path:
@@ -419,7 +444,7 @@ class Autoencoder:
         return export_onnx(self, path, part=part, **kwargs)
 
 
-def build(name: str, *, input_shape, seed: int | None = None, **options) -> Autoencoder:
+def build(name: str | Family, *, input_shape, seed: int | None = None, **options) -> Autoencoder:
     """Build a registered family from ``input_shape`` and its options (see ``aekit models``).
 
     Unknown names and unknown options raise :class:`aekit.AekitError` listing the valid ones. ``seed``
@@ -431,13 +456,13 @@ def build(name: str, *, input_shape, seed: int | None = None, **options) -> Auto
     >>> aekit.build("conv", input_shape=(1, 28, 28)).code_size
     128
     """
-    family = get_family(name)
-    cfg = from_dict(family.config_cls, {"input_shape": tuple(input_shape), **options}, owner=name)
+    family = name if isinstance(name, Family) else get_family(name)
+    cfg = from_dict(family.config_cls, {"input_shape": tuple(input_shape), **options}, owner=family.name)
     if seed is None:
-        return Autoencoder(name, cfg, family.builder(cfg))
+        return Autoencoder(family, cfg, family.builder(cfg))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return Autoencoder(name, cfg, family.builder(cfg))
+        return Autoencoder(family, cfg, family.builder(cfg))
 
 
 def load(path: str | os.PathLike) -> Autoencoder:

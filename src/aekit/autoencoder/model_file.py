@@ -3,6 +3,7 @@
 weights fit the stored config before anything is allocated. The container format (magic bytes, version,
 JSON header, safetensors payload, checksum) is :mod:`aekit.core.container`.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -26,12 +27,18 @@ def model_header(ae) -> dict:
     sections, parameter count and creation time."""
     from aekit.core.version import __version__
 
-    return {"kind": FILE_KIND, "aekit_version": __version__, "family": ae.family,
-            "config": to_dict(ae.config),
-            "train_config": to_dict(ae.train_config) if ae.train_config else None,
-            "history": ae.history.to_dict(), **ae.sections.to_dict(),
-            "n_params": ae.n_params(),
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    return {
+        "kind": FILE_KIND,
+        "aekit_version": __version__,
+        "family": ae.family,
+        "config": to_dict(ae.config),
+        "train_config": to_dict(ae.train_config) if ae.train_config else None,
+        "history": ae.history.to_dict(),
+        **ae.sections.to_dict(),
+        "n_params": ae.n_params(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
 
 def model_tensors(ae) -> dict[str, torch.Tensor]:
     """The payload: the module's weights and the application's extra tensors under ``__extra__.``."""
@@ -60,12 +67,19 @@ def model_from_file(cls, header: dict, tensors: dict, name):
     try:
         module.load_state_dict(weights)
     except RuntimeError as e:
-        raise FormatError(f"{name}: weights do not match the {header['family']!r} config "
-                          f"({str(e).splitlines()[0]})") from None
+        raise FormatError(
+            f"{name}: weights do not match the {header['family']!r} config ({str(e).splitlines()[0]})"
+        ) from None
     module.eval()
-    return cls(header["family"], cfg, module, train_config=train_cfg, history=history, sections=sections,
-               extra_tensors={k[len(EXTRA_PREFIX):]: v for k, v in tensors.items()
-                              if k.startswith(EXTRA_PREFIX)})
+    return cls(
+        family,
+        cfg,
+        module,
+        train_config=train_cfg,
+        history=history,
+        sections=sections,
+        extra_tensors={k[len(EXTRA_PREFIX) :]: v for k, v in tensors.items() if k.startswith(EXTRA_PREFIX)},
+    )
 
 
 def _check_scaler(scaler: Scaler, input_shape: tuple) -> None:
@@ -76,8 +90,7 @@ def _check_scaler(scaler: Scaler, input_shape: tuple) -> None:
     except ValueError:
         ok = False
     if not ok:
-        raise AekitError(f"the scaler's shape {scaler.offset_.shape} does not fit the input shape "
-                         f"{tuple(input_shape)}")
+        raise AekitError(f"the scaler's shape {scaler.offset_.shape} does not fit the input shape {tuple(input_shape)}")
 
 
 def _check_weights(family, cfg, weights: dict, path) -> None:
@@ -94,8 +107,13 @@ def _check_weights(family, cfg, weights: dict, path) -> None:
         return
     missing, unexpected = sorted(set(want) - set(have)), sorted(set(have) - set(want))
     wrong = sorted(k for k in set(want) & set(have) if want[k] != have[k])
-    what = (f"missing {missing[0]!r}" if missing else f"unexpected {unexpected[0]!r}" if unexpected
-            else f"{wrong[0]!r} has shape {have[wrong[0]]}, the config needs {want[wrong[0]]}")
+    what = (
+        f"missing {missing[0]!r}"
+        if missing
+        else f"unexpected {unexpected[0]!r}"
+        if unexpected
+        else f"{wrong[0]!r} has shape {have[wrong[0]]}, the config needs {want[wrong[0]]}"
+    )
     raise FormatError(f"{path}: weights do not match the {family.name!r} config ({what})")
 
 

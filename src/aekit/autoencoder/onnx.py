@@ -16,6 +16,7 @@ images must be divided by 255 first. The legacy TorchScript exporter (``dynamo=F
 handles every family, LSTMs included, with no extra dependency beyond ``onnx``. The command line
 equivalent is ``aekit export MODEL -o model.onnx --part encoder``.
 """
+
 from __future__ import annotations
 
 import copy
@@ -99,10 +100,17 @@ def to_onnx_bytes(model, part: str = "full", *, opset: int = DEFAULT_OPSET) -> b
         # the LSTM exporter warns that batch_first LSTMs with dynamic batch need care; they are handled
         warnings.simplefilter("ignore")
         # the legacy exporter (dynamo=False) writes to a file object; the annotation names only paths
-        torch.onnx.export(wrapper, (example,), buf, dynamo=False, opset_version=opset,  # type: ignore[arg-type]
-                          input_names=[in_name], output_names=[out_name],
-                          dynamic_axes={in_name: {0: "batch"}, out_name: {0: "batch"}},
-                          do_constant_folding=True)
+        torch.onnx.export(
+            wrapper,
+            (example,),
+            buf,  # type: ignore[arg-type]
+            dynamo=False,
+            opset_version=opset,
+            input_names=[in_name],
+            output_names=[out_name],
+            dynamic_axes={in_name: {0: "batch"}, out_name: {0: "batch"}},
+            do_constant_folding=True,
+        )
     return buf.getvalue()
 
 

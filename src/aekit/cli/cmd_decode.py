@@ -1,9 +1,12 @@
 """aekit decode: outputs from codes (Autoencoder.decode)."""
+
 from aekit.cli.common import emit, load_model, need_file
 
 NAME = "decode"
-HELP = ("decode codes (.npy, .npz, .csv or .json, as encode writes them) to outputs: a .npy, a .png grid or a "
-        "folder of PNGs")
+HELP = (
+    "decode codes (.npy, .npz, .csv or .json, as encode writes them) to outputs: a .npy, a .png grid or a "
+    "folder of PNGs"
+)
 EXAMPLES = """  aekit decode runs/vae/model.aekit codes.npy -o decoded.npy
   aekit decode runs/vae/model.aekit codes.npy -o decoded.png     # one grid picture
   aekit decode runs/vae/model.aekit codes.npy -o decoded/        # one PNG per code
@@ -13,10 +16,15 @@ EXAMPLES = """  aekit decode runs/vae/model.aekit codes.npy -o decoded.npy
 
 def add_arguments(p) -> None:
     p.add_argument("model", metavar="MODEL", help="a model file (.aekit) or the run folder holding it")
-    p.add_argument("codes", metavar="CODES", help="codes (N, code_size): .npy, .npz, or the .csv/.json that "
-                                                 "'aekit encode' writes (its id column is dropped)")
-    p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help=".npy, .npz, .csv, .json; pictures also .png or a folder")
+    p.add_argument(
+        "codes",
+        metavar="CODES",
+        help="codes (N, code_size): .npy, .npz, or the .csv/.json that "
+        "'aekit encode' writes (its id column is dropped)",
+    )
+    p.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help=".npy, .npz, .csv, .json; pictures also .png or a folder"
+    )
 
 
 def run(args) -> int:

@@ -1,4 +1,5 @@
 """aekit demo: three autoencoders on the embedded digits and one HTML report (aekit.runs.demo.run_demo)."""
+
 from aekit.cli.common import emit, verbose
 
 NAME = "demo"

@@ -1,5 +1,6 @@
 """aekit detect: anomaly scores (reconstruction error, plus the code's distance for tables and series) and flags for
 each sample, or each point of a series."""
+
 import argparse
 import csv
 import io
@@ -24,25 +25,29 @@ from aekit.datasets.timeseries import flagged_ranges, point_flags
 from aekit.errors import AekitError
 
 NAME = "detect"
-HELP = ("score samples (or the points of a time series) by reconstruction error and how unusual their code "
-        "is, and flag anomalies")
-EXAMPLES = ("  aekit detect runs/series/model.aekit series.csv -o points.csv --json   # per timestamp + ranges\n"
-            "  aekit detect runs/table/model.aekit new_rows.csv -o scores.csv\n"
-            "  aekit detect model.aekit normal.npy --fit-on normal.npy --contamination 0.01 -o train_scores.csv\n"
-            "  aekit detect model.aekit pictures/ --threshold 0.02 -o scores.json\n"
-            "The threshold: --threshold (a fixed score), --contamination (a training-score quantile), or the one\n"
-            "stored in MODEL ('aekit train' stores the 99th percentile of the training scores; --fit-on TRAIN\n"
-            "refits it on normal data and saves it). -o: .csv or .json with index (or timestamp, or path),\n"
-            "score, anomaly; for a time series one row per point (timestamp, value, score, anomaly) and, in\n"
-            "--json, the flagged ranges (start, end). Scores: see --metric.\n"
-            "  aekit detect --stream series.csv -o points.csv             # causal detector on a time series\n"
-            "--stream SERIES.csv (timestamp,value) needs no model: a causal detector trains an autoencoder\n"
-            "on the first 15% of the series (at most 750 points) and scores each later point from the window\n"
-            "ending at it: its reconstruction error and its code's distance to the nearest training codes,\n"
-            "each judged by a tail model of its past, combined (Fisher's method, corrected for how much the\n"
-            "two move together); flags improbable points and values that leave the range seen so far by\n"
-            "more than 5% of it (aekit.apps.anomaly.stream).\n"
-            "The CSV has index,timestamp,value,score,anomaly; score = -log10(tail p).")
+HELP = (
+    "score samples (or the points of a time series) by reconstruction error and how unusual their code "
+    "is, and flag anomalies"
+)
+EXAMPLES = (
+    "  aekit detect runs/series/model.aekit series.csv -o points.csv --json   # per timestamp + ranges\n"
+    "  aekit detect runs/table/model.aekit new_rows.csv -o scores.csv\n"
+    "  aekit detect model.aekit normal.npy --fit-on normal.npy --contamination 0.01 -o train_scores.csv\n"
+    "  aekit detect model.aekit pictures/ --threshold 0.02 -o scores.json\n"
+    "The threshold: --threshold (a fixed score), --contamination (a training-score quantile), or the one\n"
+    "stored in MODEL ('aekit train' stores the 99th percentile of the training scores; --fit-on TRAIN\n"
+    "refits it on normal data and saves it). -o: .csv or .json with index (or timestamp, or path),\n"
+    "score, anomaly; for a time series one row per point (timestamp, value, score, anomaly) and, in\n"
+    "--json, the flagged ranges (start, end). Scores: see --metric.\n"
+    "  aekit detect --stream series.csv -o points.csv             # causal detector on a time series\n"
+    "--stream SERIES.csv (timestamp,value) needs no model: a causal detector trains an autoencoder\n"
+    "on the first 15% of the series (at most 750 points) and scores each later point from the window\n"
+    "ending at it: its reconstruction error and its code's distance to the nearest training codes,\n"
+    "each judged by a tail model of its past, combined (Fisher's method, corrected for how much the\n"
+    "two move together); flags improbable points and values that leave the range seen so far by\n"
+    "more than 5% of it (aekit.apps.anomaly.stream).\n"
+    "The CSV has index,timestamp,value,score,anomaly; score = -log10(tail p)."
+)
 
 
 def add_arguments(p) -> None:
@@ -51,39 +56,86 @@ def add_arguments(p) -> None:
     p.add_argument("input", nargs="?", metavar="INPUT", help=INPUT_HELP)
     p.add_argument("-o", "--output", required=True, help="the scores: .csv or .json (--stream: .csv)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--contamination", type=float_range(0, 0.5, hi_closed=True), default=None,
-                   help="expected fraction of anomalies (0 < c <= 0.5)")
+    g.add_argument(
+        "--contamination",
+        type=float_range(0, 0.5, hi_closed=True),
+        default=None,
+        help="expected fraction of anomalies (0 < c <= 0.5)",
+    )
     g.add_argument("--threshold", type=finite_float, default=None, help="flag scores above this value")
-    p.add_argument("--fit-on", default=None, metavar="TRAIN",
-                   help="normal data to fit the threshold on; the threshold is saved into MODEL")
-    p.add_argument("--percentile", type=float_range(0, 100, closed=True), default=None,
-                   help="with --fit-on: threshold at this "
-                   "percentile of the training scores instead of --contamination")
-    p.add_argument("--metric", default="auto", choices=metric_names(), help="score (default: the stored one: mse_knn "
-                   "for tables trained by 'aekit train', the error plus the code's and the row's distances to "
-                   "their 5 nearest training codes and rows; mse_maha for series, the error or the code's "
-                   "Mahalanobis distance to the training codes, whichever is more unusual; else elbo for "
-                   "variational models and mse otherwise)")
+    p.add_argument(
+        "--fit-on",
+        default=None,
+        metavar="TRAIN",
+        help="normal data to fit the threshold on; the threshold is saved into MODEL",
+    )
+    p.add_argument(
+        "--percentile",
+        type=float_range(0, 100, closed=True),
+        default=None,
+        help="with --fit-on: threshold at this percentile of the training scores instead of --contamination",
+    )
+    p.add_argument(
+        "--metric",
+        default="auto",
+        choices=metric_names(),
+        help="score (default: the stored one: mse_knn "
+        "for tables trained by 'aekit train', the error plus the code's and the row's distances to "
+        "their 5 nearest training codes and rows; mse_maha for series, the error or the code's "
+        "Mahalanobis distance to the training codes, whichever is more unusual; else elbo for "
+        "variational models and mse otherwise)",
+    )
     s = p.add_argument_group("causal detection on a time series (--stream)")
     s.add_argument("--stream", action="store_true", help="score a timestamp,value CSV causally (no model)")
-    s.add_argument("--risk", type=float_range(0, 1), default=1e-4,
-                   help="flag points whose combined tail probability is below this (default 1e-4)")
+    s.add_argument(
+        "--risk",
+        type=float_range(0, 1),
+        default=1e-4,
+        help="flag points whose combined tail probability is below this (default 1e-4)",
+    )
     s.add_argument("--stream-window", type=positive_int, default=32, help="trailing window length (points)")
-    s.add_argument("--train-points", type=positive_int, default=None,
-                   help="points at the start to train on (default 15%% of the series, at most 750)")
-    s.add_argument("--online", type=int_range(0, 2 ** 31), default=0, metavar="N",
-                   help="keep learning: a short update after every N scored points (default 0: off)")
-    s.add_argument("--history", type=int_range(100, 2 ** 31), default=4000, metavar="N",
-                   help="points of past scores the tail models judge against (default 4000, two weeks of "
-                   "5-minute points; shorter: more anomalies found and more false alarms)")
-    s.add_argument("--season", type=_season, default="auto", metavar="auto|none|N",
-                   help="show each window beside the window N points earlier (auto: the period of the training "
-                   "part, if it repeats)")
-    s.add_argument("--neighbours", type=int_range(0, 2 ** 31), default=5, metavar="K",
-                   help="judge each window's code by its distance to the K nearest training codes too "
-                   "(default 5; 0: the reconstruction error alone)")
-    s.add_argument("--no-range-check", action="store_true",
-                   help="do not flag values that leave the range seen so far by more than 5%% of it")
+    s.add_argument(
+        "--train-points",
+        type=positive_int,
+        default=None,
+        help="points at the start to train on (default 15%% of the series, at most 750)",
+    )
+    s.add_argument(
+        "--online",
+        type=int_range(0, 2**31),
+        default=0,
+        metavar="N",
+        help="keep learning: a short update after every N scored points (default 0: off)",
+    )
+    s.add_argument(
+        "--history",
+        type=int_range(100, 2**31),
+        default=4000,
+        metavar="N",
+        help="points of past scores the tail models judge against (default 4000, two weeks of "
+        "5-minute points; shorter: more anomalies found and more false alarms)",
+    )
+    s.add_argument(
+        "--season",
+        type=_season,
+        default="auto",
+        metavar="auto|none|N",
+        help="show each window beside the window N points earlier (auto: the period of the training "
+        "part, if it repeats)",
+    )
+    s.add_argument(
+        "--neighbours",
+        type=int_range(0, 2**31),
+        default=5,
+        metavar="K",
+        help="judge each window's code by its distance to the K nearest training codes too "
+        "(default 5; 0: the reconstruction error alone)",
+    )
+    s.add_argument(
+        "--no-range-check",
+        action="store_true",
+        help="do not flag values that leave the range seen so far by more than 5%% of it",
+    )
 
 
 def run(args) -> int:
@@ -103,24 +155,40 @@ def run(args) -> int:
     contamination = args.contamination
     if fit_src is not None:
         c = contamination if contamination is not None else 0.01
-        fit_threshold(model, fit_src.eval_split[0], contamination=None if args.percentile is not None else c,
-                      percentile=args.percentile, metric=args.metric)
+        fit_threshold(
+            model,
+            fit_src.eval_split[0],
+            contamination=None if args.percentile is not None else c,
+            percentile=args.percentile,
+            metric=args.metric,
+        )
         contamination = None  # now the stored threshold is exactly what was asked for
-    res = detect(model, src.eval_split[0], contamination=contamination, threshold=args.threshold,
-                 metric=args.metric)
-    info = {"n": int(len(res.scores)), "n_anomalies": res.n_anomalies, "threshold": res.threshold,
-            "fitted": bool(args.fit_on), "metric": res.metric}
+    res = detect(model, src.eval_split[0], contamination=contamination, threshold=args.threshold, metric=args.metric)
+    info = {
+        "n": int(len(res.scores)),
+        "n_anomalies": res.n_anomalies,
+        "threshold": res.threshold,
+        "fitted": bool(args.fit_on),
+        "metric": res.metric,
+    }
     d = src.description
     if src.kind == "series" and src.timestamps is not None:
         # one score per point: the highest score of the windows that cover it, against the same threshold
         points, flags = point_flags(res.scores, len(src.timestamps), d.window, d.stride, res.threshold)
         values = src.values.reshape(len(points), -1)  # (T, F): one output column per value column
         names = d.columns if values.shape[1] > 1 else ["value"]
-        cols = {"timestamp": [str(t) for t in src.timestamps], **{n: values[:, j] for j, n in enumerate(names)},
-                "score": points, "anomaly": flags}
+        cols = {
+            "timestamp": [str(t) for t in src.timestamps],
+            **{n: values[:, j] for j, n in enumerate(names)},
+            "score": points,
+            "anomaly": flags,
+        }
         ranges = flagged_ranges(flags, src.timestamps)
-        info.update(n_points=int(len(points)), n_points_flagged=int(flags.sum()),
-                    ranges=[{"start": a, "end": b} for a, b in ranges])
+        info.update(
+            n_points=int(len(points)),
+            n_points_flagged=int(flags.sum()),
+            ranges=[{"start": a, "end": b} for a, b in ranges],
+        )
         what = f"{int(flags.sum())} of {len(points)} points in {len(ranges)} ranges flagged"
     else:
         id_name, ids = src.row_ids()
@@ -130,8 +198,12 @@ def run(args) -> int:
     if fit_src is not None:
         model.save(model_path(args.model))  # last: the scores are written, so a failure here loses nothing else
     info["output"] = str(out)
-    emit(args, info, f"{what} (threshold {res.threshold:.6g}); wrote {out}"
-         + ("; threshold saved in the model" if args.fit_on else ""))
+    emit(
+        args,
+        info,
+        f"{what} (threshold {res.threshold:.6g}); wrote {out}"
+        + ("; threshold saved in the model" if args.fit_on else ""),
+    )
     return 0
 
 
@@ -143,7 +215,8 @@ def _season(text: str):
         return positive_int(text)
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(
-            f"{text!r}: expected auto, none or a period in points (an integer >= 1)") from None
+            f"{text!r}: expected auto, none or a period in points (an integer >= 1)"
+        ) from None
 
 
 def _run_stream(args) -> int:
@@ -160,11 +233,22 @@ def _run_stream(args) -> int:
     need_suffix(args.output, (".csv",), "the scores")
     ts = load_timeseries(args.model, parse_columns(getattr(args, "columns", None)))
     if ts.values.ndim != 1:
-        raise AekitError(f"{args.model}: --stream scores a series with one value column; this one has "
-                         f"{ts.values.shape[1]} ({', '.join(ts.columns or [])}): pick one with --columns")
-    res = stream_detect(ts.values, window=args.stream_window, n_train=args.train_points, risk=args.risk,
-                        update_every=args.online, history=args.history, season=args.season, neighbours=args.neighbours,
-                        range_tolerance=None if args.no_range_check else 0.05, seed=getattr(args, "seed", None) or 0)
+        raise AekitError(
+            f"{args.model}: --stream scores a series with one value column; this one has "
+            f"{ts.values.shape[1]} ({', '.join(ts.columns or [])}): pick one with --columns"
+        )
+    res = stream_detect(
+        ts.values,
+        window=args.stream_window,
+        n_train=args.train_points,
+        risk=args.risk,
+        update_every=args.online,
+        history=args.history,
+        season=args.season,
+        neighbours=args.neighbours,
+        range_tolerance=None if args.no_range_check else 0.05,
+        seed=getattr(args, "seed", None) or 0,
+    )
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["index", "timestamp", "value", "score", "anomaly"])
@@ -172,10 +256,21 @@ def _run_stream(args) -> int:
         w.writerow([i, str(t).replace("T", " "), f"{float(v):.10g}", f"{float(sc):.6g}", int(lab)])
     out = atomic_write(args.output, buf.getvalue().encode())
     flagged = [str(ts.timestamps[i]).replace("T", " ") for i in res.labels.nonzero()[0]]
-    info = {"output": str(out), "n": len(ts), "n_train": res.n_train, "n_anomalies": res.n_anomalies,
-            "threshold": res.threshold, "risk": args.risk, "season": res.season, "neighbours": args.neighbours,
-            "anomalies": flagged}
+    info = {
+        "output": str(out),
+        "n": len(ts),
+        "n_train": res.n_train,
+        "n_anomalies": res.n_anomalies,
+        "threshold": res.threshold,
+        "risk": args.risk,
+        "season": res.season,
+        "neighbours": args.neighbours,
+        "anomalies": flagged,
+    }
     season = f"; each window beside the one {res.season} points earlier" if res.season else ""
-    emit(args, info, f"{res.n_anomalies} of {len(ts)} points flagged (trained on the first {res.n_train}"
-         f"{season}); wrote {out}")
+    emit(
+        args,
+        info,
+        f"{res.n_anomalies} of {len(ts)} points flagged (trained on the first {res.n_train}{season}); wrote {out}",
+    )
     return 0

@@ -3,6 +3,7 @@
 The files and folders are read here (arrays, pictures, sentences, Reuters documents, labels); the library
 calls take and return arrays (:mod:`aekit.apps.embed`, :mod:`aekit.apps.text`).
 """
+
 import io as _io
 from pathlib import Path
 
@@ -27,14 +28,22 @@ EXAMPLES = """  aekit embed model.aekit digits.npy -o codes.npy
 
 def add_arguments(p) -> None:
     p.add_argument("model", help="a trained model file or the run folder holding it")
-    p.add_argument("input", help=".npy/.npz, a picture or a folder of them; for a sentence model a .txt "
-                                 "(one sentence per line) or a Reuters-21578 folder")
+    p.add_argument(
+        "input",
+        help=".npy/.npz, a picture or a folder of them; for a sentence model a .txt "
+        "(one sentence per line) or a Reuters-21578 folder",
+    )
     p.add_argument("-o", "--output", required=True, help="the codes, written as .npy (N, code_size)")
-    p.add_argument("--map", choices=MAP_METHODS, default=None,
-                   help="also draw a 2-D map of the codes (umap needs umap-learn)")
+    p.add_argument(
+        "--map", choices=MAP_METHODS, default=None, help="also draw a 2-D map of the codes (umap needs umap-learn)"
+    )
     p.add_argument("--map-image", default=None, help="where the map PNG goes (default: OUTPUT's name + _map.png)")
-    p.add_argument("--labels", default=None, help="labels to colour the map: .npy, or a text/CSV file with one "
-                   "label per line per sample (a header line above them is skipped)")
+    p.add_argument(
+        "--labels",
+        default=None,
+        help="labels to colour the map: .npy, or a text/CSV file with one "
+        "label per line per sample (a header line above them is skipped)",
+    )
     p.add_argument("--key", default=None, help="the array inside an .npz input")
     p.add_argument("--max-points", type=positive_int, default=5000, help="at most this many samples on the map")
 
@@ -67,11 +76,16 @@ def _read(model, path, key):
 
         if p.is_dir() or p.suffix.lower() == ".sgm":  # Reuters-21578: one vector per document
             docs = [d for d in load_reuters(p) if d.body]
-            return [d.body for d in docs], np.asarray([d.topics[0] if d.topics else "none" for d in docs]), \
-                None, "documents"
+            return (
+                [d.body for d in docs],
+                np.asarray([d.topics[0] if d.topics else "none" for d in docs]),
+                None,
+                "documents",
+            )
         if p.suffix.lower() != ".txt":
-            raise AekitError(f"input {path}: a sentence model reads a .txt file (one sentence per line) "
-                             f"or a Reuters-21578 folder")
+            raise AekitError(
+                f"input {path}: a sentence model reads a .txt file (one sentence per line) or a Reuters-21578 folder"
+            )
         return read_sentences(p), None, None, "sentences"
     if p.is_dir():
         from aekit.core.pictures import image_shape
@@ -80,8 +94,9 @@ def _read(model, path, key):
         shp = image_shape(model)
         if shp is None:
             raise AekitError(f"input {path}: a folder of pictures, but this model does not take images")
-        s = load_images(p, size=(shp[1], shp[2]), color="gray" if shp[0] == 1 else "rgb", cache=False,
-                        workers=1, labels="auto")
+        s = load_images(
+            p, size=(shp[1], shp[2]), color="gray" if shp[0] == 1 else "rgb", cache=False, workers=1, labels="auto"
+        )
         return s.x, s.y, (list(s.class_names) if s.class_names else None), "images"
     from aekit.datasets.sources import read_input
 
@@ -89,8 +104,18 @@ def _read(model, path, key):
     return x, None, None, "images" if read.images else "arrays"
 
 
-def embed_file(model, input, out, *, map: str | None = None, map_image=None, labels=None,
-               key: str | None = None, max_points: int = 5000, seed: int = 0) -> dict:
+def embed_file(
+    model,
+    input,
+    out,
+    *,
+    map: str | None = None,
+    map_image=None,
+    labels=None,
+    key: str | None = None,
+    max_points: int = 5000,
+    seed: int = 0,
+) -> dict:
     """What ``aekit embed`` does: codes of a file or folder saved as ``.npy``, optionally a 2-D map image.
 
     ``map`` ('tsne', 'pca', 'umap') or ``map_image`` asks for the picture (default path: next to the codes,
@@ -113,10 +138,19 @@ def embed_file(model, input, out, *, map: str | None = None, map_image=None, lab
         n = min(len(codes), int(max_points))
         pts = map_2d(codes[:n], method, seed=seed)
         img = Path(map_image) if map_image else out.with_name(out.stem + "_map.png")
-        plot_map(pts, lab[:n] if lab is not None else None, img, class_names=names,
-                 title=f"{Path(str(input)).name}: {method if codes.shape[1] != 2 else 'codes'} map of {n} samples")
-        res.update(map=method if codes.shape[1] != 2 else "codes", map_image=str(img), mapped=n,
-                   coloured_by_labels=lab is not None)
+        plot_map(
+            pts,
+            lab[:n] if lab is not None else None,
+            img,
+            class_names=names,
+            title=f"{Path(str(input)).name}: {method if codes.shape[1] != 2 else 'codes'} map of {n} samples",
+        )
+        res.update(
+            map=method if codes.shape[1] != 2 else "codes",
+            map_image=str(img),
+            mapped=n,
+            coloured_by_labels=lab is not None,
+        )
     return res
 
 
@@ -126,7 +160,6 @@ def _documents(model, docs):
     return document_vectors(model, docs)
 
 
-
 def run(args) -> int:
     need_file(args.model, "model")
     need_file(args.input, "input")
@@ -134,8 +167,17 @@ def run(args) -> int:
     if args.map_image is not None:
         need_suffix(args.map_image, (".png",), "the map", flag="--map-image")
     model = load_model(args.model, args)
-    res = embed_file(model, args.input, args.output, map=args.map, map_image=args.map_image, labels=args.labels,
-                     key=args.key, max_points=args.max_points, seed=args.seed if args.seed is not None else 0)
+    res = embed_file(
+        model,
+        args.input,
+        args.output,
+        map=args.map,
+        map_image=args.map_image,
+        labels=args.labels,
+        key=args.key,
+        max_points=args.max_points,
+        seed=args.seed if args.seed is not None else 0,
+    )
     text = f"{res['n']} codes of size {res['code_size']} -> {res['codes']}"
     if "map_image" in res:
         text += f"\nmap ({res['map']}) -> {res['map_image']}"

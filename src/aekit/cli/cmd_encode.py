@@ -1,4 +1,5 @@
 """aekit encode: the codes of inputs (Autoencoder.encode)."""
+
 from aekit.cli.common import add_input_options, emit, load_model, need_file, read_for
 
 NAME = "encode"
@@ -22,6 +23,9 @@ def run(args) -> int:
     src = read_for(args, model)
     codes = model.encode(src.eval_split[0])
     out = write_output(args.output, codes, ids=src.row_ids(), what="codes")
-    emit(args, {"output": str(out), "shape": list(codes.shape)},
-         f"{codes.shape[0]} codes of size {codes.shape[1]} -> {out}")
+    emit(
+        args,
+        {"output": str(out), "shape": list(codes.shape)},
+        f"{codes.shape[0]} codes of size {codes.shape[1]} -> {out}",
+    )
     return 0

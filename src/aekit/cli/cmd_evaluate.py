@@ -1,11 +1,13 @@
 """aekit evaluate: loss, per-sample error statistics and family metrics (aekit.autoencoder.metrics.model_metrics)."""
+
 from aekit.cli.common import emit, load_model, need_file
 
 NAME = "evaluate"
 HELP = "evaluate a model on data: loss, per-sample error statistics, KL / code activation"
 EXAMPLES = """  aekit evaluate runs/conv/model.aekit --data digits      # the test split when the source has one
   aekit evaluate runs/conv/model.aekit --data x_test.npy --json
-  python: from aekit.autoencoder.metrics import model_metrics; model_metrics(aekit.load("runs/conv/model.aekit"), x_test)"""
+  python: from aekit.autoencoder.metrics import model_metrics
+          model_metrics(aekit.load("runs/conv/model.aekit"), x_test)"""
 
 
 def add_arguments(p) -> None:

@@ -1,11 +1,14 @@
 """aekit models: the registered families, or one family's options with their defaults."""
+
 from aekit.cli.common import emit
 from aekit.models.registry import describe_models
 
 NAME = "models"
 HELP = "list the registered autoencoder families, or every option of one with its default"
-EXAMPLES = ("  aekit models\n  aekit models dense          # every model and training option, with defaults\n"
-            "  aekit models --json")
+EXAMPLES = (
+    "  aekit models\n  aekit models dense          # every model and training option, with defaults\n"
+    "  aekit models --json"
+)
 
 # what an 'auto' / None default means, for the options the data decides (aekit.training.defaults)
 AUTO_RULES = {
@@ -51,8 +54,14 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     if args.family:
         rows = option_rows(args.family)
-        emit(args, {"family": args.family, "options": [{"section": s, "name": n, "default": d, "auto": a}
-                                                       for s, n, d, a in rows]}, options_text(args.family))
+        emit(
+            args,
+            {
+                "family": args.family,
+                "options": [{"section": s, "name": n, "default": d, "auto": a} for s, n, d, a in rows],
+            },
+            options_text(args.family),
+        )
         return 0
     models = describe_models()
     emit(args, {"models": models}, "\n".join(f"{k:10s} {v}" for k, v in models.items()))

@@ -1,4 +1,5 @@
 """aekit reconstruct: inputs through the whole autoencoder (Autoencoder.reconstruct)."""
+
 from aekit.cli.common import add_input_options, emit, load_model, need_file, read_for
 
 NAME = "reconstruct"
@@ -13,8 +14,13 @@ EXAMPLES = """  aekit reconstruct runs/conv/model.aekit x_test.npy -o x_rec.npy
 def add_arguments(p) -> None:
     p.add_argument("model", metavar="MODEL", help="a model file (.aekit) or the run folder holding it")
     add_input_options(p)
-    p.add_argument("-o", "--output", required=True, metavar="OUT",
-                   help=".npy, .npz, .csv, .json; for pictures also .png (a grid) or a folder")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help=".npy, .npz, .csv, .json; for pictures also .png (a grid) or a folder",
+    )
 
 
 def run(args) -> int:
@@ -24,7 +30,15 @@ def run(args) -> int:
     model = load_model(need_file(args.model, "model"), args)
     src = read_for(args, model)
     y = model.reconstruct(src.eval_split[0])
-    out = write_output(args.output, y, images=src.kind == "image", image_shape_=image_shape(model),
-                       names=src.paths, ids=src.row_ids(), columns=src.description.columns, what="reconstructions")
+    out = write_output(
+        args.output,
+        y,
+        images=src.kind == "image",
+        image_shape_=image_shape(model),
+        names=src.paths,
+        ids=src.row_ids(),
+        columns=src.description.columns,
+        what="reconstructions",
+    )
     emit(args, {"output": str(out), "shape": list(y.shape)}, f"{len(y)} reconstructions -> {out}")
     return 0

@@ -1,4 +1,5 @@
 """aekit report: the HTML report of a run folder or a model file (aekit.report.write_report)."""
+
 from pathlib import Path
 
 from aekit.cli.common import emit, load_model, model_path, need_file
@@ -35,8 +36,15 @@ def run(args) -> int:
     source = read_for_model(src, model)
     x, y = source.eval_split
     split = f"{source.split_name} of {src}"
-    out = write_report(model, x[:2000], None if y is None else y[:2000], args.output,
-                       title=f"aekit report: {Path(path).name}", subtitle=f"evaluated on {split}", split=split,
-                       series=series_view(model, source))
+    out = write_report(
+        model,
+        x[:2000],
+        None if y is None else y[:2000],
+        args.output,
+        title=f"aekit report: {Path(path).name}",
+        subtitle=f"evaluated on {split}",
+        split=split,
+        series=series_view(model, source),
+    )
     emit(args, {"report": str(out)}, f"report: {out}")
     return 0

@@ -1,4 +1,5 @@
 """aekit train-text: train a sentence autoencoder (word vectors + bidirectional LSTM) on sentences."""
+
 from aekit.cli.common import emit, need_file, positive_float, positive_int, verbose
 
 NAME = "train-text"
@@ -32,15 +33,34 @@ def run(args) -> int:
     seed = args.seed if args.seed is not None else 0
     sents = load_sentences(args.input, "TRAIN")
     if args.max_sentences and len(sents) > args.max_sentences:  # a random subset
-        sents = [sents[i] for i in np.random.default_rng(seed).permutation(len(sents))[:args.max_sentences]]
-    ae = train_sentence_model(sents, seed=seed, vocab_size=args.vocab_size, seq_len=args.seq_len, dim=args.dim,
-                              hidden=args.hidden, latent_dim=args.latent_dim, epochs=args.epochs,
-                              batch_size=args.batch_size, lr=args.lr, verbose=verbose(args))
+        sents = [sents[i] for i in np.random.default_rng(seed).permutation(len(sents))[: args.max_sentences]]
+    ae = train_sentence_model(
+        sents,
+        seed=seed,
+        vocab_size=args.vocab_size,
+        seq_len=args.seq_len,
+        dim=args.dim,
+        hidden=args.hidden,
+        latent_dim=args.latent_dim,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        verbose=verbose(args),
+    )
     saved = ae.save(args.output)
     hist, text = ae.history.history.get("loss", []), ae.section(TextSection)
-    res = {"model": str(saved), "sentences": len(sents), "vocabulary": len(text.vocabulary),
-           "seq_len": text.seq_len, "code_size": ae.code_size, "epochs": len(hist),
-           "loss": hist[-1] if hist else None}
-    emit(args, res, f"trained on {res['sentences']} sentences ({res['epochs']} epochs, loss {res['loss']:.4g}) "
-                    f"-> {res['model']}")
+    res = {
+        "model": str(saved),
+        "sentences": len(sents),
+        "vocabulary": len(text.vocabulary),
+        "seq_len": text.seq_len,
+        "code_size": ae.code_size,
+        "epochs": len(hist),
+        "loss": hist[-1] if hist else None,
+    }
+    emit(
+        args,
+        res,
+        f"trained on {res['sentences']} sentences ({res['epochs']} epochs, loss {res['loss']:.4g}) -> {res['model']}",
+    )
     return 0

@@ -1,4 +1,5 @@
 """Helpers shared by the subcommands: output (text or --json), loading models and inputs."""
+
 from __future__ import annotations
 
 import argparse
@@ -52,6 +53,7 @@ def need_file(path: str, what: str = "input") -> Path:
 
 
 # --- argparse types: option values are checked where they are parsed (a bad one is a usage error, exit 2) ---
+
 
 def _int(text: str) -> int:
     try:
@@ -108,15 +110,19 @@ def float_range(lo: float, hi: float, closed: bool = False, hi_closed: bool = Fa
         lo_ok = lo <= v if closed else lo < v
         hi_ok = v <= hi if (closed or hi_closed) else v < hi
         if not (lo_ok and hi_ok):
-            raise argparse.ArgumentTypeError(f"{text} is not valid; expected {lo} {'<=' if closed else '<'} value "
-                                             f"{'<=' if closed or hi_closed else '<'} {hi}")
+            raise argparse.ArgumentTypeError(
+                f"{text} is not valid; expected {lo} {'<=' if closed else '<'} value "
+                f"{'<=' if closed or hi_closed else '<'} {hi}"
+            )
         return v
 
     return parse
 
 
-INPUT_HELP = ("the data: digits/mnist/fashion (their test split), .npy/.npz, a CSV/Parquet table, a time-series "
-              "CSV, a picture or a folder of pictures; read the way MODEL was trained")
+INPUT_HELP = (
+    "the data: digits/mnist/fashion (their test split), .npy/.npz, a CSV/Parquet table, a time-series "
+    "CSV, a picture or a folder of pictures; read the way MODEL was trained"
+)
 
 
 def add_input_options(p, positional: str | None = "input") -> None:
@@ -126,8 +132,12 @@ def add_input_options(p, positional: str | None = "input") -> None:
     g = p.add_argument_group("reading the input (default: as the model was trained)")
     g.add_argument("--key", default=None, help="the array inside an .npz input")
     g.add_argument("--columns", default=None, metavar="A,B,...", help="table columns, or a series' value columns")
-    g.add_argument("--impute", choices=IMPUTE_CHOICES, default=None,
-                   help="fill a table's missing values with each column's mean, median or 0")
+    g.add_argument(
+        "--impute",
+        choices=IMPUTE_CHOICES,
+        default=None,
+        help="fill a table's missing values with each column's mean, median or 0",
+    )
     g.add_argument("--window", type=positive_int, default=None, help="time-series window length")
     g.add_argument("--stride", type=positive_int, default=None, help="time-series window step")
 
@@ -138,9 +148,15 @@ def read_for(args, model, src: str | None = None):
 
     src = src if src is not None else args.input
     need_source(src)
-    return read_for_model(src, model, key=getattr(args, "key", None), columns=getattr(args, "columns", None),
-                          impute=getattr(args, "impute", None),
-                          window=getattr(args, "window", None), stride=getattr(args, "stride", None))
+    return read_for_model(
+        src,
+        model,
+        key=getattr(args, "key", None),
+        columns=getattr(args, "columns", None),
+        impute=getattr(args, "impute", None),
+        window=getattr(args, "window", None),
+        stride=getattr(args, "stride", None),
+    )
 
 
 def need_source(src: str) -> None:

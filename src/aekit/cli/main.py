@@ -10,6 +10,7 @@ user named: missing, unreadable, unwritable, a file in the way of a folder) prin
 ``aekit: internal error: ... (run with --debug for the traceback)`` and exits 1. ``--debug`` shows the
 traceback instead. A closed output pipe (``aekit info model | head -2``) ends the command quietly.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,15 +45,17 @@ def _device(text: str) -> str:
 def _add_common(p: argparse.ArgumentParser, suppress: bool) -> None:
     d = (lambda v: argparse.SUPPRESS) if suppress else (lambda v: v)
     g = p.add_argument_group("global options")
-    g.add_argument("--quiet", "-q", action="store_true", default=d(False),
-                   help="print nothing but errors and warnings")
+    g.add_argument("--quiet", "-q", action="store_true", default=d(False), help="print nothing but errors and warnings")
     g.add_argument("--json", action="store_true", default=d(False), help="machine-readable output on stdout")
-    g.add_argument("--device", default=d("auto"), type=_device,
-                   help="cpu, cuda, cuda:1, mps or auto (default: auto)")
+    g.add_argument("--device", default=d("auto"), type=_device, help="cpu, cuda, cuda:1, mps or auto (default: auto)")
     g.add_argument("--seed", type=int, default=d(None), help="random seed for reproducible runs")
-    g.add_argument("--threads", type=_threads, default=d(None), metavar="N",
-                   help="CPU threads for torch (default: auto, the cores other programs leave free; "
-                        "also AEKIT_NUM_THREADS)")
+    g.add_argument(
+        "--threads",
+        type=_threads,
+        default=d(None),
+        metavar="N",
+        help="CPU threads for torch (default: auto, the cores other programs leave free; also AEKIT_NUM_THREADS)",
+    )
     g.add_argument("--debug", action="store_true", default=d(False), help="show tracebacks")
 
 
@@ -63,7 +66,8 @@ def _threads(text: str) -> str:
         requested_threads(text)
     except AekitError:
         raise argparse.ArgumentTypeError(
-            f"invalid thread count {text!r}; expected a positive number or 'auto'") from None
+            f"invalid thread count {text!r}; expected a positive number or 'auto'"
+        ) from None
     return text
 
 
@@ -82,15 +86,22 @@ def commands() -> dict:
 def build_parser() -> argparse.ArgumentParser:
     from aekit.core.version import __version__
 
-    parser = _Parser(prog="aekit", description="aekit: the autoencoder toolkit. "
-                     "Run 'aekit COMMAND --help' for a command's options and examples.",
-                     epilog="Start with: aekit demo --quick")
+    parser = _Parser(
+        prog="aekit",
+        description="aekit: the autoencoder toolkit. Run 'aekit COMMAND --help' for a command's options and examples.",
+        epilog="Start with: aekit demo --quick",
+    )
     parser.add_argument("--version", action="version", version=f"aekit {__version__}")
     _add_common(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, mod in commands().items():
-        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP, epilog=f"examples:\n{mod.EXAMPLES}",
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=mod.HELP,
+            description=mod.HELP,
+            epilog=f"examples:\n{mod.EXAMPLES}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         mod.add_arguments(p)
         _add_common(p, suppress=True)
         p.set_defaults(run_command=mod.run)
@@ -179,8 +190,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug in aekit: one line, the traceback with --debug
         if args.debug:
             raise
-        sys.stderr.write(f"aekit: internal error: {type(e).__name__}: {_one_line(str(e))} "
-                         f"(run with --debug for the traceback)\n")
+        sys.stderr.write(
+            f"aekit: internal error: {type(e).__name__}: {_one_line(str(e))} (run with --debug for the traceback)\n"
+        )
         return 1
 
 

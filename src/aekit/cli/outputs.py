@@ -13,6 +13,7 @@ Anything else is refused with one line; an output is never written in another fo
 Every file is written atomically. :func:`read_array` reads the array formats back (``aekit decode`` takes
 the codes ``aekit encode`` wrote, in any of them).
 """
+
 from __future__ import annotations
 
 import csv
@@ -56,9 +57,17 @@ def _num(v) -> str:
     return f"{float(v):.8g}"
 
 
-def write_output(out, arr: np.ndarray, *, images: bool = False, image_shape_: tuple | None = None,
-                 names: list | None = None, ids: tuple | None = None, columns: list | None = None,
-                 what: str = "outputs") -> Path:
+def write_output(
+    out,
+    arr: np.ndarray,
+    *,
+    images: bool = False,
+    image_shape_: tuple | None = None,
+    names: list | None = None,
+    ids: tuple | None = None,
+    columns: list | None = None,
+    what: str = "outputs",
+) -> Path:
     """Write ``arr`` (N, ...) to ``out`` in the format its extension names (see the module docstring).
 
     ``images``/``image_shape_`` say the samples are pictures (allowing ``.png`` and folders); ``names``
@@ -90,18 +99,25 @@ def write_output(out, arr: np.ndarray, *, images: bool = False, image_shape_: tu
         header = [id_name] + names_
         return atomic_write(p, _csv_bytes(header, ([i, *map(_num, r)] for i, r in zip(id_values, flat))))
     if suf == ".json":
-        doc = {id_name: [str(i) if not isinstance(i, int) else i for i in id_values],
-               "shape": list(arr.shape), "values": arr.reshape(len(arr), -1).tolist()}
+        doc = {
+            id_name: [str(i) if not isinstance(i, int) else i for i in id_values],
+            "shape": list(arr.shape),
+            "values": arr.reshape(len(arr), -1).tolist(),
+        }
         return atomic_write(p, json.dumps(doc).encode())
     if not pictures and (suf in PICTURE_SUFFIXES or not suf):
         kind = "a picture" if suf else "a folder of pictures"
-        raise AekitError(f"output {out}: {what} of shape {tuple(arr.shape)} are not pictures, so not written as "
-                         f"{kind}; name a .npy, .npz, .csv or .json file")
+        raise AekitError(
+            f"output {out}: {what} of shape {tuple(arr.shape)} are not pictures, so not written as "
+            f"{kind}; name a .npy, .npz, .csv or .json file"
+        )
     if suf == ".png":
         return atomic_write(p, png_bytes(grid(to_uint8_images(arr, image_shape_))))
     if suf:
-        raise AekitError(f"output {out}: unsupported type {suf!r}; expected .npy, .npz, .csv, .json"
-                         + (", .png or a folder" if pictures else ""))
+        raise AekitError(
+            f"output {out}: unsupported type {suf!r}; expected .npy, .npz, .csv, .json"
+            + (", .png or a folder" if pictures else "")
+        )
     return _picture_folder(p, to_uint8_images(arr, image_shape_), names)
 
 
@@ -166,7 +182,10 @@ def read_array(path, what: str = "codes") -> np.ndarray:
             values = np.asarray(doc["values"], dtype=np.float32)
             return values.reshape(doc.get("shape") or values.shape)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-            raise AekitError(f"{path}: not the .json that aekit writes for {what} (a 'values' list of rows "
-                             f"and their 'shape'): {type(e).__name__}: {e}") from None
-    raise AekitError(f"{path}: unsupported file type {suf or '(none)'!r} for {what}; expected .npy, .npz, .csv "
-                     f"or .json")
+            raise AekitError(
+                f"{path}: not the .json that aekit writes for {what} (a 'values' list of rows "
+                f"and their 'shape'): {type(e).__name__}: {e}"
+            ) from None
+    raise AekitError(
+        f"{path}: unsupported file type {suf or '(none)'!r} for {what}; expected .npy, .npz, .csv or .json"
+    )

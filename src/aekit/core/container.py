@@ -16,6 +16,7 @@ and checks every length against the bytes present before reading it. Every aekit
 :func:`atomic_write` (a temporary file in the same folder, then a rename), so a crash never leaves a
 half-written file.
 """
+
 from __future__ import annotations
 
 import errno
@@ -112,8 +113,7 @@ def _folder_mtime(folder: Path):
         return None
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], None], *,
-                 what: str = "output") -> Path:
+def atomic_write(path: str | os.PathLike, data: bytes | Callable[[BinaryIO], None], *, what: str = "output") -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename, so ``path`` is never half-written.
 
     This is aekit's one writer for files that must not be seen half-written (models, checkpoints, arrays,
@@ -178,8 +178,9 @@ def encode_file(header: dict, tensors: dict[str, torch.Tensor]) -> bytes:
     (a diverged model is never written)."""
     for k, v in tensors.items():
         if torch.is_floating_point(v) and not bool(torch.isfinite(v).all()):
-            raise AekitError(f"refusing to write a model whose tensor {k!r} holds NaN or infinite values "
-                             f"(training diverged?)")
+            raise AekitError(
+                f"refusing to write a model whose tensor {k!r} holds NaN or infinite values (training diverged?)"
+            )
     payload = st_save({k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()})
     header = {**header, "payload_sha256": payload_fingerprint(payload), "payload_bytes": len(payload)}
     hb = json.dumps(header, sort_keys=True).encode("utf-8")
@@ -190,8 +191,16 @@ def write_file(path: str | os.PathLike, header: dict, tensors: dict[str, torch.T
     return atomic_write(path, encode_file(header, tensors))
 
 
-def read_header(f: BinaryIO, size: int, name, *, magic: bytes = MAGIC, prefix: struct.Struct = _PREFIX,
-                version: int = FORMAT_VERSION, what: str = "aekit model file") -> tuple[dict, int]:
+def read_header(
+    f: BinaryIO,
+    size: int,
+    name,
+    *,
+    magic: bytes = MAGIC,
+    prefix: struct.Struct = _PREFIX,
+    version: int = FORMAT_VERSION,
+    what: str = "aekit model file",
+) -> tuple[dict, int]:
     """The JSON header of an open aekit file and the offset after it: ``magic``, a version, a header length
     and that many bytes of UTF-8 JSON (the layout of model files and ``.aekz`` files).
 
@@ -205,11 +214,14 @@ def read_header(f: BinaryIO, size: int, name, *, magic: bytes = MAGIC, prefix: s
         raise FormatError(f"{name}: not an {what} (no {label} magic bytes)")
     _, ver, hlen = prefix.unpack(raw)
     if not 1 <= ver <= version:
-        raise FormatError(f"{name}: {what} format version {ver} is not supported (this aekit reads version "
-                          f"{version}); upgrade aekit")
+        raise FormatError(
+            f"{name}: {what} format version {ver} is not supported (this aekit reads version {version}); upgrade aekit"
+        )
     if hlen > size - prefix.size:
-        raise FormatError(f"{name}: truncated {what} (header of {hlen} bytes, the file holds "
-                          f"{max(size - prefix.size, 0)} after its prefix)")
+        raise FormatError(
+            f"{name}: truncated {what} (header of {hlen} bytes, the file holds "
+            f"{max(size - prefix.size, 0)} after its prefix)"
+        )
     raw = f.read(hlen)
     if len(raw) < hlen:
         raise FormatError(f"{name}: truncated {what} (header cut short)")

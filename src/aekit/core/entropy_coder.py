@@ -16,6 +16,7 @@ Examples
 >>> bool((decode_symbols(blob, 100, 3, bits=2) == q).all())
 True
 """
+
 from __future__ import annotations
 
 import bisect
@@ -88,7 +89,7 @@ def pack_tables(model: str, params: np.ndarray, bits: int) -> bytes:
         used = np.flatnonzero(c)
         lo, hi = (int(used[0]), int(used[-1])) if len(used) else (0, -1)
         out += struct.pack("<HH", lo, hi - lo + 1)
-        for v in c[lo:hi + 1]:
+        for v in c[lo : hi + 1]:
             out += write_varint(int(v))
     return zlib.compress(bytes(out), 9)
 
@@ -191,7 +192,7 @@ def encode_symbols(q: np.ndarray, bits: int, model: str = "auto") -> bytes:
     if q.ndim != 2 or (q.size and (q.min() < 0 or q.max() >= (1 << bits))):
         raise ValueError(f"symbols must be a 2-D array of integers in [0, {1 << bits})")
     best = None
-    for name in (MODELS if model == "auto" else (model,)):
+    for name in MODELS if model == "auto" else (model,):
         freqs, params = build_tables(q, bits, name)
         packed = pack_tables(name, params, bits)
         cost = len(packed) * 8 + cost_bits(q, freqs)
@@ -210,11 +211,12 @@ def decode_symbols(data: bytes, n: int, d: int, bits: int) -> np.ndarray:
     kind, tlen = struct.unpack_from("<BI", data, 0)
     if kind >= len(MODELS) or 5 + tlen > len(data):
         raise FormatError("corrupt .aekz file (bad entropy-coder header)")
-    freqs = unpack_tables(MODELS[kind], data[5:5 + tlen], d, bits, n)
-    return rans_decode(data[5 + tlen:], n, d, freqs)
+    freqs = unpack_tables(MODELS[kind], data[5 : 5 + tlen], d, bits, n)
+    return rans_decode(data[5 + tlen :], n, d, freqs)
 
 
 # --- coding with a model's own tables (learned codecs) ----------------------------------------------------
+
 
 def model_freqs(pmf: np.ndarray, tail: np.ndarray) -> np.ndarray:
     """Coder frequencies (C, S + 1) from a model's per-channel probabilities ``pmf`` (C, S) (0 past a
@@ -223,7 +225,7 @@ def model_freqs(pmf: np.ndarray, tail: np.ndarray) -> np.ndarray:
     in_range = np.zeros(pmf.shape, bool)
     for j, row in enumerate(pmf):
         used = np.flatnonzero(row)
-        in_range[j, :used[-1] + 1 if len(used) else 1] = True
+        in_range[j, : used[-1] + 1 if len(used) else 1] = True
     counts = np.where(in_range, np.maximum(pmf, 1e-12), 0.0)
     counts = np.concatenate([counts, np.maximum(tail, 1e-12)[:, None]], 1)  # (C, S + 1)
     return np.stack([normalise(c) for c in counts])
@@ -254,8 +256,8 @@ def decode_with_model(data: bytes, rows: int, lo: np.ndarray, freqs: np.ndarray)
     (slen,) = struct.unpack_from("<I", data, 0)
     if 4 + slen > len(data):
         raise FormatError("corrupt .aekz file (escape block cut short)")
-    side = data[4:4 + slen]
-    idx = rans_decode(data[4 + slen:], rows, len(lo), freqs)
+    side = data[4 : 4 + slen]
+    idx = rans_decode(data[4 + slen :], rows, len(lo), freqs)
     esc = freqs.shape[1] - 1
     q = idx + lo[None, :]
     pos = 0
@@ -270,5 +272,17 @@ def decode_with_model(data: bytes, rows: int, lo: np.ndarray, freqs: np.ndarray)
     return q
 
 
-__all__ = ["encode_with_model", "decode_with_model", "model_freqs", "encode_symbols", "decode_symbols", "rans_encode",
-           "rans_decode", "normalise", "build_tables", "cost_bits", "SCALE", "M"]
+__all__ = [
+    "encode_with_model",
+    "decode_with_model",
+    "model_freqs",
+    "encode_symbols",
+    "decode_symbols",
+    "rans_encode",
+    "rans_decode",
+    "normalise",
+    "build_tables",
+    "cost_bits",
+    "SCALE",
+    "M",
+]

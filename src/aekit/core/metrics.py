@@ -8,6 +8,7 @@ Examples
 >>> psnr(np.zeros((2, 4)), np.full((2, 4), 0.1)).round(3).tolist()
 [20.0, 20.0]
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,7 +26,7 @@ def db(mse, data_range: float = 1.0):
     """
     m = np.asarray(mse, dtype=np.float64)
     with np.errstate(divide="ignore"):
-        out = 10.0 * np.log10(data_range ** 2 / m)
+        out = 10.0 * np.log10(data_range**2 / m)
     return float(out) if out.ndim == 0 else out
 
 

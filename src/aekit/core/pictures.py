@@ -11,6 +11,7 @@ Examples
 >>> png_bytes(np.zeros((8, 8, 1), np.uint8))[:4]
 b'\\x89PNG'
 """
+
 from __future__ import annotations
 
 import io as _io
@@ -55,8 +56,9 @@ def to_pictures(model, out: np.ndarray) -> np.ndarray:
     """Model-layout outputs (N, *input_shape) -> float32 pictures (N, H, W, C) (flat inputs guessed square)."""
     shp = image_shape(model, guess_flat=True)
     if shp is None:
-        raise AekitError(f"input_shape {tuple(model.input_shape)} is not a picture; expected (C, H, W), (H, W) or "
-                         f"a square (D,)")
+        raise AekitError(
+            f"input_shape {tuple(model.input_shape)} is not a picture; expected (C, H, W), (H, W) or a square (D,)"
+        )
     c, h, w = shp
     out = np.asarray(out, np.float32)
     if tuple(model.input_shape) == (h, w, c) and (h, w, c) != shp:  # a dense model on channels-last pictures
@@ -99,7 +101,7 @@ def grid(imgs: np.ndarray, cols: int | None = None, pad: int = 2) -> np.ndarray:
     out = np.zeros((rows * (h + pad) + pad, cols * (w + pad) + pad, c), np.uint8)
     for i, im in enumerate(imgs):
         r, k = divmod(i, cols)
-        out[pad + r * (h + pad): pad + r * (h + pad) + h, pad + k * (w + pad): pad + k * (w + pad) + w] = im
+        out[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + k * (w + pad) : pad + k * (w + pad) + w] = im
     return out
 
 

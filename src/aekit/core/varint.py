@@ -1,5 +1,6 @@
 """Unsigned LEB128 varints (protocol buffers' encoding), shared by the binary formats that need them: the
 TensorBoard event writer and the probability tables of the .aekz entropy coder."""
+
 from __future__ import annotations
 
 

@@ -30,6 +30,7 @@ Examples
 >>> x_train, x_test = train_test_split(x.reshape(len(x), -1), test_size=0.2, seed=0)
 >>> scaler = fit_scaler(x_train, "minmax")          # training statistics only
 """
+
 from aekit.datasets._cache import cache_dir
 from aekit.datasets.arrays import load_array
 from aekit.datasets.idx import read_idx
@@ -63,13 +64,37 @@ from aekit.datasets.timeseries import (
 
 __all__ = [
     "cache_dir",
-    "read_idx", "load_mnist", "load_digits_sample", "FASHION_CLASSES",
-    "load_images", "ImageSet", "ImageStream",
-    "load_array", "ArrayStream", "load_table", "Table",
-    "load_timeseries", "TimeSeries", "sliding_windows", "window_scores_to_points", "load_nab_windows",
-    "nab_labels", "nab_best", "nab_score", "window_indices",
-    "load_reuters", "Document", "read_sentences", "load_sentences", "split_sentences", "tokenize", "normalize",
-    "Vocabulary", "load_word_vectors",
-    "PAD", "UNK",
-    "train_test_split", "fit_scaler",
+    "read_idx",
+    "load_mnist",
+    "load_digits_sample",
+    "FASHION_CLASSES",
+    "load_images",
+    "ImageSet",
+    "ImageStream",
+    "load_array",
+    "ArrayStream",
+    "load_table",
+    "Table",
+    "load_timeseries",
+    "TimeSeries",
+    "sliding_windows",
+    "window_scores_to_points",
+    "load_nab_windows",
+    "nab_labels",
+    "nab_best",
+    "nab_score",
+    "window_indices",
+    "load_reuters",
+    "Document",
+    "read_sentences",
+    "load_sentences",
+    "split_sentences",
+    "tokenize",
+    "normalize",
+    "Vocabulary",
+    "load_word_vectors",
+    "PAD",
+    "UNK",
+    "train_test_split",
+    "fit_scaler",
 ]

@@ -5,6 +5,7 @@ The cache directory is, in order of preference: ``$AEKIT_DATA``; ``$XDG_CACHE_HO
 Everything in it can be deleted at any time: it is rebuilt on the next load. Files are written with
 :func:`aekit.core.container.atomic_write`, so a reader never sees a half-written cache entry.
 """
+
 from __future__ import annotations
 
 import hashlib

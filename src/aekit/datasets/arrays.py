@@ -1,4 +1,5 @@
 """NumPy files (``.npy``, ``.npz``) to arrays, memory-mapped when they are large; never unpickles."""
+
 from __future__ import annotations
 
 import os
@@ -106,16 +107,23 @@ def array_layout(path, key=None) -> ArrayLayout | None:
         raise FormatError(f"{path}: not a valid NumPy file ({e})") from None
     need = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if path.stat().st_size < need:
-        raise FormatError(f"{path}: truncated (shape {shape} {dtype} needs {need} bytes, "
-                          f"file has {path.stat().st_size})")
+        raise FormatError(
+            f"{path}: truncated (shape {shape} {dtype} needs {need} bytes, file has {path.stat().st_size})"
+        )
     return ArrayLayout(path, offset, dtype, tuple(shape), fortran)
 
 
 def _memmap(layout: ArrayLayout) -> np.ndarray:
     if 0 in layout.shape:
         return np.empty(layout.shape, layout.dtype)
-    return np.memmap(layout.path, dtype=layout.dtype, mode="r", offset=layout.offset, shape=layout.shape,
-                     order="F" if layout.fortran_order else "C")
+    return np.memmap(
+        layout.path,
+        dtype=layout.dtype,
+        mode="r",
+        offset=layout.offset,
+        shape=layout.shape,
+        order="F" if layout.fortran_order else "C",
+    )
 
 
 def load_array(path, key=None, mmap=None) -> np.ndarray:
@@ -156,8 +164,10 @@ def load_array(path, key=None, mmap=None) -> np.ndarray:
     path = Path(path).expanduser()
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".npz"):
-        raise AekitError(f"{path}: unsupported file type {suffix or '(none)'!r}; expected .npy or .npz "
-                         f"(CSV and Parquet tables: load_table)")
+        raise AekitError(
+            f"{path}: unsupported file type {suffix or '(none)'!r}; expected .npy or .npz "
+            f"(CSV and Parquet tables: load_table)"
+        )
     if not path.is_file():
         raise AekitError(f"{path}: no such file")
     layout = array_layout(path, key)  # validates header, key and size before any large read

@@ -6,6 +6,7 @@ readable picture: whatever Pillow raises for a file (not a picture, truncated, o
 decompression bomb) becomes :class:`UnreadablePicture`. A reader of one file refuses it; a reader of a
 folder skips it with one warning (:func:`report_skipped`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,6 +25,7 @@ from aekit.errors import AekitError, FormatError
 
 _CHUNK = 256  # files per task of the worker pool; folders under two chunks are decoded in-process
 _RESAMPLE = Image.Resampling.BICUBIC  # antialiased in Pillow; LANCZOS costs 1.6x for no visible gain at these sizes
+
 
 class UnreadablePicture(FormatError):
     """A file that is not a readable picture; ``reason`` is Pillow's complaint in one line.
@@ -168,8 +170,10 @@ def report_skipped(root, bad, total, strict: bool, where: str):
     rel, reason = bad[0]
     if strict:
         raise AekitError(f"{where}: {Path(root) / rel}: not a readable image ({reason})")
-    warnings.warn(f"{where}: skipped {len(bad)} of {total} files in {root} that are not readable images "
-                  f"(e.g. {rel}: {reason})", stacklevel=3)
+    warnings.warn(
+        f"{where}: skipped {len(bad)} of {total} files in {root} that are not readable images (e.g. {rel}: {reason})",
+        stacklevel=3,
+    )
 
 
 def _decode_chunk(root: Path, rels, size, color, fit):
@@ -214,7 +218,7 @@ def decode_all(root: Path, rels, size, color, fit, workers):
         # Pillow and numpy code and never touch the parent's threads or locks.
         warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
         with _pool(workers) as pool:
-            futures = [pool.submit(_decode_chunk, root, rels[s:s + chunk], size, color, fit) for s in starts]
+            futures = [pool.submit(_decode_chunk, root, rels[s : s + chunk], size, color, fit) for s in starts]
             for s, fut in zip(starts, futures):
                 arr, good, errs = fut.result()
                 idx = np.arange(s, min(s + chunk, len(rels)))

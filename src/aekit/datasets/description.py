@@ -25,6 +25,7 @@ Examples
 >>> DataDescription.from_dict(d.to_dict()) == d
 True
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -59,8 +60,10 @@ class Preprocessing:
     @classmethod
     def from_dict(cls, d: dict | None) -> Preprocessing:
         d = d or {}
-        return cls(scaler=Scaler.from_dict(d["scaler"]) if d.get("scaler") else None,
-                   decided=list(d["decided"]) if d.get("decided") else None)
+        return cls(
+            scaler=Scaler.from_dict(d["scaler"]) if d.get("scaler") else None,
+            decided=list(d["decided"]) if d.get("decided") else None,
+        )
 
 
 @dataclass
@@ -183,21 +186,36 @@ class Sections:
 
     def to_dict(self) -> dict:
         apps = {k: (v if isinstance(v, dict) else v.to_dict()) for k, v in self.apps.items()}
-        return {"header_version": HEADER_VERSION, "preprocessing": self.preprocessing.to_dict(),
-                "data": self.data.to_dict(), "parallel": self.parallel.to_dict(), "apps": apps}
+        return {
+            "header_version": HEADER_VERSION,
+            "preprocessing": self.preprocessing.to_dict(),
+            "data": self.data.to_dict(),
+            "parallel": self.parallel.to_dict(),
+            "apps": apps,
+        }
 
     @classmethod
     def from_header(cls, header: dict) -> Sections:
         """The sections of a model file's header, of any header version."""
         if int(header.get("header_version", 1)) < 2:
             return from_legacy(header.get("preprocessing"))
-        return cls(Preprocessing.from_dict(header.get("preprocessing")),
-                   DataDescription.from_dict(header.get("data")), Parallel.from_dict(header.get("parallel")),
-                   dict(header.get("apps") or {}))
+        return cls(
+            Preprocessing.from_dict(header.get("preprocessing")),
+            DataDescription.from_dict(header.get("data")),
+            Parallel.from_dict(header.get("parallel")),
+            dict(header.get("apps") or {}),
+        )
 
 
-_LEGACY_DATA = {"image_shape": "image_shape", "window": "window", "stride": "stride", "class_names": "class_names",
-                "color": "color", "data": "source", "columns": "columns"}
+_LEGACY_DATA = {
+    "image_shape": "image_shape",
+    "window": "window",
+    "stride": "stride",
+    "class_names": "class_names",
+    "color": "color",
+    "data": "source",
+    "columns": "columns",
+}
 _LEGACY_APPS = ("anomaly", "text")
 
 
@@ -206,8 +224,7 @@ def from_legacy(pre: dict | None) -> Sections:
     anomaly threshold under 'anomaly', the text pipeline under 'text')."""
     pre = dict(pre or {})
     apps = {k: pre[k] for k in _LEGACY_APPS if pre.get(k)}
-    return Sections(Preprocessing.from_dict({"scaler": pre.get("scaler")}), DataDescription.from_legacy(pre),
-                    apps=apps)
+    return Sections(Preprocessing.from_dict({"scaler": pre.get("scaler")}), DataDescription.from_legacy(pre), apps=apps)
 
 
 __all__ = ["HEADER_VERSION", "Preprocessing", "DataDescription", "Parallel", "Sections", "from_legacy"]

@@ -4,6 +4,7 @@ The format: two zero bytes, a type code, the number of dimensions, then one big-
 dimension, then the data in C order. MNIST images have magic 0x00000803 (2051: unsigned bytes, 3 dims),
 labels 0x00000801 (2049: unsigned bytes, 1 dim).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -19,8 +20,12 @@ from aekit.errors import FormatError, InputNotFoundError, os_error
 
 # type code -> big-endian numpy dtype
 DTYPES: dict[int, np.dtype] = {
-    0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8"),
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
 }
 MAGIC_IMAGES = 2051
 MAGIC_LABELS = 2049
@@ -51,21 +56,23 @@ def _read_stream(f, name: str, size: int | None) -> np.ndarray:
     magic = int.from_bytes(head, "big")
     zero, code, ndim = int.from_bytes(head[:2], "big"), head[2], head[3]
     if zero != 0 or code not in DTYPES or ndim == 0:
-        raise FormatError(f"{name}: not an IDX file (magic number {magic} / 0x{magic:08x}; "
-                          f"expected e.g. {MAGIC_IMAGES} for images or {MAGIC_LABELS} for labels)")
+        raise FormatError(
+            f"{name}: not an IDX file (magic number {magic} / 0x{magic:08x}; "
+            f"expected e.g. {MAGIC_IMAGES} for images or {MAGIC_LABELS} for labels)"
+        )
     header = 4 + 4 * ndim
     dims = f.read(4 * ndim)
     if len(dims) < 4 * ndim:
         raise FormatError(f"{name}: truncated IDX file (header needs {header} bytes, file has {4 + len(dims)})")
-    shape = tuple(int.from_bytes(dims[4 * i: 4 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(dims[4 * i : 4 + 4 * i], "big") for i in range(ndim))
     dtype = DTYPES[code]
     nbytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow for forged sizes
     if size is not None and size - header < nbytes:
-        raise FormatError(f"{name}: truncated IDX file (shape {shape} needs {header + nbytes} bytes, "
-                          f"file has {size})")
+        raise FormatError(f"{name}: truncated IDX file (shape {shape} needs {header + nbytes} bytes, file has {size})")
     if size is not None and size - header > nbytes:
-        raise FormatError(f"{name}: IDX file has {size - header - nbytes} unexpected bytes after the data "
-                          f"(shape {shape})")
+        raise FormatError(
+            f"{name}: IDX file has {size - header - nbytes} unexpected bytes after the data (shape {shape})"
+        )
     data = _read_exact(f, nbytes, name, f"shape {shape} needs {header + nbytes} bytes")
     if f.read(1):
         raise FormatError(f"{name}: IDX file has unexpected bytes after the data (shape {shape})")

@@ -5,6 +5,7 @@ never inside the user's folder, under a key that hashes every file's relative pa
 together with the load options: editing, adding or removing a picture, or changing ``size``, ``color``,
 ``fit`` or ``labels``, decodes again.
 """
+
 from __future__ import annotations
 
 import json
@@ -114,8 +115,15 @@ def list_files(folder, where: str = "load_images"):
                                     stack.append((Path(e.path), prefix + e.name + "/", False))
                             elif e.is_file():
                                 st = e.stat()
-                                found.append((via_link or e.is_symlink(), prefix + e.name, st.st_size,
-                                              st.st_mtime_ns, _inode(st)))
+                                found.append(
+                                    (
+                                        via_link or e.is_symlink(),
+                                        prefix + e.name,
+                                        st.st_size,
+                                        st.st_mtime_ns,
+                                        _inode(st),
+                                    )
+                                )
                         except OSError:  # a dangling link or a link loop: not a file we can read
                             continue
             except OSError as e:
@@ -185,8 +193,11 @@ def _write_cache(key: str, x, info) -> None:
         atomic_write(npy, lambda f: np.save(f, x, allow_pickle=False), what="cache file")
         atomic_write_json(meta, info)  # written last: its presence means the .npy is complete
     except OSError as e:
-        warnings.warn(f"load_images: cannot write the cache in {npy.parent} ({e.strerror or e}); "
-                      f"set AEKIT_DATA to a writable folder or pass cache=False", stacklevel=3)
+        warnings.warn(
+            f"load_images: cannot write the cache in {npy.parent} ({e.strerror or e}); "
+            f"set AEKIT_DATA to a writable folder or pass cache=False",
+            stacklevel=3,
+        )
 
 
 PICTURE_SIDE_CAP = 64  # the longer side of a size taken from a folder; the default photos train in seconds
@@ -221,8 +232,16 @@ def folder_picture_format(folder, cap: int = PICTURE_SIDE_CAP, sample: int = 64)
     return (h, w), ("rgb" if colour else "gray")
 
 
-def load_images(folder, size=(64, 64), color: str = "rgb", fit: str = "crop", strict: bool = False,
-                cache: bool = True, workers=None, labels="auto") -> ImageSet:
+def load_images(
+    folder,
+    size=(64, 64),
+    color: str = "rgb",
+    fit: str = "crop",
+    strict: bool = False,
+    cache: bool = True,
+    workers=None,
+    labels="auto",
+) -> ImageSet:
     """Load every picture in a folder (recursively) as one uint8 array.
 
     Parameters
@@ -273,8 +292,7 @@ def load_images(folder, size=(64, 64), color: str = "rgb", fit: str = "crop", st
     files = list_files(root, where)
     rels = [f[0] for f in files]
     y_all, class_names = folder_labels(rels, labels, root, where)
-    key = digest({"v": _CACHE_VERSION, "files": files, "size": hw, "color": color, "fit": fit,
-                  "labels": labels})
+    key = digest({"v": _CACHE_VERSION, "files": files, "size": hw, "color": color, "fit": fit, "labels": labels})
     hit = _read_cache(key) if cache else None
     if hit is not None:
         x, info = hit
@@ -285,14 +303,22 @@ def load_images(folder, size=(64, 64), color: str = "rgb", fit: str = "crop", st
         x, ok, bad = decode_all(root, rels, hw, color, fit, default_workers(workers))
         if len(bad) == len(rels):
             rel, reason = bad[0]
-            raise AekitError(f"{where}: {root}: none of the {len(rels)} files is a readable image "
-                             f"(e.g. {rel}: {reason})")
+            raise AekitError(
+                f"{where}: {root}: none of the {len(rels)} files is a readable image (e.g. {rel}: {reason})"
+            )
         if cache:
-            _write_cache(key, x, {"version": _CACHE_VERSION, "folder": str(root), "shape": list(x.shape),
-                                  "skipped": [list(b) for b in bad]})
+            _write_cache(
+                key,
+                x,
+                {
+                    "version": _CACHE_VERSION,
+                    "folder": str(root),
+                    "shape": list(x.shape),
+                    "skipped": [list(b) for b in bad],
+                },
+            )
     report_skipped(root, bad, len(rels), strict, where)
     skipped = {b[0] for b in bad}
     keep = [i for i, r in enumerate(rels) if r not in skipped]
     y = None if y_all is None else y_all[keep]
-    return ImageSet(x=x, y=y, class_names=class_names, paths=[rels[i] for i in keep],
-                    skipped=[b[0] for b in bad])
+    return ImageSet(x=x, y=y, class_names=class_names, paths=[rels[i] for i in keep], skipped=[b[0] for b in bad])

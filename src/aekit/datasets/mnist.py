@@ -5,6 +5,7 @@ MNIST test set ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (gzip-c
 Y. LeCun, C. Cortes and C. J. C. Burges, distributed under the Creative Commons Attribution-Share Alike
 3.0 licence (CC BY-SA 3.0). See ``data/README.txt``.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -23,16 +24,17 @@ from aekit.datasets.idx import read_idx, read_idx_bytes
 from aekit.datasets.splits import train_test_split
 from aekit.errors import AekitError, FormatError
 
-_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-          "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+_NAMES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 _SOURCES: dict[str, dict[str, Any]] = {
     "digits": {
         "folder": "mnist",
         "title": "MNIST",
-        "mirrors": ("https://ossci-datasets.s3.amazonaws.com/mnist/",
-                    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-                    "http://yann.lecun.com/exdb/mnist/"),
+        "mirrors": (
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+            "http://yann.lecun.com/exdb/mnist/",
+        ),
         # sha256 of the *uncompressed* files: mirrors re-compress, so the .gz bytes differ between them.
         "sha256_raw": {
             "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
@@ -44,8 +46,10 @@ _SOURCES: dict[str, dict[str, Any]] = {
     "fashion": {
         "folder": "fashion-mnist",
         "title": "Fashion-MNIST",
-        "mirrors": ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-                    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"),
+        "mirrors": (
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+        ),
         # We know no published sha256 of the uncompressed Fashion-MNIST files, so the download is checked
         # against the MD5 of the .gz files published in Zalando's README (the same list torchvision uses;
         # both mirrors serve those exact bytes), and then the IDX structure is checked as for any file.
@@ -59,8 +63,18 @@ _SOURCES: dict[str, dict[str, Any]] = {
 }
 
 #: Class names of Fashion-MNIST labels 0..9.
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
 def _download(url: str, timeout: float = 60.0) -> bytes:
@@ -106,14 +120,17 @@ def _fetch_missing(src: dict, folder: Path, missing: list[str]) -> None:
             try:
                 atomic_write(folder / (name + ".gz"), blob, what="cache file")
             except OSError as e:
-                raise AekitError(f"{src['title']}: downloaded {name}.gz but cannot write it to {folder} "
-                                 f"({e.strerror or e}); pass path= to a writable folder or set AEKIT_DATA") from None
+                raise AekitError(
+                    f"{src['title']}: downloaded {name}.gz but cannot write it to {folder} "
+                    f"({e.strerror or e}); pass path= to a writable folder or set AEKIT_DATA"
+                ) from None
             break
         else:
             files = ", ".join(n + ".gz" for n in missing)
             raise AekitError(
                 f"{src['title']}: files missing in {folder} and the download failed ({failures[-1]}); "
-                f"put {files} there (gzip or not), or pass path= to a folder that has them") from None
+                f"put {files} there (gzip or not), or pass path= to a folder that has them"
+            ) from None
 
 
 def load_mnist(path=None, kind: str = "digits"):
@@ -161,11 +178,15 @@ def load_mnist(path=None, kind: str = "digits"):
 
 def _check_pair(x: np.ndarray, y: np.ndarray, where, prefix: str):
     if x.ndim != 3 or x.dtype != np.uint8:
-        raise FormatError(f"{where}/{prefix}-images-idx3-ubyte: expected uint8 images (magic 2051, N x rows x cols), "
-                          f"found {x.dtype} array of shape {x.shape}")
+        raise FormatError(
+            f"{where}/{prefix}-images-idx3-ubyte: expected uint8 images (magic 2051, N x rows x cols), "
+            f"found {x.dtype} array of shape {x.shape}"
+        )
     if y.ndim != 1 or y.dtype != np.uint8:
-        raise FormatError(f"{where}/{prefix}-labels-idx1-ubyte: expected uint8 labels (magic 2049, N), "
-                          f"found {y.dtype} array of shape {y.shape}")
+        raise FormatError(
+            f"{where}/{prefix}-labels-idx1-ubyte: expected uint8 labels (magic 2049, N), "
+            f"found {y.dtype} array of shape {y.shape}"
+        )
     if len(x) != len(y):
         raise FormatError(f"{where}: {prefix} has {len(x)} images but {len(y)} labels")
     return x, y
@@ -205,4 +226,3 @@ def load_digits_sample(split: bool = False, seed: int = 0):
         return x, y
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, seed=seed)
     return (x_train, y_train), (x_test, y_test)
-

@@ -29,6 +29,7 @@ Examples
 >>> round(res.normalized, 3), res.threshold, (res.tp, res.fn, res.fp)
 (100.0, 1.0, (1, 0, 0))
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -46,10 +47,16 @@ PROFILES = {
 }
 #: Published NAB scoreboard (NAB v1.1 README, all 58 series): standard, low-FP, low-FN.
 SCOREBOARD = {
-    "Numenta HTM": (70.5, 62.6, 75.2), "CAD OSE": (69.9, 67.0, 73.2), "KNN CAD": (58.0, 43.4, 64.8),
-    "Relative Entropy": (54.6, 47.6, 58.8), "Twitter ADVec": (47.1, 33.6, 53.5),
-    "Windowed Gaussian": (39.6, 20.9, 47.4), "Etsy Skyline": (35.7, 27.1, 44.5),
-    "Bayesian Changepoint": (17.7, 3.2, 32.2), "Random": (11.0, 1.2, 19.5), "Null": (0.0, 0.0, 0.0),
+    "Numenta HTM": (70.5, 62.6, 75.2),
+    "CAD OSE": (69.9, 67.0, 73.2),
+    "KNN CAD": (58.0, 43.4, 64.8),
+    "Relative Entropy": (54.6, 47.6, 58.8),
+    "Twitter ADVec": (47.1, 33.6, 53.5),
+    "Windowed Gaussian": (39.6, 20.9, 47.4),
+    "Etsy Skyline": (35.7, 27.1, 44.5),
+    "Bayesian Changepoint": (17.7, 3.2, 32.2),
+    "Random": (11.0, 1.2, 19.5),
+    "Null": (0.0, 0.0, 0.0),
 }
 
 
@@ -126,9 +133,9 @@ def prepare_series(n_points: int, windows, profile="standard", probation: float 
         if a >= n:
             break
         width = float(b - a + 1)
-        inside = idx[a:b + 1]
-        weight[a:b + 1] = w["tp"] * scaled_sigmoid(-(b - inside + 1) / width) / max_tp
-        window[a:b + 1] = k
+        inside = idx[a : b + 1]
+        weight[a : b + 1] = w["tp"] * scaled_sigmoid(-(b - inside + 1) / width) / max_tp
+        window[a : b + 1] = k
         prev_r, prev_w, cursor = b, width, b + 1
     window[~scored] = -1
     # the number each scored window gets in 0..n_windows-1; the perfect detector hits its first scored point
@@ -202,8 +209,7 @@ def sweep_thresholds(scores, windows, profile="standard", probation: float = 0.1
         keep = np.flatnonzero(s.scored)
         all_s.append(sc[keep])
         # window points keep their id, made unique across the corpus; -1 stays "outside"
-        inc.append(np.stack([s.weight[keep], np.where(s.window[keep] >= 0, s.window[keep] + offset, -1),
-                             keep], axis=1))
+        inc.append(np.stack([s.weight[keep], np.where(s.window[keep] >= 0, s.window[keep] + offset, -1), keep], axis=1))
         offset += s.n_windows
     if not all_s:
         raise AekitError("sweep_thresholds: no series given")
@@ -249,8 +255,9 @@ def nab_score(scores, windows, profile="standard", threshold=None, probation: fl
     w = _profile(profile)
     if threshold is None:
         thr, totals, _, _ = sweep_thresholds(scores, windows, w, probation)
-        null_total = -w["fn"] * sum(prepare_series(len(s), win, w, probation).n_windows
-                                    for s, win in zip(scores, windows))
+        null_total = -w["fn"] * sum(
+            prepare_series(len(s), win, w, probation).n_windows for s, win in zip(scores, windows)
+        )
         j = int(np.argmax(totals))
         threshold = float(thr[j]) if totals[j] > null_total else float(np.inf)
     raw = null = perfect = 0.0
@@ -267,8 +274,17 @@ def nab_score(scores, windows, profile="standard", threshold=None, probation: fl
         tp, fn, fp = tp + hit, fn + s.n_windows - hit, fp + f
     span = perfect - null
     norm = 100.0 * (raw - null) / span if span > 0 else 0.0
-    return NabResult(normalized=float(norm), raw=float(raw), null=float(null), perfect=float(perfect),
-                     threshold=float(threshold), tp=tp, fn=fn, fp=fp, per_series=[float(v) for v in per])
+    return NabResult(
+        normalized=float(norm),
+        raw=float(raw),
+        null=float(null),
+        perfect=float(perfect),
+        threshold=float(threshold),
+        tp=tp,
+        fn=fn,
+        fp=fp,
+        per_series=[float(v) for v in per],
+    )
 
 
 def nab_best(candidates: dict, windows, profile="standard", probation: float = 0.15):

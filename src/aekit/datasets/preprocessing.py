@@ -12,6 +12,7 @@ Examples
 >>> Scaler.from_dict(s.to_dict()).inverse_transform(np.array([[0.5, 0.5]])).tolist()
 [[1.0, 20.0]]
 """
+
 from __future__ import annotations
 
 import math
@@ -103,7 +104,7 @@ class Scaler:
                 else:
                     delta = mb - mean
                     mean = mean + delta * k / (n + k)
-                    m2 = m2 + m2b + delta ** 2 * n * k / (n + k)
+                    m2 = m2 + m2b + delta**2 * n * k / (n + k)
             n += k
         if n == 0:
             raise AekitError("scaler: no samples to fit on")
@@ -129,8 +130,12 @@ class Scaler:
     def to_dict(self) -> dict:
         self._check()
         assert self.offset_ is not None and self.scale_ is not None  # fit sets both
-        return {"kind": self.kind, "shape": list(self.offset_.shape),
-                "offset": self.offset_.ravel().tolist(), "scale": self.scale_.ravel().tolist()}
+        return {
+            "kind": self.kind,
+            "shape": list(self.offset_.shape),
+            "offset": self.offset_.ravel().tolist(),
+            "scale": self.scale_.ravel().tolist(),
+        }
 
     @classmethod
     def from_dict(cls, d: dict) -> Scaler:

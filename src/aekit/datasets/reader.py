@@ -23,6 +23,7 @@ columns, window and stride, picture shape and colour, class names, the SRC strin
 like=description)`` reads new data the same way (:func:`aekit.datasets.sources.read_for_model` passes
 the model's), so ``aekit detect model.aekit new.csv`` needs none of those options again.
 """
+
 from __future__ import annotations
 
 import csv
@@ -161,10 +162,20 @@ def default_window(n_points: int) -> int:
     return int(min(n_points, max(8, min(64, n_points // 20))))
 
 
-def read_source(src, *, like: DataDescription | None = None, kind: str | None = None, image_size=None,
-                color: str | None = None, window: int | None = None, stride: int | None = None,
-                columns=None, key: str | None = None, limit: int | None = None,
-                impute: str | None = None) -> Source:
+def read_source(
+    src,
+    *,
+    like: DataDescription | None = None,
+    kind: str | None = None,
+    image_size=None,
+    color: str | None = None,
+    window: int | None = None,
+    stride: int | None = None,
+    columns=None,
+    key: str | None = None,
+    limit: int | None = None,
+    impute: str | None = None,
+) -> Source:
     """Resolve ``src`` (see the module docstring) into a :class:`Source`.
 
     Parameters
@@ -221,8 +232,10 @@ def read_source(src, *, like: DataDescription | None = None, kind: str | None = 
     else:
         path = Path(name).expanduser()
         if not path.exists():
-            raise AekitError(f"data {name}: no such file or folder; expected digits, mnist, fashion, a folder "
-                             f"of pictures, a picture, or a .npy/.npz/.csv/.parquet file")
+            raise AekitError(
+                f"data {name}: no such file or folder; expected digits, mnist, fashion, a folder "
+                f"of pictures, a picture, or a .npy/.npz/.csv/.parquet file"
+            )
         suf = path.suffix.lower()
         if path.is_dir() or suf in IMAGE_SUFFIXES:
             out = _load_pictures(path, image_size, color)
@@ -233,11 +246,15 @@ def read_source(src, *, like: DataDescription | None = None, kind: str | None = 
                 out = _load_series(path, window, stride, columns)
             else:
                 t = load_table(path, columns=columns, impute=impute)
-                out = Source(np.asarray(t.x, np.float32),
-                             description=DataDescription("table", name, columns=list(t.columns), impute=impute))
+                out = Source(
+                    np.asarray(t.x, np.float32),
+                    description=DataDescription("table", name, columns=list(t.columns), impute=impute),
+                )
         else:
-            raise AekitError(f"data {name}: unsupported file type {suf!r}; expected .npy, .npz, .csv, .parquet, "
-                             f"a picture or a folder of pictures")
+            raise AekitError(
+                f"data {name}: unsupported file type {suf!r}; expected .npy, .npz, .csv, .parquet, "
+                f"a picture or a folder of pictures"
+            )
     if limit:
         out.x = out.x[:limit]
         out.y = out.y[:limit] if out.y is not None else None
@@ -267,8 +284,9 @@ def _load_pictures(path: Path, image_size, color) -> Source:
     if path.is_dir():
         s = load_images(path, size=parse_size(image_size), color=color, fit="crop")
         # no class names (None, not []) for a folder without class sub-folders: the header has none either
-        d = DataDescription("image", str(path), image_shape=_image_shape(s.x), color=color,
-                            class_names=list(s.class_names) or None)
+        d = DataDescription(
+            "image", str(path), image_shape=_image_shape(s.x), color=color, class_names=list(s.class_names) or None
+        )
         return Source(s.x, s.y, description=d, paths=list(s.paths))
     color = color or "rgb"
     try:
@@ -302,12 +320,14 @@ def _load_arrays(path: Path, key, kind) -> Source:
     else:
         x, y, xt, yt = np.asanyarray(load_array(path, key=key)), None, None, None
     # asanyarray keeps a memory map (files larger than half the free memory): fit reads it batch by batch
+    assert x is not None  # 'x_train' or 'x' is among the keys, or the file's one array was read
     if x.ndim < 2:
         raise AekitError(f"data {name}: expected samples (N, ...), got an array of shape {x.shape}")
     if len(x) == 0:
         raise AekitError(f"data {name}: the array holds no samples (shape {x.shape})")
     for lab, what in ((y, "y"), (yt, "y_test")):
-        if lab is not None and (lab.ndim != 1 or len(lab) != len(x if what == "y" else xt)):
+        ref = x if what == "y" else xt
+        if lab is not None and (lab.ndim != 1 or ref is None or len(lab) != len(ref)):
             raise AekitError(f"data {name}: {what} must hold one label per sample; got shape {lab.shape}")
     shape = _image_shape(x) if kind in (None, "image") else None
     kind = "image" if shape else (kind or ("series" if x.ndim == 3 else "table"))
@@ -322,10 +342,17 @@ def _load_series(path: Path, window: int | None, stride: int | None, columns=Non
     stride = int(stride or max(1, window // 4))
     w = sliding_windows(ts, window, stride)  # (N, window, F): the lstm family's (timesteps, features)
     # named or several columns: the model remembers them (one 'value' it need not)
-    names = list(ts.columns) if columns or ts.values.ndim == 2 else None
+    names = list(ts.columns or []) if columns or ts.values.ndim == 2 else None
     d = DataDescription("series", str(path), columns=names, window=window, stride=stride)
     return Source(w, description=d, timestamps=ts.timestamps, values=np.asarray(ts.values, np.float64))
 
 
-__all__ = ["Source", "read_source", "parse_size", "parse_columns", "looks_like_series",
-           "default_window", "IMAGE_SUFFIXES"]
+__all__ = [
+    "Source",
+    "read_source",
+    "parse_size",
+    "parse_columns",
+    "looks_like_series",
+    "default_window",
+    "IMAGE_SUFFIXES",
+]

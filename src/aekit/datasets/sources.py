@@ -5,6 +5,7 @@ shape and colour).
 ``load_source`` and ``Source`` are re-exported from :mod:`aekit.datasets.reader`, where ``--data`` is
 resolved; writing outputs by extension is :mod:`aekit.cli.outputs`; picture helpers are :mod:`aekit.core.pictures`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -39,8 +40,11 @@ def model_description(model) -> DataDescription:
 def read_for_model(src, model, **options) -> Source:
     """Read ``src`` (anything :func:`aekit.datasets.reader.read_source` accepts) the way ``model`` was
     trained; options given explicitly (``key``, ``columns``, ``window``...) win."""
-    return read_source(src, like=model_description(model) if model is not None else None,
-                       **{k: v for k, v in options.items() if v is not None})
+    return read_source(
+        src,
+        like=model_description(model) if model is not None else None,
+        **{k: v for k, v in options.items() if v is not None},
+    )
 
 
 class Input(NamedTuple):

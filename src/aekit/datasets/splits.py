@@ -1,4 +1,5 @@
 """Train/test splits with a seed, and scaling fitted on the training part only."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -75,7 +76,7 @@ def train_test_split(*arrays, test_size=0.2, seed=None, shuffle: bool = True):
         return out
     out = []
     for a in arrays:
-        out += [a[: n - k], a[n - k:]]
+        out += [a[: n - k], a[n - k :]]
     return out
 
 

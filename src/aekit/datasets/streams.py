@@ -16,6 +16,7 @@ Examples
 >>> for batch in stream.iter_batches(128, shuffle=True, seed=0):        # doctest: +SKIP
 ...     batch.shape          # (128, 48, 48, 3) uint8, the last one shorter
 """
+
 from __future__ import annotations
 
 import os
@@ -80,8 +81,17 @@ class ImageStream:
     (5000, (32, 32, 1))
     """
 
-    def __init__(self, folder, size=(64, 64), color: str = "rgb", fit: str = "crop", strict: bool = False,
-                 labels="auto", workers=None, verify: bool = True):
+    def __init__(
+        self,
+        folder,
+        size=(64, 64),
+        color: str = "rgb",
+        fit: str = "crop",
+        strict: bool = False,
+        labels="auto",
+        workers=None,
+        verify: bool = True,
+    ):
         where = "ImageStream"
         self.size = check_image_options(size, color, fit, where)
         self.color, self.fit, self.strict = color, fit, strict
@@ -99,8 +109,9 @@ class ImageStream:
                     bad.append((r, e.reason))
             if len(bad) == len(rels):
                 rel, reason = bad[0]
-                raise AekitError(f"{where}: {self.root}: none of the {len(rels)} files is a readable image "
-                                 f"(e.g. {rel}: {reason})")
+                raise AekitError(
+                    f"{where}: {self.root}: none of the {len(rels)} files is a readable image (e.g. {rel}: {reason})"
+                )
             report_skipped(self.root, bad, len(rels), strict, where)
             skipped = {b[0] for b in bad}
             keep = [i for i, r in enumerate(rels) if r not in skipped]
@@ -128,8 +139,7 @@ class ImageStream:
                 if self.strict:
                     raise AekitError(f"ImageStream: {self.root / rel}: not a readable image ({reason})")
                 self._bad.add(rel)
-                warnings.warn(f"ImageStream: skipped {self.root / rel}: not a readable image ({reason})",
-                              stacklevel=2)
+                warnings.warn(f"ImageStream: skipped {self.root / rel}: not a readable image ({reason})", stacklevel=2)
                 continue
             out[k] = a
             k += 1
@@ -196,8 +206,11 @@ class ArrayStream:
                 raise AekitError(f"{path}: no such file")
             layout = array_layout(path, key)
             if layout is None:
-                warnings.warn(f"{path}: compressed .npz members cannot be streamed; reading {key or 'it'} whole "
-                              f"(save with np.save or np.savez to stream it)", stacklevel=2)
+                warnings.warn(
+                    f"{path}: compressed .npz members cannot be streamed; reading {key or 'it'} whole "
+                    f"(save with np.save or np.savez to stream it)",
+                    stacklevel=2,
+                )
                 self._array = load_array(path, key)
                 shape, dtype = self._array.shape, self._array.dtype
             elif layout.fortran_order or not hasattr(os, "pread"):
@@ -241,7 +254,7 @@ class ArrayStream:
         for a, b, off in zip((starts * rb).tolist(), (ends * rb).tolist(), offsets):
             got = preadv(fd, [view[a:b]], off) if preadv is not None else 0
             if got < b - a:  # a short read (or no preadv): finish it the careful way
-                _read_exact(fd, view[a + got:b], off + got, self.name)
+                _read_exact(fd, view[a + got : b], off + got, self.name)
         rows = np.frombuffer(buf, dtype=self._dtype).reshape(len(idx), *self.sample_shape)
         out = np.empty_like(rows)
         out[order] = rows  # back to the requested (possibly shuffled) order
@@ -255,7 +268,7 @@ class ArrayStream:
                 if not len(idx):
                     yield self._cast(self._array[:0])
                     continue
-                a = self._array[np.sort(idx)] if shuffle else self._array[idx[0]:idx[-1] + 1]
+                a = self._array[np.sort(idx)] if shuffle else self._array[idx[0] : idx[-1] + 1]
                 if shuffle:  # sorted reads are kinder to memmaps; restore the permuted order
                     a = a[np.argsort(np.argsort(idx))]
                 yield self._cast(np.asarray(a))
@@ -291,7 +304,7 @@ def _read_exact(fd: int, view: memoryview, offset: int, name: str) -> None:
         else:
             data = os.pread(fd, len(view) - done, offset + done)
             got = len(data)
-            view[done:done + got] = data
+            view[done : done + got] = data
         if got == 0:
             raise AekitError(f"{name}: the file shrank while streaming (short read)")
         done += got

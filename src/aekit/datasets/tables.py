@@ -3,6 +3,7 @@
 Scaling is not done here: fit an :class:`aekit.datasets.preprocessing.Scaler` on the training rows
 (:func:`aekit.datasets.fit_scaler`); the core stores it in the model file.
 """
+
 from __future__ import annotations
 
 import csv
@@ -137,8 +138,10 @@ def _to_numbers(path, name, cells, lines):
             try:
                 float(text[i])
             except ValueError:
-                raise AekitError(f"{path}: column {name!r} is not numeric (line {lines[i]}: {str(text[i])[:40]!r}); "
-                                 f"choose numeric columns with columns= (--columns A,B on the command line)") from None
+                raise AekitError(
+                    f"{path}: column {name!r} is not numeric (line {lines[i]}: {str(text[i])[:40]!r}); "
+                    f"choose numeric columns with columns= (--columns A,B on the command line)"
+                ) from None
     bad = ~np.isfinite(values) & ~missing
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -167,10 +170,11 @@ def _read_parquet(path: Path, columns):
     for j in idx:
         col = table.column(j)
         t = col.type
-        if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
-                or pa.types.is_decimal(t)):
-            raise AekitError(f"{path}: column {names[j]!r} is not numeric ({t}); choose numeric columns with columns= "
-                             f"(--columns A,B on the command line)")
+        if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_decimal(t)):
+            raise AekitError(
+                f"{path}: column {names[j]!r} is not numeric ({t}); choose numeric columns with columns= "
+                f"(--columns A,B on the command line)"
+            )
         cols.append(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False))
     x = np.stack(cols, axis=1)
     lines = np.arange(1, len(x) + 1)  # Parquet has rows, not lines
@@ -239,9 +243,11 @@ def load_table(path, impute=None, header: bool = True, columns=None, delimiter=N
             j = int(cols[0])
             k = int(missing[:, j].sum())
             more = f" (and {len(cols) - 1} more columns with missing values)" if len(cols) > 1 else ""
-            raise AekitError(f"{path}: column {names[j]!r} has {k} missing values in {len(x)} rows "
-                             f"(first at {unit} {lines[np.argmax(missing[:, j])]}){more}; "
-                             f"pass impute='mean', 'median' or 'zero' (--impute on the command line) to fill them")
+            raise AekitError(
+                f"{path}: column {names[j]!r} has {k} missing values in {len(x)} rows "
+                f"(first at {unit} {lines[np.argmax(missing[:, j])]}){more}; "
+                f"pass impute='mean', 'median' or 'zero' (--impute on the command line) to fill them"
+            )
         for j in cols.tolist():
             present = x[~missing[:, j], j]
             if impute != "zero" and present.size == 0:

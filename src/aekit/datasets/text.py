@@ -3,6 +3,7 @@
 The normalisation follows the sentence-autoencoder chapter of the TensorFlow 2 tutorials: tokens are lower
 case and every number becomes the single token ``"9"``, so the vocabulary is spent on words.
 """
+
 from __future__ import annotations
 
 import html
@@ -79,11 +80,14 @@ def parse_reuters_sgml(text: str, name: str = "<text>") -> list[Document]:
         closed = n_piece < len(pieces) - 1
         for k, start in enumerate(starts):
             last = k == len(starts) - 1
-            chunk = piece[start:starts[k + 1]] if not last else piece[start:]
+            chunk = piece[start : starts[k + 1]] if not last else piece[start:]
             if not (last and closed):
-                newid = _ATTR_NEWID.search(chunk[:chunk.find(">") + 1] if ">" in chunk else chunk)
-                warnings.warn(f"{name}: <REUTERS{' NEWID=' + newid.group(1) if newid else ''}> is not closed "
-                              f"by </REUTERS>; read up to the next document", stacklevel=2)
+                newid = _ATTR_NEWID.search(chunk[: chunk.find(">") + 1] if ">" in chunk else chunk)
+                warnings.warn(
+                    f"{name}: <REUTERS{' NEWID=' + newid.group(1) if newid else ''}> is not closed "
+                    f"by </REUTERS>; read up to the next document",
+                    stacklevel=2,
+                )
             doc = _document(chunk, name)
             if doc is not None:
                 docs.append(doc)
@@ -97,7 +101,7 @@ def _document(chunk: str, name: str):
     head_end = chunk.find(">")
     if head_end < 0:
         return None
-    attrs, inner = dict(_ATTR.findall(chunk[:head_end])), chunk[head_end + 1:]
+    attrs, inner = dict(_ATTR.findall(chunk[:head_end])), chunk[head_end + 1 :]
     topics = re.findall(r"<D>(.*?)</D>", _tag("TOPICS", inner) or "", re.S)
     body = _tag("BODY", inner)
     if body is None:
@@ -109,8 +113,13 @@ def _document(chunk: str, name: str):
     except ValueError:
         raise FormatError(f"{name}: document with a non-numeric NEWID {attrs.get('NEWID')!r}") from None
     body = _strip_signature(_clean(body))
-    return Document(id=doc_id, title=_clean(_tag("TITLE", inner)), body=body,
-                    topics=[_clean(t) for t in topics], lewissplit=attrs.get("LEWISSPLIT", ""))
+    return Document(
+        id=doc_id,
+        title=_clean(_tag("TITLE", inner)),
+        body=body,
+        topics=[_clean(t) for t in topics],
+        lewissplit=attrs.get("LEWISSPLIT", ""),
+    )
 
 
 def load_reuters(folder) -> list[Document]:
@@ -154,9 +163,43 @@ def load_reuters(folder) -> list[Document]:
 
 
 # Abbreviations after which a full stop does not end a sentence (frequent in newswire).
-_ABBREV = {"mr", "mrs", "ms", "dr", "st", "jr", "sr", "co", "corp", "inc", "ltd", "bros", "vs", "no",
-           "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
-           "u.s", "u.k", "e.g", "i.e", "etc", "approx", "gov", "sen", "rep"}
+_ABBREV = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "st",
+    "jr",
+    "sr",
+    "co",
+    "corp",
+    "inc",
+    "ltd",
+    "bros",
+    "vs",
+    "no",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "u.s",
+    "u.k",
+    "e.g",
+    "i.e",
+    "etc",
+    "approx",
+    "gov",
+    "sen",
+    "rep",
+}
 _BOUNDARY = re.compile(r"([.!?]+)([\"')\]]*)\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
@@ -178,10 +221,10 @@ def split_sentences(text: str) -> list[str]:
         start = 0
         for m in _BOUNDARY.finditer(para):
             if m.group(1) == ".":
-                word = para[start:m.start()].rsplit(" ", 1)[-1].lower().strip("\"'([")
+                word = para[start : m.start()].rsplit(" ", 1)[-1].lower().strip("\"'([")
                 if word.rstrip(".") in _ABBREV or len(word.rstrip(".")) == 1:
                     continue
-            out.append(para[start:m.end(2)].strip())
+            out.append(para[start : m.end(2)].strip())
             start = m.end()
         tail = para[start:].strip()
         if tail:
@@ -189,10 +232,12 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
-_TOKEN = re.compile(r"\d+(?:[.,/:]\d+)*%?"              # 5.93  155,221  1/2  10:30  7%
-                    r"|(?:[^\W\d_]\.){2,}"                 # U.S.  U.K.
-                    r"|[^\W\d_]+(?:['&-][^\W\d_]+)*"       # words, don't, year-on-year, AT&T
-                    r"|[^\s\w]|_")                          # each punctuation mark
+_TOKEN = re.compile(
+    r"\d+(?:[.,/:]\d+)*%?"  # 5.93  155,221  1/2  10:30  7%
+    r"|(?:[^\W\d_]\.){2,}"  # U.S.  U.K.
+    r"|[^\W\d_]+(?:['&-][^\W\d_]+)*"  # words, don't, year-on-year, AT&T
+    r"|[^\s\w]|_"
+)  # each punctuation mark
 _NUMBER = re.compile(r"[+-]?\d[\d.,/:]*%?")
 _NUMBER_START = frozenset("0123456789+-")
 
@@ -277,8 +322,11 @@ class Vocabulary:
 
     def encode_many(self, token_lists, length: int) -> np.ndarray:
         """int64 (n, length) array of :meth:`encode` for each token list."""
-        return np.stack([self.encode(t, length) for t in token_lists]) if token_lists else \
-            np.zeros((0, int(length)), dtype=np.int64)
+        return (
+            np.stack([self.encode(t, length) for t in token_lists])
+            if token_lists
+            else np.zeros((0, int(length)), dtype=np.int64)
+        )
 
     def decode(self, ids) -> list[str]:
         """Tokens of ``ids`` with the PAD ids left out (unknown ids read as UNK)."""

@@ -11,6 +11,7 @@ A typical anomaly-detection pipeline::
     point_scores = window_scores_to_points(errors, len(z), 64, 1)
     labels = nab_labels("nab", "realTraffic/speed_6005.csv", ts.timestamps)
 """
+
 from __future__ import annotations
 
 import csv
@@ -91,8 +92,10 @@ def load_timeseries(path, columns=None) -> TimeSeries:
     head = [c.lower() for c in names]
     it = next((head.index(n) for n in TIME_COLUMNS if n in head), 0 if len(head) == 2 else None)
     if it is None:
-        raise AekitError(f"{path}: expected a header with 'timestamp' and 'value' columns (or a time column "
-                         f"named {', '.join(TIME_COLUMNS[1:])} beside value columns), found {rows[0]}")
+        raise AekitError(
+            f"{path}: expected a header with 'timestamp' and 'value' columns (or a time column "
+            f"named {', '.join(TIME_COLUMNS[1:])} beside value columns), found {rows[0]}"
+        )
     if columns:
         lookup = {n: i for i, n in enumerate(names)} | {n: i for i, n in enumerate(head) if n not in names}
         iv: list[Any] = [lookup.get(str(c), lookup.get(str(c).lower())) for c in columns]  # exact name, else any case
@@ -140,8 +143,7 @@ def load_timeseries(path, columns=None) -> TimeSeries:
     if len(t) > 1 and (np.diff(t) < np.timedelta64(0, "s")).any():
         order = np.argsort(t, kind="stable")
         t, v = t[order], v[order]
-        warnings.warn(f"{path}: the timestamps are not in increasing order; the rows were sorted by time",
-                      stacklevel=2)
+        warnings.warn(f"{path}: the timestamps are not in increasing order; the rows were sorted by time", stacklevel=2)
     return TimeSeries(timestamps=t, values=v, path=str(path), columns=[names[j] for j in iv])
 
 
@@ -231,8 +233,10 @@ def window_scores_to_points(scores, n_points: int, length: int, stride: int = 1,
     if s.ndim == 2 and s.shape[1] == 1 and length != 1:
         s = s[:, 0]
     if s.ndim not in (1, 2) or len(s) != n or (s.ndim == 2 and s.shape[1] != length):
-        raise AekitError(f"window_scores_to_points: expected {n} scores (or {n} x {length}) for {n_points} points, "
-                         f"window length {length} and stride {stride}; got shape {s.shape}")
+        raise AekitError(
+            f"window_scores_to_points: expected {n} scores (or {n} x {length}) for {n_points} points, "
+            f"window length {length} and stride {stride}; got shape {s.shape}"
+        )
     per = np.broadcast_to(s[:, None], (n, length)) if s.ndim == 1 else s
     idx = (np.arange(n) * stride)[:, None] + np.arange(length)[None, :]
     out = np.zeros(n_points)
@@ -246,7 +250,7 @@ def window_scores_to_points(scores, n_points: int, length: int, stride: int = 1,
         out[:] = -np.inf
         np.maximum.at(out, idx.ravel(), per.ravel())
     last = idx[-1, -1]
-    out[last + 1:] = per[-1, -1] if s.ndim == 2 else s[-1]
+    out[last + 1 :] = per[-1, -1] if s.ndim == 2 else s[-1]
     return out
 
 
@@ -298,8 +302,10 @@ def load_nab_windows(root) -> dict:
     out = {}
     try:
         for key, wins in raw.items():
-            out[key.replace("\\", "/")] = [(np.datetime64(a.strip().replace(" ", "T"), "s"),
-                                            np.datetime64(b.strip().replace(" ", "T"), "s")) for a, b in wins]
+            out[key.replace("\\", "/")] = [
+                (np.datetime64(a.strip().replace(" ", "T"), "s"), np.datetime64(b.strip().replace(" ", "T"), "s"))
+                for a, b in wins
+            ]
     except (TypeError, ValueError, AttributeError) as e:
         raise FormatError(f"{p}: malformed window list for {key!r} ({e})") from None
     return out

@@ -2,6 +2,7 @@
 
 Models compute and nothing else: no logging, saving or epochs here. ``forward`` returns :class:`Output`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

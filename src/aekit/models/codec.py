@@ -19,6 +19,7 @@ Examples
 >>> ae.code_size, ae.config.rate_lambda
 (384, 0.013)
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -66,11 +67,15 @@ class CodecConfig(ModelConfig):
         if len(self.input_shape) != 3:
             raise AekitError(f"{owner}: input_shape={self.input_shape!r}; expected (C, H, W), (H, W, C) or (H, W)")
         if self.latent_dim is not None:
-            raise AekitError(f"{owner}: latent_dim={self.latent_dim!r}; a codec's code size follows from "
-                             f"latent_channels and the picture size (set latent_channels instead)")
+            raise AekitError(
+                f"{owner}: latent_dim={self.latent_dim!r}; a codec's code size follows from "
+                f"latent_channels and the picture size (set latent_channels instead)"
+            )
         if self.loss != "mse" or self.output_activation != "linear":
-            raise AekitError(f"{owner}: a codec trains with loss='mse' and output_activation='linear' "
-                             f"(got {self.loss!r}, {self.output_activation!r})")
+            raise AekitError(
+                f"{owner}: a codec trains with loss='mse' and output_activation='linear' "
+                f"(got {self.loss!r}, {self.output_activation!r})"
+            )
 
     @property
     def rate_lambda(self) -> float:
@@ -79,7 +84,7 @@ class CodecConfig(ModelConfig):
 
     @property
     def stride(self) -> int:
-        return 2 ** self.stages
+        return 2**self.stages
 
 
 def padded_size(size: tuple, stride: int) -> tuple:
@@ -141,8 +146,12 @@ class CodecModule(AEModule):
         c, h, w = cfg.input_shape
         ph, pw = padded_size((h, w), cfg.stride)
         self.latent_shape = (cfg.latent_channels, ph // cfg.stride, pw // cfg.stride)
-        super().__init__(Analysis(cfg), FactorizedPrior(cfg.latent_channels),
-                         nn.Sequential(nn.Unflatten(1, self.latent_shape), Synthesis(cfg)), cfg.output_activation)
+        super().__init__(
+            Analysis(cfg),
+            FactorizedPrior(cfg.latent_channels),
+            nn.Sequential(nn.Unflatten(1, self.latent_shape), Synthesis(cfg)),
+            cfg.output_activation,
+        )
 
     @property
     def synthesis(self) -> Synthesis:
@@ -163,13 +172,13 @@ class CodecModule(AEModule):
 
     def latent_size(self, size: tuple) -> tuple[int, int]:
         """(h, w) of the latent map of a picture of ``size`` (H, W): the padded size over the stride."""
-        stride = self.encoder.stride
+        stride = int(cast(Analysis, self.encoder).stride)
         return (-(-int(size[0]) // stride), -(-int(size[1]) // stride))
 
     def coder_tables(self) -> tuple[np.ndarray, np.ndarray]:
         """(lo (M,), frequencies (M, S + 1)) of the entropy model, for the rANS coder; the same weights give
         the same tables, so nothing about the probabilities is stored with the bytes."""
-        lo, pmf, tail = self.head.pmf_table()
+        lo, pmf, tail = cast(FactorizedPrior, self.head).pmf_table()
         return lo, model_freqs(pmf, tail)
 
     def compress(self, latents: Sequence[np.ndarray]) -> bytes:
@@ -185,12 +194,17 @@ class CodecModule(AEModule):
         q = decode_with_model(data, int(sum(counts)), lo, freqs)  # (rows, M)
         starts = np.concatenate([[0], np.cumsum(counts)]).astype(int)
         m = len(lo)
-        return [q[starts[i]:starts[i + 1]].T.reshape(m, *hw).astype(np.float32) for i, hw in enumerate(latent_sizes)]
+        return [q[starts[i] : starts[i + 1]].T.reshape(m, *hw).astype(np.float32) for i, hw in enumerate(latent_sizes)]
 
 
-@register_model("codec", CodecConfig, "learned image codec: GDN transforms + factorised entropy model, "
-                "trained for rate + distortion (quality 1-8), any picture size", input_kind="image",
-                rate_distortion=True)
+@register_model(
+    "codec",
+    CodecConfig,
+    "learned image codec: GDN transforms + factorised entropy model, "
+    "trained for rate + distortion (quality 1-8), any picture size",
+    input_kind="image",
+    rate_distortion=True,
+)
 def build_codec(cfg: CodecConfig) -> CodecModule:
     return CodecModule(cfg)
 

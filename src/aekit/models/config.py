@@ -5,6 +5,7 @@ Configs turn into plain JSON dicts (:func:`to_dict`) and back (:func:`from_dict`
 stored in model files and how the CLI's ``--set key=value`` options are applied (values given as strings
 are parsed with the field's type, so no option is defined twice).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,7 +28,6 @@ CORRUPTIONS = ("gaussian", "masking", "salt_pepper")
 SPARSITIES = ("l1", "kl")
 
 
-
 LATENT_MAX = 32
 
 
@@ -40,6 +40,7 @@ def default_latent(input_shape) -> int:
     d = int(math.prod(input_shape))
     return int(max(1, min(LATENT_MAX, math.ceil(d / 4), d - 1)))
 
+
 def _torch_names(base) -> dict[str, type]:
     """Lower-case name -> class of the public subclasses of ``base`` in its torch module."""
     import inspect
@@ -47,8 +48,11 @@ def _torch_names(base) -> dict[str, type]:
     import torch
 
     module = torch.optim if base is torch.optim.Optimizer else torch.optim.lr_scheduler
-    return {n.lower(): c for n, c in vars(module).items()
-            if inspect.isclass(c) and issubclass(c, base) and c is not base and not n.startswith("_")}
+    return {
+        n.lower(): c
+        for n, c in vars(module).items()
+        if inspect.isclass(c) and issubclass(c, base) and c is not base and not n.startswith("_")
+    }
 
 
 def optimizer_classes() -> dict[str, type]:
@@ -63,8 +67,11 @@ def scheduler_classes() -> dict[str, type]:
     """Every learning-rate scheduler of ``torch.optim.lr_scheduler`` by lower-case name ('steplr', ...)."""
     import torch
 
-    return {n: c for n, c in _torch_names(torch.optim.lr_scheduler.LRScheduler).items()
-            if n not in ("lrscheduler", "chainedscheduler", "sequentiallr")}  # these take other schedulers
+    return {
+        n: c
+        for n, c in _torch_names(torch.optim.lr_scheduler.LRScheduler).items()
+        if n not in ("lrscheduler", "chainedscheduler", "sequentiallr")
+    }  # these take other schedulers
 
 
 OPTIMIZERS = tuple(sorted(optimizer_classes()))
@@ -72,10 +79,20 @@ OPTIMIZERS = tuple(sorted(optimizer_classes()))
 
 # --- declared constraints: each field states its rule once, check_fields applies them all ----------------
 
-def option(default: Any = dataclasses.MISSING, *, default_factory: Any = dataclasses.MISSING,
-           choices: Optional[Callable | tuple] = None, low: Optional[float] = None, high: Optional[float] = None,
-           low_open: bool = False, high_open: bool = False, items: bool = False, integer: bool = False,
-           check: Optional[Callable] = None):
+
+def option(
+    default: Any = dataclasses.MISSING,
+    *,
+    default_factory: Any = dataclasses.MISSING,
+    choices: Optional[Callable | tuple] = None,
+    low: Optional[float] = None,
+    high: Optional[float] = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    items: bool = False,
+    integer: bool = False,
+    check: Optional[Callable] = None,
+):
     """A config field with its constraint declared next to it (checked by :func:`check_fields`).
 
     ``choices``: the allowed values (or a function returning them); ``low``/``high``: bounds of a number,
@@ -83,8 +100,17 @@ def option(default: Any = dataclasses.MISSING, *, default_factory: Any = datacla
     element of a list; ``check(owner, name, value)``: any other rule. ``None`` passes where the field's type is
     Optional.
     """
-    meta = {"choices": choices, "low": low, "high": high, "low_open": low_open, "high_open": high_open,
-            "items": items, "integer": integer, "check": check, "constrained": True}
+    meta = {
+        "choices": choices,
+        "low": low,
+        "high": high,
+        "low_open": low_open,
+        "high_open": high_open,
+        "items": items,
+        "integer": integer,
+        "check": check,
+        "constrained": True,
+    }
     return field(default=default, default_factory=default_factory, metadata=meta)
 
 
@@ -118,8 +144,7 @@ def _check_item(owner: str, name: str, value: Any, m: dict) -> Any:
     choices = m["choices"]() if callable(m["choices"]) else m["choices"]
     if choices is not None:
         if value not in choices:
-            raise AekitError(f"{owner}: {name}={value!r} is not valid; expected one of "
-                             f"{', '.join(map(str, choices))}")
+            raise AekitError(f"{owner}: {name}={value!r} is not valid; expected one of {', '.join(map(str, choices))}")
         return value
     if m["low"] is None and m["high"] is None and not m["integer"]:
         return value
@@ -246,8 +271,9 @@ class ModelConfig:
         try:
             self.input_shape = tuple(int(d) for d in self.input_shape)
         except (TypeError, ValueError):
-            raise AekitError(f"{owner}: input_shape={self.input_shape!r} is not valid; expected positive sizes") \
-                from None
+            raise AekitError(
+                f"{owner}: input_shape={self.input_shape!r} is not valid; expected positive sizes"
+            ) from None
         _positive_sizes(owner, "input_shape", self.input_shape)
         if self.latent_dim == "auto":  # ceil(input width / 4) in [1, 32], below the width
             self.latent_dim = default_latent(self.input_shape)
@@ -322,6 +348,7 @@ class TrainConfig:
 
 # --- dict / JSON round trip --------------------------------------------------------------------------------
 
+
 def to_dict(cfg) -> dict:
     """A JSON-ready dict of a config (nested configs become dicts, tuples lists)."""
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
@@ -391,8 +418,9 @@ def from_dict(cls, d: dict, owner: str | None = None):
     names = {f.name for f in fields(cls)}
     unknown = sorted(set(d) - names)
     if unknown:
-        raise AekitError(f"unknown option {unknown[0]!r} for {owner or cls.__name__}; "
-                         f"valid options: {', '.join(sorted(names))}")
+        raise AekitError(
+            f"unknown option {unknown[0]!r} for {owner or cls.__name__}; valid options: {', '.join(sorted(names))}"
+        )
     kwargs = {k: parse_value(cls, k, v) for k, v in d.items()}
     try:
         return cls(**kwargs)
@@ -420,12 +448,28 @@ def field_help(cls) -> list[tuple[str, str, Any]]:
     """(name, type name, default) for each option: what ``aekit train FAMILY --help`` lists."""
     out = []
     for f in fields(cls):
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        default = (
+            f.default
+            if f.default is not dataclasses.MISSING
+            else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
+        )
         out.append((f.name, getattr(f.type, "__name__", str(f.type)), default))
     return out
 
 
-__all__ = ["ModelConfig", "TrainConfig", "SparsityConfig", "CorruptionConfig", "to_dict", "from_dict",
-           "parse_value", "apply_overrides", "field_help", "field", "option", "check_fields", "optimizer_classes",
-           "scheduler_classes"]
+__all__ = [
+    "ModelConfig",
+    "TrainConfig",
+    "SparsityConfig",
+    "CorruptionConfig",
+    "to_dict",
+    "from_dict",
+    "parse_value",
+    "apply_overrides",
+    "field_help",
+    "field",
+    "option",
+    "check_fields",
+    "optimizer_classes",
+    "scheduler_classes",
+]

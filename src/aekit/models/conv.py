@@ -5,6 +5,7 @@ as the code (``latent_dim=None``, 8x4x4=128 values for MNIST); the 32-32 denoise
 ``mode='strided'`` uses stride-2 convolutions and transposed convolutions instead. Any H, W and channel
 count works, and the output always has exactly the input's shape.
 """
+
 from __future__ import annotations
 
 import math
@@ -53,8 +54,9 @@ class ConvConfig(ModelConfig):
     def normalize(self):
         self.input_shape = to_chw(self.input_shape)
         if len(self.input_shape) != 3:
-            raise AekitError(f"{type(self).__name__}: input_shape={self.input_shape!r}; expected (C, H, W), "
-                             f"(H, W, C) or (H, W)")
+            raise AekitError(
+                f"{type(self).__name__}: input_shape={self.input_shape!r}; expected (C, H, W), (H, W, C) or (H, W)"
+            )
 
 
 @dataclass
@@ -91,21 +93,23 @@ def build_conv_module(cfg: ConvConfig, variational: bool = False) -> AEModule:
     if cfg.latent_dim:  # a dense bottleneck: (B, latent) -> (B, n_map)
         stem = [nn.Linear(cfg.latent_dim, n_map), activation(act)]
     rev = list(reversed(cfg.filters))  # e.g. [8, 8, 16]
-    ups = [conv_up(a, b, act, cfg.mode, size, k, bn)
-           for a, b, size in zip([rev[0], *rev[:-1]], rev, reversed(sizes[:-1]))]
+    ups = [
+        conv_up(a, b, act, cfg.mode, size, k, bn) for a, b, size in zip([rev[0], *rev[:-1]], rev, reversed(sizes[:-1]))
+    ]
     # (B, latent | n_map) -> (B, filters[-1], h', w') -> up stages back to (H, W) -> (B, C, H, W) logits
-    decoder = nn.Sequential(*stem, nn.Unflatten(1, map_shape), *ups,
-                            nn.Conv2d(cfg.filters[0], c, k, padding=k // 2))
+    decoder = nn.Sequential(*stem, nn.Unflatten(1, map_shape), *ups, nn.Conv2d(cfg.filters[0], c, k, padding=k // 2))
     return AEModule(encoder, head, decoder, cfg.output_activation)
 
 
-@register_model("conv", ConvConfig, "convolutional autoencoder (pooling or strided), any H, W and channels",
-                input_kind="image")
+@register_model(
+    "conv", ConvConfig, "convolutional autoencoder (pooling or strided), any H, W and channels", input_kind="image"
+)
 def build_conv(cfg: ConvConfig) -> AEModule:
     return build_conv_module(cfg)
 
 
-@register_model("conv_vae", ConvVAEConfig, "convolutional variational autoencoder", input_kind="image",
-                variational=True)
+@register_model(
+    "conv_vae", ConvVAEConfig, "convolutional variational autoencoder", input_kind="image", variational=True
+)
 def build_conv_vae(cfg: ConvVAEConfig) -> AEModule:
     return build_conv_module(cfg, variational=True)

@@ -1,5 +1,6 @@
 """Input corruptions for denoising training. Applied by the training loop to inputs only (the target stays
 clean), in training only; any family becomes a denoiser with ``corruption=...``."""
+
 from __future__ import annotations
 
 import torch

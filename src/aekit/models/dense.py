@@ -4,6 +4,7 @@ The vanilla 784-32-784 autoencoder is ``build("dense", input_shape=(784,), hidde
 784-128-64-32-64-128-784 one is ``hidden=[128, 64]``; the kitten tutorial's photo compressor is
 ``build("dense", input_shape=(3, 48, 48), hidden=[...], batch_norm=True, latent_dim=1728)``.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,8 +70,9 @@ def build_dense_module(cfg: DenseConfig, variational: bool = False) -> AEModule:
         # (B, *input_shape) -> (B, n_in) -> hidden blocks -> (B, hidden[-1])
         encoder = nn.Sequential(nn.Flatten(), *enc_blocks)
         decoder_blocks, n_enc, n_dec = list(dec_blocks), enc_sizes[-1], dec_sizes[-1]
-    head = (GaussianHead(n_enc, cfg.latent_dim) if variational
-            else LatentHead(n_enc, cfg.latent_dim, cfg.latent_activation))
+    head = (
+        GaussianHead(n_enc, cfg.latent_dim) if variational else LatentHead(n_enc, cfg.latent_dim, cfg.latent_activation)
+    )
     # (B, latent) -> mirrored hidden blocks -> (B, n_in) logits -> (B, *input_shape); flat inputs need no
     # Unflatten, whose module call and view node are a few per cent of a small model's step (no weights, so
     # the file's keys are the same either way)
@@ -106,14 +108,16 @@ def build_dense(cfg: DenseConfig) -> AEModule:
     return build_dense_module(cfg)
 
 
-@register_model("stacked", StackedConfig, "deep dense autoencoder with greedy layer-wise pretraining",
-                pretrain=pretrain_stacked)
+@register_model(
+    "stacked", StackedConfig, "deep dense autoencoder with greedy layer-wise pretraining", pretrain=pretrain_stacked
+)
 def build_stacked(cfg: StackedConfig) -> AEModule:
     return build_dense_module(cfg)
 
 
-@register_model("vae", VAEConfig, "dense variational autoencoder (Gaussian posterior, KL to N(0, I), beta)",
-                variational=True)
+@register_model(
+    "vae", VAEConfig, "dense variational autoencoder (Gaussian posterior, KL to N(0, I), beta)", variational=True
+)
 def build_vae(cfg: VAEConfig) -> AEModule:
     return build_dense_module(cfg, variational=True)
 

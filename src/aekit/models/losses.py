@@ -4,6 +4,7 @@ Plain autoencoders report the reconstruction term as a mean over features (Keras
 reads about 0.1); variational ones as a sum over features, so that reconstruction + KL is the negative
 ELBO in nats per sample.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,8 +26,9 @@ def reconstruction(out: Output, target: torch.Tensor, kind: str, reduction: str 
     return per.sum(1) if reduction == "sum" else per.mean(1)
 
 
-def smoothed_error(x_hat: torch.Tensor, target: torch.Tensor, chw: tuple, channels_last: bool = False,
-                   sigma: float = 1.0) -> torch.Tensor:
+def smoothed_error(
+    x_hat: torch.Tensor, target: torch.Tensor, chw: tuple, channels_last: bool = False, sigma: float = 1.0
+) -> torch.Tensor:
     """Per-sample mean squared error (B,) of the residual blurred by a Gaussian of ``sigma`` pixels (5x5, per
     channel): for pictures (C, H, W), a missing or extra stroke counts, an edge one pixel off mostly cancels
     out (the plain MSE counts it twice). ``channels_last``: the tensors hold (B, H, W, C) pictures.
@@ -103,7 +105,7 @@ def rate_distortion(out: Output, target: torch.Tensor, lmbda: float) -> tuple[to
     mse = F.mse_loss(out.x_hat, target)
     assert out.likelihoods is not None  # a codec's forward returns them
     bpp = bits_per_pixel(out.likelihoods, target)
-    return lmbda * 255.0 ** 2 * mse + bpp, {"reconstruction": mse, "bpp": bpp}
+    return lmbda * 255.0**2 * mse + bpp, {"reconstruction": mse, "bpp": bpp}
 
 
 def objective(out: Output, target: torch.Tensor, spec: LossSpec) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -11,6 +11,7 @@ A third-party family registers itself the same way the built-in ones do::
     @register_model("my_ae", MyConfig, "one line shown by `aekit models`", input_kind="flat")
     def build_my_ae(cfg: MyConfig) -> AEModule: ...
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -58,16 +59,29 @@ class Family:
         (:class:`aekit.models.losses.LossSpec`)."""
         from aekit.models.losses import LossSpec
 
-        return LossSpec(cfg.reconstruction_loss, self.variational, float(cfg.beta) if self.variational else 1.0,
-                        cfg.sparsity, cfg.latent_activation == "sigmoid",
-                        float(cfg.rate_lambda) if self.rate_distortion else None)
+        return LossSpec(
+            cfg.reconstruction_loss,
+            self.variational,
+            float(cfg.beta) if self.variational else 1.0,
+            cfg.sparsity,
+            cfg.latent_activation == "sigmoid",
+            float(cfg.rate_lambda) if self.rate_distortion else None,
+        )
 
 
 _FAMILIES: dict[str, Family] = {}
 
 
-def register_model(name: str, config_cls: type, description: str, *, input_kind: str = "flat",
-                   variational: bool = False, pretrain: Callable | None = None, rate_distortion: bool = False):
+def register_model(
+    name: str,
+    config_cls: type,
+    description: str,
+    *,
+    input_kind: str = "flat",
+    variational: bool = False,
+    pretrain: Callable | None = None,
+    rate_distortion: bool = False,
+):
     """Decorator registering ``builder(config) -> AEModule`` under ``name`` (see :class:`Family`)."""
     if input_kind not in INPUT_KINDS:
         raise ValueError(f"family {name!r}: input_kind={input_kind!r}; expected one of {', '.join(INPUT_KINDS)}")
@@ -77,8 +91,9 @@ def register_model(name: str, config_cls: type, description: str, *, input_kind:
     def deco(builder):
         if name in _FAMILIES:
             raise ValueError(f"family {name!r} is registered twice")
-        _FAMILIES[name] = Family(name, config_cls, builder, description, input_kind, variational, pretrain,
-                                 rate_distortion)
+        _FAMILIES[name] = Family(
+            name, config_cls, builder, description, input_kind, variational, pretrain, rate_distortion
+        )
         return builder
 
     return deco

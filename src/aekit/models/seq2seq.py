@@ -4,6 +4,7 @@ An LSTM stack encodes (B, T, F) to its last state, a head maps that to the code 
 repeated over the T steps (Keras' RepeatVector) and a decoder LSTM stack maps it back to (B, T, F).
 Encoder and decoder can be bidirectional with merge mode 'concat', 'sum', 'ave' or 'mul'.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -25,8 +26,10 @@ def _widths(owner: str, name: str, value) -> None:
     vals = value if isinstance(value, (list, tuple)) else [value]
     ok = bool(vals) and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in vals)
     if not ok or len(set(vals)) > 1:
-        raise AekitError(f"{owner}: {name}={value!r} is not valid; expected a positive width, or a list of equal "
-                         f"widths (one per layer: the LSTM stack has one width)")
+        raise AekitError(
+            f"{owner}: {name}={value!r} is not valid; expected a positive width, or a list of equal "
+            f"widths (one per layer: the LSTM stack has one width)"
+        )
 
 
 @dataclass
@@ -47,8 +50,10 @@ class LSTMConfig(ModelConfig):
             raise AekitError("LSTMConfig: latent_dim is required")
         if isinstance(self.hidden, (list, tuple)):
             if len(self.hidden) > 1 and self.num_layers not in (1, len(self.hidden)):
-                raise AekitError(f"LSTMConfig: hidden={list(self.hidden)!r} lists {len(self.hidden)} layers but "
-                                 f"num_layers={self.num_layers}")
+                raise AekitError(
+                    f"LSTMConfig: hidden={list(self.hidden)!r} lists {len(self.hidden)} layers but "
+                    f"num_layers={self.num_layers}"
+                )
             self.num_layers = max(self.num_layers, len(self.hidden))
             self.hidden = int(self.hidden[0])
 
@@ -57,8 +62,13 @@ class SeqEncoder(nn.Module):
     def __init__(self, cfg: LSTMConfig):
         super().__init__()
         # hidden is declared a list (how options are parsed); normalize() leaves one int
-        self.lstm = LSTMStack(cfg.input_shape[1], cfg.hidden, cfg.num_layers,  # type: ignore[arg-type]
-                              cfg.bidirectional, cfg.merge_mode)
+        self.lstm = LSTMStack(
+            cfg.input_shape[1],
+            cfg.hidden,  # type: ignore[arg-type]
+            cfg.num_layers,
+            cfg.bidirectional,
+            cfg.merge_mode,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.lstm(x)[1]  # (B, H') last state
@@ -70,8 +80,13 @@ class RepeatDecoder(nn.Module):
         self.steps = cfg.input_shape[0]
         assert cfg.latent_dim is not None  # LSTMConfig.normalize requires it
         # hidden is declared a list (how options are parsed); normalize() leaves one int
-        self.lstm = LSTMStack(cfg.latent_dim, cfg.hidden, cfg.num_layers,  # type: ignore[arg-type]
-                              cfg.bidirectional, cfg.merge_mode)
+        self.lstm = LSTMStack(
+            cfg.latent_dim,
+            cfg.hidden,  # type: ignore[arg-type]
+            cfg.num_layers,
+            cfg.bidirectional,
+            cfg.merge_mode,
+        )
         self.out = nn.Linear(self.lstm.width, cfg.input_shape[1])
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -80,8 +95,9 @@ class RepeatDecoder(nn.Module):
         return self.out(seq)  # (B, T, F)
 
 
-@register_model("lstm", LSTMConfig, "sequence-to-sequence LSTM autoencoder (optionally bidirectional)",
-                input_kind="sequence")
+@register_model(
+    "lstm", LSTMConfig, "sequence-to-sequence LSTM autoencoder (optionally bidirectional)", input_kind="sequence"
+)
 def build_lstm(cfg: LSTMConfig) -> AEModule:
     encoder = SeqEncoder(cfg)
     head = LatentHead(encoder.lstm.width, cfg.latent_dim, cfg.latent_activation)

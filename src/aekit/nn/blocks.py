@@ -3,6 +3,7 @@
 Dense stacks, convolutional down/up stages and LSTM stacks live here and nowhere else, so a family is a
 composition (encoder blocks + a head + decoder blocks), never a second copy of an encoder.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,14 @@ import torch
 from torch import nn
 
 _ACT: dict[str, Callable[[], nn.Module]] = {
-    "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "elu": nn.ELU, "gelu": nn.GELU,
-    "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "selu": nn.SELU, "linear": nn.Identity,
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.2),
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "selu": nn.SELU,
+    "linear": nn.Identity,
     "auto": nn.ReLU,  # until fit decides from the data (aekit.training.defaults.hidden_activation)
 }
 
@@ -71,8 +78,9 @@ def conv_down(c_in: int, c_out: int, act: str, mode: str, kernel: int = 3, batch
     return nn.Sequential(*layers)
 
 
-def conv_up(c_in: int, c_out: int, act: str, mode: str, out_size: tuple[int, int], kernel: int = 3,
-            batch_norm: bool = False) -> nn.Sequential:
+def conv_up(
+    c_in: int, c_out: int, act: str, mode: str, out_size: tuple[int, int], kernel: int = 3, batch_norm: bool = False
+) -> nn.Sequential:
     """One decoder stage that doubles H and W back to exactly ``out_size``.
 
     'pool': conv + nearest upsampling to ``out_size``; 'strided': a stride-2 transposed conv whose
@@ -84,8 +92,9 @@ def conv_up(c_in: int, c_out: int, act: str, mode: str, out_size: tuple[int, int
         # (in - 1) * 2 - 2 * pad + kernel + output_padding = out  ->  solve for output_padding per axis
         in_h, in_w = halve(out_size)
         op = tuple(o - ((i - 1) * 2 - 2 * pad + kernel) for o, i in zip(out_size, (in_h, in_w)))
-        layers = [nn.ConvTranspose2d(c_in, c_out, kernel, stride=2, padding=pad,
-                                     output_padding=cast("tuple[int, int]", op))]  # one per axis of out_size
+        layers = [
+            nn.ConvTranspose2d(c_in, c_out, kernel, stride=2, padding=pad, output_padding=cast("tuple[int, int]", op))
+        ]  # one per axis of out_size
     else:
         layers = [nn.Conv2d(c_in, c_out, kernel, padding=pad)]
     if batch_norm:
@@ -120,8 +129,9 @@ class LSTMStack(nn.Module):
     """An LSTM stack over (B, T, F) returning the merged per-step outputs (B, T, H') and the merged last
     state (B, H'), where H' is ``hidden`` or ``2 * hidden`` for a bidirectional stack merged by concat."""
 
-    def __init__(self, n_in: int, hidden: int, num_layers: int = 1, bidirectional: bool = False,
-                 merge_mode: str = "concat"):
+    def __init__(
+        self, n_in: int, hidden: int, num_layers: int = 1, bidirectional: bool = False, merge_mode: str = "concat"
+    ):
         super().__init__()
         self.lstm = nn.LSTM(n_in, hidden, num_layers=num_layers, batch_first=True, bidirectional=bidirectional)
         self.hidden, self.bidirectional = hidden, bidirectional
@@ -132,11 +142,12 @@ class LSTMStack(nn.Module):
         seq, (h, _) = self.lstm(x)  # seq (B, T, D*H); h (layers*D, B, H)
         if not self.bidirectional:
             return seq, h[-1]
-        fwd, bwd = seq[..., : self.hidden], seq[..., self.hidden:]
+        fwd, bwd = seq[..., : self.hidden], seq[..., self.hidden :]
         return self.merge(fwd, bwd), self.merge(h[-2], h[-1])
 
 
 # --- learned image compression (Ballé et al. 2017, 2018) ---------------------------------------------------
+
 
 class _LowerBound(torch.autograd.Function):
     """max(x, bound) whose gradient still flows where it pushes x back up over the bound, so a parameter
@@ -168,14 +179,14 @@ class GDN(nn.Module):
     Input and output (B, C, H, W).
     """
 
-    _PEDESTAL = 2.0 ** -36
+    _PEDESTAL = 2.0**-36
 
     def __init__(self, channels: int, inverse: bool = False, beta_min: float = 1e-6, gamma_init: float = 0.1):
         super().__init__()
         self.inverse = inverse
         ped = self._PEDESTAL
         self._beta_bound = (beta_min + ped) ** 0.5
-        self._gamma_bound = ped ** 0.5
+        self._gamma_bound = ped**0.5
         self.beta = nn.Parameter(torch.sqrt(torch.ones(channels) + ped))  # (C,)
         self.gamma = nn.Parameter(torch.sqrt(gamma_init * torch.eye(channels) + ped))  # (C, C)
 

@@ -20,6 +20,7 @@ Examples
 >>> y_hat.shape, bool((lik > 0).all() and (lik <= 1).all())
 (torch.Size([2, 4, 3, 3]), True)
 """
+
 from __future__ import annotations
 
 import math
@@ -104,8 +105,9 @@ class FactorizedPrior(nn.Module):
         """
         c = self.channels
         grid = torch.arange(-limit, limit + 1, dtype=torch.float64)  # (G,)
-        edges = torch.sigmoid(self.logits_cdf(
-            torch.cat([grid - 0.5, grid[-1:] + 0.5]).expand(c, 1, -1)))[:, 0].numpy()  # (C, G + 1)
+        edges = torch.sigmoid(self.logits_cdf(torch.cat([grid - 0.5, grid[-1:] + 0.5]).expand(c, 1, -1)))[
+            :, 0
+        ].numpy()  # (C, G + 1)
         probs = self.bin_probability(grid.expand(c, 1, -1))[:, 0].numpy()  # (C, G)
         lo = np.zeros(c, np.int64)
         hi = np.zeros(c, np.int64)
@@ -119,7 +121,7 @@ class FactorizedPrior(nn.Module):
         pmf = np.zeros((c, width), np.float64)
         for j in range(c):
             s = int(hi[j] - lo[j]) + 1
-            pmf[j, :s] = probs[j, int(lo[j] + limit): int(lo[j] + limit) + s]
+            pmf[j, :s] = probs[j, int(lo[j] + limit) : int(lo[j] + limit) + s]
         rest = np.clip(1 - pmf.sum(1), 0, 1)
         return lo, pmf, rest
 

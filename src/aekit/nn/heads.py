@@ -1,4 +1,5 @@
 """Code heads: what turns encoder features into the code. A VAE is an encoder with a Gaussian head."""
+
 from __future__ import annotations
 
 import torch

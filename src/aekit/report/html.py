@@ -5,6 +5,7 @@ the network, so the file can be mailed or archived as is. A tiny inline script c
 pictures that decoded (``naturalWidth > 0``) and writes the count into ``<body data-images-loaded=...>``
 (the browser test reads it). Files are written atomically.
 """
+
 from __future__ import annotations
 
 import base64
@@ -68,9 +69,20 @@ def _noisy(model, x: np.ndarray, seed: int) -> np.ndarray:
     return corrupt(torch.from_numpy(np.ascontiguousarray(x)), model.config.corruption, gen).numpy()
 
 
-def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: str | None = None,
-                  n_show: int = 10, max_points: int = 2000, max_tsne: int = 1000, seed: int = 0,
-                  split: str = "", series: dict | None = None) -> str:
+def model_section(
+    model,
+    x_test,
+    y_test=None,
+    *,
+    x_noisy=None,
+    heading: str | None = None,
+    n_show: int = 10,
+    max_points: int = 2000,
+    max_tsne: int = 1000,
+    seed: int = 0,
+    split: str = "",
+    series: dict | None = None,
+) -> str:
     """The HTML of one model's section: summary, metrics and the figures that apply (see :func:`write_report`)."""
     from aekit.autoencoder.metrics import model_metrics
     from aekit.core.arrays import to_model
@@ -85,23 +97,37 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: str | No
     parts = [f"<h2>{html.escape(heading or model.family + ' autoencoder')}</h2>"]
 
     # summary: family, shapes, code size, compression factor and the layer table
-    summary = [("family", model.family), ("input shape", str(tuple(model.input_shape))), ("code size", code),
-               ("compression factor", f"{n_in / code:.1f} ({n_in} / {code})"), ("parameters", model.n_params())]
+    summary = [
+        ("family", model.family),
+        ("input shape", str(tuple(model.input_shape))),
+        ("code size", code),
+        ("compression factor", f"{n_in / code:.1f} ({n_in} / {code})"),
+        ("parameters", model.n_params()),
+    ]
     if model.config.corruption is not None:
         c = model.config.corruption
         summary.append(("denoising", f"{c.kind} corruption, amount {c.amount}"))
     if model.train_config is not None:
-        summary.append(("trained", f"{len(model.history.epoch)} epochs, batch {model.train_config.batch_size}, "
-                                   f"{model.train_config.optimizer}"))
+        summary.append(
+            (
+                "trained",
+                f"{len(model.history.epoch)} epochs, batch {model.train_config.batch_size}, "
+                f"{model.train_config.optimizer}",
+            )
+        )
     layers = _table([(nm or "(module)", cls, p) for nm, cls, p in model.layers()], ("layer", "class", "parameters"))
     parts += ["<h3>Model</h3>", _table(summary), f"<details><summary>layers</summary>{layers}</details>"]
 
     err = model.reconstruction_error(x_model, metric="mse")  # (n,)
     metrics = model_metrics(model, x_model, errors=err)
     kind = metrics.get("loss_kind", "")
-    names = {"loss": f"loss (the training objective: {kind}" + (" + KL" if model.variational else "") + ")",
-             "reconstruction": f"reconstruction ({kind})", "kl": "kl (KL divergence, nats)",
-             "sparsity": "sparsity (penalty)", "mean_code_activation": "mean code activation"}
+    names = {
+        "loss": f"loss (the training objective: {kind}" + (" + KL" if model.variational else "") + ")",
+        "reconstruction": f"reconstruction ({kind})",
+        "kl": "kl (KL divergence, nats)",
+        "sparsity": "sparsity (penalty)",
+        "mean_code_activation": "mean code activation",
+    }
     mrows = [(names[k], metrics[k]) for k in names if metrics.get(k) is not None]
     mrows += [(f"per-sample error {k} (mse, scaled space)", v) for k, v in metrics["error"].items()]
     where = f" ({split})" if split else ""
@@ -116,14 +142,27 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: str | No
     k = min(n_show, n)
     if ishape is not None:
         rec = model.reconstruct(x_model[:k])
-        parts += ["<h3>Reconstructions</h3>", "<p class='note'>top: test inputs; bottom: reconstructions</p>",
-                  _img(plots.image_rows([x_model[:k], rec], ["input", "output"], ishape), "reconstructions")]
+        parts += [
+            "<h3>Reconstructions</h3>",
+            "<p class='note'>top: test inputs; bottom: reconstructions</p>",
+            _img(plots.image_rows([x_model[:k], rec], ["input", "output"], ishape), "reconstructions"),
+        ]
         if model.config.corruption is not None or x_noisy is not None:
-            noisy = (to_model(x_noisy, model.input_shape, "x_noisy")[0][:k] if x_noisy is not None
-                     else _noisy(model, x_model[:k], seed))
-            parts += ["<h3>Denoising</h3>", "<p class='note'>noisy inputs, the model's output, the clean images</p>",
-                      _img(plots.image_rows([noisy, model.reconstruct(noisy), x_model[:k]],
-                                            ["noisy", "denoised", "clean"], ishape), "denoising")]
+            noisy = (
+                to_model(x_noisy, model.input_shape, "x_noisy")[0][:k]
+                if x_noisy is not None
+                else _noisy(model, x_model[:k], seed)
+            )
+            parts += [
+                "<h3>Denoising</h3>",
+                "<p class='note'>noisy inputs, the model's output, the clean images</p>",
+                _img(
+                    plots.image_rows(
+                        [noisy, model.reconstruct(noisy), x_model[:k]], ["noisy", "denoised", "clean"], ishape
+                    ),
+                    "denoising",
+                ),
+            ]
         if not model.variational or code > 2:
             parts += ["<h3>Codes</h3>", _img(plots.code_images(model.encode(x_model[:k])), "codes")]
     else:  # tables and windows of a series: lines, never pictures
@@ -132,26 +171,43 @@ def model_section(model, x_test, y_test=None, *, x_noisy=None, heading: str | No
         steps = [d for d in model.input_shape if d != 1] or [1]
         rows = x_model[:4].reshape(min(4, n), *(steps if is_series else [-1]))
         rec = model.reconstruct(x_model[:4]).reshape(rows.shape)
-        parts += ["<h3>Reconstructions</h3>", "<p class='note'>inputs (solid) and reconstructions (dashed), "
-                  + ("as series" if is_series else "one line per row over its columns") + "</p>",
-                  _img(plots.series_reconstructions(rows, rec, xlabel="step" if is_series else "column"), "lines")]
+        parts += [
+            "<h3>Reconstructions</h3>",
+            "<p class='note'>inputs (solid) and reconstructions (dashed), "
+            + ("as series" if is_series else "one line per row over its columns")
+            + "</p>",
+            _img(plots.series_reconstructions(rows, rec, xlabel="step" if is_series else "column"), "lines"),
+        ]
     if series is not None:
-        parts += ["<h3>The series and its flagged ranges</h3>",
-                  f"<p class='note'>{int(np.sum(series['flags']))} of {len(series['flags'])} points above the "
-                  f"threshold {series['threshold']:.4g}, shaded</p>",
-                  _img(plots.series_anomalies(series["values"], series["flags"], series.get("scores"),
-                                              series.get("columns")), "series")]
+        parts += [
+            "<h3>The series and its flagged ranges</h3>",
+            f"<p class='note'>{int(np.sum(series['flags']))} of {len(series['flags'])} points above the "
+            f"threshold {series['threshold']:.4g}, shaded</p>",
+            _img(
+                plots.series_anomalies(series["values"], series["flags"], series.get("scores"), series.get("columns")),
+                "series",
+            ),
+        ]
 
     codes = model.encode(x_model)
     if code >= 2 or y is not None:
-        how = ("the 2-D codes themselves" if code <= 2 else
-               f"t-SNE of at most {max_tsne} codes (left) and PCA of all {n} (right)")
-        parts += ["<h3>Latent space</h3>", f"<p class='note'>{how}"
-                  + (", coloured by label" if y is not None else "") + "</p>",
-                  _img(plots.latent_map(codes, y, max_tsne=max_tsne, seed=seed), "latent map")]
+        how = (
+            "the 2-D codes themselves"
+            if code <= 2
+            else f"t-SNE of at most {max_tsne} codes (left) and PCA of all {n} (right)"
+        )
+        parts += [
+            "<h3>Latent space</h3>",
+            f"<p class='note'>{how}" + (", coloured by label" if y is not None else "") + "</p>",
+            _img(plots.latent_map(codes, y, max_tsne=max_tsne, seed=seed), "latent map"),
+        ]
     if ishape is not None and model.variational and code == 2:
-        parts += ["<h3>Latent manifold</h3>", _img(plots.manifold_grid(model, 15), "latent manifold"),
-                  "<h3>Samples</h3>", _img(plots.samples(model, 16, seed), "samples")]
+        parts += [
+            "<h3>Latent manifold</h3>",
+            _img(plots.manifold_grid(model, 15), "latent manifold"),
+            "<h3>Samples</h3>",
+            _img(plots.samples(model, 16, seed), "samples"),
+        ]
     if ishape is not None:
         filt = plots.first_layer_filters(model, ishape)
         if filt is not None:
@@ -170,17 +226,23 @@ def rate_distortion_section(model, x_model: np.ndarray) -> list[str]:
     rec = decompress(blob, model)
     rep = psnr_report(np.moveaxis(pics, 1, -1), np.moveaxis(rec, 1, -1))
     bpp = 8 * len(blob) / (len(pics) * pics.shape[-2] * pics.shape[-1])
-    rows = [("quality / lambda", f"{model.config.quality} / {model.config.rate_lambda:g}"),
-            ("bytes per picture (whole .aekz / N)", f"{len(blob) / len(pics):.1f}"), ("bits per pixel", f"{bpp:.3f}"),
-            ("PSNR (dB)", rep["psnr"])]
+    rows = [
+        ("quality / lambda", f"{model.config.quality} / {model.config.rate_lambda:g}"),
+        ("bytes per picture (whole .aekz / N)", f"{len(blob) / len(pics):.1f}"),
+        ("bits per pixel", f"{bpp:.3f}"),
+        ("PSNR (dB)", rep["psnr"]),
+    ]
     if "psnr_channels" in rep:
         rows.append(("PSNR per channel (dB)", " / ".join(f"{v:.2f}" for v in rep["psnr_channels"])))
     curves = {"coded test pictures": [(bpp, rep["psnr"])]}
     h = model.history.history
     if h.get("bpp") and h.get("reconstruction"):
         curves["training, per epoch"] = [(b, db(max(m, 1e-12))) for b, m in zip(h["bpp"], h["reconstruction"])]
-    return ["<h3>Rate and distortion</h3>", _table(rows, ("", "value")),
-            _img(plots.rate_distortion(curves), "rate-distortion")]
+    return [
+        "<h3>Rate and distortion</h3>",
+        _table(rows, ("", "value")),
+        _img(plots.rate_distortion(curves), "rate-distortion"),
+    ]
 
 
 def render_page(title: str, sections: Sequence[str], subtitle: str = "") -> str:
@@ -189,15 +251,27 @@ def render_page(title: str, sections: Sequence[str], subtitle: str = "") -> str:
 
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     sub = f"<p class='note'>{html.escape(subtitle)}</p>" if subtitle else ""
-    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{_CSS}</style><script>{_SCRIPT}</script></head>\n<body data-images-loaded='pending'>"
-            f"<h1>{html.escape(title)}</h1>{sub}<p class='note'>aekit {__version__}, {now}</p>\n"
-            + "\n".join(sections) + "\n</body></html>\n")
+    return (
+        f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style><script>{_SCRIPT}</script></head>\n<body data-images-loaded='pending'>"
+        f"<h1>{html.escape(title)}</h1>{sub}<p class='note'>aekit {__version__}, {now}</p>\n"
+        + "\n".join(sections)
+        + "\n</body></html>\n"
+    )
 
 
-def write_report(model, x_test, y_test=None, out_path: str | os.PathLike = "report.html", *, x_noisy=None,
-                 title: str | None = None, subtitle: str = "", split: str = "",
-                 series: dict | None = None) -> Path:
+def write_report(
+    model,
+    x_test,
+    y_test=None,
+    out_path: str | os.PathLike = "report.html",
+    *,
+    x_noisy=None,
+    title: str | None = None,
+    subtitle: str = "",
+    split: str = "",
+    series: dict | None = None,
+) -> Path:
     """Write one self-contained HTML report of ``model`` evaluated on ``x_test``.
 
     Shown when they apply: the model summary (layers, parameters, code size, compression factor), metrics

@@ -13,6 +13,7 @@ Examples
 >>> len(fig.axes) > 0
 True
 """
+
 from __future__ import annotations
 
 import io
@@ -121,8 +122,15 @@ def code_images(codes: np.ndarray, n: int = 10) -> Figure:
     return fig
 
 
-def scatter(ax, pts: np.ndarray, labels: Sequence | np.ndarray | None = None, title: str | None = None, *,
-            class_names: Sequence[str] | None = None, point_size: float = 4.0) -> None:
+def scatter(
+    ax,
+    pts: np.ndarray,
+    labels: Sequence | np.ndarray | None = None,
+    title: str | None = None,
+    *,
+    class_names: Sequence[str] | None = None,
+    point_size: float = 4.0,
+) -> None:
     """2-D points (N, 2) on ``ax``, one colour and legend entry per label (ints or strings); integer labels
     are named by ``class_names`` when given."""
     from matplotlib import colormaps
@@ -139,8 +147,7 @@ def scatter(ax, pts: np.ndarray, labels: Sequence | np.ndarray | None = None, ti
             m = lab == c
             # (the ignore: named means class_names is given)
             name = class_names[int(c)] if named and 0 <= int(c) < len(class_names) else str(c)  # type: ignore[index,arg-type]
-            ax.scatter(pts[m, 0], pts[m, 1], s=point_size, alpha=0.7, linewidths=0, color=cmap(i % cmap.N),
-                       label=name)
+            ax.scatter(pts[m, 0], pts[m, 1], s=point_size, alpha=0.7, linewidths=0, color=cmap(i % cmap.N), label=name)
         if len(classes) <= 20:
             ax.legend(markerscale=3, fontsize=8, loc="best", frameon=False)
     ax.set_xticks([])
@@ -149,8 +156,14 @@ def scatter(ax, pts: np.ndarray, labels: Sequence | np.ndarray | None = None, ti
         ax.set_title(title, fontsize=10)
 
 
-def map_figure(points: np.ndarray, labels: Sequence | None = None, title: str | None = None, *,
-               class_names: Sequence[str] | None = None, point_size: float = 4.0) -> Figure:
+def map_figure(
+    points: np.ndarray,
+    labels: Sequence | None = None,
+    title: str | None = None,
+    *,
+    class_names: Sequence[str] | None = None,
+    point_size: float = 4.0,
+) -> Figure:
     """One 2-D map (N, 2) as a scatter plot, coloured by label (what ``aekit embed --map`` draws)."""
     fig = Figure(figsize=(7, 6), dpi=110)
     scatter(fig.add_subplot(1, 1, 1), points, labels, title, class_names=class_names, point_size=point_size)
@@ -158,8 +171,7 @@ def map_figure(points: np.ndarray, labels: Sequence | None = None, title: str | 
     return fig
 
 
-def latent_map(codes: np.ndarray, labels: np.ndarray | None = None, *, max_tsne: int = 1000,
-               seed: int = 0) -> Figure:
+def latent_map(codes: np.ndarray, labels: np.ndarray | None = None, *, max_tsne: int = 1000, seed: int = 0) -> Figure:
     """Codes coloured by label: the codes themselves when 2-D, else t-SNE (on at most ``max_tsne`` points)
     and PCA side by side (both by :func:`aekit.apps.embed.map_2d`)."""
     from aekit.apps.embed import map_2d
@@ -177,8 +189,7 @@ def latent_map(codes: np.ndarray, labels: np.ndarray | None = None, *, max_tsne:
     sub, sub_lab = codes[idx], (labels[idx] if labels is not None else None)
     # one thread: t-SNE on ~1,000 points is quick, and spinning threads on a busy machine made it ten
     # times slower in our measurements
-    scatter(fig.add_subplot(1, 2, 1), map_2d(sub, "tsne", seed=seed, threads=1), sub_lab,
-            f"t-SNE of {len(sub)} codes")
+    scatter(fig.add_subplot(1, 2, 1), map_2d(sub, "tsne", seed=seed, threads=1), sub_lab, f"t-SNE of {len(sub)} codes")
     scatter(fig.add_subplot(1, 2, 2), map_2d(codes, "pca", seed=seed), labels, f"PCA of {len(codes)} codes")
     fig.tight_layout()
     return fig
@@ -215,8 +226,7 @@ def first_layer_filters(model, image_shape, max_filters: int = 32) -> Figure | N
     the first conv's kernels (conv, channels averaged). None when the first layer is neither."""
     import torch
 
-    first = next((m for m in model.module.encoder.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))),
-                 None)
+    first = next((m for m in model.module.encoder.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))), None)
     if first is None:
         return None
     w = first.weight.detach().cpu().float().numpy()
@@ -270,8 +280,9 @@ def series_reconstructions(x: np.ndarray, x_hat: np.ndarray, n: int = 4, xlabel:
     return fig
 
 
-def series_anomalies(values: np.ndarray, flags: np.ndarray, scores: np.ndarray | None = None,
-                     names: list | None = None) -> Figure:
+def series_anomalies(
+    values: np.ndarray, flags: np.ndarray, scores: np.ndarray | None = None, names: list | None = None
+) -> Figure:
     """A whole series (T,) or (T, F) (one line per value column, labelled by ``names``) with its flagged
     points shaded as ranges, and the per-point score below."""
     values, flags = np.asarray(values, np.float64), np.asarray(flags, bool)
@@ -297,9 +308,15 @@ def series_anomalies(values: np.ndarray, flags: np.ndarray, scores: np.ndarray |
     return fig
 
 
-def plot_map(points, labels: Sequence | None = None, path: str | os.PathLike = "map.png", *,
-             title: str | None = None, class_names: Sequence[str] | None = None,
-             point_size: float = 4.0) -> Path:
+def plot_map(
+    points,
+    labels: Sequence | None = None,
+    path: str | os.PathLike = "map.png",
+    *,
+    title: str | None = None,
+    class_names: Sequence[str] | None = None,
+    point_size: float = 4.0,
+) -> Path:
     """Draw a 2-D map (N, 2) as a PNG scatter plot, one colour per label; written atomically.
 
     ``labels`` (N,) may be ints or strings; ``class_names`` names integer labels in the legend.

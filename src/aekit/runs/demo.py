@@ -13,6 +13,7 @@ Each model is an ordinary training run (:func:`aekit.runs.train_run`, what ``aek
 folder with the model file, a checkpoint, the history CSV and TensorBoard logs, written as training goes;
 the demo adds one report over the three models.
 """
+
 from __future__ import annotations
 
 import time
@@ -26,8 +27,13 @@ import torch
 # batch 128 at lr 1e-3 still gave blobs (0.46).
 PLAN = [
     ("Convolutional autoencoder (Keras blog 16-8-8)", "conv", {"filters": [16, 8, 8]}, 10, {"lr": 2e-3}),
-    ("Denoising convolutional autoencoder (32-32, Gaussian noise 0.5)", "conv",
-     {"filters": [32, 32], "corruption": "gaussian:0.5"}, 6, {"lr": 2e-3}),
+    (
+        "Denoising convolutional autoencoder (32-32, Gaussian noise 0.5)",
+        "conv",
+        {"filters": [32, 32], "corruption": "gaussian:0.5"},
+        6,
+        {"lr": 2e-3},
+    ),
     ("Variational autoencoder with a 2-D code", "vae", {"hidden": [256], "latent_dim": 2}, 20, {}),
 ]
 QUICK_EPOCHS = (3, 2, 8)
@@ -36,8 +42,15 @@ QUICK_VAL = 500
 BATCH = 32
 
 
-def run_demo(out_dir="aekit-demo", quick: bool = False, seed: int = 0, verbose: int = 1, device: str = "auto",
-             plan=None, threads: int | None = 1) -> Path:
+def run_demo(
+    out_dir="aekit-demo",
+    quick: bool = False,
+    seed: int = 0,
+    verbose: int = 1,
+    device: str = "auto",
+    plan=None,
+    threads: int | None = 1,
+) -> Path:
     """Train the demo models, save them to ``out_dir`` and write ``out_dir/report.html``; returns its path.
 
     Parameters
@@ -97,17 +110,37 @@ def _run(out: Path, quick: bool, seed: int, verbose: int, device: str, plan) -> 
     sections, t_all = [], time.perf_counter()
     for i, (label, family, opts, epochs, train_opts) in enumerate(plan):
         name = RUN_NAMES[i] if i < len(RUN_NAMES) else f"model{i}"
-        run = train_run(family, src, out / name, options={**opts, **train_opts, "epochs": epochs, "batch_size": BATCH},
-                        seed=seed, device=device, verbose=1 if verbose else 0, report=False)
+        run = train_run(
+            family,
+            src,
+            out / name,
+            options={**opts, **train_opts, "epochs": epochs, "batch_size": BATCH},
+            seed=seed,
+            device=device,
+            verbose=1 if verbose else 0,
+            report=False,
+        )
         t1 = time.perf_counter()
-        sections.append(model_section(run.model, x_test, y_test, heading=label, seed=seed,
-                                      max_points=1000 if quick else 2000,
-                                      max_tsne=500 if quick else 1000))
+        sections.append(
+            model_section(
+                run.model,
+                x_test,
+                y_test,
+                heading=label,
+                seed=seed,
+                max_points=1000 if quick else 2000,
+                max_tsne=500 if quick else 1000,
+            )
+        )
         if verbose:
-            print(f"{label}: {epochs} epochs in {run.seconds:.1f} s (report {time.perf_counter() - t1:.1f} s), "
-                  f"val_loss {run.model.history.history['val_loss'][-1]:.4g} -> {run.model_path}")
-    note = (f"{len(x_train):,} training and {len(x_test):,} test digits (the MNIST test set embedded in aekit), "
-            f"{'quick run' if quick else 'full run'}, {time.perf_counter() - t_all:.0f} s in all")
+            print(
+                f"{label}: {epochs} epochs in {run.seconds:.1f} s (report {time.perf_counter() - t1:.1f} s), "
+                f"val_loss {run.model.history.history['val_loss'][-1]:.4g} -> {run.model_path}"
+            )
+    note = (
+        f"{len(x_train):,} training and {len(x_test):,} test digits (the MNIST test set embedded in aekit), "
+        f"{'quick run' if quick else 'full run'}, {time.perf_counter() - t_all:.0f} s in all"
+    )
     page = render_page("aekit demo: autoencoders on handwritten digits", sections, note)
     return atomic_write(out / "report.html", page.encode("utf-8"))
 

@@ -8,6 +8,7 @@ one flat mapping (``{"latent_dim": 16, "epochs": 3, "corruption": "gaussian:0.5"
 as typed on a command line) or read from a TOML/YAML file (:func:`read_config_file`); no option is
 defined anywhere else.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -16,12 +17,16 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aekit.errors import AekitError, DivergenceError, FileAccessError, os_error
 from aekit.models.config import TrainConfig, apply_overrides, field_types, from_dict
-from aekit.models.registry import get_family
+from aekit.models.registry import Family, get_family
 from aekit.training import distributed
 from aekit.training.loop import pick_device
+
+if TYPE_CHECKING:  # imported where a run starts: `aekit train --help` needs no torch module built
+    from aekit.autoencoder.model import Autoencoder
 
 DATA_KEYS = ("image_size", "color", "window", "stride", "kind", "key", "limit", "columns", "impute")
 
@@ -68,10 +73,11 @@ def read_config_file(path) -> dict:
     return flat
 
 
-def split_options(family: str, options: dict) -> tuple[dict, dict, dict]:
+def split_options(family: str | Family, options: dict) -> tuple[dict, dict, dict]:
     """(model options, training options, data options) of a flat mapping; unknown keys are refused with the
     valid ones listed. Dotted keys (``corruption.amount``) belong to the model."""
-    model_fields = set(field_types(get_family(family).config_cls)) - {"input_shape"}
+    fam = family if isinstance(family, Family) else get_family(family)
+    model_fields = set(field_types(fam.config_cls)) - {"input_shape"}
     train_fields = set(field_types(TrainConfig))
     m, t, d = {}, {}, {}
     for k, v in options.items():
@@ -103,7 +109,7 @@ def parse_sets(items) -> dict:
 class TrainRun:
     """What :func:`train_run` returns."""
 
-    model: object
+    model: Autoencoder
     out_dir: Path
     model_path: Path
     history_path: Path
@@ -114,12 +120,20 @@ class TrainRun:
     def summary(self) -> dict:
         """The run's facts (what ``aekit train --json`` prints), with what fit decided from the data."""
         h = self.model.history.history
-        return {"family": self.model.family, "out_dir": str(self.out_dir), "model": str(self.model_path),
-                "history": str(self.history_path), "report": str(self.report_path) if self.report_path else None,
-                "tensorboard": str(self.tb_dir), "epochs": len(self.model.history.epoch),
-                "final_loss": h["loss"][-1] if h.get("loss") else None,
-                "final_val_loss": h["val_loss"][-1] if h.get("val_loss") else None,
-                "seconds": round(self.seconds, 2), "decided": self.model.fit_info, "anomaly": self._anomaly()}
+        return {
+            "family": self.model.family,
+            "out_dir": str(self.out_dir),
+            "model": str(self.model_path),
+            "history": str(self.history_path),
+            "report": str(self.report_path) if self.report_path else None,
+            "tensorboard": str(self.tb_dir),
+            "epochs": len(self.model.history.epoch),
+            "final_loss": h["loss"][-1] if h.get("loss") else None,
+            "final_val_loss": h["val_loss"][-1] if h.get("val_loss") else None,
+            "seconds": round(self.seconds, 2),
+            "decided": self.model.fit_info,
+            "anomaly": self._anomaly(),
+        }
 
     def _anomaly(self) -> dict | None:
         """The anomaly score and threshold stored for ``aekit detect`` (None for a model without one)."""
@@ -173,8 +187,7 @@ def series_view(model, src) -> dict | None:
     d = src.description
     res = detect(model, src.x)
     scores, flags = point_flags(res.scores, len(src.values), d.window, d.stride, res.threshold)
-    return {"values": src.values, "columns": d.columns, "scores": scores, "flags": flags,
-            "threshold": res.threshold}
+    return {"values": src.values, "columns": d.columns, "scores": scores, "flags": flags, "threshold": res.threshold}
 
 
 RUN_FILES = ("model.aekit", "checkpoint.aekit", "history.csv", "report.html")
@@ -189,8 +202,10 @@ def check_out_dir(out: Path, resume: bool, force: bool) -> None:
     if not found or resume:
         return
     if not force:
-        raise AekitError(f"--out {out} holds another run ({', '.join(found)}); use --resume to continue it, "
-                         f"--force to replace it, or another folder")
+        raise AekitError(
+            f"--out {out} holds another run ({', '.join(found)}); use --resume to continue it, "
+            f"--force to replace it, or another folder"
+        )
     import shutil
 
     for n in RUN_FILES:
@@ -198,9 +213,21 @@ def check_out_dir(out: Path, resume: bool, force: bool) -> None:
     shutil.rmtree(out / "tb", ignore_errors=True)
 
 
-def train_run(family: str, data, out_dir, *, options: dict | None = None, config_file=None,
-              resume: bool = False, force: bool = False, seed: int | None = None, device: str | None = None, verbose: int = 0,
-              report: bool = True, callbacks: list | None = None) -> TrainRun:
+def train_run(
+    family: str,
+    data,
+    out_dir,
+    *,
+    options: dict | None = None,
+    config_file=None,
+    resume: bool = False,
+    force: bool = False,
+    seed: int | None = None,
+    device: str | None = None,
+    verbose: int = 0,
+    report: bool = True,
+    callbacks: list | None = None,
+) -> TrainRun:
     """Train ``family`` on ``data`` (a SRC string for :func:`aekit.datasets.sources.load_source`, or a Source) and
     write the run folder ``out_dir``.
 
@@ -233,7 +260,7 @@ def train_run(family: str, data, out_dir, *, options: dict | None = None, config
 
     family_ = get_family(family)
     opts = {**(read_config_file(config_file) if config_file else {}), **(options or {})}
-    m_opts, t_opts, d_opts = split_options(family_.name, opts)
+    m_opts, t_opts, d_opts = split_options(family_, opts)  # the registry is asked once, above
     src = data if isinstance(data, Source) else load_source(data, **d_opts)
     out = Path(out_dir)
     ckpt = out / "checkpoint.aekit"
@@ -245,8 +272,13 @@ def train_run(family: str, data, out_dir, *, options: dict | None = None, config
     fit_opts = dataclasses.asdict(tcfg)
     # the run's files are written as training goes by the loop's callbacks: a checkpoint, the history CSV
     # and TensorBoard logs after every epoch (a killed run keeps all three); the model and report at the end
-    fit_opts.update(checkpoint=str(ckpt), resume=bool(resume), log_dir=str(out / "tb"),
-                    csv_log=str(out / "history.csv"), verbose=verbose)
+    fit_opts.update(
+        checkpoint=str(ckpt),
+        resume=bool(resume),
+        log_dir=str(out / "tb"),
+        csv_log=str(out / "history.csv"),
+        verbose=verbose,
+    )
     if seed is not None:
         fit_opts["seed"] = seed
     if device is not None:
@@ -259,7 +291,7 @@ def train_run(family: str, data, out_dir, *, options: dict | None = None, config
         base = from_dict(family_.config_cls, {"input_shape": _input_shape(family_, src)}, owner=family_.name)
         cfg = apply_overrides(base, m_opts)
         kwargs = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg) if f.name != "input_shape"}
-        model = build(family_.name, input_shape=cfg.input_shape, seed=fit_opts["seed"], **kwargs)
+        model = build(family_, input_shape=cfg.input_shape, seed=fit_opts["seed"], **kwargs)
     model.data = dataclasses.replace(src.description)  # its source is what `aekit report RUN_DIR` reads
     val = src.x_test if (src.x_test is not None and not tcfg.validation_split) else None
     pick_device(fit_opts["device"])  # a device this machine lacks fails here, before the folder exists
@@ -298,12 +330,22 @@ def _write_outputs(model, src, family: str, out: Path, report: bool) -> None:
         from aekit.report import write_report
 
         x_eval, y_eval = src.eval_split
-        split = ("the test split" if src.x_test is not None else
-                 "the training data: no test split" + (", the last 10% were the validation data"
-                                                       if model.fit_info.get("validation") else ""))
-        write_report(model, x_eval[:2000], None if y_eval is None else y_eval[:2000],
-                     out / "report.html", title=f"aekit train {family} --data {src.name}",
-                     subtitle=f"evaluated on {split}", split=split, series=series_view(model, src))
+        split = (
+            "the test split"
+            if src.x_test is not None
+            else "the training data: no test split"
+            + (", the last 10% were the validation data" if model.fit_info.get("validation") else "")
+        )
+        write_report(
+            model,
+            x_eval[:2000],
+            None if y_eval is None else y_eval[:2000],
+            out / "report.html",
+            title=f"aekit train {family} --data {src.name}",
+            subtitle=f"evaluated on {split}",
+            split=split,
+            series=series_view(model, src),
+        )
 
 
 __all__ = ["train_run", "read_config_file", "split_options", "parse_sets", "TrainRun"]

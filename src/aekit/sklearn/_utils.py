@@ -4,6 +4,7 @@ Kept apart so that ``aekit/sklearn.py`` reads as the public API: this module tur
 parameters into an :func:`aekit.build` call and an :meth:`aekit.Autoencoder.fit` call, maps flat feature
 rows to the model's layout and back, and pickles the fitted model as bytes of aekit's own model file.
 """
+
 from __future__ import annotations
 
 import copy
@@ -71,10 +72,28 @@ class AutoencoderBase(BaseEstimator):
         "verbose": [Interval(Integral, 0, 2, closed="both")],
     }
 
-    def __init__(self, family="dense", *, latent_dim=None, hidden=None, input_shape=None, epochs=50,
-                 batch_size=64, lr=None, optimizer="adam", weight_decay=0.0, noise=None, scale="auto",
-                 loss="auto", model_options=None, validation_split=0.0, patience=None, device="cpu",
-                 random_state=None, verbose=0):
+    def __init__(
+        self,
+        family="dense",
+        *,
+        latent_dim=None,
+        hidden=None,
+        input_shape=None,
+        epochs=50,
+        batch_size=64,
+        lr=None,
+        optimizer="adam",
+        weight_decay=0.0,
+        noise=None,
+        scale="auto",
+        loss="auto",
+        model_options=None,
+        validation_split=0.0,
+        patience=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
         self.family = family
         self.latent_dim = latent_dim
         self.hidden = hidden
@@ -112,22 +131,27 @@ class AutoencoderBase(BaseEstimator):
         except (TypeError, ValueError):
             raise AekitError(f"{name}: input_shape={self.input_shape!r}; expected a tuple of positive sizes") from None
         if not shape or any(d <= 0 for d in shape) or math.prod(shape) != n_features:
-            raise AekitError(f"{name}: input_shape={shape} holds {math.prod(shape)} values per sample but X has "
-                             f"{n_features} features; expected a shape whose product is {n_features}")
+            raise AekitError(
+                f"{name}: input_shape={shape} holds {math.prod(shape)} values per sample but X has "
+                f"{n_features} features; expected a shape whose product is {n_features}"
+            )
         return shape
 
     def _resolve_scale_loss(self, X: np.ndarray) -> tuple:
         """(scale, loss) from the data, by aekit's one set of rules (:func:`aekit.training.defaults.decide_data`)."""
-        d = decide_data(value_range(X), self._sample_shape(X.shape[1]), scale=self.scale, loss=self.loss,
-                        owner=type(self).__name__)
+        d = decide_data(
+            value_range(X), self._sample_shape(X.shape[1]), scale=self.scale, loss=self.loss, owner=type(self).__name__
+        )
         return d.scale, d.loss
 
     def _model_options(self, n_features: int, loss: str) -> dict:
         extra = dict(self.model_options or {})
         clash = sorted(set(extra) & set(_SET_BY_PARAMETERS))
         if clash:
-            raise AekitError(f"{type(self).__name__}: model_options={{{clash[0]!r}: ...}} is set by the "
-                             f"estimator's own parameters; pass it as a parameter instead")
+            raise AekitError(
+                f"{type(self).__name__}: model_options={{{clash[0]!r}: ...}} is set by the "
+                f"estimator's own parameters; pass it as a parameter instead"
+            )
         latent = self.latent_dim  # None: the family's default (aekit.training.defaults.default_latent for dense)
         opts = {**extra, "output_activation": "sigmoid" if loss == "bce" else "linear", "loss": loss}
         if latent is not None:
@@ -157,10 +181,20 @@ class AutoencoderBase(BaseEstimator):
             hint = " (image and sequence families need input_shape=)" if needs_shape else ""
             raise AekitError(f"{type(self).__name__}: family={self.family!r}: {e}{hint}") from None
         with cpu_threads_for(X):
-            model.fit(self._rows_to_user(X), epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
-                      optimizer=self.optimizer, weight_decay=self.weight_decay,
-                      validation_split=self.validation_split, patience=self.patience, scale=scale,
-                      seed=seed, device=self.device_, verbose=self.verbose)
+            model.fit(
+                self._rows_to_user(X),
+                epochs=self.epochs,
+                batch_size=self.batch_size,
+                lr=self.lr,
+                optimizer=self.optimizer,
+                weight_decay=self.weight_decay,
+                validation_split=self.validation_split,
+                patience=self.patience,
+                scale=scale,
+                seed=seed,
+                device=self.device_,
+                verbose=self.verbose,
+            )
         self.model_ = model
         self._make_module64()
         self.history_ = {k: list(v) for k, v in model.history.history.items()}
@@ -172,13 +206,14 @@ class AutoencoderBase(BaseEstimator):
         try:
             device = torch.device(self.device)
         except (RuntimeError, TypeError):
-            raise AekitError(f"{name}: device={self.device!r}; expected 'cpu', 'cuda', 'cuda:1', 'mps' or "
-                             f"'auto'") from None
+            raise AekitError(
+                f"{name}: device={self.device!r}; expected 'cpu', 'cuda', 'cuda:1', 'mps' or 'auto'"
+            ) from None
         mps = getattr(torch.backends, "mps", None)
         if (device.type == "cuda" and not torch.cuda.is_available()) or (
-                device.type == "mps" and not (mps is not None and mps.is_available())):
-            raise AekitError(f"{name}: device={self.device!r} is not available on this machine; use 'cpu' "
-                             f"or 'auto'")
+            device.type == "mps" and not (mps is not None and mps.is_available())
+        ):
+            raise AekitError(f"{name}: device={self.device!r} is not available on this machine; use 'cpu' or 'auto'")
         return str(device)
 
     # --- layout ------------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ Fitted attributes: ``model_`` (the :class:`aekit.Autoencoder`), ``history_`` (pe
 ``n_epochs_``, ``n_features_in_``, ``feature_names_in_`` (pandas input), ``scale_`` and ``loss_`` (what
 'auto' resolved to), ``device_``.
 """
+
 from __future__ import annotations
 
 from numbers import Real
@@ -110,8 +111,9 @@ class AutoencoderTransformer(TransformerMixin, AutoencoderBase):
         check_is_fitted(self)
         Z = check_array(X, dtype=DTYPES)
         if Z.shape[1] != self._n_features_out:
-            raise AekitError(f"inverse_transform: codes have {Z.shape[1]} columns; this model's code size "
-                             f"is {self._n_features_out}")
+            raise AekitError(
+                f"inverse_transform: codes have {Z.shape[1]} columns; this model's code size is {self._n_features_out}"
+            )
         return self._decode(Z).astype(Z.dtype, copy=False)
 
     def score(self, X, y=None):
@@ -179,16 +181,52 @@ class AutoencoderOutlierDetector(OutlierMixin, AutoencoderBase):
         "metric": [_Metrics()],
     }
 
-    def __init__(self, family="dense", *, contamination=0.1, metric="mse", latent_dim=None, hidden=None,
-                 input_shape=None, epochs=50, batch_size=64, lr=None, optimizer="adam", weight_decay=0.0,
-                 noise=None, scale="auto", loss="auto", model_options=None, validation_split=0.0, patience=None,
-                 device="cpu", random_state=None, verbose=0):
+    def __init__(
+        self,
+        family="dense",
+        *,
+        contamination=0.1,
+        metric="mse",
+        latent_dim=None,
+        hidden=None,
+        input_shape=None,
+        epochs=50,
+        batch_size=64,
+        lr=None,
+        optimizer="adam",
+        weight_decay=0.0,
+        noise=None,
+        scale="auto",
+        loss="auto",
+        model_options=None,
+        validation_split=0.0,
+        patience=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
         self.contamination = contamination
         self.metric = metric
-        super().__init__(family, latent_dim=latent_dim, hidden=hidden, input_shape=input_shape, epochs=epochs,
-                         batch_size=batch_size, lr=lr, optimizer=optimizer, weight_decay=weight_decay, noise=noise,
-                         scale=scale, loss=loss, model_options=model_options, validation_split=validation_split,
-                         patience=patience, device=device, random_state=random_state, verbose=verbose)
+        super().__init__(
+            family,
+            latent_dim=latent_dim,
+            hidden=hidden,
+            input_shape=input_shape,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            noise=noise,
+            scale=scale,
+            loss=loss,
+            model_options=model_options,
+            validation_split=validation_split,
+            patience=patience,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
 
     def fit(self, X, y=None):
         """Train on X (mostly normal data), then set the threshold from the training scores. Returns self."""

@@ -2,6 +2,7 @@
 permutation into reused buffers) and :class:`StreamSource` (bounded-memory streams), each yielding this
 process's part of every global batch under data parallelism.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -53,15 +54,20 @@ class ArraySource:
     def _gather(self, slot: int, src: torch.Tensor, idx: torch.Tensor, rows: int) -> torch.Tensor:
         buf = self._bufs.get(slot)
         if buf is None or len(buf) < rows:
-            buf = torch.empty((rows, *src.shape[1:]), dtype=src.dtype, device=src.device,
-                              pin_memory=self._pinned)
+            buf = torch.empty((rows, *src.shape[1:]), dtype=src.dtype, device=src.device, pin_memory=self._pinned)
             self._bufs[slot] = buf
-        out = buf[:len(idx)]
+        out = buf[: len(idx)]
         torch.index_select(src, 0, idx, out=out)
         return out
 
-    def iter_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator, drop_single: bool = False,
-                     world: World = SINGLE):
+    def iter_batches(
+        self,
+        batch_size: int,
+        shuffle: bool,
+        generator: torch.Generator,
+        drop_single: bool = False,
+        world: World = SINGLE,
+    ):
         """Batches of ``batch_size`` (the global batch); under data parallelism each rank yields its part of
         every global batch (see :func:`aekit.core.arrays.shard_bounds`), all ranks drawing the same permutation."""
         n = len(self.x)
@@ -95,12 +101,12 @@ class ArraySource:
                 j += 1
             if self._pinned and k:  # the previous chunk's non-blocking copies must finish before reuse
                 torch.cuda.current_stream().synchronize()
-            idx = order[c0:parts[j][1]]
+            idx = order[c0 : parts[j][1]]
             bx = self._gather(0, self.x, idx, budget)
             by = self._gather(1, self.y, idx, budget) if self.y is not None else bx
-            for a, b in parts[k:j + 1]:
-                xb = bx[a - c0:b - c0]
-                yield xb, (by[a - c0:b - c0] if self.y is not None else xb)
+            for a, b in parts[k : j + 1]:
+                xb = bx[a - c0 : b - c0]
+                yield xb, (by[a - c0 : b - c0] if self.y is not None else xb)
             k = j + 1
 
 
@@ -115,15 +121,23 @@ class StreamSource:
     def __len__(self) -> int:
         return len(self.stream)
 
-    def iter_batches(self, batch_size: int, shuffle: bool, generator: torch.Generator, drop_single: bool = False,
-                     world: World = SINGLE):
+    def iter_batches(
+        self,
+        batch_size: int,
+        shuffle: bool,
+        generator: torch.Generator,
+        drop_single: bool = False,
+        world: World = SINGLE,
+    ):
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
         n = len(self.stream)
         if world.parallel and _takes_shard(self.stream):  # the stream reads only this rank's rows
             batches = self.stream.iter_batches(batch_size, shuffle=shuffle, seed=seed, shard=(world.rank, world.size))
         else:
-            batches = (b[slice(*shard_bounds(len(b), world.rank, world.size))]
-                       for b in self.stream.iter_batches(batch_size, shuffle=shuffle, seed=seed))
+            batches = (
+                b[slice(*shard_bounds(len(b), world.rank, world.size))]
+                for b in self.stream.iter_batches(batch_size, shuffle=shuffle, seed=seed)
+            )
         for k, b in enumerate(batches):
             if drop_single and _drop_last(k * batch_size, min(batch_size, n - k * batch_size), n, world):
                 break

@@ -1,4 +1,5 @@
 """Callbacks: named hooks into the training loop (see ``loop.py`` for the events)."""
+
 from __future__ import annotations
 
 import math
@@ -29,29 +30,40 @@ class StateSnapshot:
     @staticmethod
     def _tensors(module, optimizer) -> tuple[list, list]:
         mod = list(module.state_dict().values())  # detached views of the parameters and buffers
-        opt = [] if optimizer is None else [v for g in optimizer.param_groups for p in g["params"]
-                                             for v in optimizer.state.get(p, {}).values() if torch.is_tensor(v)]
+        opt = (
+            []
+            if optimizer is None
+            else [
+                v
+                for g in optimizer.param_groups
+                for p in g["params"]
+                for v in optimizer.state.get(p, {}).values()
+                if torch.is_tensor(v)
+            ]
+        )
         return mod, opt
 
     def take(self, module, optimizer=None) -> None:
         mod, opt = self._tensors(module, optimizer)
         cur = mod + opt
         with torch.no_grad():
-            if len(cur) != len(self.saved) or any(a.shape != b.shape or a.dtype != b.dtype
-                                                  for a, b in zip(cur, self.saved)):
+            if len(cur) != len(self.saved) or any(
+                a.shape != b.shape or a.dtype != b.dtype for a, b in zip(cur, self.saved)
+            ):
                 self.saved = [t.detach().clone() for t in cur]  # first time, or the optimizer's state appeared
             else:
                 for a, b in zip(self.saved, cur):
                     a.copy_(b)
         self.n_module = len(mod)
-        self.groups = [] if optimizer is None else [{k: v for k, v in g.items() if k != "params"}
-                                                    for g in optimizer.param_groups]
+        self.groups = (
+            [] if optimizer is None else [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
+        )
 
     def restore(self, module, optimizer=None) -> None:
         mod, opt = self._tensors(module, optimizer)
-        saved_opt = self.saved[self.n_module:]
+        saved_opt = self.saved[self.n_module :]
         with torch.no_grad():
-            for a, b in zip(mod, self.saved[:self.n_module]):
+            for a, b in zip(mod, self.saved[: self.n_module]):
                 a.copy_(b)
             if optimizer is None:
                 return
@@ -83,8 +95,10 @@ class ProgressBar(Callback):
         done = int(30 * (step + 1) / max(total, 1))
         bar = "=" * max(done - 1, 0) + (">" if done < 30 else "=") + "." * (30 - done)
         loss = float(sums["loss"]) / max(seen, 1)
-        self.stream.write(f"\rEpoch {state.epoch + 1}/{state.cfg.epochs} {step + 1}/{total} [{bar}] "
-                          f"- {now - self.t0:.0f}s - loss: {loss:.4g}")
+        self.stream.write(
+            f"\rEpoch {state.epoch + 1}/{state.cfg.epochs} {step + 1}/{total} [{bar}] "
+            f"- {now - self.t0:.0f}s - loss: {loss:.4g}"
+        )
         self.stream.flush()
 
     def on_epoch_end(self, state, logs) -> None:
@@ -92,8 +106,11 @@ class ProgressBar(Callback):
             return
         dt = time.perf_counter() - self.t0
         lead = "\r" if self.tty else ""
-        self.stream.write(f"{lead}Epoch {state.epoch}/{state.cfg.epochs} - {dt:.1f}s - {_fmt(logs)}\x1b[K\n"
-                          if self.tty else f"Epoch {state.epoch}/{state.cfg.epochs} - {dt:.1f}s - {_fmt(logs)}\n")
+        self.stream.write(
+            f"{lead}Epoch {state.epoch}/{state.cfg.epochs} - {dt:.1f}s - {_fmt(logs)}\x1b[K\n"
+            if self.tty
+            else f"Epoch {state.epoch}/{state.cfg.epochs} - {dt:.1f}s - {_fmt(logs)}\n"
+        )
         self.stream.flush()
 
 
@@ -102,8 +119,15 @@ class EarlyStopping(Callback):
     ``restore_best_weights`` the best epoch's weights are put back at the end of training. Why it stopped
     is ``state.stop_reason`` (and printed on stderr with ``verbose``)."""
 
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
-                 restore_best_weights: bool = True, verbose: int = 0, stream=None):
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        patience: int = 5,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = True,
+        verbose: int = 0,
+        stream=None,
+    ):
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
         self.restore, self.verbose, self.stream = restore_best_weights, verbose, stream
         self.best, self.best_epoch, self.wait = float("inf"), -1, 0
@@ -129,9 +153,11 @@ class EarlyStopping(Callback):
             self.best_weights.restore(state.module)
         if self.stopped_epoch is None or state.diverged:
             return
-        state.stop_reason = (f"early stopping after epoch {self.stopped_epoch}: {self.monitor} did not improve "
-                             f"for {self.patience} epochs; best {self.monitor} {self.best:.4g} at epoch "
-                             f"{self.best_epoch}" + (" (its weights restored)" if restored else ""))
+        state.stop_reason = (
+            f"early stopping after epoch {self.stopped_epoch}: {self.monitor} did not improve "
+            f"for {self.patience} epochs; best {self.monitor} {self.best:.4g} at epoch "
+            f"{self.best_epoch}" + (" (its weights restored)" if restored else "")
+        )
         if self.verbose:
             stream = self.stream or sys.stderr
             stream.write(state.stop_reason + "\n")
@@ -179,9 +205,12 @@ class DivergenceGuard(Callback):
         self.good.restore(state.module, state.optimizer)
         state.stop = True
         kept = f"the weights of epoch {epoch}" if epoch else "the initial weights"
-        state.diverged = (f"training diverged in epoch {state.epoch}: {what}; kept {kept}. Try a lower lr "
-                          f"(now {state.optimizer.param_groups[0]['lr']:.3g}), clip_grad_norm=1, or scaling the "
-                          f"data (scale='standard')")
+        state.diverged = (
+            f"training diverged in epoch {state.epoch}: {what}; kept {kept}. Try a lower lr "
+            f"(now {state.optimizer.param_groups[0]['lr']:.3g}), clip_grad_norm=1, or scaling the "
+            f"data (scale='standard')"
+        )
+
 
 class TimeLimit(Callback):
     """Stop at the end of the first epoch that ends more than ``seconds`` after training began, or after this

@@ -3,6 +3,7 @@
 Optimizer tensors go into the safetensors payload under ``__optim__.<param>.<name>``, RNG states under
 ``__rng__.<name>``; everything else in the optimizer state is plain JSON in the header. Nothing is pickled.
 """
+
 from __future__ import annotations
 
 import torch
@@ -92,13 +93,23 @@ def _check_optimizer_state(sd: dict, optimizer: torch.optim.Optimizer) -> None:
 
 def save_checkpoint(path, state: LoopState, model_header: dict) -> None:
     opt_json, opt_tensors = _split_optimizer(state.optimizer.state_dict())
-    rng = {"__rng__.torch": torch.get_rng_state(), "__rng__.shuffle": state.shuffle_gen.get_state(),
-           "__rng__.noise": state.noise_gen.get_state().cpu()}
+    rng = {
+        "__rng__.torch": torch.get_rng_state(),
+        "__rng__.shuffle": state.shuffle_gen.get_state(),
+        "__rng__.noise": state.noise_gen.get_state().cpu(),
+    }
     if torch.cuda.is_available():
         rng["__rng__.cuda"] = torch.cuda.get_rng_state()
-    header = {**model_header, "history": state.history.to_dict(),
-              "training_state": {"epoch": state.epoch, "optimizer": opt_json, "seed": state.seed,
-                                 "scheduler": state.scheduler.state_dict() if state.scheduler is not None else None}}
+    header = {
+        **model_header,
+        "history": state.history.to_dict(),
+        "training_state": {
+            "epoch": state.epoch,
+            "optimizer": opt_json,
+            "seed": state.seed,
+            "scheduler": state.scheduler.state_dict() if state.scheduler is not None else None,
+        },
+    }
     tensors = {**state.module.state_dict(), **opt_tensors, **rng}
     container.write_file(path, header, tensors)
 
@@ -150,8 +161,9 @@ def restore_checkpoint(path, state: LoopState) -> None:
             raise
     except (RuntimeError, TypeError, ValueError, KeyError, IndexError) as e:
         state.module.load_state_dict(module_sd)
-        raise FormatError(f"{path}: the checkpoint does not fit this model "
-                          f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+        raise FormatError(
+            f"{path}: the checkpoint does not fit this model ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
+        ) from None
     state.epoch, state.history = epoch, history
     state.seed = int(seed) if seed is not None else state.seed
     state.torch_rng = tensors["__rng__.torch"]  # the loop's own generator state, set when training resumes

@@ -48,6 +48,7 @@ Training length (:func:`plan_training`), for options left at ``None``:
   strong start, and a long search on a validation set of ten rows picks noise (with up to 100, wine and
   the ec2 series lost to PCA's held-out error in 2 and 3 of 3 runs).
 """
+
 from __future__ import annotations
 
 import math
@@ -97,8 +98,9 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-def decide_data(value_range, sample_shape, *, scale="auto", loss: str = "auto",
-                output_activation: str = "auto", owner: str = "fit") -> DataDecision:
+def decide_data(
+    value_range, sample_shape, *, scale="auto", loss: str = "auto", output_activation: str = "auto", owner: str = "fit"
+) -> DataDecision:
     """Decide scaling, loss and output activation from the training data's value range and shape.
 
     ``scale``, ``loss`` and ``output_activation`` are the user's options; only those left at ``"auto"``
@@ -115,8 +117,7 @@ def decide_data(value_range, sample_shape, *, scale="auto", loss: str = "auto",
     in_unit = lo >= 0.0 and hi <= 1.0
     if scale == "none":
         scale = None
-    auto = [k for k, v in (("scale", scale), ("loss", loss), ("output_activation", output_activation))
-            if v == "auto"]
+    auto = [k for k, v in (("scale", scale), ("loss", loss), ("output_activation", output_activation)) if v == "auto"]
     if scale == "auto":
         if in_unit:
             scale, reason = None, "values in [0, 1]"
@@ -137,8 +138,10 @@ def decide_data(value_range, sample_shape, *, scale="auto", loss: str = "auto",
     if (loss == "bce" or output_activation == "sigmoid") and not unit_after:
         what = "loss='bce'" if loss == "bce" else "output_activation='sigmoid'"
         how = f"scale={scale!r}" if scale else "no scaling"
-        raise AekitError(f"{owner}: {what} needs data in [0, 1], but with {how} the training data span "
-                         f"[{_fmt(lo)}, {_fmt(hi)}]; use scale='minmax' or loss='mse' (or leave both at auto)")
+        raise AekitError(
+            f"{owner}: {what} needs data in [0, 1], but with {how} the training data span "
+            f"[{_fmt(lo)}, {_fmt(hi)}]; use scale='minmax' or loss='mse' (or leave both at auto)"
+        )
     return DataDecision(scale, loss, output_activation, (lo, hi), auto, reason)
 
 
@@ -198,9 +201,15 @@ def auto_patience(epochs: int, starts_as_pca: bool = False) -> int:
     return int(max(5, min(20 if starts_as_pca else 100, epochs // 10)))
 
 
-def plan_training(n: int, *, epochs: int | None, batch_size: int | None,
-                  validation_split: float | None, patience: int | None,
-                  has_validation: bool) -> TrainingPlan:
+def plan_training(
+    n: int,
+    *,
+    epochs: int | None,
+    batch_size: int | None,
+    validation_split: float | None,
+    patience: int | None,
+    has_validation: bool,
+) -> TrainingPlan:
     """Fill in the training options left at ``None`` for ``n`` samples (see the module docstring).
 
     >>> p = plan_training(200, epochs=None, batch_size=None, validation_split=None, patience=None,
@@ -208,11 +217,15 @@ def plan_training(n: int, *, epochs: int | None, batch_size: int | None,
     >>> p.batch_size, p.validation_split, p.epochs, p.patience
     (16, 0.1, 1000, 100)
     """
-    auto = [k for k, v in (("epochs", epochs), ("batch_size", batch_size),
-                           ("validation_split", validation_split)) if v is None]
+    auto = [
+        k
+        for k, v in (("epochs", epochs), ("batch_size", batch_size), ("validation_split", validation_split))
+        if v is None
+    ]
     if validation_split is None:
-        validation_split = (AUTO_VALIDATION if epochs is None and not has_validation
-                            and n >= MIN_SAMPLES_FOR_VALIDATION else 0.0)
+        validation_split = (
+            AUTO_VALIDATION if epochs is None and not has_validation and n >= MIN_SAMPLES_FOR_VALIDATION else 0.0
+        )
     n_train = n - (max(1, int(round(n * validation_split))) if validation_split else 0)
     if batch_size is None:
         batch_size = auto_batch_size(n_train)
@@ -226,19 +239,37 @@ def plan_training(n: int, *, epochs: int | None, batch_size: int | None,
     return TrainingPlan(int(batch_size), int(epochs), float(validation_split), patience, auto)
 
 
-def fit_facts(d: DataDecision, plan: TrainingPlan, n_train: int, n_val: int, input_shape, code_size: int,
-              has_val: bool, activation: str | None = None) -> dict:
+def fit_facts(
+    d: DataDecision,
+    plan: TrainingPlan,
+    n_train: int,
+    n_val: int,
+    input_shape,
+    code_size: int,
+    has_val: bool,
+    activation: str | None = None,
+) -> dict:
     """The facts of one fit, as printed before the first epoch and carried by ``aekit train --json``."""
     steps = max(1, -(-n_train // plan.batch_size))
     monitor = "val_loss" if has_val else "loss"
-    return {"samples": n_train + n_val, "train": n_train, "validation": n_val,
-            "shape": list(input_shape), "value_range": [float(v) for v in d.value_range],
-            "scaling": d.scale or "none", "loss": d.loss, "output_activation": d.output_activation,
-            "activation": activation,
-            "code_size": int(code_size), "batch_size": plan.batch_size, "steps_per_epoch": steps,
-            "epochs": plan.epochs,
-            "early_stopping": {"monitor": monitor, "patience": plan.patience} if plan.patience else None,
-            "decided_from_data": d.auto + plan.auto, "reason": d.reason}
+    return {
+        "samples": n_train + n_val,
+        "train": n_train,
+        "validation": n_val,
+        "shape": list(input_shape),
+        "value_range": [float(v) for v in d.value_range],
+        "scaling": d.scale or "none",
+        "loss": d.loss,
+        "output_activation": d.output_activation,
+        "activation": activation,
+        "code_size": int(code_size),
+        "batch_size": plan.batch_size,
+        "steps_per_epoch": steps,
+        "epochs": plan.epochs,
+        "early_stopping": {"monitor": monitor, "patience": plan.patience} if plan.patience else None,
+        "decided_from_data": d.auto + plan.auto,
+        "reason": d.reason,
+    }
 
 
 def format_fit_info(info: dict) -> str:
@@ -249,13 +280,16 @@ def format_fit_info(info: dict) -> str:
     val = f" + {info['validation']} validation" if info["validation"] else ""
     stop = info.get("early_stopping")
     stop_s = f", early stopping on {stop['monitor']} (patience {stop['patience']})" if stop else ""
-    return (f"data: {info['samples']} samples ({info['train']} train{val}) of shape {tuple(info['shape'])}, "
-            f"values in [{_fmt(lo)}, {_fmt(hi)}]\n"
-            f"decided: scaling {info['scaling']}, loss {info['loss']} with a {info['output_activation']} output"
-            + (f" ({info['activation']} hidden units)" if info.get("activation") else "")
-            + (", started from PCA" if info.get("init") == "pca" else "") + ", "
-            f"code size {info['code_size']}, batch size {info['batch_size']} ({info['steps_per_epoch']} steps/epoch), "
-            f"up to {info['epochs']} epochs{stop_s}")
+    return (
+        f"data: {info['samples']} samples ({info['train']} train{val}) of shape {tuple(info['shape'])}, "
+        f"values in [{_fmt(lo)}, {_fmt(hi)}]\n"
+        f"decided: scaling {info['scaling']}, loss {info['loss']} with a {info['output_activation']} output"
+        + (f" ({info['activation']} hidden units)" if info.get("activation") else "")
+        + (", started from PCA" if info.get("init") == "pca" else "")
+        + ", "
+        f"code size {info['code_size']}, batch size {info['batch_size']} ({info['steps_per_epoch']} steps/epoch), "
+        f"up to {info['epochs']} epochs{stop_s}"
+    )
 
 
 def print_fit_info(info: dict, stream=None) -> None:
@@ -280,6 +314,19 @@ def samples_of(x, input_shape):
     return x
 
 
-__all__ = ["hidden_activation", "linear_path", "fit_facts", "format_fit_info", "print_fit_info", "samples_of",
-           "decide_data", "DataDecision", "default_latent", "plan_training", "TrainingPlan", "auto_batch_size",
-           "is_picture_shape", "value_range"]
+__all__ = [
+    "hidden_activation",
+    "linear_path",
+    "fit_facts",
+    "format_fit_info",
+    "print_fit_info",
+    "samples_of",
+    "decide_data",
+    "DataDecision",
+    "default_latent",
+    "plan_training",
+    "TrainingPlan",
+    "auto_batch_size",
+    "is_picture_shape",
+    "value_range",
+]

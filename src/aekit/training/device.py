@@ -3,6 +3,7 @@
 Each decision is a small pure function of the device and the hardware's answers, so it is unit-tested on
 any machine (the CUDA answers are parameters, not calls, in the tests).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -52,11 +53,14 @@ def pick_device(name: str = "auto") -> torch.device:
             why = "this torch build has no CUDA" if torch.version.cuda is None else "no CUDA GPU is visible"
             raise AekitError(f"device {name!r} is not available ({why}); use cpu or auto")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise AekitError(f"device {name!r} is not available (this machine has "
-                             f"{torch.cuda.device_count()} CUDA device(s): cuda:0 to "
-                             f"cuda:{torch.cuda.device_count() - 1})")
-    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) is not None
-                                  and torch.backends.mps.is_available()):
+            raise AekitError(
+                f"device {name!r} is not available (this machine has "
+                f"{torch.cuda.device_count()} CUDA device(s): cuda:0 to "
+                f"cuda:{torch.cuda.device_count() - 1})"
+            )
+    if dev.type == "mps" and not (
+        getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    ):
         raise AekitError(f"device {name!r} is not available (no Apple MPS GPU here); use cpu or auto")
     return dev
 
@@ -96,8 +100,9 @@ class AmpPlan:
         return torch.amp.GradScaler(self.device_type) if self.needs_scaler else None
 
 
-def amp_plan(amp: bool, device: torch.device, *, cpu_bf16: bool | None = None,
-             cuda_bf16: bool | None = None) -> AmpPlan:
+def amp_plan(
+    amp: bool, device: torch.device, *, cpu_bf16: bool | None = None, cuda_bf16: bool | None = None
+) -> AmpPlan:
     """What ``amp=True`` means on ``device``: bfloat16 on CPUs with native bfloat16 and on GPUs that
     support it, float16 with a GradScaler on older GPUs, float32 (with a ``note`` saying why) elsewhere.
     ``cpu_bf16`` / ``cuda_bf16`` override the hardware queries (tests)."""
@@ -110,8 +115,9 @@ def amp_plan(amp: bool, device: torch.device, *, cpu_bf16: bool | None = None,
     if kind == "cpu":
         if cpu_supports_bf16() if cpu_bf16 is None else cpu_bf16:
             return AmpPlan(kind, torch.bfloat16)
-        return AmpPlan(kind, None, "amp=True: this CPU has no native bfloat16 (AVX512-BF16 or AMX); "
-                                   "training in float32")
+        return AmpPlan(
+            kind, None, "amp=True: this CPU has no native bfloat16 (AVX512-BF16 or AMX); training in float32"
+        )
     return AmpPlan(kind, None, f"amp=True is not supported on {kind}; training in float32")
 
 

@@ -17,6 +17,7 @@
 
 This module has no state of its own beyond the process group, which lives until the process exits.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -114,22 +115,27 @@ def setup(device_name: str, pick_device) -> tuple[World, torch.device]:
         return SINGLE, pick_device(device_name)
     if device_name in ("auto", "cuda") and torch.cuda.is_available():
         if w.local_rank >= torch.cuda.device_count():
-            raise AekitError(f"LOCAL_RANK={w.local_rank} but this machine has {torch.cuda.device_count()} "
-                             f"GPU(s); start at most that many processes per node")
+            raise AekitError(
+                f"LOCAL_RANK={w.local_rank} but this machine has {torch.cuda.device_count()} "
+                f"GPU(s); start at most that many processes per node"
+            )
         device = torch.device("cuda", w.local_rank)
         torch.cuda.set_device(device)
     else:
         device = pick_device("cpu" if device_name == "auto" else device_name)
     if not dist.is_initialized():
         if not os.environ.get("MASTER_ADDR") or not os.environ.get("MASTER_PORT"):
-            raise AekitError(f"WORLD_SIZE={w.size} is set but MASTER_ADDR/MASTER_PORT are not; start the "
-                             f"processes with torchrun (python -m torch.distributed.run)")
+            raise AekitError(
+                f"WORLD_SIZE={w.size} is set but MASTER_ADDR/MASTER_PORT are not; start the "
+                f"processes with torchrun (python -m torch.distributed.run)"
+            )
         backend = "nccl" if device.type == "cuda" else "gloo"
         try:
             dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout_s()))
         except (RuntimeError, ValueError) as e:
-            raise DistributedError(f"rank {w.rank}: cannot join the other {w.size - 1} process(es) "
-                                   f"({_first_line(e)})") from None
+            raise DistributedError(
+                f"rank {w.rank}: cannot join the other {w.size - 1} process(es) ({_first_line(e)})"
+            ) from None
         atexit.register(_at_exit)
     return current(), device
 
@@ -177,8 +183,14 @@ def all_reduce_sums(sums: dict, n: int, world: World, device: torch.device) -> t
     if not world.parallel:
         return sums, n
     keys = sorted(sums)
-    buf = all_sum(torch.stack([sums[k].to(device, torch.float64) for k in keys] +
-                              [torch.tensor(float(n), dtype=torch.float64, device=device)]), world, device)
+    buf = all_sum(
+        torch.stack(
+            [sums[k].to(device, torch.float64) for k in keys]
+            + [torch.tensor(float(n), dtype=torch.float64, device=device)]
+        ),
+        world,
+        device,
+    )
     return {k: buf[i] for i, k in enumerate(keys)}, int(buf[-1].item())
 
 
@@ -247,14 +259,18 @@ def data_parallel(state):
         yield
         return
     if state.cfg.batch_size % w.size:
-        raise AekitError(f"batch_size={state.cfg.batch_size} is the global batch and must be a multiple of the "
-                         f"{w.size} processes (each takes batch_size / {w.size}); e.g. batch_size="
-                         f"{max(w.size, state.cfg.batch_size // w.size * w.size)}")
+        raise AekitError(
+            f"batch_size={state.cfg.batch_size} is the global batch and must be a multiple of the "
+            f"{w.size} processes (each takes batch_size / {w.size}); e.g. batch_size="
+            f"{max(w.size, state.cfg.batch_size // w.size * w.size)}"
+        )
     swapped = []
     if getattr(state.cfg, "sync_batch_norm", False):
         if state.device.type != "cuda":
-            raise AekitError("sync_batch_norm=True needs CUDA devices (torch.nn.SyncBatchNorm does not run on "
-                             "CPU); leave it off on CPU, where each process normalises its own part of the batch")
+            raise AekitError(
+                "sync_batch_norm=True needs CUDA devices (torch.nn.SyncBatchNorm does not run on "
+                "CPU); leave it off on CPU, where each process normalises its own part of the batch"
+            )
         swapped = _convert_sync_bn(state.module)
     try:
         with lost_peer_errors(w, state):
@@ -289,14 +305,28 @@ def lost_peer_errors(world: World, state=None):
         where = f" after epoch {state.epoch}" if state is not None else ""
         ckpt = getattr(getattr(state, "cfg", None), "checkpoint", None)
         tail = f"; the last complete checkpoint is {ckpt}" if ckpt else ""
-        raise DistributedError(f"rank {world.rank}: another training process stopped or is unreachable, "
-                               f"training stopped{where} ({_first_line(e)}){tail}") from None
+        raise DistributedError(
+            f"rank {world.rank}: another training process stopped or is unreachable, "
+            f"training stopped{where} ({_first_line(e)}){tail}"
+        ) from None
 
 
 def _looks_distributed(e: BaseException) -> bool:
     text = str(e).lower()
-    return any(s in text for s in ("gloo", "nccl", "connection", "timed out", "timeout", "peer", "socket",
-                                   "process group", "broken pipe"))
+    return any(
+        s in text
+        for s in (
+            "gloo",
+            "nccl",
+            "connection",
+            "timed out",
+            "timeout",
+            "peer",
+            "socket",
+            "process group",
+            "broken pipe",
+        )
+    )
 
 
 # --- launching -----------------------------------------------------------------------------------------
@@ -319,8 +349,20 @@ def launch(nproc: int, argv: list[str], *, threads: int | None = None, hint: str
     os.environ.setdefault("OMP_NUM_THREADS", str(per))
     # torchrun's agent logs each worker's end at WARNING/ERROR; the one line below says what matters
     logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
-    args = ["--standalone", "--nproc-per-node", str(nproc), "--max-restarts", "0", "--monitor-interval", "0.2",
-            "--no-python", sys.executable, "-m", "aekit", *argv]
+    args = [
+        "--standalone",
+        "--nproc-per-node",
+        str(nproc),
+        "--max-restarts",
+        "0",
+        "--monitor-interval",
+        "0.2",
+        "--no-python",
+        sys.executable,
+        "-m",
+        "aekit",
+        *argv,
+    ]
     try:
         torchrun_main(args)
     except ChildFailedError as e:
@@ -330,12 +372,30 @@ def launch(nproc: int, argv: list[str], *, threads: int | None = None, hint: str
         fails = {r: f for r, f in e.failures.items() if f.exitcode != -signal.SIGTERM} or e.failures
         rank = min(fails, key=lambda r: (fails[r].exitcode >= 0, fails[r].timestamp, r))
         failure = fails[rank]
-        how = (f"signal {failure.signal_name()}" if failure.exitcode < 0 else f"exit status {failure.exitcode}")
-        raise DistributedError(f"training process rank {rank} of {nproc} ended with {how}; the others were "
-                               f"stopped{hint}") from None
+        how = f"signal {failure.signal_name()}" if failure.exitcode < 0 else f"exit status {failure.exitcode}"
+        raise DistributedError(
+            f"training process rank {rank} of {nproc} ended with {how}; the others were stopped{hint}"
+        ) from None
     return 0
 
 
-__all__ = ["World", "SINGLE", "DistributedError", "env_world", "current", "is_main", "setup", "shutdown",
-           "barrier", "per_rank_streams", "all_sum", "all_reduce_sums", "same_seed", "any_rank", "loss_weight",
-           "data_parallel", "lost_peer_errors", "launch"]
+__all__ = [
+    "World",
+    "SINGLE",
+    "DistributedError",
+    "env_world",
+    "current",
+    "is_main",
+    "setup",
+    "shutdown",
+    "barrier",
+    "per_rank_streams",
+    "all_sum",
+    "all_reduce_sums",
+    "same_seed",
+    "any_rank",
+    "loss_weight",
+    "data_parallel",
+    "lost_peer_errors",
+    "launch",
+]

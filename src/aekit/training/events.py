@@ -3,6 +3,7 @@
 Kept apart from the callbacks themselves so that modules the loop depends on (the thread policy) can
 define a callback without importing the checkpointing and TensorBoard callbacks.
 """
+
 from __future__ import annotations
 
 

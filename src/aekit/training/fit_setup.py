@@ -3,6 +3,7 @@ validation sources, and every option left at ``auto`` is decided (:mod:`aekit.tr
 output, hidden activation and linear path (the module is rebuilt with them), batch size, epochs, the
 validation split, and the weights' start (``init``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,8 +32,7 @@ def decide_init(ae, init: str | None, x_train) -> str | None:
     """The start the weights take: ``init='auto'`` is 'pca' for a model with a linear path (the default for
     standardised data) trained on data in memory with at least as many samples as code units."""
     if init == "auto":
-        ok = (getattr(ae.config, "linear_path", None) == "on" and x_train is not None
-              and len(x_train) >= ae.code_size)
+        ok = getattr(ae.config, "linear_path", None) == "on" and x_train is not None and len(x_train) >= ae.code_size
         init = "pca" if ok else None
         if init:
             ae.fit_info.setdefault("decided_from_data", []).append("init")
@@ -57,9 +57,14 @@ def fit_sources(ae, x, y, validation_data, cfg: TrainConfig, series: bool = Fals
     ya = to_model(y, ae.input_shape, "y")[0] if y is not None else None
     if ya is not None and len(ya) != len(xa):
         raise AekitError(f"y: {len(ya)} samples but x has {len(xa)}")
-    plan = plan_training(len(xa), epochs=cfg.epochs, batch_size=cfg.batch_size,
-                         validation_split=cfg.validation_split, patience=cfg.patience,
-                         has_validation=validation_data is not None)
+    plan = plan_training(
+        len(xa),
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        validation_split=cfg.validation_split,
+        patience=cfg.patience,
+        has_validation=validation_data is not None,
+    )
     val, n_val = validation_data, 0
     if val is None and plan.validation_split:
         cut = _split_at(len(xa), plan.validation_split)  # raises when no training sample would be left
@@ -93,13 +98,17 @@ def _stream_sources(ae, x, validation_data, cfg: TrainConfig, shared: tuple = ()
     transform = ae.scale if scaler is not None else None
     val = None
     if validation_data is not None:
-        val = (StreamSource(validation_data, ae.input_shape, transform) if is_stream(validation_data)
-               else array_source(ae, validation_data, "validation_data"))
+        val = (
+            StreamSource(validation_data, ae.input_shape, transform)
+            if is_stream(validation_data)
+            else array_source(ae, validation_data, "validation_data")
+        )
     return StreamSource(x, ae.input_shape, transform), val, None, cfg
 
 
-def _decide(ae, cfg: TrainConfig, x_range: tuple, sample_shape: tuple, n_train: int, n_val: int,
-            has_val: bool, plan=None) -> TrainConfig:
+def _decide(
+    ae, cfg: TrainConfig, x_range: tuple, sample_shape: tuple, n_train: int, n_val: int, has_val: bool, plan=None
+) -> TrainConfig:
     """Apply :mod:`aekit.training.defaults` to the options left at auto: the config's loss and output activation
     become concrete (the module's output follows), and :attr:`Autoencoder.fit_info` records every decision."""
     redo = ae.preprocessing.decided or []  # what an earlier fit decided is decided again
@@ -119,16 +128,36 @@ def _decide(ae, cfg: TrainConfig, x_range: tuple, sample_shape: tuple, n_train: 
     _reconfigure(ae, changes, cfg.seed)
     ae.sections.preprocessing.decided = d.auto
     if plan is None:
-        plan = plan_training(n_train, epochs=cfg.epochs, batch_size=cfg.batch_size, validation_split=0.0,
-                             patience=cfg.patience, has_validation=has_val)
+        plan = plan_training(
+            n_train,
+            epochs=cfg.epochs,
+            batch_size=cfg.batch_size,
+            validation_split=0.0,
+            patience=cfg.patience,
+            has_validation=has_val,
+        )
     if "patience" in plan.auto and getattr(ae.config, "linear_path", None) == "on":  # starts as PCA
         plan = dataclasses.replace(plan, patience=auto_patience(plan.epochs, starts_as_pca=True))
     world = distributed.env_world().size
     batch = plan.batch_size if cfg.batch_size is not None else -(-plan.batch_size // world) * world
-    cfg = dataclasses.replace(cfg, scale=d.scale, epochs=plan.epochs, batch_size=batch,
-                              validation_split=plan.validation_split, patience=plan.patience)
-    ae.fit_info = fit_facts(d, dataclasses.replace(plan, batch_size=batch), n_train, n_val,
-                            ae.input_shape, ae.code_size, has_val, getattr(ae.config, "activation", None))
+    cfg = dataclasses.replace(
+        cfg,
+        scale=d.scale,
+        epochs=plan.epochs,
+        batch_size=batch,
+        validation_split=plan.validation_split,
+        patience=plan.patience,
+    )
+    ae.fit_info = fit_facts(
+        d,
+        dataclasses.replace(plan, batch_size=batch),
+        n_train,
+        n_val,
+        ae.input_shape,
+        ae.code_size,
+        has_val,
+        getattr(ae.config, "activation", None),
+    )
     return cfg
 
 
@@ -154,8 +183,7 @@ def _reconfigure(ae, changes: dict, seed: int | None) -> None:
 
 def array_source(ae, val, name: str) -> ArraySource:
     if isinstance(val, tuple) and len(val) == 2:
-        return ArraySource(torch.from_numpy(ae.prepare(val[0], name)),
-                           torch.from_numpy(ae.prepare(val[1], name)))
+        return ArraySource(torch.from_numpy(ae.prepare(val[0], name)), torch.from_numpy(ae.prepare(val[1], name)))
     return ArraySource(torch.from_numpy(ae.prepare(val, name)))
 
 
@@ -164,8 +192,10 @@ def _split_at(n: int, validation_split: float) -> int:
     it would leave no training sample."""
     cut = n - max(1, int(round(n * validation_split)))
     if cut < 1:
-        raise AekitError(f"validation_split={validation_split} leaves no training sample of {n}; use a "
-                         f"smaller split or pass validation_data")
+        raise AekitError(
+            f"validation_split={validation_split} leaves no training sample of {n}; use a "
+            f"smaller split or pass validation_data"
+        )
     return cut
 
 

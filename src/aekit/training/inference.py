@@ -11,6 +11,7 @@ Examples
 >>> map_batches(lin, np.ones((5, 3), np.float32), lambda m, b: m(b), batch_size=2).shape
 (5, 2)
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,9 +37,16 @@ def evaluation(module: nn.Module):
         module.train(was_training)
 
 
-def map_batches(module: nn.Module, data, fn: Callable, *, batch_size: int = 1024,
-                device: torch.device | None = None, dtype: torch.dtype = torch.float32,
-                numpy: bool = True):
+def map_batches(
+    module: nn.Module,
+    data,
+    fn: Callable,
+    *,
+    batch_size: int = 1024,
+    device: torch.device | None = None,
+    dtype: torch.dtype = torch.float32,
+    numpy: bool = True,
+):
     """Apply ``fn`` to ``data`` batch by batch on ``device`` in evaluation mode, without gradients.
 
     Parameters

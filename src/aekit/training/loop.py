@@ -7,6 +7,7 @@ Events, in order: ``on_train_begin``, then per epoch ``on_epoch_begin``, ``on_ba
 Fast path: data that fits in memory is one float32 tensor; each epoch draws one permutation and batches
 are gathered by slicing it, never through per-sample ``Dataset.__getitem__`` calls.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -109,12 +110,14 @@ def _construct(cls, first, options: dict, what: str):
     try:
         return cls(first, **options)
     except (TypeError, ValueError, KeyError) as e:
-        raise AekitError(f"training: {what} {cls.__name__}({', '.join(f'{k}={v!r}' for k, v in options.items())})"
-                         f" is not valid: {e}") from None
+        raise AekitError(
+            f"training: {what} {cls.__name__}({', '.join(f'{k}={v!r}' for k, v in options.items())}) is not valid: {e}"
+        ) from None
 
 
-def make_optimizer(params: Iterable[torch.Tensor], cfg: TrainConfig,
-                   device: torch.device | None = None) -> torch.optim.Optimizer:
+def make_optimizer(
+    params: Iterable[torch.Tensor], cfg: TrainConfig, device: torch.device | None = None
+) -> torch.optim.Optimizer:
     """``torch.optim`` optimizer ``cfg.optimizer`` (by lower-case name) with ``lr``, and ``weight_decay`` and
     ``momentum`` where it takes them, then ``cfg.optimizer_options`` (e.g. ``{"betas": [0.9, 0.99]}``).
     On CPU and CUDA, optimizers with a fused kernel (Adam, AdamW, SGD) use it: one kernel for all parameters
@@ -182,9 +185,22 @@ def new_state(module: nn.Module, cfg: TrainConfig, loss: LossSpec | Callable) ->
     # (torch.compile of a module is an OptimizedModule, a Module; its annotation says Callable)
     train_module = cast(nn.Module, torch.compile(module)) if cfg.compile else module
     optimizer = make_optimizer(module.parameters(), cfg, device)
-    return LoopState(module, optimizer, cfg, loss_fn, device, shuffle_gen, noise_gen, seed=seed,
-                     scheduler=make_scheduler(optimizer, cfg), world=world, amp=plan, scaler=plan.scaler(),
-                     channels_last=channels_last, train_module=train_module)
+    return LoopState(
+        module,
+        optimizer,
+        cfg,
+        loss_fn,
+        device,
+        shuffle_gen,
+        noise_gen,
+        seed=seed,
+        scheduler=make_scheduler(optimizer, cfg),
+        world=world,
+        amp=plan,
+        scaler=plan.scaler(),
+        channels_last=channels_last,
+        train_module=train_module,
+    )
 
 
 @contextlib.contextmanager
@@ -209,9 +225,15 @@ def _own_rng(state: LoopState):
             state.cuda_rng = torch.cuda.get_rng_state(state.device) if cuda else None
 
 
-
-def mean_loss(module: nn.Module, source, loss_fn: Callable, batch_size: int, device: torch.device,
-             world: World = SINGLE, channels_last: bool = False) -> dict[str, float]:
+def mean_loss(
+    module: nn.Module,
+    source,
+    loss_fn: Callable,
+    batch_size: int,
+    device: torch.device,
+    world: World = SINGLE,
+    channels_last: bool = False,
+) -> dict[str, float]:
     """Mean loss and loss terms over ``source`` in evaluation mode (no corruption, no gradients); in a
     data-parallel run each rank evaluates its part and the means are over every rank's samples.
     ``channels_last``: the module's weights are in NHWC (validation inside the loop), so are the batches."""
@@ -225,15 +247,18 @@ def mean_loss(module: nn.Module, source, loss_fn: Callable, batch_size: int, dev
         loss, terms = loss_fn(m, xb, yb)
         names[:] = ["loss", *terms]
         # (1, 1 + terms): the batch size, then each term's batch mean times the batch size
-        return torch.stack([torch.tensor(float(len(xb)), device=xb.device), *(v.float() * len(xb) for v in
-                            (loss, *terms.values()))]).unsqueeze(0)
+        return torch.stack(
+            [torch.tensor(float(len(xb)), device=xb.device), *(v.float() * len(xb) for v in (loss, *terms.values()))]
+        ).unsqueeze(0)
 
     if world.parallel and len(source) < world.size:  # a rank without rows would wait for the others forever
-        raise AekitError(f"validation data: {len(source)} samples for {world.size} processes; expected at least "
-                         f"one per process")
+        raise AekitError(
+            f"validation data: {len(source)} samples for {world.size} processes; expected at least one per process"
+        )
     data = _Sharded(source, world) if world.parallel else source
-    rows = map_batches(module, data, batch_sums, batch_size=batch_size, device=device, dtype=torch.float64,
-                       numpy=False)  # (batches, 1 + terms)
+    rows = map_batches(
+        module, data, batch_sums, batch_size=batch_size, device=device, dtype=torch.float64, numpy=False
+    )  # (batches, 1 + terms)
     if not names:
         return {}
     sums = distributed.all_sum(rows.sum(0), world, device)
@@ -292,8 +317,9 @@ def _train_epoch(state: LoopState, source, corruption: CorruptionConfig | None, 
         # progress bar redraws, so the loop never waits on the device mid-epoch
         if not sums:  # a term that is the loss itself (a plain autoencoder's reconstruction) shares its sum
             sums = {"loss": torch.zeros((), device=state.device)}
-            sums.update({k: sums["loss"] if v is loss else torch.zeros((), device=state.device)
-                         for k, v in terms.items()})
+            sums.update(
+                {k: sums["loss"] if v is loss else torch.zeros((), device=state.device) for k, v in terms.items()}
+            )
         sums["loss"].add_(loss.detach(), alpha=b)
         for k, v in terms.items():
             if v is not loss:
@@ -313,12 +339,14 @@ def _check_batch_norm(module: nn.Module, n: int, batch_size: int) -> None:
     if n < 2:
         raise AekitError(f"batch_norm: training needs at least 2 samples, got {n}")
     if batch_size < 2:
-        raise AekitError(f"batch_norm: batch_size={batch_size}; batch normalisation needs batches of at "
-                         f"least 2 samples")
+        raise AekitError(
+            f"batch_norm: batch_size={batch_size}; batch normalisation needs batches of at least 2 samples"
+        )
 
 
-def fit_loop(state: LoopState, source, *, val_source=None, corruption: CorruptionConfig | None = None,
-             callbacks: Iterable = ()) -> History:
+def fit_loop(
+    state: LoopState, source, *, val_source=None, corruption: CorruptionConfig | None = None, callbacks: Iterable = ()
+) -> History:
     """Train ``state.module`` from epoch ``state.epoch`` to ``state.cfg.epochs``; returns the history."""
     callbacks = list(callbacks)
     cfg = state.cfg
@@ -337,9 +365,20 @@ def fit_loop(state: LoopState, source, *, val_source=None, corruption: Corruptio
                 cb.on_epoch_begin(state)
             logs = _train_epoch(state, source, corruption, callbacks)
             if val_source is not None:
-                logs.update({f"val_{k}": v for k, v in mean_loss(state.module, val_source, state.loss_fn,
-                                                                cfg.batch_size, state.device, state.world,
-                                                                state.channels_last).items()})
+                logs.update(
+                    {
+                        f"val_{k}": v
+                        for k, v in mean_loss(
+                            state.module,
+                            val_source,
+                            state.loss_fn,
+                            cfg.batch_size,
+                            state.device,
+                            state.world,
+                            state.channels_last,
+                        ).items()
+                    }
+                )
             if state.scheduler is not None:
                 _step_scheduler(state.scheduler, logs)
             state.history.append(state.epoch, logs)
@@ -367,4 +406,3 @@ def _step_scheduler(scheduler, logs: dict) -> None:
         scheduler.step(logs.get("val_loss", logs["loss"]))
     else:
         scheduler.step()
-

@@ -23,6 +23,7 @@ start for the outer pair, no guarantee.
 PCA itself: the eigendecomposition of the covariance (D <= 8192), or of the Gram matrix when there are
 fewer samples than features, in float64 for D <= 2048 and float32 above.
 """
+
 from __future__ import annotations
 
 import torch

@@ -5,6 +5,7 @@ of the layers below (outermost pair on the data itself, with the model's own los
 the hidden activations); then the whole stack is fine-tuned end to end by the normal loop. Every pair is
 trained by the same :func:`fit_loop` as any model.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,13 +37,15 @@ class _PairAE(nn.Module):
         return Output(logits, z, output_activation="sigmoid" if self.sigmoid_out else "linear")
 
 
-def greedy_pretrain(pairs: list, output_activation: str, x: torch.Tensor, spec: LossSpec, cfg,
-                    epochs: int) -> list[list[float]]:
+def greedy_pretrain(
+    pairs: list, output_activation: str, x: torch.Tensor, spec: LossSpec, cfg, epochs: int
+) -> list[list[float]]:
     """Pretrain each (encoder layer, decoder layer) pair, outermost first (the family says which, e.g.
     :func:`aekit.models.dense.dense_layer_pairs`), on ``x`` (N, ...) for ``epochs``; the outermost decoder
     layer's output goes through ``output_activation``. Returns each pair's per-epoch training losses."""
-    pair_cfg = dataclasses.replace(cfg, epochs=epochs, checkpoint=None, resume=False, log_dir=None,
-                                   patience=None, validation_split=0.0, verbose=0)
+    pair_cfg = dataclasses.replace(
+        cfg, epochs=epochs, checkpoint=None, resume=False, log_dir=None, patience=None, validation_split=0.0, verbose=0
+    )
     h = x.flatten(1)  # (N, D)
     losses = []
     for i, (enc, dec) in enumerate(pairs):
@@ -56,6 +59,7 @@ def greedy_pretrain(pairs: list, output_activation: str, x: torch.Tensor, spec: 
         hist = fit_loop(state, ArraySource(h))
         losses.append(hist.history["loss"])
         if i + 1 < len(pairs):
-            h = map_batches(enc, h, lambda m, b: _first(m(b)), batch_size=cfg.batch_size, device=state.device,
-                            numpy=False)  # (N, width of this layer) on the CPU
+            h = map_batches(
+                enc, h, lambda m, b: _first(m(b)), batch_size=cfg.batch_size, device=state.device, numpy=False
+            )  # (N, width of this layer) on the CPU
     return losses

@@ -4,6 +4,7 @@ tensorboard package to be monitored in TensorBoard.
 An event file is a sequence of TFRecords: uint64 length, masked CRC-32C of the length, the bytes of an
 ``Event`` protocol buffer, masked CRC-32C of the bytes. Only the few protobuf fields we need are encoded.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,9 @@ def _bytes_field(num: int, data: bytes) -> bytes:
     return _field(num, 2, write_varint(len(data)) + data)
 
 
-def _event(wall_time: float, step: int, *, file_version: str | None = None, tag: str | None = None,
-           value: float | None = None) -> bytes:
+def _event(
+    wall_time: float, step: int, *, file_version: str | None = None, tag: str | None = None, value: float | None = None
+) -> bytes:
     # Event: 1 wall_time (double), 2 step (int64), 3 file_version (string), 5 summary (Summary)
     msg = _field(1, 1, struct.pack("<d", wall_time)) + _field(2, 0, write_varint(step))
     if file_version is not None:
@@ -93,9 +95,9 @@ def read_scalars(path: str | os.PathLike) -> list[tuple[str, int, float]]:
     while pos < len(data):
         (n,) = struct.unpack_from("<Q", data, pos)
         (hcrc,) = struct.unpack_from("<I", data, pos + 8)
-        if hcrc != _masked(data[pos:pos + 8]):
+        if hcrc != _masked(data[pos : pos + 8]):
             raise ValueError(f"{path}: bad length CRC at byte {pos}")
-        body = data[pos + 12: pos + 12 + n]
+        body = data[pos + 12 : pos + 12 + n]
         (dcrc,) = struct.unpack_from("<I", data, pos + 12 + n)
         if dcrc != _masked(body):
             raise ValueError(f"{path}: bad data CRC at byte {pos}")
@@ -115,12 +117,12 @@ def _fields(b: bytes):
         if wire == 0:
             v, i = read_varint(b, i)
         elif wire == 1:
-            v, i = b[i:i + 8], i + 8
+            v, i = b[i : i + 8], i + 8
         elif wire == 5:
-            v, i = b[i:i + 4], i + 4
+            v, i = b[i : i + 4], i + 4
         else:
             n, i = read_varint(b, i)
-            v, i = b[i:i + n], i + n
+            v, i = b[i : i + n], i + n
         yield num, v
 
 

@@ -13,6 +13,7 @@ or stops mid-run is followed. It never uses more threads than the caller's ``tor
 Without ``/proc/stat`` it leaves one core to the rest of the machine. The caller's setting is restored
 afterwards.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -45,43 +45,73 @@ Examples
 >>> res.scores.shape, res.labels.dtype.name, bool(0.02 < res.labels.mean() < 0.08)
 ((500,), 'int64', True)
 """
+
 from aekit.apps.anomaly.detection import (
-                                       DetectionResult,
-                                       anomaly_scores,
-                                       detect,
-                                       fit_threshold,
-                                       metric_names,
-                                       predict,
-                                       predict_proba,
-                                       resolve_metric,
-                                       threshold_for,
+    DetectionResult,
+    anomaly_scores,
+    detect,
+    fit_threshold,
+    metric_names,
+    predict,
+    predict_proba,
+    resolve_metric,
+    threshold_for,
 )
 from aekit.apps.anomaly.knn import CodeNeighbours, fit_code_neighbours, mse_knn_scores
 from aekit.apps.anomaly.maha import CodeGaussian, fit_code_gaussian, mse_maha_scores
 from aekit.apps.anomaly.scorer import AnomalyScorer
 from aekit.apps.anomaly.scores import (
-                                       SCORES,
-                                       ReconstructionScore,
-                                       Score,
-                                       default_score,
-                                       get_score,
-                                       register_score,
-                                       score_names,
-                                       unregister_score,
+    SCORES,
+    ReconstructionScore,
+    Score,
+    default_score,
+    get_score,
+    register_score,
+    score_names,
+    unregister_score,
 )
 from aekit.apps.anomaly.stream import StreamResult, stream_detect
 from aekit.apps.anomaly.terms import errors_and_codes, knn_distance
 from aekit.apps.anomaly.threshold import (
-                                       AnomalyThreshold,
-                                       check_contamination,
-                                       flag,
-                                       scores_to_proba,
-                                       threshold_from_scores,
+    AnomalyThreshold,
+    check_contamination,
+    flag,
+    scores_to_proba,
+    threshold_from_scores,
 )
 
-__all__ = ["AnomalyScorer", "AnomalyThreshold", "CodeGaussian", "CodeNeighbours", "DetectionResult",
-           "ReconstructionScore", "SCORES", "Score", "StreamResult", "anomaly_scores", "check_contamination",
-           "default_score", "detect", "errors_and_codes", "fit_code_gaussian", "fit_code_neighbours", "fit_threshold",
-           "flag", "get_score", "knn_distance", "metric_names", "mse_knn_scores", "mse_maha_scores", "predict",
-           "predict_proba", "register_score", "resolve_metric", "score_names", "scores_to_proba", "stream_detect",
-           "threshold_for", "threshold_from_scores", "unregister_score"]
+__all__ = [
+    "AnomalyScorer",
+    "AnomalyThreshold",
+    "CodeGaussian",
+    "CodeNeighbours",
+    "DetectionResult",
+    "ReconstructionScore",
+    "SCORES",
+    "Score",
+    "StreamResult",
+    "anomaly_scores",
+    "check_contamination",
+    "default_score",
+    "detect",
+    "errors_and_codes",
+    "fit_code_gaussian",
+    "fit_code_neighbours",
+    "fit_threshold",
+    "flag",
+    "get_score",
+    "knn_distance",
+    "metric_names",
+    "mse_knn_scores",
+    "mse_maha_scores",
+    "predict",
+    "predict_proba",
+    "register_score",
+    "resolve_metric",
+    "score_names",
+    "scores_to_proba",
+    "stream_detect",
+    "threshold_for",
+    "threshold_from_scores",
+    "unregister_score",
+]

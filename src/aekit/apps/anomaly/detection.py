@@ -16,6 +16,7 @@ Examples
 >>> res.labels.tolist()
 [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -78,8 +79,14 @@ def anomaly_scores(model, x, metric: str = "auto", batch_size: int = 1024) -> np
     return get_score(resolve_metric(model, metric)).score(model, x, batch_size)
 
 
-def fit_threshold(model, x_train, contamination: float | None = 0.01, percentile: float | None = None,
-                  metric: str = "auto", batch_size: int = 1024) -> dict:
+def fit_threshold(
+    model,
+    x_train,
+    contamination: float | None = 0.01,
+    percentile: float | None = None,
+    metric: str = "auto",
+    batch_size: int = 1024,
+) -> dict:
     """Fit the decision threshold on normal (training) data and store it in the model (an
     :class:`AnomalyThreshold` section, saved with the model).
 
@@ -126,9 +133,11 @@ def _stored_for(model, metric: str) -> AnomalyThreshold | None:
     differ: an error in squared units against a sum of standardised terms)."""
     info = _stored(model)
     if info is not None and info.metric != metric:
-        raise AekitError(f"the model's threshold was fitted on {info.metric!r} scores, not {metric!r}; give a "
-                         f"threshold, or fit one on normal data for {metric!r} (fit_threshold(model, x_train, "
-                         f"metric={metric!r}), or 'aekit detect --metric {metric} --fit-on TRAIN')")
+        raise AekitError(
+            f"the model's threshold was fitted on {info.metric!r} scores, not {metric!r}; give a "
+            f"threshold, or fit one on normal data for {metric!r} (fit_threshold(model, x_train, "
+            f"metric={metric!r}), or 'aekit detect --metric {metric} --fit-on TRAIN')"
+        )
     return info
 
 
@@ -136,13 +145,21 @@ def threshold_for(model, contamination: float) -> float:
     """The threshold that flags ``contamination`` of the training data, from the stored quantiles."""
     info = _stored(model)
     if info is None:
-        raise AekitError("the model has no fitted anomaly threshold; fit one on normal data (fit_threshold, "
-                         "or 'aekit detect --fit-on TRAIN'), or give a threshold")
+        raise AekitError(
+            "the model has no fitted anomaly threshold; fit one on normal data (fit_threshold, "
+            "or 'aekit detect --fit-on TRAIN'), or give a threshold"
+        )
     return info.at(contamination)
 
 
-def detect(model, x, contamination: float | None = None, threshold: float | None = None,
-           metric: str = "auto", batch_size: int = 1024) -> DetectionResult:
+def detect(
+    model,
+    x,
+    contamination: float | None = None,
+    threshold: float | None = None,
+    metric: str = "auto",
+    batch_size: int = 1024,
+) -> DetectionResult:
     """Score ``x`` and flag anomalies.
 
     The threshold is, in order: ``threshold`` if given; the training quantile for ``contamination`` if
@@ -159,13 +176,18 @@ def detect(model, x, contamination: float | None = None, threshold: float | None
     if threshold is not None:
         thr = float(threshold)
     elif contamination is not None:
-        thr = (threshold_for(model, contamination) if info is not None
-               else quantile_threshold(scores, 1.0 - check_contamination(contamination)))
+        thr = (
+            threshold_for(model, contamination)
+            if info is not None
+            else quantile_threshold(scores, 1.0 - check_contamination(contamination))
+        )
     elif info is not None:
         thr = float(info.threshold)
     else:
-        raise AekitError("the model has no fitted anomaly threshold; fit one on normal data (fit_threshold, "
-                         "or 'aekit detect --fit-on TRAIN'), or give a contamination or a threshold")
+        raise AekitError(
+            "the model has no fitted anomaly threshold; fit one on normal data (fit_threshold, "
+            "or 'aekit detect --fit-on TRAIN'), or give a contamination or a threshold"
+        )
     return DetectionResult(scores, flag(scores, thr), thr, metric)
 
 

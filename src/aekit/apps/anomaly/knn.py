@@ -20,6 +20,7 @@ Examples
 >>> s.shape, bool(s[5:].min() > s[:5].max())
 ((10,), True)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -76,7 +77,7 @@ class CodeNeighbours:
 
     SECTION: ClassVar[str] = "code_neighbours"
     MAX_CODES: ClassVar[int] = 2048
-    ROW_VALUES: ClassVar[int] = 4 * 2 ** 20  # float32 values of stored rows: 2,048 rows up to 2,048 columns
+    ROW_VALUES: ClassVar[int] = 4 * 2**20  # float32 values of stored rows: 2,048 rows up to 2,048 columns
     k: int
     n_codes: int
     error_scale: list  # [median, IQR] of the training rows' reconstruction errors (after transform)
@@ -92,12 +93,12 @@ class CodeNeighbours:
         d = {"transform": "identity", "row_scale": None, **d}  # a file written before a field scores as it did
         sec = cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
         if sec.transform not in _TRANSFORMS:
-            raise AekitError(f"the model's {cls.SECTION} section: transform {sec.transform!r} is not one of "
-                             f"{sorted(_TRANSFORMS)}")
+            raise AekitError(
+                f"the model's {cls.SECTION} section: transform {sec.transform!r} is not one of {sorted(_TRANSFORMS)}"
+            )
         return sec
 
-    def standardised_sum(self, err: np.ndarray, dist: np.ndarray,
-                         row_dist: np.ndarray | None = None) -> np.ndarray:
+    def standardised_sum(self, err: np.ndarray, dist: np.ndarray, row_dist: np.ndarray | None = None) -> np.ndarray:
         """The score (N,): the terms (after ``transform``) standardised with the stored scales, summed
         ('log': only their excesses over the training medians); ``row_dist`` (N,) when ``row_scale`` is set."""
         if self.transform == "identity":
@@ -105,6 +106,7 @@ class CodeNeighbours:
             return (err - em) / eq + (dist - dm) / dq
         score = log_excess_sum(self.error_scale, self.distance_scale, err, dist)
         if self.row_scale is not None:
+            assert row_dist is not None  # a section fitted with row distances is always scored with them
             score = score + _log_excess(self.row_scale, row_dist)
         return score
 
@@ -149,7 +151,6 @@ def fit_code_neighbours(model, x_train, k: int = 5, seed: int = 0, batch_size: i
     return section.standardised_sum(err, dist, row_dist)
 
 
-
 def mse_knn_scores(model, x, batch_size: int = 1024) -> np.ndarray:
     """The ``'mse_knn'`` score (N,) of ``x``: the standardised excesses of the log reconstruction error, the
     log code kNN distance and (tables) the log row kNN distance over their training medians, summed (see
@@ -157,9 +158,11 @@ def mse_knn_scores(model, x, batch_size: int = 1024) -> np.ndarray:
     sec, ref = model.section(CodeNeighbours), model.extra_tensors.get(KNN_TENSOR)
     rows = model.extra_tensors.get(ROW_TENSOR)
     if sec is None or ref is None or (sec.row_scale is not None and rows is None):
-        raise AekitError("metric='mse_knn' needs the training codes (and rows) stored in the model; fit the "
-                         "threshold on normal data (fit_threshold(model, x_train, metric='mse_knn'), or 'aekit "
-                         "detect --metric mse_knn --fit-on TRAIN')")
+        raise AekitError(
+            "metric='mse_knn' needs the training codes (and rows) stored in the model; fit the "
+            "threshold on normal data (fit_threshold(model, x_train, metric='mse_knn'), or 'aekit "
+            "detect --metric mse_knn --fit-on TRAIN')"
+        )
     xp = model.prepare(x)  # (N, *input_shape), scaled
     err, codes = errors_and_codes(model, xp, batch_size, prepared=True)
     if sec.row_scale is None:  # pictures, windows and older files: the two terms
@@ -170,5 +173,8 @@ def mse_knn_scores(model, x, batch_size: int = 1024) -> np.ndarray:
     # `aekit train` read flags what train said) instead of each row finding itself at distance 0
     seen = {r.tobytes() for r in stored}
     own = np.fromiter((r.tobytes() in seen for r in new_rows), dtype=bool, count=len(new_rows))
-    return sec.standardised_sum(err, knn_distance(codes, ref.numpy(), sec.k, exclude_self=own),
-                                knn_distance(new_rows, stored, sec.k, exclude_self=own))
+    return sec.standardised_sum(
+        err,
+        knn_distance(codes, ref.numpy(), sec.k, exclude_self=own),
+        knn_distance(new_rows, stored, sec.k, exclude_self=own),
+    )

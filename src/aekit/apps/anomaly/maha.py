@@ -15,6 +15,7 @@ Examples
 >>> s.shape, bool(s[5:].min() > s[:5].max())
 ((10,), True)
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -69,8 +70,9 @@ class CodeGaussian:
         d = {"combine": "sum", **d}  # a file written before the field scores as it did
         sec = cls(**{f.name: d[f.name] for f in dataclasses.fields(cls)})
         if sec.combine not in _COMBINES:
-            raise AekitError(f"the model's {cls.SECTION} section: combine {sec.combine!r} is not one of "
-                             f"{sorted(_COMBINES)}")
+            raise AekitError(
+                f"the model's {cls.SECTION} section: combine {sec.combine!r} is not one of {sorted(_COMBINES)}"
+            )
         return sec
 
     def score(self, err: np.ndarray, dist: np.ndarray) -> np.ndarray:
@@ -105,8 +107,9 @@ def fit_code_gaussian(model, x_train, batch_size: int = 1024) -> np.ndarray:
     whiten = vec / np.sqrt(np.maximum(ev, 1e-12))  # (L, L): (c - mean) @ whiten has identity covariance
     dist = _mahalanobis(c, mean, whiten)
     section = CodeGaussian(list(_robust(_log(err))), list(_robust(_log(dist))))
-    model.extra_tensors.update(code_mean=torch.from_numpy(mean.astype(np.float32)),
-                               code_whiten=torch.from_numpy(whiten.astype(np.float32)))
+    model.extra_tensors.update(
+        code_mean=torch.from_numpy(mean.astype(np.float32)), code_whiten=torch.from_numpy(whiten.astype(np.float32))
+    )
     model.set_section(section)
     return section.score(err, dist)
 
@@ -116,9 +119,11 @@ def mse_maha_scores(model, x, batch_size: int = 1024) -> np.ndarray:
     (:func:`fit_code_gaussian`)."""
     sec = model.section(CodeGaussian)
     if sec is None or any(t not in model.extra_tensors for t in GAUSS_TENSORS):
-        raise AekitError("metric='mse_maha' needs the training codes' Gaussian stored in the model; fit the "
-                         "threshold on normal data (fit_threshold(model, x_train, metric='mse_maha'), or "
-                         "'aekit detect --metric mse_maha --fit-on TRAIN')")
+        raise AekitError(
+            "metric='mse_maha' needs the training codes' Gaussian stored in the model; fit the "
+            "threshold on normal data (fit_threshold(model, x_train, metric='mse_maha'), or "
+            "'aekit detect --metric mse_maha --fit-on TRAIN')"
+        )
     err, codes = errors_and_codes(model, x, batch_size)
     mean, whiten = (model.extra_tensors[t].numpy().astype(np.float64) for t in GAUSS_TENSORS)
     return sec.score(err, _mahalanobis(codes, mean, whiten))

@@ -27,15 +27,20 @@ Examples
 >>> s.shape, bool(s[5:].min() > s[:5].max())
 ((10,), True)
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from aekit.apps.anomaly.detection import anomaly_scores
 from aekit.apps.anomaly.terms import _robust
 from aekit.errors import AekitError
+
+if TYPE_CHECKING:
+    from aekit.autoencoder.model import Autoencoder
 
 DENSITIES = (None, "gmm", "gaussian")
 
@@ -64,9 +69,18 @@ class AnomalyScorer:
         Per model: the training medians and IQRs of each term and the fitted mixture.
     """
 
-    def __init__(self, models: Sequence, density: str | None = "gmm", n_components: int = 4,
-                 weight: float = 1.0, metric: str = "auto", seed: int = 0):
-        self.models = list(models) if isinstance(models, (list, tuple)) else [models]
+    def __init__(
+        self,
+        models: Autoencoder | Sequence[Autoencoder],
+        density: str | None = "gmm",
+        n_components: int = 4,
+        weight: float = 1.0,
+        metric: str = "auto",
+        seed: int = 0,
+    ):
+        self.models: list[Autoencoder] = (
+            list(models) if isinstance(models, (list, tuple)) else [cast("Autoencoder", models)]
+        )
         self.density = density
         self.n_components = n_components
         self.weight = weight
@@ -87,7 +101,7 @@ class AnomalyScorer:
             raise AekitError(f"density={self.density!r}; expected one of {DENSITIES}")
         if not self.models:
             raise AekitError("AnomalyScorer needs at least one trained model")
-        self.stats_ = []
+        self.stats_: list[dict[str, Any]] = []
         for i, m in enumerate(self.models):
             mix = None
             if self.density is not None:

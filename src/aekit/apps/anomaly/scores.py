@@ -31,6 +31,7 @@ Examples
 ((3,), True)
 >>> unregister_score("max_error")
 """
+
 from __future__ import annotations
 
 import numpy as np

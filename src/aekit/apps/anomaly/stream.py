@@ -42,6 +42,7 @@ Examples
 >>> bool(res.labels[900:910].any()), res.scores.shape
 (True, (1200,))
 """
+
 from __future__ import annotations
 
 import numbers
@@ -109,17 +110,17 @@ def suppress(scores, threshold: float, refractory: int) -> tuple[np.ndarray, np.
     """
     s = np.asarray(scores, dtype=np.float64).copy()
     above = s >= threshold
-    seen = np.cumsum(above)                          # (T,) points at or above the threshold so far
+    seen = np.cumsum(above)  # (T,) points at or above the threshold so far
     flags = np.zeros(len(s), dtype=np.int64)
     last, quiet_until = -1, -1
-    for i in np.flatnonzero(above):
+    for i in np.flatnonzero(above).tolist():
         # the same event: inside the quiet period, or no point below the threshold since the last flag
         if last >= 0 and (i <= quiet_until or seen[i - 1] - seen[last] == i - last - 1):
             s[i] = 0.0
             continue
         flags[i] = 1
         last, quiet_until = i, i + int(refractory)
-        s[i + 1: quiet_until + 1] = 0.0
+        s[i + 1 : quiet_until + 1] = 0.0
     return s, flags
 
 
@@ -132,13 +133,13 @@ def range_breaks(values, start: int, tolerance: float) -> np.ndarray:
     [False, False, False, False, True, True]
     """
     v = np.asarray(values, dtype=np.float64)
-    v = v if v.ndim == 2 else v[:, None]                                    # (T, F)
-    hi = np.r_[v[:1], np.maximum.accumulate(v, axis=0)[:-1]]                # (T, F) max of the points before t
+    v = v if v.ndim == 2 else v[:, None]  # (T, F)
+    hi = np.r_[v[:1], np.maximum.accumulate(v, axis=0)[:-1]]  # (T, F) max of the points before t
     lo = np.r_[v[:1], np.minimum.accumulate(v, axis=0)[:-1]]
     span = hi - lo
     out = ((v > hi + tolerance * span) | (v < lo - tolerance * span)) & (span > 0)
     out = out.any(axis=1)
-    out[:max(int(start), 1)] = False
+    out[: max(int(start), 1)] = False
     return out
 
 
@@ -159,7 +160,7 @@ def seasonal_period(z, min_corr: float = 0.5):
     if n < 8 or den <= 0.0:
         return None
     f = np.fft.rfft(x, 2 * n)
-    ac = np.fft.irfft(f * np.conj(f))[: n // 2] / den       # (n // 2,): ac[k] is the autocorrelation at lag k
+    ac = np.fft.irfft(f * np.conj(f))[: n // 2] / den  # (n // 2,): ac[k] is the autocorrelation at lag k
     neg = np.flatnonzero(ac[1:] < 0.0)
     if not len(neg):
         return None
@@ -168,8 +169,9 @@ def seasonal_period(z, min_corr: float = 0.5):
     return k if ac[k] > min_corr else None
 
 
-def stream_surprise(raw, values, start: int, short: int = 5, history: int = HISTORY,
-                    range_tolerance=0.05) -> np.ndarray:
+def stream_surprise(
+    raw, values, start: int, short: int = 5, history: int = HISTORY, range_tolerance=0.05
+) -> np.ndarray:
     """The detector's score before the quiet period, from causal raw scores ``raw`` (T,) or (T, m) of
     ``values`` (T,) or (T, F): each raw score gets the tail model's surprise (:func:`tail_surprise`), the
     surprises are combined by Fisher's method with Brown's correction for their dependence, measured on the
@@ -181,8 +183,9 @@ def stream_surprise(raw, values, start: int, short: int = 5, history: int = HIST
     each = np.stack([tail_surprise(c, start, short=short, history=history) for c in r.T], axis=1)  # (T, m)
     surprise = fisher(each, cov=dependence(r[:start]) if r.shape[1] > 1 else 0.0)
     if range_tolerance is not None:
-        surprise = np.where(range_breaks(values, start, float(range_tolerance)),
-                            np.maximum(surprise, RANGE_BREAK_SURPRISE), surprise)
+        surprise = np.where(
+            range_breaks(values, start, float(range_tolerance)), np.maximum(surprise, RANGE_BREAK_SURPRISE), surprise
+        )
     return surprise
 
 
@@ -196,10 +199,24 @@ def _scaled(values: np.ndarray, n_train: int) -> np.ndarray:
     return ((v - centre) / np.maximum(spread, floor)).astype(np.float32)
 
 
-def stream_detect(values, window: int = 32, n_train=None, risk: float = 1e-4, refractory=None,
-                  short: int = 5, history: int = HISTORY, update_every: int = 0, epochs: int = 30,
-                  hidden: int = 32, latent_dim: int = 4, range_tolerance=0.05, season="auto",
-                  neighbours: int = NEIGHBOURS, seed: int = 0, model=None) -> StreamResult:
+def stream_detect(
+    values,
+    window: int = 32,
+    n_train=None,
+    risk: float = 1e-4,
+    refractory=None,
+    short: int = 5,
+    history: int = HISTORY,
+    update_every: int = 0,
+    epochs: int = 30,
+    hidden: int = 32,
+    latent_dim: int = 4,
+    range_tolerance=0.05,
+    season="auto",
+    neighbours: int = NEIGHBOURS,
+    seed: int = 0,
+    model=None,
+) -> StreamResult:
     """Causal anomaly scores and flags for one series (see the module docstring for the method).
 
     Parameters
@@ -257,41 +274,66 @@ def stream_detect(values, window: int = 32, n_train=None, risk: float = 1e-4, re
     T, L = len(v), int(window)
     n_train = default_train_length(T) if n_train is None else int(n_train)
     if L < 2 or n_train < L + 8 or n_train > T:
-        raise AekitError(f"stream_detect: need window >= 2 and window + 8 <= n_train <= T; got window={L}, "
-                         f"n_train={n_train}, T={T} (a shorter window or more training points)")
+        raise AekitError(
+            f"stream_detect: need window >= 2 and window + 8 <= n_train <= T; got window={L}, "
+            f"n_train={n_train}, T={T} (a shorter window or more training points)"
+        )
     if not 0.0 < risk < 1.0:
         raise AekitError(f"stream_detect: risk={risk!r}; expected 0 < risk < 1")
-    if range_tolerance is not None and not (isinstance(range_tolerance, numbers.Real) and range_tolerance >= 0):
+    if range_tolerance is not None and not (isinstance(range_tolerance, numbers.Real) and float(range_tolerance) >= 0):
         raise AekitError(f"stream_detect: range_tolerance={range_tolerance!r}; expected a number >= 0 or None")
-    if isinstance(neighbours, bool) or not isinstance(neighbours, numbers.Integral) or \
-            not 0 <= neighbours <= n_train - L - 1:
-        raise AekitError(f"stream_detect: neighbours={neighbours!r}; expected 0 (off) to n_train - window - 1 = "
-                         f"{n_train - L - 1}")
-    z = _scaled(v, n_train)                                  # (T, F), training statistics only
+    if (
+        isinstance(neighbours, bool)
+        or not isinstance(neighbours, numbers.Integral)
+        or not 0 <= neighbours <= n_train - L - 1
+    ):
+        raise AekitError(
+            f"stream_detect: neighbours={neighbours!r}; expected 0 (off) to n_train - window - 1 = {n_train - L - 1}"
+        )
+    z = _scaled(v, n_train)  # (T, F), training statistics only
     # a given model trained on plain windows (F channels) has no room for the season's channel
-    period = None if model is not None and season == "auto" and tuple(model.input_shape)[-1:] == (z.shape[1],) \
+    period = (
+        None
+        if model is not None and season == "auto" and tuple(model.input_shape)[-1:] == (z.shape[1],)
         else _season(season, z, n_train, L)
+    )
     if period:
         # (T, 2F): each value beside the value a period earlier; the first period, which has no earlier
         # cycle, is shown beside itself (training on its windows too measured better than leaving them out:
         # NAB 67.2 against 66.3, the probationary period is short)
         z = np.concatenate([z, np.r_[z[:period], z[:-period]]], axis=1)
-    wins = sliding_windows(z, L)                             # (T - L + 1, L, F'); window j ends at j + L - 1
-    n_fit = n_train - L + 1                                  # windows inside the training part
+    wins = sliding_windows(z, L)  # (T - L + 1, L, F'); window j ends at j + L - 1
+    n_fit = n_train - L + 1  # windows inside the training part
     if model is None:
-        model = build("dense", input_shape=wins.shape[1:], hidden=[int(hidden)], latent_dim=int(latent_dim),
-                      output_activation="linear", loss="mse", seed=seed)
+        model = build(
+            "dense",
+            input_shape=wins.shape[1:],
+            hidden=[int(hidden)],
+            latent_dim=int(latent_dim),
+            output_activation="linear",
+            loss="mse",
+            seed=seed,
+        )
         model.fit(wins[:n_fit], epochs=int(epochs), batch_size=32, verbose=0, seed=seed)
     werr, d = _score_windows(model, wins, n_fit, update_every, seed, int(neighbours), L)  # (N,), (N,) or None
     raw = np.r_[np.full(L - 1, werr[0]), werr].astype(np.float64)  # (T,): points before the first window
     dist = None if d is None else np.r_[np.full(L - 1, d[0]), d]
     thr = -np.log10(risk)
     quiet = L if refractory is None else int(refractory)
-    both = raw if dist is None else np.stack([raw, dist], axis=1)            # (T,) or (T, 2)
+    both = raw if dist is None else np.stack([raw, dist], axis=1)  # (T,) or (T, 2)
     surprise = stream_surprise(both, v, n_train, short=short, history=history, range_tolerance=range_tolerance)
     scores, flags = suppress(surprise, thr, quiet)
-    return StreamResult(scores=scores, raw=raw, labels=flags, threshold=float(thr), n_train=n_train,
-                        season=period, surprise=surprise, refractory=quiet, distance=dist)
+    return StreamResult(
+        scores=scores,
+        raw=raw,
+        labels=flags,
+        threshold=float(thr),
+        n_train=n_train,
+        season=period,
+        surprise=surprise,
+        refractory=quiet,
+        distance=dist,
+    )
 
 
 def _score_windows(model, wins: np.ndarray, n_fit: int, update_every: int, seed: int, k: int, L: int):
@@ -313,9 +355,9 @@ def _score_windows(model, wins: np.ndarray, n_fit: int, update_every: int, seed:
         steps += [(a, min(a + int(update_every), len(wins))) for a in range(n_fit, len(wins), int(update_every))]
     parts = []
     for a, b in steps:
-        parts.append(block(a, b))                          # scored before the model sees them
+        parts.append(block(a, b))  # scored before the model sees them
         if a >= n_fit:
-            model.fit(wins[max(0, b - n_fit):b], epochs=2, batch_size=32, verbose=0, seed=seed + a)
+            model.fit(wins[max(0, b - n_fit) : b], epochs=2, batch_size=32, verbose=0, seed=seed + a)
     err = np.concatenate([p[0] for p in parts])
     return err, (np.concatenate([p[1] for p in parts]) if k else None)
 
@@ -327,7 +369,9 @@ def _season(season, z: np.ndarray, n_train: int, L: int):
     if season == "auto":
         p = seasonal_period(z[:n_train, 0]) if z.shape[1] == 1 else None
         return p if p is not None and p + L + 8 <= n_train else None
-    if isinstance(season, bool) or not isinstance(season, numbers.Integral) or not 0 < season <= n_train - L - 8:
-        raise AekitError(f"stream_detect: season={season!r}; expected 'auto', None or a period from 1 to "
-                         f"n_train - window - 8 = {n_train - L - 8} points")
+    if isinstance(season, bool) or not isinstance(season, numbers.Integral) or not 0 < int(season) <= n_train - L - 8:
+        raise AekitError(
+            f"stream_detect: season={season!r}; expected 'auto', None or a period from 1 to "
+            f"n_train - window - 8 = {n_train - L - 8} points"
+        )
     return int(season)

@@ -2,6 +2,7 @@
 (SPOT, Siffer et al., 2017) and Fisher's combination of tail probabilities, with Brown's correction for
 dependent ones. :mod:`aekit.apps.anomaly.stream` builds the detector from them.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,8 +46,17 @@ def pot_surprise(ref, x, level: float = 0.95) -> np.ndarray:
     return -np.log10(np.maximum(p, 1e-300))
 
 
-def tail_surprise(raw, start: int, short: int = 5, history: int = HISTORY, level: float = 0.95,
-                  refit: int = 20, min_history: int = 100, exclude=None, max_excluded: int = 96) -> np.ndarray:
+def tail_surprise(
+    raw,
+    start: int,
+    short: int = 5,
+    history: int = HISTORY,
+    level: float = 0.95,
+    refit: int = 20,
+    min_history: int = 100,
+    exclude=None,
+    max_excluded: int = 96,
+) -> np.ndarray:
     """Peaks-over-threshold tail model of a causal error series, as the surprise ``-log10(p)``.
 
     The score of point ``t`` (``t >= start``) is the mean error of the last ``short`` points; its tail
@@ -73,14 +83,14 @@ def tail_surprise(raw, start: int, short: int = 5, history: int = HISTORY, level
         r = (c[t + 1] - c[lo]) / (t + 1 - lo)
     start = max(int(start), 0)
     out = np.zeros(len(r))
-    kept = list(r[:start])      # the history the model may learn from, in time order
-    run = 0                     # consecutive points kept out so far
+    kept = list(r[:start])  # the history the model may learn from, in time order
+    run = 0  # consecutive points kept out so far
     for a in range(start, len(r), int(refit)):
-        x = r[a:a + int(refit)]
-        ref = np.sort(np.asarray(kept[-int(history):]))  # the past only
+        x = r[a : a + int(refit)]
+        ref = np.sort(np.asarray(kept[-int(history) :]))  # the past only
         if len(ref) >= min_history:
-            out[a:a + len(x)] = pot_surprise(ref, x, level)
-        for v, sv in zip(x, out[a:a + len(x)]):
+            out[a : a + len(x)] = pot_surprise(ref, x, level)
+        for v, sv in zip(x, out[a : a + len(x)]):
             if exclude is not None and sv >= exclude and run < max_excluded:
                 run += 1
             else:
@@ -110,12 +120,13 @@ def fisher(surprises, cov: float = 0.0) -> np.ndarray:
     m = s.shape[1]
     if m == 1:
         return s[:, 0].copy()
-    half_x = s.sum(axis=1) * np.log(10.0)                 # X / 2 = -sum(ln p_i)
+    half_x = s.sum(axis=1) * np.log(10.0)  # X / 2 = -sum(ln p_i)
     mean, var = 2.0 * m, 4.0 * m + 2.0 * max(float(cov), 0.0)
     c, f = var / (2.0 * mean), 2.0 * mean * mean / var
     # the chi-squared(f) survival at X / c: the regularised upper incomplete gamma Q(f / 2, X / (2c))
-    p = torch.special.gammaincc(torch.full(half_x.shape, f / 2.0, dtype=torch.float64),
-                                torch.from_numpy(half_x / c)).numpy()
+    p = torch.special.gammaincc(
+        torch.full(half_x.shape, f / 2.0, dtype=torch.float64), torch.from_numpy(half_x / c)
+    ).numpy()
     return -np.log10(np.maximum(p, 1e-300))
 
 
@@ -133,12 +144,11 @@ def dependence(raw) -> float:
     n, m = r.shape
     if n < 3:
         return 0.0
-    terms = np.empty_like(r)                                             # (n, m)
+    terms = np.empty_like(r)  # (n, m)
     for j in range(m):
         # p of each value: its rank from the top over n + 1 (tied values share their average rank)
         _, inv, counts = np.unique(-r[:, j], return_inverse=True, return_counts=True)
         rank = (np.cumsum(counts) - (counts - 1) / 2.0)[inv]
         terms[:, j] = -2.0 * np.log(rank / (n + 1))
-    cov = np.cov(terms, rowvar=False)                                    # (m, m)
+    cov = np.cov(terms, rowvar=False)  # (m, m)
     return float(sum(min(max(cov[i, j], 0.0), 4.0) for i in range(m) for j in range(i + 1, m)))
-

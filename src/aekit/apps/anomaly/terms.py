@@ -11,6 +11,7 @@ Examples
 >>> knn_distance(c, c, 1, exclude_self=True).tolist()            # each code's nearest other code
 [1.0, 1.0, 2.0]
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,8 +41,9 @@ def log_excess_sum(error_scale, distance_scale, err: np.ndarray, dist: np.ndarra
     return _log_excess(error_scale, err) + _log_excess(distance_scale, dist)
 
 
-def knn_distance(codes: np.ndarray, ref: np.ndarray, k: int, exclude_self=False, zone: int = 0,
-                 offset: int = 0) -> np.ndarray:
+def knn_distance(
+    codes: np.ndarray, ref: np.ndarray, k: int, exclude_self=False, zone: int = 0, offset: int = 0
+) -> np.ndarray:
     """Mean Euclidean distance (N,) of each row of ``codes`` (N, L) to its ``k`` nearest rows of ``ref``
     (M, L). ``exclude_self`` (a bool, or a bool mask (N,) of the rows of ``codes`` that are rows of ``ref``)
     drops such a row's nearest match, itself. ``zone`` > 0: the rows are windows of one series, row ``i`` of
@@ -62,14 +64,14 @@ def knn_distance(codes: np.ndarray, ref: np.ndarray, k: int, exclude_self=False,
     out = []
     with torch.inference_mode():
         for i in range(0, len(codes), 4096):
-            c = torch.from_numpy(np.ascontiguousarray(codes[i:i + 4096], dtype=np.float32))
-            d = torch.cdist(c, r)                                             # (n, M)
+            c = torch.from_numpy(np.ascontiguousarray(codes[i : i + 4096], dtype=np.float32))
+            d = torch.cdist(c, r)  # (n, M)
             if zone > 0:
                 pos = torch.arange(offset + i, offset + i + len(c))[:, None]  # (n, 1)
                 d[(pos - ref_pos[None, :]).abs() < int(zone)] = float("inf")
             d = d.topk(kk, dim=1, largest=False).values  # (n, kk), ascending
-            own = torch.from_numpy(np.ascontiguousarray(mask[i:i + 4096]))
-            others = d[:, 1:k + 1] if kk > 1 else d  # a row of ref without its zero distance to itself
+            own = torch.from_numpy(np.ascontiguousarray(mask[i : i + 4096]))
+            others = d[:, 1 : k + 1] if kk > 1 else d  # a row of ref without its zero distance to itself
             out.append(torch.where(own, others.mean(1), d[:, :k].mean(1)).numpy())
     return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
 
@@ -85,4 +87,3 @@ def errors_and_codes(model, x, batch_size: int, prepared: bool = False) -> tuple
 
     res = model.predict_batches(x if prepared else model.prepare(x), both, batch_size)
     return res[:, 0], np.ascontiguousarray(res[:, 1:])
-

@@ -19,6 +19,7 @@ Examples
 >>> round(t.at(0.1), 6)                                        # another contamination, from the quantiles
 90.0
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -64,8 +65,10 @@ class AnomalyThreshold:
 
     def describe(self) -> str:
         """One line: the score and the threshold, and the share of the training data it flags."""
-        return (f"score {self.metric}, threshold {self.threshold:.6g} (flags {100 * self.contamination:.3g} % "
-                f"of the {self.n_train:,} training samples)")
+        return (
+            f"score {self.metric}, threshold {self.threshold:.6g} (flags {100 * self.contamination:.3g} % "
+            f"of the {self.n_train:,} training samples)"
+        )
 
     def at(self, contamination: float) -> float:
         """The threshold that flags ``contamination`` of the training data, from the stored quantiles."""
@@ -91,8 +94,9 @@ def flag(scores: np.ndarray, threshold: float) -> np.ndarray:
     return (np.asarray(scores) > threshold).astype(np.int64)
 
 
-def threshold_from_scores(scores: np.ndarray, metric: str = "mse", contamination: float | None = 0.01,
-                          percentile: float | None = None) -> AnomalyThreshold:
+def threshold_from_scores(
+    scores: np.ndarray, metric: str = "mse", contamination: float | None = 0.01, percentile: float | None = None
+) -> AnomalyThreshold:
     """The threshold and training statistics of ``scores`` (N,) (higher = more anomalous): the
     ``1 - contamination`` quantile (``np.quantile``, linear), or the ``percentile`` (0-100) when given."""
     if percentile is not None:
@@ -104,9 +108,17 @@ def threshold_from_scores(scores: np.ndarray, metric: str = "mse", contamination
     else:
         raise AekitError("fit_threshold: give contamination= or percentile=")
     s = np.asarray(scores, np.float64)
-    return AnomalyThreshold(metric, quantile_threshold(s, q), round(1.0 - q, 10), int(len(s)), float(s.mean()),
-                            float(s.std()), float(s.min()), float(s.max()),
-                            [float(v) for v in np.quantile(s, LEVELS)])
+    return AnomalyThreshold(
+        metric,
+        quantile_threshold(s, q),
+        round(1.0 - q, 10),
+        int(len(s)),
+        float(s.mean()),
+        float(s.std()),
+        float(s.min()),
+        float(s.max()),
+        [float(v) for v in np.quantile(s, LEVELS)],
+    )
 
 
 def check_proba_method(method: str) -> str:
