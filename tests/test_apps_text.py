@@ -142,7 +142,7 @@ def test_cli_embed_sentences_and_reuters(sentence_model, tmp_path, capsys):
     rc = main(["embed", str(path), str(tmp_path / "s.txt"), "-o", str(tmp_path / "v.npy"), "--json"])
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
-    assert res["input_kind"] == "sentences" and res["n"] == 2
+    assert res["text_unit"] == "sentences" and res["n"] == 2
     np.testing.assert_allclose(
         np.load(tmp_path / "v.npy"), sentence_vectors(ae, read_sentences(tmp_path / "s.txt")), rtol=1e-5
     )
@@ -151,7 +151,7 @@ def test_cli_embed_sentences_and_reuters(sentence_model, tmp_path, capsys):
     rc = main(["embed", str(path), str(tmp_path / "reut"), "-o", str(tmp_path / "d.npy"), "--map", "pca", "--json"])
     assert rc == 0
     res = json.loads(capsys.readouterr().out)
-    assert res["input_kind"] == "documents" and res["n"] == 3 and res["coloured_by_labels"]
+    assert res["text_unit"] == "documents" and res["n"] == 3 and res["coloured_by_labels"]
     assert np.load(tmp_path / "d.npy").shape == (3, 12)
     assert (tmp_path / "d_map.png").read_bytes()[:4] == b"\x89PNG"
     (tmp_path / "x.npy").write_bytes(b"")

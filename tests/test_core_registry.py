@@ -17,8 +17,8 @@ def x():
     return np.random.default_rng(0).random((64, 10), dtype=np.float32)
 
 
-def test_families_declare_input_kind_variational_and_pretraining():
-    kinds = {n: get_family(n).input_kind for n in aekit.list_models()}
+def test_families_declare_input_layout_variational_and_pretraining():
+    kinds = {n: get_family(n).input_layout for n in aekit.list_models()}
     assert kinds["conv"] == kinds["conv_vae"] == "image" and kinds["lstm"] == "sequence" and kinds["dense"] == "flat"
     assert {n for n in aekit.list_models() if get_family(n).variational} == {"vae", "conv_vae"}
     assert {n for n in aekit.list_models() if get_family(n).pretrain is not None} == {"stacked"}
@@ -33,8 +33,8 @@ def test_registering_a_variational_family_without_beta_is_refused():
 
     with pytest.raises(ValueError, match="beta"):
         register_model("nobeta_test", NoBeta, "x", variational=True)
-    with pytest.raises(ValueError, match="input_kind"):
-        register_model("badkind_test", NoBeta, "x", input_kind="graph")
+    with pytest.raises(ValueError, match="input_layout"):
+        register_model("badkind_test", NoBeta, "x", input_layout="graph")
 
 
 @pytest.mark.parametrize(

@@ -57,8 +57,8 @@ class Autoencoder:
 
     Attributes
     ----------
-    family : str or aekit.models.registry.Family
-        The registered family (its name; the attribute ``family`` is the name, ``family_info`` the Family).
+    family : str
+        The registered family's name (``family_info`` is its Family; the constructor takes either).
     config : ModelConfig
         The family's config dataclass (input shape, latent size, ...).
     module : AEModule

@@ -130,7 +130,7 @@ def embed_file(
     buf = _io.BytesIO()
     np.save(buf, codes.astype(np.float32), allow_pickle=False)
     out = atomic_write(out, buf.getvalue())
-    res = {"codes": str(out), "n": int(len(codes)), "code_size": int(codes.shape[1]), "input_kind": kind}
+    res = {"codes": str(out), "n": int(len(codes)), "code_size": int(codes.shape[1]), "text_unit": kind}
     if map is not None or map_image is not None:
         method = map or "tsne"
         if method not in MAP_METHODS:

@@ -33,11 +33,11 @@ def image_shape(model, guess_flat: bool = False) -> tuple | None:
     if model.data.image_shape:
         return tuple(model.data.image_shape)
     s = tuple(model.input_shape)
-    kind = model.family_info.input_kind
-    if kind == "sequence" or model.data.kind in ("table", "series"):
+    layout = model.family_info.input_layout
+    if layout == "sequence" or model.data.kind in ("table", "series"):
         return None  # tables and windows of a series are drawn as lines, never as pictures
     if len(s) == 3:
-        if kind == "image" or s[0] in (1, 3, 4):
+        if layout == "image" or s[0] in (1, 3, 4):
             return s
         if s[-1] in (1, 3, 4):
             return (s[2], s[0], s[1])

@@ -74,7 +74,7 @@ class DataDescription:
     Attributes
     ----------
     kind : {'image', 'table', 'series', 'text'} or None
-        The data kind (not a family's ``input_kind``, the layout its module takes: flat, image, sequence)
+        The data kind (not a family's ``input_layout``, the layout its module takes: flat, image, sequence)
     source : the data source string (``aekit train --data``), what ``aekit report RUN_DIR`` evaluates on
     columns : the table columns the model reads, in order
     window, stride : the window length and step a time series was cut with

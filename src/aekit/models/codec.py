@@ -202,7 +202,7 @@ class CodecModule(AEModule):
     CodecConfig,
     "learned image codec: GDN transforms + factorised entropy model, "
     "trained for rate + distortion (quality 1-8), any picture size",
-    input_kind="image",
+    input_layout="image",
     rate_distortion=True,
 )
 def build_codec(cfg: CodecConfig) -> CodecModule:

@@ -102,14 +102,14 @@ def build_conv_module(cfg: ConvConfig, variational: bool = False) -> AEModule:
 
 
 @register_model(
-    "conv", ConvConfig, "convolutional autoencoder (pooling or strided), any H, W and channels", input_kind="image"
+    "conv", ConvConfig, "convolutional autoencoder (pooling or strided), any H, W and channels", input_layout="image"
 )
 def build_conv(cfg: ConvConfig) -> AEModule:
     return build_conv_module(cfg)
 
 
 @register_model(
-    "conv_vae", ConvVAEConfig, "convolutional variational autoencoder", input_kind="image", variational=True
+    "conv_vae", ConvVAEConfig, "convolutional variational autoencoder", input_layout="image", variational=True
 )
 def build_conv_vae(cfg: ConvVAEConfig) -> AEModule:
     return build_conv_module(cfg, variational=True)

@@ -1,14 +1,14 @@
 """The family registry: everything aekit knows about a family, declared where the family is registered.
 
 The CLI, the file loader and the estimators build models through :func:`get_family`, and nothing outside
-the registry asks for a family's name: a family declares its config class, its builder, the kind of input
-it takes (``input_kind``), whether it is variational (its config then has ``beta``, the KL weight), and an
+the registry asks for a family's name: a family declares its config class, its builder, the layout of input
+it takes (``input_layout``), whether it is variational (its config then has ``beta``, the KL weight), and an
 optional pretraining hook run by ``fit`` before end-to-end training (the ``stacked`` family's greedy
 layer-wise pretraining). Its loss is derived from those declarations by :meth:`Family.loss_spec`.
 
 A third-party family registers itself the same way the built-in ones do::
 
-    @register_model("my_ae", MyConfig, "one line shown by `aekit models`", input_kind="flat")
+    @register_model("my_ae", MyConfig, "one line shown by `aekit models`", input_layout="flat")
     def build_my_ae(cfg: MyConfig) -> AEModule: ...
 """
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from aekit.errors import AekitError
 
-INPUT_KINDS = ("flat", "image", "sequence")
+INPUT_LAYOUTS = ("flat", "image", "sequence")
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class Family:
     ----------
     name, config_cls, builder, description
         ``builder(config) -> AEModule``.
-    input_kind : {'flat', 'image', 'sequence'}
+    input_layout : {'flat', 'image', 'sequence'}
         What one sample is to the family: a vector of any shape (flattened), a picture (C, H, W), or a
         sequence (T, F). Readers and reports use it to decide how to read and draw data.
     variational : bool
@@ -49,7 +49,7 @@ class Family:
     config_cls: type
     builder: Callable
     description: str
-    input_kind: str = "flat"
+    input_layout: str = "flat"
     variational: bool = False
     pretrain: Callable | None = None
     rate_distortion: bool = False
@@ -77,14 +77,14 @@ def register_model(
     config_cls: type,
     description: str,
     *,
-    input_kind: str = "flat",
+    input_layout: str = "flat",
     variational: bool = False,
     pretrain: Callable | None = None,
     rate_distortion: bool = False,
 ):
     """Decorator registering ``builder(config) -> AEModule`` under ``name`` (see :class:`Family`)."""
-    if input_kind not in INPUT_KINDS:
-        raise ValueError(f"family {name!r}: input_kind={input_kind!r}; expected one of {', '.join(INPUT_KINDS)}")
+    if input_layout not in INPUT_LAYOUTS:
+        raise ValueError(f"family {name!r}: input_layout={input_layout!r}; expected one of {', '.join(INPUT_LAYOUTS)}")
     if variational and "beta" not in {f.name for f in dataclasses.fields(config_cls)}:
         raise ValueError(f"family {name!r}: a variational family's config needs a 'beta' field (the KL weight)")
 
@@ -92,7 +92,7 @@ def register_model(
         if name in _FAMILIES:
             raise ValueError(f"family {name!r} is registered twice")
         _FAMILIES[name] = Family(
-            name, config_cls, builder, description, input_kind, variational, pretrain, rate_distortion
+            name, config_cls, builder, description, input_layout, variational, pretrain, rate_distortion
         )
         return builder
 

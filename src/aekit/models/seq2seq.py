@@ -96,7 +96,7 @@ class RepeatDecoder(nn.Module):
 
 
 @register_model(
-    "lstm", LSTMConfig, "sequence-to-sequence LSTM autoencoder (optionally bidirectional)", input_kind="sequence"
+    "lstm", LSTMConfig, "sequence-to-sequence LSTM autoencoder (optionally bidirectional)", input_layout="sequence"
 )
 def build_lstm(cfg: LSTMConfig) -> AEModule:
     encoder = SeqEncoder(cfg)

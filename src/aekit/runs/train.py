@@ -168,7 +168,7 @@ def _new_folder(out: Path, keep: Path):
 
 def _input_shape(family, src) -> tuple:
     shp = src.description.image_shape
-    if shp and family.input_kind != "sequence":
+    if shp and family.input_layout != "sequence":
         return tuple(shp)  # (C, H, W); dense families flatten it
     return tuple(src.x.shape[1:])
 
