@@ -13,7 +13,8 @@ the per-pair ratios aekit / bare.
 A B A B ... (``--rounds`` times), so two versions of aekit are compared in one run on one machine:
 
     python bench/fit_overhead.py                                   # this checkout
-    python bench/fit_overhead.py --src /tmp/old/src --src src      # before / after, alternating
+    git worktree add /tmp/before 3302a52
+    python bench/fit_overhead.py --src before=/tmp/before/src --src after=src   # alternating
 """
 
 from __future__ import annotations
@@ -70,7 +71,11 @@ def worker(pairs: int, threads: int) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--src", action="append", help="a source tree (the folder holding aekit/); default: this one")
+    ap.add_argument(
+        "--src",
+        action="append",
+        help="LABEL=PATH or PATH: a source tree (the folder holding aekit/); default: this one",
+    )
     ap.add_argument("--pairs", type=int, default=5, help="timed (bare, fit) pairs per process")
     ap.add_argument("--rounds", type=int, default=2, help="processes per source tree, alternating")
     ap.add_argument("--threads", type=int, default=2)
@@ -80,11 +85,12 @@ def main() -> int:
     if args.worker:
         print(json.dumps(worker(args.pairs, args.threads)))
         return 0
-    srcs = args.src or [str(ROOT / "src")]
-    runs: dict[str, list] = {s: [] for s in srcs}
+    # the results are keyed by label, never by a path of this machine
+    srcs = dict(s.split("=", 1) if "=" in s else (s, s) for s in (args.src or ["this checkout=" + str(ROOT / "src")]))
+    runs: dict[str, list] = {label: [] for label in srcs}
     for _ in range(args.rounds):
-        for s in srcs:
-            env = {**os.environ, "PYTHONPATH": str(Path(s).resolve())}
+        for s, path in srcs.items():
+            env = {**os.environ, "PYTHONPATH": str(Path(path).resolve())}
             out = subprocess.run(
                 [sys.executable, __file__, "--worker", "--pairs", str(args.pairs), "--threads", str(args.threads)],
                 env=env,
