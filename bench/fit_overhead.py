@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -100,21 +99,18 @@ def main() -> int:
             )
             runs[s].append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(s, round(runs[s][-1]["ratio_median"], 3), flush=True)
-    cpu = next(
-        (
-            ln.split(":", 1)[1].strip()
-            for ln in Path("/proc/cpuinfo").read_text().splitlines()
-            if ln.startswith("model name")
-        ),
-        platform.processor(),
-    )
+    sys.path.insert(0, str(ROOT / "bench"))
+    from _apps_a import hardware  # the benches' one description of the machine
+
     result = {
         "what": "fit(epochs=1) call / bare PyTorch epoch, dense 784-32-784, 60k MNIST, batch 256",
         "command": "python bench/fit_overhead.py " + " ".join(sys.argv[1:]),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
+        "hardware": hardware(),
         "threads": args.threads,
         "date": time.strftime("%Y-%m-%d"),
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
         "results": {
             s: {
                 "ratio_median": round(statistics.median(r for run in rs for r in run["ratios"]), 4),
