@@ -253,7 +253,7 @@ def _run_stream(args) -> int:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["index", "timestamp", "value", "score", "anomaly"])
     for i, (t, v, sc, lab) in enumerate(zip(ts.timestamps, ts.values, res.scores, res.labels)):
-        w.writerow([i, str(t).replace("T", " "), f"{float(v):.10g}", f"{float(sc):.6g}", int(lab)])
+        w.writerow([i, str(t).replace("T", " "), f"{float(v) + 0.0:.10g}", f"{float(sc) + 0.0:.6g}", int(lab)])
     out = atomic_write(args.output, buf.getvalue().encode())
     flagged = [str(ts.timestamps[i]).replace("T", " ") for i in res.labels.nonzero()[0]]
     info = {

@@ -54,7 +54,12 @@ def _csv_bytes(header: list, rows) -> bytes:
 
 
 def _num(v) -> str:
-    return f"{float(v):.8g}"
+    return f"{float(v) + 0.0:.8g}"  # + 0.0: -0.0 becomes 0.0 (never write a negative zero)
+
+
+def _no_negative_zero(a: np.ndarray) -> np.ndarray:
+    """``a`` with -0.0 as 0.0 (-0.0 + 0.0 is 0.0); integer arrays as they are."""
+    return a + 0.0 if a.dtype.kind in "fc" else a
 
 
 def write_output(
@@ -102,7 +107,7 @@ def write_output(
         doc = {
             id_name: [str(i) if not isinstance(i, int) else i for i in id_values],
             "shape": list(arr.shape),
-            "values": arr.reshape(len(arr), -1).tolist(),
+            "values": _no_negative_zero(arr.reshape(len(arr), -1)).tolist(),
         }
         return atomic_write(p, json.dumps(doc).encode())
     if not pictures and (suf in PICTURE_SUFFIXES or not suf):
@@ -141,7 +146,7 @@ def write_records(out, columns: dict, *, extra: dict | None = None, what: str = 
 
     def cell(v):
         if isinstance(v, (float, np.floating)):
-            return float(f"{float(v):.8g}")
+            return float(f"{float(v) + 0.0:.8g}")  # + 0.0: no negative zero
         if isinstance(v, (np.integer, np.bool_)):
             return int(v)
         return v if isinstance(v, (int, str)) else str(v)

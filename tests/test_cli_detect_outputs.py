@@ -1,0 +1,48 @@
+"""What `aekit detect` (and every output writer) writes, row by row and digit by digit: the input's row
+order, no negative zero, full float precision, and a table whose first column holds negative numbers."""
+
+import csv
+
+import numpy as np
+
+from aekit.cli.main import main
+from aekit.cli.outputs import write_output, write_records
+
+
+def _cells(path):
+    """Every cell of a CSV file after its header, as text."""
+    return [c for row in list(csv.reader(open(path)))[1:] for c in row]
+
+
+def test_no_negative_zero_is_ever_written(tmp_path):
+    arr = np.array([[-0.0, 1.5], [2.0, -0.0]], dtype=np.float32)
+    write_output(tmp_path / "a.csv", arr)
+    write_output(tmp_path / "a.json", arr)
+    cols = {"index": [0, 1], "value": np.array([-0.0, 3.0]), "score": [np.float32(-0.0), -0.0]}
+    write_records(tmp_path / "r.csv", cols)
+    write_records(tmp_path / "r.json", cols)
+    for name in ("a.csv", "r.csv"):
+        cells = _cells(tmp_path / name)
+        assert not [c for c in cells if c.startswith("-0") and float(c) == 0], (name, cells)
+    assert "-0" not in (tmp_path / "a.json").read_text() and "-0" not in (tmp_path / "r.json").read_text()
+
+
+STREAM = ["--stream-window", "8", "--train-points", "100", "--history", "100", "--seed", "0"]
+
+
+def _series(path, values, order=None):
+    """A timestamp,value CSV of ``values`` at one point a minute, its rows written in ``order``."""
+    t = np.arange("2021-03-01T00:00", len(values), dtype="datetime64[m]")[: len(values)]
+    order = range(len(values)) if order is None else order
+    path.write_text("timestamp,value\n" + "".join(f"{str(t[i]).replace('T', ' ')}:00,{values[i]}\n" for i in order))
+    return path
+
+
+def test_detect_stream_writes_no_negative_zero(tmp_path):
+    values = [str(float(v)) for v in np.round(np.sin(np.arange(300) / 5.0), 1)]
+    values[150:160] = ["-0.0"] * 10
+    src = _series(tmp_path / "s.csv", values)
+    assert main(["-q", "detect", "--stream", str(src), "-o", str(tmp_path / "p.csv"), *STREAM]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "p.csv")))
+    assert [float(r["value"]) for r in rows[150:160]] == [0.0] * 10
+    assert not [c for r in rows for c in (r["value"], r["score"]) if c.startswith("-") and float(c) == 0]
