@@ -2,6 +2,7 @@
 order, no negative zero, full float precision, and a table whose first column holds negative numbers."""
 
 import csv
+import json
 
 import numpy as np
 
@@ -46,3 +47,43 @@ def test_detect_stream_writes_no_negative_zero(tmp_path):
     rows = list(csv.DictReader(open(tmp_path / "p.csv")))
     assert [float(r["value"]) for r in rows[150:160]] == [0.0] * 10
     assert not [c for r in rows for c in (r["value"], r["score"]) if c.startswith("-") and float(c) == 0]
+
+
+def test_outputs_write_every_digit_of_a_float_and_integers_as_integers(tmp_path):
+    x64 = np.array([[0.12345678901234566, 123456.78901234567], [1e-300, -2.5]])
+    x32 = np.array([[0.1, 1.2345678], [3.4028235e38, -7.0]], dtype=np.float32)
+    for arr in (x64, x32):
+        for suf in (".csv", ".json"):
+            out = write_output(tmp_path / f"a{arr.dtype}{suf}", arr)
+            back = (
+                np.array(json.loads(out.read_text())["values"], arr.dtype)
+                if suf == ".json"
+                else _csv_values(out, arr.dtype)
+            )
+            np.testing.assert_array_equal(back, arr)  # every digit: the values read back as they were
+    assert _cells(tmp_path / "afloat32.csv")[:3] == ["0", "0.1", "1.2345678"]  # the shortest that reads back
+    assert _cells(tmp_path / "afloat64.csv")[1] == "0.12345678901234566"
+    assert '"values": [[0.1, 1.2345678]' in (tmp_path / "afloat32.json").read_text()
+    write_output(tmp_path / "i.csv", np.array([[3, 255]], dtype=np.uint8))
+    assert _cells(tmp_path / "i.csv") == ["0", "3", "255"]
+    cols = {"index": [7], "value": [np.float32(0.1)], "score": [0.12345678901234566], "anomaly": [np.int64(1)]}
+    write_records(tmp_path / "r.csv", cols)
+    write_records(tmp_path / "r.json", cols, extra={"threshold": 0.5})
+    assert _cells(tmp_path / "r.csv") == ["7", "0.1", "0.12345678901234566", "1"]
+    assert json.loads((tmp_path / "r.json").read_text())["rows"] == [
+        {"index": 7, "value": 0.1, "score": 0.12345678901234566, "anomaly": 1}
+    ]
+
+
+def _csv_values(path, dtype):
+    return np.array([[dtype.type(c) for c in row[1:]] for row in list(csv.reader(open(path)))[1:]])
+
+
+def test_detect_writes_every_digit_of_values_and_scores(tmp_path):
+    values = [f"{v:.15g}" for v in 10 + np.sin(np.arange(300) / 5.0) + np.arange(300) * 1e-9]
+    src = _series(tmp_path / "s.csv", values)
+    assert main(["-q", "detect", "--stream", str(src), "-o", str(tmp_path / "p.csv"), *STREAM]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "p.csv")))
+    assert [float(r["value"]) for r in rows] == [float(v) for v in values]
+    digits = [len(r["score"].lstrip("-0.").replace(".", "").split("e")[0]) for r in rows]
+    assert max(digits) > 10  # a score of float64 precision, not 6 significant digits

@@ -2,8 +2,6 @@
 each sample, or each point of a series."""
 
 import argparse
-import csv
-import io
 
 from aekit.apps.anomaly import detect, fit_threshold, metric_names
 from aekit.cli.common import (
@@ -20,7 +18,6 @@ from aekit.cli.common import (
     read_for,
 )
 from aekit.cli.outputs import need_suffix, write_records
-from aekit.core.container import atomic_write
 from aekit.datasets.timeseries import flagged_ranges, point_flags
 from aekit.errors import AekitError
 
@@ -249,12 +246,14 @@ def _run_stream(args) -> int:
         range_tolerance=None if args.no_range_check else 0.05,
         seed=getattr(args, "seed", None) or 0,
     )
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["index", "timestamp", "value", "score", "anomaly"])
-    for i, (t, v, sc, lab) in enumerate(zip(ts.timestamps, ts.values, res.scores, res.labels)):
-        w.writerow([i, str(t).replace("T", " "), f"{float(v) + 0.0:.10g}", f"{float(sc) + 0.0:.6g}", int(lab)])
-    out = atomic_write(args.output, buf.getvalue().encode())
+    cols = {
+        "index": range(len(ts)),
+        "timestamp": [str(t).replace("T", " ") for t in ts.timestamps],
+        "value": ts.values,
+        "score": res.scores,
+        "anomaly": res.labels,
+    }
+    out = write_records(args.output, cols, what="scores")
     flagged = [str(ts.timestamps[i]).replace("T", " ") for i in res.labels.nonzero()[0]]
     info = {
         "output": str(out),
