@@ -5,6 +5,7 @@ import csv
 import json
 
 import numpy as np
+import pytest
 
 from aekit.cli.main import main
 from aekit.cli.outputs import write_output, write_records
@@ -87,3 +88,29 @@ def test_detect_writes_every_digit_of_values_and_scores(tmp_path):
     assert [float(r["value"]) for r in rows] == [float(v) for v in values]
     digits = [len(r["score"].lstrip("-0.").replace(".", "").split("e")[0]) for r in rows]
     assert max(digits) > 10  # a score of float64 precision, not 6 significant digits
+
+
+@pytest.mark.parametrize("first", ["-3", "-12", "-2021", "+5", "-0.5", " -7"])
+def test_a_table_whose_first_cell_is_a_negative_number_stays_a_table(tmp_path, first):
+    from aekit.datasets.reader import looks_like_series, read_source
+
+    rng = np.random.default_rng(0)
+    rows = [[first.strip(), "1.5", "2"]] + [[f"{v:.3f}" for v in r] for r in rng.normal(size=(39, 3))]
+    src = tmp_path / "t.csv"
+    src.write_text("a,b,c\n" + "\n".join(",".join(r) for r in rows).replace(first.strip(), first, 1) + "\n")
+    assert not looks_like_series(src)
+    s = read_source(src)
+    assert s.kind == "table" and s.x.shape == (40, 3) and s.x[0, 0] == float(first)
+    run = tmp_path / "run"
+    args = ["-q", "train", "dense", "--data", str(src), "--out", str(run), "--no-report", "--set", "epochs=1"]
+    assert main(args + ["--set", "hidden=4"]) == 0
+    assert main(["-q", "detect", str(run), str(src), "-o", str(tmp_path / "d.csv")]) == 0
+    assert len(list(csv.DictReader(open(tmp_path / "d.csv")))) == 40
+
+
+def test_a_series_still_starts_with_a_date(tmp_path):
+    from aekit.datasets.reader import looks_like_series
+
+    (tmp_path / "s.csv").write_text("when,v\n2021-03-01 00:00:00,1\n2021-03-01 00:01:00,2\n")
+    (tmp_path / "d.csv").write_text("day,v\n2021-03-01,1\n2021-03-02,2\n")
+    assert looks_like_series(tmp_path / "s.csv") and looks_like_series(tmp_path / "d.csv")

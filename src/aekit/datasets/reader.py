@@ -138,7 +138,8 @@ def parse_columns(columns) -> list | None:
 
 
 def looks_like_series(path: Path) -> bool:
-    """A CSV whose header names a time column, or whose first cell of the first data row is a date."""
+    """A CSV whose header names a time column, or whose first cell of the first data row is a date (a cell
+    with a leading sign is a number: numpy would read ``-3`` as the year -3)."""
     if path.suffix.lower() not in (".csv", ".tsv", ".txt"):
         return False
     try:
@@ -150,9 +151,12 @@ def looks_like_series(path: Path) -> bool:
         return False
     if rows[0][0].strip().lower() in ("timestamp", "time", "date", "datetime", "ds"):
         return True
+    cell = rows[1][0].strip()
+    if cell[:1] in ("-", "+"):  # a signed number (numpy reads '-3' as the year -3), never a date here
+        return False
     try:
-        np.datetime64(rows[1][0].strip(), "s")
-        return "-" in rows[1][0] or ":" in rows[1][0]
+        np.datetime64(cell, "s")
+        return "-" in cell or ":" in cell
     except ValueError:
         return False
 
