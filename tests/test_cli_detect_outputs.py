@@ -114,3 +114,55 @@ def test_a_series_still_starts_with_a_date(tmp_path):
     (tmp_path / "s.csv").write_text("when,v\n2021-03-01 00:00:00,1\n2021-03-01 00:01:00,2\n")
     (tmp_path / "d.csv").write_text("day,v\n2021-03-01,1\n2021-03-02,2\n")
     assert looks_like_series(tmp_path / "s.csv") and looks_like_series(tmp_path / "d.csv")
+
+
+def _shuffled_series(tmp_path, n=240):
+    """The same series twice: in time order, and with its rows out of time order (a block moved, two swapped)."""
+    values = [f"{v:.4f}" for v in 50 + 10 * np.sin(np.arange(n) / 6.0)]
+    values[180] = "90.0"  # something to flag
+    order = list(range(100, 160)) + list(range(100)) + list(range(160, n))
+    order[5], order[200] = order[200], order[5]
+    return _series(tmp_path / "sorted.csv", values), _series(tmp_path / "shuffled.csv", values, order), order
+
+
+def _by_time(rows):
+    return {r["timestamp"].replace(" ", "T"): r for r in rows}
+
+
+@pytest.mark.filterwarnings("always")  # the same warning again in this process: said by each command
+@pytest.mark.parametrize("family", ["dense", "lstm"])
+def test_detect_writes_the_rows_of_an_unordered_series_in_the_input_order(family, tmp_path, capsys):
+    ordered, shuffled, order = _shuffled_series(tmp_path)
+    run = tmp_path / "run"
+    train = ["-q", "--seed", "0", "train", family, "--data", str(shuffled), "--out", str(run), "--no-report"]
+    assert main(train + ["--set", "epochs=1"]) == 0
+    assert "the rows were sorted by time" in capsys.readouterr().err
+    for suf in (".csv", ".json"):
+        assert main(["-q", "detect", str(run), str(shuffled), "-o", str(tmp_path / f"p{suf}")]) == 0
+        assert "not in increasing order; the rows were sorted by time" in capsys.readouterr().err  # still said
+        assert main(["-q", "detect", str(run), str(ordered), "-o", str(tmp_path / f"q{suf}")]) == 0
+    lines = shuffled.read_text().splitlines()[1:]
+    for suf in (".csv", ".json"):
+        read = (lambda p: list(csv.DictReader(open(p)))) if suf == ".csv" else lambda p: json.load(open(p))["rows"]
+        got, want = read(tmp_path / f"p{suf}"), _by_time(read(tmp_path / f"q{suf}"))
+        assert [(r["timestamp"].replace("T", " "), float(r["value"])) for r in got] == [
+            (line.split(",")[0], float(line.split(",")[1])) for line in lines
+        ]  # the input's rows, in the input's order
+        assert [(r["score"], r["anomaly"]) for r in got] == [
+            (want[t]["score"], want[t]["anomaly"]) for t in _by_time(got)
+        ]  # each point's score as in time order
+    assert json.load(open(tmp_path / "p.json"))["ranges"] == json.load(open(tmp_path / "q.json"))["ranges"]
+
+
+def test_detect_stream_writes_the_rows_of_an_unordered_series_in_the_input_order(tmp_path, capsys):
+    ordered, shuffled, order = _shuffled_series(tmp_path, n=300)
+    assert main(["-q", "detect", "--stream", str(shuffled), "-o", str(tmp_path / "p.csv"), *STREAM]) == 0
+    assert "the rows were sorted by time" in capsys.readouterr().err
+    assert main(["-q", "detect", "--stream", str(ordered), "-o", str(tmp_path / "q.csv"), *STREAM]) == 0
+    got, want = list(csv.DictReader(open(tmp_path / "p.csv"))), list(csv.DictReader(open(tmp_path / "q.csv")))
+    lines = shuffled.read_text().splitlines()[1:]
+    assert [(r["timestamp"], float(r["value"])) for r in got] == [
+        (line.split(",")[0], float(line.split(",")[1])) for line in lines
+    ]
+    assert [r["index"] for r in got] == [str(i) for i in range(300)]  # the input's row number
+    assert [(r["score"], r["anomaly"]) for r in got] == [(want[i]["score"], want[i]["anomaly"]) for i in order]
