@@ -2,8 +2,6 @@
 each sample, or each point of a series."""
 
 import argparse
-import csv
-import io
 
 from aekit.apps.anomaly import detect, fit_threshold, metric_names
 from aekit.cli.common import (
@@ -20,8 +18,7 @@ from aekit.cli.common import (
     read_for,
 )
 from aekit.cli.outputs import need_suffix, write_records
-from aekit.core.container import atomic_write
-from aekit.datasets.timeseries import flagged_ranges, point_flags
+from aekit.datasets.timeseries import flagged_ranges, point_flags, to_file_order
 from aekit.errors import AekitError
 
 NAME = "detect"
@@ -37,8 +34,9 @@ EXAMPLES = (
     "The threshold: --threshold (a fixed score), --contamination (a training-score quantile), or the one\n"
     "stored in MODEL ('aekit train' stores the 99th percentile of the training scores; --fit-on TRAIN\n"
     "refits it on normal data and saves it). -o: .csv or .json with index (or timestamp, or path),\n"
-    "score, anomaly; for a time series one row per point (timestamp, value, score, anomaly) and, in\n"
-    "--json, the flagged ranges (start, end). Scores: see --metric.\n"
+    "score, anomaly; for a time series one row per point (timestamp, value, score, anomaly), in the\n"
+    "input's row order (a series out of time order is scored in time order) and, in --json, the\n"
+    "flagged ranges (start, end). Scores: see --metric.\n"
     "  aekit detect --stream series.csv -o points.csv             # causal detector on a time series\n"
     "--stream SERIES.csv (timestamp,value) needs no model: a causal detector trains an autoencoder\n"
     "on the first 15% of the series (at most 750 points) and scores each later point from the window\n"
@@ -177,13 +175,14 @@ def run(args) -> int:
         points, flags = point_flags(res.scores, len(src.timestamps), d.window, d.stride, res.threshold)
         values = src.values.reshape(len(points), -1)  # (T, F): one output column per value column
         names = d.columns if values.shape[1] > 1 else ["value"]
+        rows = src.file_rows  # scored in time order, written in the input's row order
         cols = {
-            "timestamp": [str(t) for t in src.timestamps],
-            **{n: values[:, j] for j, n in enumerate(names)},
-            "score": points,
-            "anomaly": flags,
+            "timestamp": [str(t) for t in to_file_order(src.timestamps, rows)],
+            **{n: to_file_order(values[:, j], rows) for j, n in enumerate(names)},
+            "score": to_file_order(points, rows),
+            "anomaly": to_file_order(flags, rows),
         }
-        ranges = flagged_ranges(flags, src.timestamps)
+        ranges = flagged_ranges(flags, src.timestamps)  # in time
         info.update(
             n_points=int(len(points)),
             n_points_flagged=int(flags.sum()),
@@ -249,12 +248,15 @@ def _run_stream(args) -> int:
         range_tolerance=None if args.no_range_check else 0.05,
         seed=getattr(args, "seed", None) or 0,
     )
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["index", "timestamp", "value", "score", "anomaly"])
-    for i, (t, v, sc, lab) in enumerate(zip(ts.timestamps, ts.values, res.scores, res.labels)):
-        w.writerow([i, str(t).replace("T", " "), f"{float(v):.10g}", f"{float(sc):.6g}", int(lab)])
-    out = atomic_write(args.output, buf.getvalue().encode())
+    rows = ts.file_rows  # scored in time order, written in the input's row order
+    cols = {
+        "index": range(len(ts)),  # the input's row
+        "timestamp": [str(t).replace("T", " ") for t in to_file_order(ts.timestamps, rows)],
+        "value": to_file_order(ts.values, rows),
+        "score": to_file_order(res.scores, rows),
+        "anomaly": to_file_order(res.labels, rows),
+    }
+    out = write_records(args.output, cols, what="scores")
     flagged = [str(ts.timestamps[i]).replace("T", " ") for i in res.labels.nonzero()[0]]
     info = {
         "output": str(out),

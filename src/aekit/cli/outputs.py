@@ -53,8 +53,27 @@ def _csv_bytes(header: list, rows) -> bytes:
     return buf.getvalue().encode()
 
 
-def _num(v) -> str:
-    return f"{float(v):.8g}"
+def numbers(values) -> list:
+    """The cells of any output (CSV or JSON), the one place numbers are formatted: ``values`` (an array or
+    a list, any shape) as a (nested) list of Python values. Integers (and bools) stay ``int``; a float
+    becomes the ``float`` whose repr is the shortest decimal that reads back as the same value at its own
+    precision (every digit of a float64; a float32's own shortest form: 0.1, not 0.10000000149011612),
+    never a negative zero; anything else (a timestamp, a path) its text.
+
+    >>> numbers(np.array([0.1, -0.0, 1.2345678], dtype=np.float32)), numbers([0.12345678901234566, 2])
+    ([0.1, 0.0, 1.2345678], [0.12345678901234566, 2.0])
+    >>> numbers(np.array([[3, 255]], dtype=np.uint8)), numbers(np.array([True, False])), numbers(["a", 1])
+    ([[3, 255]], [1, 0], ['a', '1'])
+    """
+    a = np.asarray(values)
+    if a.dtype.kind in "biu":
+        return a.astype(np.int64).tolist()
+    if a.dtype.kind == "f":
+        a = a + 0.0  # -0.0 becomes 0.0
+        if a.dtype.itemsize < 8:  # numpy's text of a float32 (float16): the shortest that reads back as it
+            a = a.astype(str).astype(np.float64)
+        return a.astype(np.float64).tolist()
+    return np.vectorize(str, otypes=[object])(a).tolist() if a.size else a.tolist()
 
 
 def write_output(
@@ -97,12 +116,12 @@ def write_output(
         flat = arr.reshape(len(arr), -1)
         names_ = list(columns) if columns and len(columns) == flat.shape[1] else [f"v{j}" for j in range(flat.shape[1])]
         header = [id_name] + names_
-        return atomic_write(p, _csv_bytes(header, ([i, *map(_num, r)] for i, r in zip(id_values, flat))))
+        return atomic_write(p, _csv_bytes(header, ([i, *r] for i, r in zip(id_values, numbers(flat)))))
     if suf == ".json":
         doc = {
             id_name: [str(i) if not isinstance(i, int) else i for i in id_values],
             "shape": list(arr.shape),
-            "values": arr.reshape(len(arr), -1).tolist(),
+            "values": numbers(arr.reshape(len(arr), -1)),
         }
         return atomic_write(p, json.dumps(doc).encode())
     if not pictures and (suf in PICTURE_SUFFIXES or not suf):
@@ -139,17 +158,11 @@ def write_records(out, columns: dict, *, extra: dict | None = None, what: str = 
     names = list(columns)
     n = len(columns[names[0]]) if names else 0
 
-    def cell(v):
-        if isinstance(v, (float, np.floating)):
-            return float(f"{float(v):.8g}")
-        if isinstance(v, (np.integer, np.bool_)):
-            return int(v)
-        return v if isinstance(v, (int, str)) else str(v)
-
+    cells = {k: numbers(columns[k]) for k in names}
     if suf == ".csv":
-        return atomic_write(p, _csv_bytes(names, ([cell(columns[k][i]) for k in names] for i in range(n))))
+        return atomic_write(p, _csv_bytes(names, ([cells[k][i] for k in names] for i in range(n))))
     if suf == ".json":
-        doc = {**(extra or {}), "rows": [{k: cell(columns[k][i]) for k in names} for i in range(n)]}
+        doc = {**(extra or {}), "rows": [{k: cells[k][i] for k in names} for i in range(n)]}
         return atomic_write(p, json.dumps(doc, default=str).encode())
     raise AekitError(f"output {out}: {what} are a table; name a .csv or .json file (got {suf or 'no extension'!r})")
 

@@ -54,6 +54,8 @@ class Source:
         the SRC string as ``source``): what a model trained on it keeps (``model.data``).
     paths : the pictures' paths, in the order of ``x`` (pictures only)
     timestamps, values : a series' points: each one's time, and its values (T,) or (T, F) (series only)
+    file_rows : a series whose file was out of time order: each point's row in the file (see
+        :func:`aekit.datasets.timeseries.to_file_order`); None otherwise
 
     Examples
     --------
@@ -71,6 +73,7 @@ class Source:
     paths: list | None = None
     timestamps: np.ndarray | None = None
     values: np.ndarray | None = None
+    file_rows: np.ndarray | None = None
 
     @property
     def kind(self) -> str | None:
@@ -138,7 +141,8 @@ def parse_columns(columns) -> list | None:
 
 
 def looks_like_series(path: Path) -> bool:
-    """A CSV whose header names a time column, or whose first cell of the first data row is a date."""
+    """A CSV whose header names a time column, or whose first cell of the first data row is a date (a cell
+    with a leading sign is a number: numpy would read ``-3`` as the year -3)."""
     if path.suffix.lower() not in (".csv", ".tsv", ".txt"):
         return False
     try:
@@ -150,9 +154,12 @@ def looks_like_series(path: Path) -> bool:
         return False
     if rows[0][0].strip().lower() in ("timestamp", "time", "date", "datetime", "ds"):
         return True
+    cell = rows[1][0].strip()
+    if cell[:1] in ("-", "+"):  # a signed number (numpy reads '-3' as the year -3), never a date here
+        return False
     try:
-        np.datetime64(rows[1][0].strip(), "s")
-        return "-" in rows[1][0] or ":" in rows[1][0]
+        np.datetime64(cell, "s")
+        return "-" in cell or ":" in cell
     except ValueError:
         return False
 
@@ -344,7 +351,9 @@ def _load_series(path: Path, window: int | None, stride: int | None, columns=Non
     # named or several columns: the model remembers them (one 'value' it need not)
     names = list(ts.columns or []) if columns or ts.values.ndim == 2 else None
     d = DataDescription("series", str(path), columns=names, window=window, stride=stride)
-    return Source(w, description=d, timestamps=ts.timestamps, values=np.asarray(ts.values, np.float64))
+    return Source(
+        w, description=d, timestamps=ts.timestamps, values=np.asarray(ts.values, np.float64), file_rows=ts.file_rows
+    )
 
 
 __all__ = [

@@ -39,12 +39,17 @@ class TimeSeries:
         The file, for error messages (``sliding_windows(ts, ...)`` uses it).
     columns : list of str or None
         The value columns' names, in the order of ``values``' last axis.
+    file_rows : numpy.ndarray of int64 or None
+        When the file's rows were out of time order (and so sorted): each point's row in the file (0 = the
+        first data row); None when the file was in time order. :func:`to_file_order` puts per-point
+        results back in the file's order.
     """
 
     timestamps: np.ndarray
     values: np.ndarray
     path: str = ""
     columns: list | None = None
+    file_rows: np.ndarray | None = None
 
     def __iter__(self):
         return iter((self.timestamps, self.values))
@@ -63,7 +68,8 @@ def load_timeseries(path, columns=None) -> TimeSeries:
     else the first of exactly two columns. The values are ``columns`` when given (names), else the column
     named ``value`` (the NAB format), else every other column: one gives ``values`` (T,), several
     (T, F) in the file's order, their names in ``columns``. Timestamps are ISO dates and times, or whole
-    Unix seconds (9 digits or more); rows out of time order are sorted, with a warning.
+    Unix seconds (9 digits or more); rows out of time order are sorted, with a warning, and ``file_rows``
+    keeps each point's row in the file.
 
     Examples
     --------
@@ -140,11 +146,26 @@ def load_timeseries(path, columns=None) -> TimeSeries:
             raise AekitError(f"{path}: data row {i + 1}: missing or infinite value {str(cells[i, j])!r}{where(j)}")
         out.append(v)
     v = out[0] if len(out) == 1 else np.stack(out, axis=1)  # (T,) or (T, F)
+    order = None
     if len(t) > 1 and (np.diff(t) < np.timedelta64(0, "s")).any():
-        order = np.argsort(t, kind="stable")
+        order = np.argsort(t, kind="stable").astype(np.int64)
         t, v = t[order], v[order]
         warnings.warn(f"{path}: the timestamps are not in increasing order; the rows were sorted by time", stacklevel=2)
-    return TimeSeries(timestamps=t, values=v, path=str(path), columns=[names[j] for j in iv])
+    return TimeSeries(timestamps=t, values=v, path=str(path), columns=[names[j] for j in iv], file_rows=order)
+
+
+def to_file_order(points, file_rows):
+    """Per-point results (T, ...) of a series read in time order, put back in the order of its file's rows
+    (``file_rows``: :attr:`TimeSeries.file_rows`; None: the file was in time order, ``points`` as they are).
+
+    >>> to_file_order(np.array([10, 20, 30]), np.array([2, 0, 1])).tolist()  # point 0 was the file's row 2
+    [20, 30, 10]
+    """
+    if file_rows is None:
+        return points
+    out = np.empty_like(np.asarray(points))
+    out[np.asarray(file_rows)] = points
+    return out
 
 
 def _first_bad(cells, parse) -> int:
