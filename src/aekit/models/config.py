@@ -8,16 +8,25 @@ are parsed with the field's type, so no option is defined twice).
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import json
 import math
-import typing
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from aekit.errors import AekitError
+
+# the option machinery, re-exported: a config and the functions that read and write it are used together
+from aekit.models.options import (  # noqa: F401
+    NESTED,
+    _parse_scalar,
+    apply_overrides,
+    check_fields,
+    field_help,
+    field_types,
+    from_dict,
+    option,
+    parse_value,
+    to_dict,
+)
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "selu", "linear")
 OUTPUT_ACTIVATIONS = ("auto", "sigmoid", "linear")
@@ -77,116 +86,6 @@ def scheduler_classes() -> dict[str, type]:
 OPTIMIZERS = tuple(sorted(optimizer_classes()))
 
 
-# --- declared constraints: each field states its rule once, check_fields applies them all ----------------
-
-
-def option(
-    default: Any = dataclasses.MISSING,
-    *,
-    default_factory: Any = dataclasses.MISSING,
-    choices: Optional[Callable | tuple] = None,
-    low: Optional[float] = None,
-    high: Optional[float] = None,
-    low_open: bool = False,
-    high_open: bool = False,
-    items: bool = False,
-    integer: bool = False,
-    check: Optional[Callable] = None,
-):
-    """A config field with its constraint declared next to it (checked by :func:`check_fields`).
-
-    ``choices``: the allowed values (or a function returning them); ``low``/``high``: bounds of a number,
-    closed unless ``low_open``/``high_open``; ``integer``: a whole number; ``items``: the rule applies to each
-    element of a list; ``check(owner, name, value)``: any other rule. ``None`` passes where the field's type is
-    Optional.
-    """
-    meta = {
-        "choices": choices,
-        "low": low,
-        "high": high,
-        "low_open": low_open,
-        "high_open": high_open,
-        "items": items,
-        "integer": integer,
-        "check": check,
-        "constrained": True,
-    }
-    return field(default=default, default_factory=default_factory, metadata=meta)
-
-
-@functools.cache
-def _rule(cls, name: str) -> Optional[dict]:
-    """The constraint of field ``name``: declared once, where the field is first declared with
-    :func:`option`, and inherited by a family config that only changes its default."""
-    for klass in cls.__mro__:
-        f = getattr(klass, "__dataclass_fields__", {}).get(name)
-        if f is not None and f.metadata.get("constrained"):
-            return f.metadata
-    return None
-
-
-@functools.cache
-def _optional_fields(cls) -> frozenset:
-    hints = typing.get_type_hints(cls)
-    return frozenset(n for n, t in hints.items() if type(None) in typing.get_args(t))
-
-
-def _bound_text(m: dict) -> str:
-    parts = []
-    if m["low"] is not None:
-        parts.append(f"{'>' if m['low_open'] else '>='} {m['low']:g}")
-    if m["high"] is not None:
-        parts.append(f"{'<' if m['high_open'] else '<='} {m['high']:g}")
-    return " and ".join(parts)
-
-
-def _check_item(owner: str, name: str, value: Any, m: dict) -> Any:
-    choices = m["choices"]() if callable(m["choices"]) else m["choices"]
-    if choices is not None:
-        if value not in choices:
-            raise AekitError(f"{owner}: {name}={value!r} is not valid; expected one of {', '.join(map(str, choices))}")
-        return value
-    if m["low"] is None and m["high"] is None and not m["integer"]:
-        return value
-    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    whole = number and float(value).is_integer()
-    ok = number and (whole or not m["integer"])
-    if ok and m["low"] is not None:
-        ok = value > m["low"] if m["low_open"] else value >= m["low"]
-    if ok and m["high"] is not None:
-        ok = value < m["high"] if m["high_open"] else value <= m["high"]
-    if not ok:
-        what = "a whole number" if m["integer"] else "a number"
-        raise AekitError(f"{owner}: {name}={value!r} is not valid; expected {what} {_bound_text(m)}".rstrip())
-    return int(value) if m["integer"] else value
-
-
-def check_fields(cfg, owner: Optional[str] = None) -> None:
-    """Check (and normalise: whole numbers to int, tuples of items to lists) every constrained field of
-    ``cfg`` by the rule its :func:`option` declares; the one place config values are validated."""
-    owner = owner or type(cfg).__name__
-    # the ignores: a class is hashable; mypy reads the __hash__ of type(cfg) as object's unbound method
-    optional = _optional_fields(type(cfg))  # type: ignore[arg-type]
-    for f in fields(cfg):
-        m = _rule(type(cfg), f.name)  # type: ignore[arg-type]  # (as above)
-        if m is None:
-            continue
-        value = getattr(cfg, f.name)
-        if value is None:
-            if f.name in optional:
-                continue
-            raise AekitError(f"{owner}: {f.name}=None is not valid; a value is required")
-        if m["items"]:
-            if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-                raise AekitError(f"{owner}: {f.name}={value!r} is not valid; expected a list")
-            value = [_check_item(owner, f.name, v, m) for v in value]
-        else:
-            value = _check_item(owner, f.name, value, m)
-        if m["check"] is not None:
-            m["check"](owner, f.name, value)
-        setattr(cfg, f.name, value)
-
-
 @dataclass
 class SparsityConfig:
     """A sparsity penalty on the code, reported as the ``sparsity`` loss term.
@@ -223,12 +122,12 @@ class CorruptionConfig:
             raise AekitError(f"corruption: amount={self.amount!r} is a fraction for {self.kind}; expected <= 1")
 
 
-_NESTED = {"sparsity": SparsityConfig, "corruption": CorruptionConfig}
+NESTED.update(sparsity=SparsityConfig, corruption=CorruptionConfig)
 
 
 def _coerce_nested(name: str, value: Any):
     """Accept a dataclass, a dict, a bare kind name ('kl'), or 'kind:amount' ('gaussian:0.3')."""
-    cls = _NESTED[name]
+    cls = NESTED[name]
     if value is None or isinstance(value, cls):
         return value
     if isinstance(value, str):
@@ -349,114 +248,6 @@ class TrainConfig:
 # --- dict / JSON round trip --------------------------------------------------------------------------------
 
 
-def to_dict(cfg) -> dict:
-    """A JSON-ready dict of a config (nested configs become dicts, tuples lists)."""
-    return json.loads(json.dumps(dataclasses.asdict(cfg)))
-
-
-def field_types(cls) -> dict[str, Any]:
-    """{field name: declared type} of a config class (a copy: callers may change it)."""
-    return dict(_field_types(cls))
-
-
-@functools.cache
-def _field_types(cls) -> dict[str, Any]:
-    # typing.get_type_hints evaluates every annotation string each call (~0.6 ms a class); fit reads a
-    # config from a dict on every call, so the answer is computed once per class
-    hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in fields(cls)}
-
-
-def _parse_scalar(text: str, typ, name: str):
-    try:
-        if typ is bool:
-            low = text.strip().lower()
-            if low in ("1", "true", "yes", "on"):
-                return True
-            if low in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        return typ(text)
-    except ValueError:
-        raise AekitError(f"{name}: cannot read {text!r} as {typ.__name__}") from None
-
-
-def parse_value(cls, name: str, value: Any) -> Any:
-    """Parse one option given as a string (CLI ``--set name=value``) with the field's declared type."""
-    types = field_types(cls)
-    if name not in types:
-        raise AekitError(f"unknown option {name!r} for {cls.__name__}; valid options: {', '.join(types)}")
-    if not isinstance(value, str):
-        return value
-    if value == "auto" and name == "latent_dim":
-        return value
-    typ = types[name]
-    args = typing.get_args(typ)
-    if value.strip().lower() in ("none", "null") and type(None) in args:
-        return None
-    if name in _NESTED:
-        return value
-    base = next((a for a in args if a is not type(None)), typ) if args else typ
-    if base is dict:  # e.g. optimizer_options={"betas": [0.9, 0.99]} as JSON on a command line
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            raise AekitError(f"{name}: cannot read {value!r} as a JSON object") from None
-    origin = typing.get_origin(base)
-    if origin in (list, tuple) or base in (list, tuple):
-        inner = (typing.get_args(base) or (int,))[0]
-        inner = int if inner is Ellipsis else inner
-        items = [s for s in value.replace("[", "").replace("]", "").replace("x", ",").split(",") if s.strip()]
-        return [_parse_scalar(s.strip(), inner, name) for s in items]
-    if base in (int, float, bool, str):
-        return _parse_scalar(value, base, name)
-    return value
-
-
-def from_dict(cls, d: dict, owner: str | None = None):
-    """Build config ``cls`` from a dict, refusing unknown keys with the list of valid ones."""
-    names = {f.name for f in fields(cls)}
-    unknown = sorted(set(d) - names)
-    if unknown:
-        raise AekitError(
-            f"unknown option {unknown[0]!r} for {owner or cls.__name__}; valid options: {', '.join(sorted(names))}"
-        )
-    kwargs = {k: parse_value(cls, k, v) for k, v in d.items()}
-    try:
-        return cls(**kwargs)
-    except TypeError as e:  # a value of the wrong type reaching a comparison in __post_init__
-        raise AekitError(f"{owner or cls.__name__}: {e}") from None
-
-
-def apply_overrides(cfg, overrides: dict):
-    """A copy of ``cfg`` with ``overrides`` applied; nested keys use dots (``corruption.amount=0.3``)."""
-    d = dataclasses.asdict(cfg)
-    for key, value in overrides.items():
-        head, _, rest = key.partition(".")
-        if rest:
-            if head not in _NESTED:
-                raise AekitError(f"unknown option {key!r}: only {', '.join(_NESTED)} take dotted keys")
-            nested = d.get(head) or {}
-            nested[rest] = parse_value(_NESTED[head], rest, value)
-            d[head] = nested
-        else:
-            d[key] = value
-    return from_dict(type(cfg), d)
-
-
-def field_help(cls) -> list[tuple[str, str, Any]]:
-    """(name, type name, default) for each option: what ``aekit train FAMILY --help`` lists."""
-    out = []
-    for f in fields(cls):
-        default = (
-            f.default
-            if f.default is not dataclasses.MISSING
-            else (f.default_factory() if f.default_factory is not dataclasses.MISSING else None)
-        )
-        out.append((f.name, getattr(f.type, "__name__", str(f.type)), default))
-    return out
-
-
 __all__ = [
     "ModelConfig",
     "TrainConfig",
@@ -470,6 +261,7 @@ __all__ = [
     "field",
     "option",
     "check_fields",
+    "field_types",
     "optimizer_classes",
     "scheduler_classes",
 ]
