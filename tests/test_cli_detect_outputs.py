@@ -2,7 +2,9 @@
 order, no negative zero, full float precision, and a table whose first column holds negative numbers."""
 
 import csv
+import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,9 +13,22 @@ from aekit.cli.main import main
 from aekit.cli.outputs import write_output, write_records
 
 
+def _rows(path) -> list[dict]:
+    """A CSV output's rows as dicts (the file read whole, so no handle is left open)."""
+    return list(csv.DictReader(io.StringIO(Path(path).read_text())))
+
+
+def _table(path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(Path(path).read_text())))
+
+
+def _json(path):
+    return json.loads(Path(path).read_text())
+
+
 def _cells(path):
     """Every cell of a CSV file after its header, as text."""
-    return [c for row in list(csv.reader(open(path)))[1:] for c in row]
+    return [c for row in _table(path)[1:] for c in row]
 
 
 def test_no_negative_zero_is_ever_written(tmp_path):
@@ -45,7 +60,7 @@ def test_detect_stream_writes_no_negative_zero(tmp_path):
     values[150:160] = ["-0.0"] * 10
     src = _series(tmp_path / "s.csv", values)
     assert main(["-q", "detect", "--stream", str(src), "-o", str(tmp_path / "p.csv"), *STREAM]) == 0
-    rows = list(csv.DictReader(open(tmp_path / "p.csv")))
+    rows = _rows(tmp_path / "p.csv")
     assert [float(r["value"]) for r in rows[150:160]] == [0.0] * 10
     assert not [c for r in rows for c in (r["value"], r["score"]) if c.startswith("-") and float(c) == 0]
 
@@ -77,14 +92,14 @@ def test_outputs_write_every_digit_of_a_float_and_integers_as_integers(tmp_path)
 
 
 def _csv_values(path, dtype):
-    return np.array([[dtype.type(c) for c in row[1:]] for row in list(csv.reader(open(path)))[1:]])
+    return np.array([[dtype.type(c) for c in row[1:]] for row in _table(path)[1:]])
 
 
 def test_detect_writes_every_digit_of_values_and_scores(tmp_path):
     values = [f"{v:.15g}" for v in 10 + np.sin(np.arange(300) / 5.0) + np.arange(300) * 1e-9]
     src = _series(tmp_path / "s.csv", values)
     assert main(["-q", "detect", "--stream", str(src), "-o", str(tmp_path / "p.csv"), *STREAM]) == 0
-    rows = list(csv.DictReader(open(tmp_path / "p.csv")))
+    rows = _rows(tmp_path / "p.csv")
     assert [float(r["value"]) for r in rows] == [float(v) for v in values]
     digits = [len(r["score"].lstrip("-0.").replace(".", "").split("e")[0]) for r in rows]
     assert max(digits) > 10  # a score of float64 precision, not 6 significant digits
@@ -105,7 +120,7 @@ def test_a_table_whose_first_cell_is_a_negative_number_stays_a_table(tmp_path, f
     args = ["-q", "train", "dense", "--data", str(src), "--out", str(run), "--no-report", "--set", "epochs=1"]
     assert main(args + ["--set", "hidden=4"]) == 0
     assert main(["-q", "detect", str(run), str(src), "-o", str(tmp_path / "d.csv")]) == 0
-    assert len(list(csv.DictReader(open(tmp_path / "d.csv")))) == 40
+    assert len(_rows(tmp_path / "d.csv")) == 40
 
 
 def test_a_series_still_starts_with_a_date(tmp_path):
@@ -143,7 +158,7 @@ def test_detect_writes_the_rows_of_an_unordered_series_in_the_input_order(family
         assert main(["-q", "detect", str(run), str(ordered), "-o", str(tmp_path / f"q{suf}")]) == 0
     lines = shuffled.read_text().splitlines()[1:]
     for suf in (".csv", ".json"):
-        read = (lambda p: list(csv.DictReader(open(p)))) if suf == ".csv" else lambda p: json.load(open(p))["rows"]
+        read = _rows if suf == ".csv" else lambda p: _json(p)["rows"]
         got, want = read(tmp_path / f"p{suf}"), _by_time(read(tmp_path / f"q{suf}"))
         assert [(r["timestamp"].replace("T", " "), float(r["value"])) for r in got] == [
             (line.split(",")[0], float(line.split(",")[1])) for line in lines
@@ -151,7 +166,7 @@ def test_detect_writes_the_rows_of_an_unordered_series_in_the_input_order(family
         assert [(r["score"], r["anomaly"]) for r in got] == [
             (want[t]["score"], want[t]["anomaly"]) for t in _by_time(got)
         ]  # each point's score as in time order
-    assert json.load(open(tmp_path / "p.json"))["ranges"] == json.load(open(tmp_path / "q.json"))["ranges"]
+    assert _json(tmp_path / "p.json")["ranges"] == _json(tmp_path / "q.json")["ranges"]
 
 
 def test_detect_stream_writes_the_rows_of_an_unordered_series_in_the_input_order(tmp_path, capsys):
@@ -159,7 +174,10 @@ def test_detect_stream_writes_the_rows_of_an_unordered_series_in_the_input_order
     assert main(["-q", "detect", "--stream", str(shuffled), "-o", str(tmp_path / "p.csv"), *STREAM]) == 0
     assert "the rows were sorted by time" in capsys.readouterr().err
     assert main(["-q", "detect", "--stream", str(ordered), "-o", str(tmp_path / "q.csv"), *STREAM]) == 0
-    got, want = list(csv.DictReader(open(tmp_path / "p.csv"))), list(csv.DictReader(open(tmp_path / "q.csv")))
+    got, want = (
+        _rows(tmp_path / "p.csv"),
+        _rows(tmp_path / "q.csv"),
+    )
     lines = shuffled.read_text().splitlines()[1:]
     assert [(r["timestamp"], float(r["value"])) for r in got] == [
         (line.split(",")[0], float(line.split(",")[1])) for line in lines
