@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from safetensors.torch import save as st_save
 
+from aekit.autoencoder.fitting import run_fit
 from aekit.autoencoder.model_file import model_from_file, model_header, model_tensors
 from aekit.autoencoder.summary import layer_table
 from aekit.core import container
@@ -24,30 +25,16 @@ from aekit.core.arrays import to_model
 from aekit.core.pictures import image_shape
 from aekit.datasets.description import DataDescription, Parallel, Preprocessing, Sections
 from aekit.datasets.preprocessing import Scaler
-from aekit.errors import AekitError, DivergenceError
+from aekit.errors import AekitError
 from aekit.models.base import AEModule
 from aekit.models.config import TrainConfig, from_dict, to_dict
 from aekit.models.losses import LossSpec, kl_divergence, reconstruction, smoothed_error
 from aekit.models.registry import Family, get_family
 from aekit.training import distributed
 from aekit.training.batches import ArraySource
-from aekit.training.callbacks import (
-    CheckpointSaver,
-    CSVLogger,
-    DivergenceGuard,
-    EarlyStopping,
-    ProgressBar,
-    TensorBoard,
-)
-from aekit.training.checkpoint import restore_checkpoint
-from aekit.training.defaults import print_fit_info, samples_of
-from aekit.training.fit_setup import decide_init, fit_sources
+from aekit.training.defaults import samples_of
 from aekit.training.inference import map_batches
-from aekit.training.loop import History, mean_loss, new_state, reconstruction_loss
-from aekit.training.loop import fit_loop as _fit_loop
-from aekit.training.pca_init import KeepInitIfBetter, pca_init
-from aekit.training.pretrain import greedy_pretrain
-from aekit.training.threads import thread_scope
+from aekit.training.loop import History, mean_loss, reconstruction_loss
 
 
 class Autoencoder:
@@ -231,63 +218,7 @@ class Autoencoder:
         epoch's) stops with :class:`aekit.errors.DivergenceError`; the model keeps the last finite weights.
         """
         cfg = from_dict(TrainConfig, {"epochs": epochs, "batch_size": batch_size, **training_options}, owner="fit")
-        from aekit.datasets import TimeSeries
-
-        series = isinstance(x, TimeSeries) or self.data.kind == "series"
-        source, val_source, x_train, cfg = fit_sources(
-            self, samples_of(x, self.input_shape), y, validation_data, cfg, series=series
-        )
-        spec = self.loss_spec
-        resumed = cfg.resume and Path(cfg.checkpoint).exists()
-        init = decide_init(self, cfg.init, x_train) if not resumed else None
-        # the thread policy (training/threads.py) for the whole fit; the caller's setting comes back after
-        with thread_scope(cfg.threads) as threads:
-            state = new_state(self.module, cfg, spec)
-            self.sections.parallel = Parallel(state.world.size, cfg.batch_size, cfg.batch_size // state.world.size)
-            cbs = [DivergenceGuard(), threads]  # the guard first: finite weights are back before anything saves
-            talk = bool(cfg.verbose) and distributed.is_main()
-            if talk:
-                print_fit_info(self.fit_info)
-            if cfg.verbose:
-                cbs.append(ProgressBar(cfg.verbose))
-            if cfg.patience:
-                monitor = "val_loss" if val_source is not None else "loss"
-                cbs.append(
-                    EarlyStopping(monitor, cfg.patience, cfg.min_delta, cfg.restore_best_weights, verbose=int(talk))
-                )
-            if cfg.log_dir:
-                cbs.append(TensorBoard(cfg.log_dir))
-            if cfg.csv_log:
-                cbs.append(CSVLogger(cfg.csv_log))
-            if cfg.checkpoint:
-                self.train_config = cfg
-                cbs.append(CheckpointSaver(cfg.checkpoint, self.header))
-            cbs.extend(callbacks or [])
-            if resumed:
-                restore_checkpoint(cfg.checkpoint, state)
-                if state.epoch >= cfg.epochs:
-                    self.fit_info["resume"] = (
-                        f"the checkpoint has {state.epoch} epochs done, not fewer than "
-                        f"epochs={cfg.epochs}; nothing to train (set more epochs)"
-                    )
-                    if talk:
-                        print_fit_info({"resume": self.fit_info["resume"]})
-            elif self.family_info.pretrain is not None and x_train is not None:
-                pairs, pretrain_epochs = self.family_info.pretrain(self.module, self.config)
-                if pretrain_epochs:
-                    greedy_pretrain(pairs, self.module.output_activation, x_train, spec, cfg, pretrain_epochs)
-            if init == "pca":
-                pca_init(self.module, x_train)
-                cbs.append(KeepInitIfBetter(source, cfg.batch_size))
-            self.history = _fit_loop(
-                state, source, val_source=val_source, corruption=self.config.corruption, callbacks=cbs
-            )
-        self.train_config, self.device = cfg, state.device
-        self.fit_info.update(epochs_run=len(self.history.epoch), stopped=state.stop_reason)
-        self.module.eval()
-        if state.diverged:
-            raise DivergenceError(state.diverged)
-        return self.history
+        return run_fit(self, x, y, validation_data, cfg, callbacks)
 
     # --- inference ---------------------------------------------------------------------------------------
     def scale(self, a: np.ndarray) -> np.ndarray:
