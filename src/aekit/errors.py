@@ -75,6 +75,12 @@ def describe_os_error(e: OSError, what: str = "") -> str:
     return f"{head}: {reason}" if head else reason
 
 
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none: how a library's
+    complaint about a user's file is quoted inside one of aekit's one-line messages."""
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
 def os_error(e: OSError, what: str = "") -> AekitError:
     """The project error for an ``OSError`` met on a user's file (raise it ``from None``)."""
     msg = describe_os_error(e, what)
@@ -88,5 +94,6 @@ __all__ = [
     "InputNotFoundError",
     "FileAccessError",
     "describe_os_error",
+    "first_line",
     "os_error",
 ]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from aekit.errors import AekitError, FormatError
+from aekit.errors import AekitError, FormatError, first_line
 
 _CHUNK = 256  # files per task of the worker pool; folders under two chunks are decoded in-process
 _RESAMPLE = Image.Resampling.BICUBIC  # antialiased in Pillow; LANCZOS costs 1.6x for no visible gain at these sizes
@@ -42,11 +42,6 @@ class UnreadablePicture(FormatError):
 
     def __reduce__(self):  # rebuilt from both arguments (a worker process may raise it)
         return type(self), (self.path, self.reason)
-
-
-def one_line(e: BaseException) -> str:
-    """The first line of an exception's message, or its type's name when it has none."""
-    return str(e).splitlines()[0] if str(e) else type(e).__name__
 
 
 @contextlib.contextmanager
@@ -73,7 +68,7 @@ def open_picture(path):
     except UnreadablePicture:
         raise
     except Exception as e:  # noqa: BLE001 - see above: Pillow's kinds of failure have no common base
-        raise UnreadablePicture(path, one_line(e)) from None
+        raise UnreadablePicture(path, first_line(e)) from None
 
 
 def _to_mode(im: Image.Image, color: str) -> Image.Image:

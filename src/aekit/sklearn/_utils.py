@@ -22,12 +22,12 @@ from sklearn.utils.validation import (
 )
 
 from aekit.autoencoder.model import Autoencoder, build
-from aekit.core.arrays import infer_layout
+from aekit.core.arrays import finite_range, infer_layout
 from aekit.errors import AekitError
 from aekit.models.config import OPTIMIZERS
 from aekit.models.losses import reconstruction
 from aekit.models.registry import get_family
-from aekit.training.defaults import decide_data, value_range
+from aekit.training.defaults import decide_data
 from aekit.training.inference import map_batches
 from aekit.training.loop import pick_device
 from aekit.training.threads import requested_threads, thread_scope
@@ -140,7 +140,11 @@ class AutoencoderBase(BaseEstimator):
     def _resolve_scale_loss(self, X: np.ndarray) -> tuple:
         """(scale, loss) from the data, by aekit's one set of rules (:func:`aekit.training.defaults.decide_data`)."""
         d = decide_data(
-            value_range(X), self._sample_shape(X.shape[1]), scale=self.scale, loss=self.loss, owner=type(self).__name__
+            finite_range(X, "X"),
+            self._sample_shape(X.shape[1]),
+            scale=self.scale,
+            loss=self.loss,
+            owner=type(self).__name__,
         )
         return d.scale, d.loss
 

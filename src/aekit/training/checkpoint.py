@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 
 from aekit.core import container
-from aekit.errors import FormatError
+from aekit.errors import FormatError, first_line
 from aekit.training.loop import History, LoopState
 
 _RNG_KEYS = ("__rng__.torch", "__rng__.shuffle", "__rng__.noise")
@@ -161,9 +161,7 @@ def restore_checkpoint(path, state: LoopState) -> None:
             raise
     except (RuntimeError, TypeError, ValueError, KeyError, IndexError) as e:
         state.module.load_state_dict(module_sd)
-        raise FormatError(
-            f"{path}: the checkpoint does not fit this model ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
-        ) from None
+        raise FormatError(f"{path}: the checkpoint does not fit this model ({first_line(e)})") from None
     state.epoch, state.history = epoch, history
     state.seed = int(seed) if seed is not None else state.seed
     state.torch_rng = tensors["__rng__.torch"]  # the loop's own generator state, set when training resumes

@@ -54,8 +54,6 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
-
 from aekit.errors import AekitError
 from aekit.models.config import default_latent  # the code size is a model option's default
 
@@ -160,11 +158,6 @@ def linear_path(d: DataDecision, hidden) -> str:
     ('on', 'off')
     """
     return "on" if d.output_activation == "linear" and list(hidden or []) else "off"
-
-
-def value_range(x: np.ndarray) -> tuple:
-    """(min, max) of an array, as floats."""
-    return float(np.min(x)), float(np.max(x))
 
 
 @dataclass
@@ -328,5 +321,4 @@ __all__ = [
     "TrainingPlan",
     "auto_batch_size",
     "is_picture_shape",
-    "value_range",
 ]

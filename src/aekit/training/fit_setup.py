@@ -24,7 +24,6 @@ from aekit.training.defaults import (
     hidden_activation,
     linear_path,
     plan_training,
-    value_range,
 )
 
 
@@ -88,8 +87,8 @@ def _stream_sources(ae, x, validation_data, cfg: TrainConfig, shared: tuple = ()
     """Sources of a stream; 'auto' options are decided from its first batch, and a scaler is fitted in one
     streaming pass over ``x`` (``shared``: as in :meth:`aekit.datasets.preprocessing.Scaler.fit`)."""
     first = next(iter(x.iter_batches(min(len(x), 1024), shuffle=False, seed=0)))
-    xa0, layout = to_model(np.asarray(first), ae.input_shape, "x")
-    cfg = _decide(ae, cfg, value_range(xa0), layout.sample_shape, len(x), 0, validation_data is not None)
+    xa0, layout = to_model(np.asarray(first), ae.input_shape, "x", check_finite=False)  # checked with the range
+    cfg = _decide(ae, cfg, finite_range(xa0, "x"), layout.sample_shape, len(x), 0, validation_data is not None)
     scaler = None
     if cfg.scale:
         chunks = (to_model(np.asarray(b), ae.input_shape, "x")[0] for b in x.iter_batches(8192))

@@ -177,7 +177,7 @@ def detect(
         thr = float(threshold)
     elif contamination is not None:
         thr = (
-            threshold_for(model, contamination)
+            info.at(contamination)
             if info is not None
             else quantile_threshold(scores, 1.0 - check_contamination(contamination))
         )
