@@ -1,4 +1,4 @@
-"""The README's "Your own data" commands run as written, on small files named as there."""
+"""The guide's "Your own data" commands (docs/own-data.md) run as written, on small files named as there."""
 
 import re
 import shlex
@@ -9,12 +9,12 @@ from PIL import Image
 
 from aekit.cli.main import main
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[1] / "docs" / "own-data.md"
 
 
 def _commands() -> list:
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Your own data") :]
+    section = text[text.index("# Your own data") :]
     block = re.search(r"```sh\n(.*?)```", section, re.S).group(1)
     return [shlex.split(line.split("#")[0]) for line in block.splitlines() if line.startswith("aekit ")]
 
