@@ -43,11 +43,24 @@ def mnist():
     return (xtr.astype(np.float32) / 255, ytr.astype(np.int64)), (xte.astype(np.float32) / 255, yte.astype(np.int64))
 
 
+def commit() -> str:
+    """The checkout's commit, with ``-dirty`` when tracked files differ from it ("unknown" outside git)."""
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
 def write(name: str, result: dict, started: float) -> Path:
     from aekit.core.container import atomic_write
 
     result = {
         **result,
+        "commit": commit(),
         "wall_s_total": round(time.time() - started, 1),
         "hardware": hardware(),
         "command": "python " + " ".join(["bench/" + Path(sys.argv[0]).name, *sys.argv[1:]]),

@@ -50,9 +50,11 @@ def test_forward_shapes_and_finite_loss(name):
 def test_fit_lowers_loss_and_history_is_keras_like(name):
     x = _data(SHAPES[name])
     ae = aekit.build(name, input_shape=SHAPES[name], seed=0)
-    before = float(ae.reconstruction_error(x).mean())
+    # in the data's units: fit may choose a scaling (tables and series are standardised), and the model's own
+    # error is measured after it
+    before = float(((ae.reconstruct(x) - x) ** 2).mean())
     h = ae.fit(x, validation_data=x[:16], epochs=8, batch_size=16, lr=3e-3, verbose=0, seed=0)
-    after = float(ae.reconstruction_error(x).mean())
+    after = float(((ae.reconstruct(x) - x) ** 2).mean())
     assert after < before
     assert len(h.history["loss"]) == 8 and len(h.history["val_loss"]) == 8
     assert h.history["loss"][-1] < h.history["loss"][0]

@@ -19,11 +19,31 @@ def _table(n=300, seed=0):
     return (x * rng.uniform(1, 50, 12) + rng.uniform(-100, 400, 12)).astype(np.float32)
 
 
+def _pixels(n: int, seed=0):
+    """n rows of 12 uint8 pixels: pictures (the picture rule) whatever their shape."""
+    return (np.random.default_rng(seed).random((n, 12)) * 255).astype(np.uint8)
+
+
 # --- the rules -------------------------------------------------------------------------------------------
-def test_unit_data_keeps_cross_entropy_and_sigmoid():
-    d = decide_data((0.0, 1.0), (30,))
-    assert (d.scale, d.loss, d.output_activation) == (None, "bce", "sigmoid")
-    assert d.auto == ["scale", "loss", "output_activation"]
+def test_unit_pictures_keep_cross_entropy_and_sigmoid():
+    for shape, pixels in [((28, 28), False), ((3, 32, 32), False), ((784,), True)]:
+        d = decide_data((0.0, 1.0), shape, pixels=pixels)
+        assert (d.scale, d.loss, d.output_activation) == (None, "bce", "sigmoid"), shape
+        assert d.auto == ["scale", "loss", "output_activation"]
+
+
+def test_tables_are_tables_whatever_their_range():
+    """Rows of features in [0, 1] (min-max scaled, as ADBench delivers them) get the table rule too."""
+    for lo, hi in [(0.0, 1.0), (0.2, 0.7), (-3.0, 420.0)]:
+        d = decide_data((lo, hi), (30,))
+        assert (d.scale, d.loss, d.output_activation) == ("standard", "mse", "linear"), (lo, hi)
+    x = np.random.default_rng(0).random((200, 6)).astype(np.float32)
+    ae = aekit.build("dense", input_shape=(6,), seed=0)
+    ae.fit(x, epochs=1, verbose=0, seed=0)
+    assert (ae.fit_info["scaling"], ae.fit_info["loss"], ae.fit_info["activation"]) == ("standard", "mse", "elu")
+    pix = aekit.build("dense", input_shape=(6,), seed=0)
+    pix.fit((x * 255).astype(np.uint8), epochs=1, verbose=0, seed=0)  # uint8 values are pixels
+    assert pix.fit_info["loss"] == "bce"
 
 
 def test_other_data_gets_standard_scaling_mse_and_linear_output():
@@ -42,7 +62,8 @@ def test_pictures_in_0_255_are_divided_by_255():
 def test_explicit_options_win_and_impossible_ones_are_refused():
     d = decide_data((-3.0, 420.0), (30,), scale="minmax", loss="bce")
     assert (d.scale, d.loss, d.output_activation) == ("minmax", "bce", "sigmoid") and d.auto == ["output_activation"]
-    assert decide_data((0.0, 1.0), (30,), loss="mse").output_activation == "sigmoid"
+    assert decide_data((0.0, 1.0), (28, 28), loss="mse").output_activation == "sigmoid"
+    assert decide_data((0.0, 1.0), (30,), scale="minmax").loss == "bce"  # asked for [0, 1]: cross-entropy fits
     assert decide_data((0.0, 1.0), (30,), scale="standard").loss == "mse"
     with pytest.raises(AekitError, match=r"loss='bce' needs data in \[0, 1\].*\[-3, 420\]"):
         decide_data((-3.0, 420.0), (30,), loss="bce")
@@ -109,7 +130,7 @@ def test_refit_on_other_data_decides_again():
     ae = aekit.build("dense", input_shape=(12,), hidden=[8], seed=0)
     ae.fit(_table(), epochs=1, verbose=0)
     assert ae.config.loss == "mse"
-    ae.fit(np.random.default_rng(0).random((50, 12), dtype=np.float32), epochs=1, verbose=0)
+    ae.fit(_pixels(50), epochs=1, verbose=0)
     assert (ae.config.loss, ae.module.output_activation) == ("bce", "sigmoid")
 
 
@@ -267,7 +288,7 @@ def test_hidden_units_follow_the_data_and_keep_their_weights(tmp_path):
     assert torch.equal(ae.module.state_dict()["encoder.1.0.weight"], w0)
     assert aekit.load(ae.save(tmp_path / "m.aekit")).config.activation == "elu"
     unit = aekit.build("dense", input_shape=(12,), hidden=[8], seed=0)
-    unit.fit(np.random.default_rng(0).random((40, 12), dtype=np.float32), epochs=0, verbose=0)
+    unit.fit(_pixels(40), epochs=0, verbose=0)
     assert unit.config.activation == "relu"
     fixed = aekit.build("dense", input_shape=(12,), hidden=[8], activation="tanh", seed=0)
     fixed.fit(_table(), epochs=0, verbose=0)
@@ -314,9 +335,9 @@ def test_training_from_the_pca_start_beats_pca_on_held_out_nonlinear_data():
     assert err < 0.5 * pca_err, (err, pca_err)
 
 
-def test_linear_path_stays_off_for_unit_data_and_where_asked():
+def test_linear_path_stays_off_for_pixels_and_where_asked():
     unit = aekit.build("dense", input_shape=(12,), hidden=[8], seed=0)
-    unit.fit(np.random.default_rng(0).random((60, 12), dtype=np.float32), epochs=0, verbose=0)
+    unit.fit(_pixels(60), epochs=0, verbose=0)
     assert unit.config.linear_path == "off" and unit.fit_info["init"] == "random"
     off = aekit.build("dense", input_shape=(12,), hidden=[8], linear_path="off", seed=0)
     off.fit(_table(), epochs=0, verbose=0)

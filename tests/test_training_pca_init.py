@@ -36,22 +36,24 @@ def test_linear_model_starts_at_pca_and_never_ends_worse():
     ae = aekit.build(
         "dense", input_shape=(40,), hidden=[], latent_dim=4, output_activation="linear", loss="mse", seed=0
     )
-    ae.fit(x, epochs=0, verbose=0, seed=0, init="pca")
+    ae.fit(x, epochs=0, verbose=0, seed=0, init="pca", scale=None)  # PCA of the data as given
     start = float(np.mean((ae.reconstruct(x) - x) ** 2))
     assert start == pytest.approx(_pca_mse(x, 4), rel=1e-3)
-    ae.fit(x, epochs=3, batch_size=32, lr=1e-2, verbose=0, seed=0, init="pca")  # a large lr would wander off
+    ae.fit(x, epochs=3, batch_size=32, lr=1e-2, verbose=0, seed=0, init="pca", scale=None)  # a large lr wanders off
     assert float(np.mean((ae.reconstruct(x) - x) ** 2)) <= start * (1 + 1e-4)
     random = aekit.build(
         "dense", input_shape=(40,), hidden=[], latent_dim=4, output_activation="linear", loss="mse", seed=0
     )
-    random.fit(x, epochs=3, batch_size=32, verbose=0, seed=0)
+    random.fit(x, epochs=3, batch_size=32, verbose=0, seed=0, scale=None)
     assert float(np.mean((random.reconstruct(x) - x) ** 2)) > start
 
 
 def test_deep_batchnorm_model_first_layer_gives_the_pca_coefficients():
     x = _data()
-    ae = aekit.build("dense", input_shape=(40,), hidden=[8], latent_dim=4, batch_norm=True, activation="linear", seed=0)
-    ae.fit(x, epochs=0, verbose=0, seed=0, init="pca")
+    ae = aekit.build(
+        "dense", input_shape=(40,), hidden=[8], latent_dim=4, batch_norm=True, activation="linear", linear_path="off"
+    )
+    ae.fit(x, epochs=0, verbose=0, seed=0, init="pca", scale=None)  # PCA of the data as given
     mean, comps, _ = pca(torch.from_numpy(x), 8)
     ae.module.eval()
     with torch.no_grad():

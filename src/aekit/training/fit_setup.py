@@ -18,6 +18,7 @@ from aekit.models.config import TrainConfig
 from aekit.training import distributed
 from aekit.training.batches import ArraySource, StreamSource, is_stream
 from aekit.training.defaults import (
+    auto_epochs,
     auto_patience,
     decide_data,
     fit_facts,
@@ -74,7 +75,8 @@ def fit_sources(ae, x, y, validation_data, cfg: TrainConfig, series: bool = Fals
     x_range = finite_range(xa, "x")
     if n_val:
         finite_range(val[0], "x")
-    cfg = _decide(ae, cfg, x_range, layout.sample_shape, len(xa), n_val, val is not None, plan=plan)
+    pixels = getattr(x, "dtype", None) == np.uint8  # uint8 values are pixels, whatever their shape
+    cfg = _decide(ae, cfg, x_range, layout.sample_shape, len(xa), n_val, val is not None, plan=plan, pixels=pixels)
     ae.sections.preprocessing.scaler = Scaler(cfg.scale).fit(xa, shared) if cfg.scale else None
     xa, ya = ae.scale(xa), (ae.scale(ya) if ya is not None else None)
     xt = torch.from_numpy(xa)
@@ -88,7 +90,10 @@ def _stream_sources(ae, x, validation_data, cfg: TrainConfig, shared: tuple = ()
     streaming pass over ``x`` (``shared``: as in :meth:`aekit.datasets.preprocessing.Scaler.fit`)."""
     first = next(iter(x.iter_batches(min(len(x), 1024), shuffle=False, seed=0)))
     xa0, layout = to_model(np.asarray(first), ae.input_shape, "x", check_finite=False)  # checked with the range
-    cfg = _decide(ae, cfg, finite_range(xa0, "x"), layout.sample_shape, len(x), 0, validation_data is not None)
+    pixels = np.asarray(first).dtype == np.uint8
+    cfg = _decide(
+        ae, cfg, finite_range(xa0, "x"), layout.sample_shape, len(x), 0, validation_data is not None, pixels=pixels
+    )
     scaler = None
     if cfg.scale:
         chunks = (to_model(np.asarray(b), ae.input_shape, "x")[0] for b in x.iter_batches(8192))
@@ -106,13 +111,21 @@ def _stream_sources(ae, x, validation_data, cfg: TrainConfig, shared: tuple = ()
 
 
 def _decide(
-    ae, cfg: TrainConfig, x_range: tuple, sample_shape: tuple, n_train: int, n_val: int, has_val: bool, plan=None
+    ae,
+    cfg: TrainConfig,
+    x_range: tuple,
+    sample_shape: tuple,
+    n_train: int,
+    n_val: int,
+    has_val: bool,
+    plan=None,
+    pixels: bool = False,
 ) -> TrainConfig:
     """Apply :mod:`aekit.training.defaults` to the options left at auto: the config's loss and output activation
     become concrete (the module's output follows), and :attr:`Autoencoder.fit_info` records every decision."""
     redo = ae.preprocessing.decided or []  # what an earlier fit decided is decided again
     opt = {k: ("auto" if k in redo else getattr(ae.config, k)) for k in ("loss", "output_activation")}
-    d = decide_data(x_range, sample_shape, scale=cfg.scale, owner="fit", **opt)
+    d = decide_data(x_range, sample_shape, scale=cfg.scale, owner="fit", pixels=pixels, **opt)
     ae.config.loss, ae.config.output_activation = d.loss, d.output_activation
     ae.module.output_activation = d.output_activation
     changes = {}
@@ -135,8 +148,11 @@ def _decide(
             patience=cfg.patience,
             has_validation=has_val,
         )
-    if "patience" in plan.auto and getattr(ae.config, "linear_path", None) == "on":  # starts as PCA
-        plan = dataclasses.replace(plan, patience=auto_patience(plan.epochs, starts_as_pca=True))
+    if getattr(ae.config, "linear_path", None) == "on" and cfg.init != "none":  # starts as PCA: a shorter budget
+        if "epochs" in plan.auto:
+            plan = dataclasses.replace(plan, epochs=auto_epochs(max(n_train, 1), plan.batch_size, starts_as_pca=True))
+        if "patience" in plan.auto:
+            plan = dataclasses.replace(plan, patience=auto_patience(plan.epochs, starts_as_pca=True))
     world = distributed.env_world().size
     batch = plan.batch_size if cfg.batch_size is not None else -(-plan.batch_size // world) * world
     cfg = dataclasses.replace(

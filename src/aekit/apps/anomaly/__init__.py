@@ -1,8 +1,10 @@
 """Detect anomalies: score samples by how badly an autoencoder reconstructs them.
 
 The model is trained on normal data only. A sample's anomaly score is its reconstruction error (MSE or BCE
-per sample, or the negative ELBO for a variational model); for tables, ``aekit train`` stores ``'mse_knn'``,
-the error plus the code's (and the row's) distance to its nearest training codes (rows), and for the
+per sample, or the negative ELBO for a variational model); for tables, ``aekit train`` stores ``'mse_tails'``,
+the error plus how far the row's values lie in their columns' tails and how rare their histogram bins are
+(``'mse_knn'``, the error plus the code's and the row's distances to the nearest training codes and rows, is
+the other table score), and for the
 windows of a series ``'mse_maha'``, the error or the code's Mahalanobis distance to the training codes (see
 :func:`anomaly_scores`). As in PyOD,
 a threshold is taken from the scores of the training data: the ``(1 - contamination)`` quantile (or a
@@ -20,7 +22,8 @@ error plus the code's density under a Gaussian mixture, averaged over several mo
 The modules, each importing only those listed before it:
 
 - :mod:`.terms`: a sample's error and code in one pass, kNN distances, robust standardisation;
-- :mod:`.knn`, :mod:`.maha`: the fitted scores ``'mse_knn'`` and ``'mse_maha'`` and their model-file sections;
+- :mod:`.knn`, :mod:`.maha`, :mod:`.marginal`: the fitted scores ``'mse_knn'``, ``'mse_maha'`` and
+  ``'mse_tails'`` and their model-file sections;
 - :mod:`.scores`: the registry of scores by name (:func:`register_score`, :func:`get_score`), the only
   place a score name is looked up;
 - :mod:`.threshold`: :class:`AnomalyThreshold` and the threshold rule on plain score arrays;
@@ -59,6 +62,7 @@ from aekit.apps.anomaly.detection import (
 )
 from aekit.apps.anomaly.knn import CodeNeighbours, fit_code_neighbours, mse_knn_scores
 from aekit.apps.anomaly.maha import CodeGaussian, fit_code_gaussian, mse_maha_scores
+from aekit.apps.anomaly.marginal import MarginalTails, fit_marginal_tails, mse_tails_scores
 from aekit.apps.anomaly.scorer import AnomalyScorer
 from aekit.apps.anomaly.scores import (
     SCORES,
@@ -85,6 +89,9 @@ __all__ = [
     "AnomalyThreshold",
     "CodeGaussian",
     "CodeNeighbours",
+    "MarginalTails",
+    "fit_marginal_tails",
+    "mse_tails_scores",
     "DetectionResult",
     "ReconstructionScore",
     "SCORES",

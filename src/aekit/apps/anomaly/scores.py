@@ -38,6 +38,7 @@ import numpy as np
 
 from aekit.apps.anomaly.knn import fit_code_neighbours, mse_knn_scores
 from aekit.apps.anomaly.maha import fit_code_gaussian, mse_maha_scores
+from aekit.apps.anomaly.marginal import fit_marginal_tails, mse_tails_scores
 from aekit.errors import AekitError
 
 # the score a model without a stored one is judged by: variational models have their own likelihood
@@ -135,6 +136,21 @@ def default_score(model, kind: str | None = None, n_train: int = 0) -> str:
 
 for _name in ("mse", "bce", "blur_mse", "elbo"):
     register_score(ReconstructionScore(_name))
+
+
+@register_score
+class MarginalTailsScore(Score):
+    """``'mse_tails'``: the error plus how far the row's values lie in their columns' tails and how rare their
+    histogram bins are; see :mod:`aekit.apps.anomaly.marginal`. Registered first for tables, so it is
+    their default."""
+
+    name, fitted, min_train, data_kinds = "mse_tails", True, 2, ("table",)
+
+    def fit(self, model, x_train, batch_size: int = 1024) -> np.ndarray:
+        return fit_marginal_tails(model, x_train, batch_size=batch_size)
+
+    def score(self, model, x, batch_size: int = 1024) -> np.ndarray:
+        return mse_tails_scores(model, x, batch_size)
 
 
 @register_score
