@@ -143,14 +143,26 @@ def fit_marginal_tails(model, x_train, batch_size: int = 1024) -> np.ndarray:
     for name, t in ((QUANTILES_TENSOR, q), (EDGES_TENSOR, edges), (DENSITY_TENSOR, density)):
         model.extra_tensors[name] = torch.from_numpy(t.astype(np.float32))
     model.set_section(section)
-    return _sum(section, err, tail, dens)
+    return _sum(section, (err, tail, dens))
 
 
-def _sum(sec: MarginalTails, err: np.ndarray, tail: np.ndarray, dens: np.ndarray) -> np.ndarray:
+def _sum(sec: MarginalTails, terms: tuple) -> np.ndarray:
+    err, tail, dens = terms
     return (
         _standardised(sec.error_scale, err)
         + _standardised(sec.tail_scale, tail)
         + _standardised(sec.density_scale, dens)
+    )
+
+
+def ablation_terms(model, x, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three standardised terms (N,) of the ``'mse_tails'`` score of ``x``, apart: the error's, the
+    tails' and the histogram's, whose sum is the score (for the ablation in ``bench/adbench.py``)."""
+    sec, (err, tail, dens) = _terms(model, x, batch_size)
+    return (
+        _standardised(sec.error_scale, err),
+        _standardised(sec.tail_scale, tail),
+        _standardised(sec.density_scale, dens),
     )
 
 
@@ -166,10 +178,18 @@ def mse_tails_scores(model, x, batch_size: int = 1024) -> np.ndarray:
             "data (fit_threshold(model, x_train, metric='mse_tails'), or 'aekit detect --metric mse_tails "
             "--fit-on TRAIN')"
         )
+    return _sum(*_terms(model, x, batch_size, sec, stored))
+
+
+def _terms(model, x, batch_size: int, sec=None, stored=None):
+    """The section and the raw terms (error, tails, histogram), each (N,), of ``x``."""
+    if sec is None or stored is None:
+        sec = model.section(MarginalTails)
+        stored = [model.extra_tensors[k] for k in (QUANTILES_TENSOR, EDGES_TENSOR, DENSITY_TENSOR)]
     q, edges, density = (np.asarray(t.numpy(), dtype=np.float64) for t in stored)
     xp = model.prepare(x)
     err, _ = errors_and_codes(model, xp, batch_size, prepared=True)
     rows = np.asarray(xp, dtype=np.float64).reshape(len(xp), -1)
     floor = 1.0 / (sec.n_train + MarginalTails.BINS)
     tail = _tail_term(q, np.asarray(sec.skew), rows)
-    return _sum(sec, err, tail, _density_term(edges, density, floor, rows))
+    return sec, (err, tail, _density_term(edges, density, floor, rows))
