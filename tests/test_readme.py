@@ -36,3 +36,16 @@ def test_readme_is_a_short_entry_point_that_links_every_guide_page():
     assert len(text.encode("utf-8")) <= 12 * 1024
     for page in PAGES[1:]:
         assert f"docs/{page.name}" in text, page.name
+
+
+def test_generated_pages_are_up_to_date():
+    """README.md and docs/adbench.md are what docs/build_readme.py makes of their parts and the committed
+    benchmark results: no figure on them is typed by hand or left stale."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_readme", ROOT / "docs" / "build_readme.py")
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    for path, text in build.render().items():
+        assert path.read_text(encoding="utf-8") == text, f"{path.name} is stale: run python docs/build_readme.py"

@@ -53,13 +53,19 @@ def embed(model, x, batch_size: int = 1024) -> np.ndarray:
 
 
 def map_2d(
-    codes, method: str = "tsne", seed: int | None = 0, perplexity: float = 30.0, threads: int | None = None
+    codes,
+    method: str = "tsne",
+    seed: int | None = 0,
+    perplexity: float = 30.0,
+    threads: int | None = None,
+    iterations: int = 1000,
 ) -> np.ndarray:
     """A 2-D map (N, 2) of ``codes`` (N, D) by t-SNE, PCA or UMAP (UMAP needs ``umap-learn``): the one
     wrapper of these methods in aekit (the report's latent maps use it too).
 
     Codes that already are 2-D are returned as they are (a ``latent_dim=2`` model is its own map).
-    t-SNE's perplexity is lowered for small N (it must stay below N); ``threads`` caps its CPU threads.
+    t-SNE's perplexity is lowered for small N (it must stay below N); ``threads`` caps its CPU threads;
+    ``iterations`` are its gradient steps (scikit-learn's default 1,000; at least 250).
 
     Examples
     --------
@@ -102,7 +108,7 @@ def map_2d(
     z64 = z.astype(np.float64) - z.mean(axis=0, dtype=np.float64)
     z = (z64 / z64.std()).astype(np.float32)
     perp = float(min(perplexity, max(1.0, (len(z) - 1) / 3)))
-    tsne = TSNE(2, perplexity=perp, init="pca", random_state=seed, n_jobs=threads)
+    tsne = TSNE(2, perplexity=perp, init="pca", random_state=seed, n_jobs=threads, max_iter=max(250, int(iterations)))
     if threads is None:
         return tsne.fit_transform(z).astype(np.float32)
     from threadpoolctl import threadpool_limits

@@ -77,9 +77,9 @@ def add_arguments(p) -> None:
         "--metric",
         default="auto",
         choices=metric_names(),
-        help="score (default: the stored one: mse_knn "
-        "for tables trained by 'aekit train', the error plus the code's and the row's distances to "
-        "their 5 nearest training codes and rows; mse_maha for series, the error or the code's "
+        help="score (default: the stored one: mse_tails "
+        "for tables trained by 'aekit train', the error plus how far the row's values lie in their "
+        "columns' tails and how rare their histogram bins are; mse_maha for series, the error or the code's "
         "Mahalanobis distance to the training codes, whichever is more unusual; else elbo for "
         "variational models and mse otherwise)",
     )

@@ -15,7 +15,6 @@ from aekit.cli.common import emit, load_model, need_file, positive_int
 from aekit.cli.outputs import need_suffix
 from aekit.core.container import atomic_write
 from aekit.errors import AekitError
-from aekit.report.plots import plot_map
 
 NAME = "embed"
 HELP = "reduce dimensions: save the codes of INPUT (.npy), optionally a 2-D map image"
@@ -138,6 +137,8 @@ def embed_file(
         n = min(len(codes), int(max_points))
         pts = map_2d(codes[:n], method, seed=seed)
         img = Path(map_image) if map_image else out.with_name(out.stem + "_map.png")
+        from aekit.report.plots import plot_map  # matplotlib: only when a map is drawn
+
         plot_map(
             pts,
             lab[:n] if lab is not None else None,

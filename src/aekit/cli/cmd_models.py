@@ -13,15 +13,16 @@ EXAMPLES = (
 # what an 'auto' / None default means, for the options the data decides (aekit.training.defaults)
 AUTO_RULES = {
     "latent_dim": "auto: ceil(input width / 4), 1 to 32, below the width",
-    "activation": "auto: relu for data in [0, 1], elu for standardised data",
-    "output_activation": "auto: sigmoid for data in [0, 1] (after scaling), else linear",
+    "activation": "auto: relu for pictures in [0, 1], elu for standardised data",
+    "output_activation": "auto: sigmoid for pictures in [0, 1] (after scaling), else linear",
     "loss": "auto: bce with a sigmoid output, mse with a linear one",
     "epochs": "None: a budget of ~6,000 steps and 192,000 samples (2 to 1,000 epochs) with early stopping",
     "batch_size": "None: N/64 as a power of two, 16 to 256",
     "validation_split": "None: 0.1 when epochs are automatic (N >= 50), else 0",
     "patience": "None: with automatic epochs, a tenth of them (5 to 100; 5 to 20 for a model that starts as PCA)",
     "lr": "None: the optimizer's usual one (adam 1e-3, sgd 1e-2, adadelta 1.0)",
-    "scale": "auto: none for [0, 1], /255 for 0-255 pictures, else standard (series: per channel)",
+    "scale": "auto: none for pictures in [0, 1], /255 for 0-255 pictures, else standard (tables whatever "
+    "their range; series: per channel)",
     "linear_path": "auto: on for standardised data (a linear path beside the hidden layers), else off",
     "init": "auto: pca for a model with a linear path trained in memory, else random",
 }

@@ -78,7 +78,7 @@ def model_section(
     heading: str | None = None,
     n_show: int = 10,
     max_points: int = 2000,
-    max_tsne: int = 1000,
+    max_tsne: int = 500,
     seed: int = 0,
     split: str = "",
     series: dict | None = None,

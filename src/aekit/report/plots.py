@@ -171,9 +171,13 @@ def map_figure(
     return fig
 
 
-def latent_map(codes: np.ndarray, labels: np.ndarray | None = None, *, max_tsne: int = 1000, seed: int = 0) -> Figure:
-    """Codes coloured by label: the codes themselves when 2-D, else t-SNE (on at most ``max_tsne`` points)
-    and PCA side by side (both by :func:`aekit.apps.embed.map_2d`)."""
+def latent_map(codes: np.ndarray, labels: np.ndarray | None = None, *, max_tsne: int = 500, seed: int = 0) -> Figure:
+    """Codes coloured by label: the codes themselves when 2-D, else t-SNE (on at most ``max_tsne`` points,
+    500 gradient steps) and PCA side by side (both by :func:`aekit.apps.embed.map_2d`).
+
+    Why 500 and 500: t-SNE of 1,000 codes for 1,000 steps took 7.3 s of the 22.9 s of ``aekit train`` on a
+    2,114-row table (ADBench's Cardiotocography, 2-core CPU), more than the training; a quarter of the work
+    shows the same clusters in a report."""
     from aekit.apps.embed import map_2d
 
     codes = np.asarray(codes, np.float64)
@@ -189,7 +193,8 @@ def latent_map(codes: np.ndarray, labels: np.ndarray | None = None, *, max_tsne:
     sub, sub_lab = codes[idx], (labels[idx] if labels is not None else None)
     # one thread: t-SNE on ~1,000 points is quick, and spinning threads on a busy machine made it ten
     # times slower in our measurements
-    scatter(fig.add_subplot(1, 2, 1), map_2d(sub, "tsne", seed=seed, threads=1), sub_lab, f"t-SNE of {len(sub)} codes")
+    tsne = map_2d(sub, "tsne", seed=seed, threads=1, iterations=500)
+    scatter(fig.add_subplot(1, 2, 1), tsne, sub_lab, f"t-SNE of {len(sub)} codes")
     scatter(fig.add_subplot(1, 2, 2), map_2d(codes, "pca", seed=seed), labels, f"PCA of {len(codes)} codes")
     fig.tight_layout()
     return fig

@@ -129,7 +129,7 @@ def _run(out: Path, quick: bool, seed: int, verbose: int, device: str, plan) -> 
                 heading=label,
                 seed=seed,
                 max_points=1000 if quick else 2000,
-                max_tsne=500 if quick else 1000,
+                max_tsne=500,
             )
         )
         if verbose:
