@@ -55,12 +55,15 @@ def commit() -> str:
     return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
 
 
+STARTED_AT = commit()  # the code a run measures is the code it started from
+
+
 def write(name: str, result: dict, started: float) -> Path:
     from aekit.core.container import atomic_write
 
     result = {
         **result,
-        "commit": commit(),
+        "commit": STARTED_AT,
         "wall_s_total": round(time.time() - started, 1),
         "hardware": hardware(),
         "command": "python " + " ".join(["bench/" + Path(sys.argv[0]).name, *sys.argv[1:]]),

@@ -65,9 +65,9 @@ def shifted():
 
 def test_the_builtin_scores_and_their_order():
     # the order is the one --metric and the error messages have always listed
-    assert metric_names() == ("auto", "mse", "bce", "blur_mse", "elbo", "mse_knn", "mse_maha")
-    assert [n for n, s in SCORES.items() if s.fitted] == ["mse_knn", "mse_maha"]
-    assert get_score("mse_knn").data_kinds == ("table",) and get_score("mse_maha").data_kinds == ("series",)
+    assert metric_names() == ("auto", "mse", "bce", "blur_mse", "elbo", "mse_tails", "mse_knn", "mse_maha")
+    assert [n for n, s in SCORES.items() if s.fitted] == ["mse_tails", "mse_knn", "mse_maha"]
+    assert get_score("mse_tails").data_kinds == ("table",) and get_score("mse_maha").data_kinds == ("series",)
     with pytest.raises(aekit.AekitError, match="expected one of mse, bce"):
         get_score("nope")
     with pytest.raises(aekit.AekitError, match="taken"):
@@ -79,7 +79,7 @@ def test_the_builtin_scores_and_their_order():
 def test_default_score_follows_the_data_kind(model):
     ae, _ = model
     vae = aekit.build("vae", input_shape=(6,), hidden=[8], latent_dim=2, seed=0)
-    assert default_score(ae, "table", 100) == "mse_knn" and default_score(ae, "series", 100) == "mse_maha"
+    assert default_score(ae, "table", 100) == "mse_tails" and default_score(ae, "series", 100) == "mse_maha"
     assert default_score(ae, "table", 1) == "mse"  # too few rows for the fitted terms
     assert default_score(ae, "images", 100) == "mse" and default_score(ae) == "mse"
     assert default_score(vae, "table", 100) == "elbo"

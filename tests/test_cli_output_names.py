@@ -87,9 +87,9 @@ def test_every_model_argument_takes_the_run_folder_of_aekit_train(files, tmp_pat
         assert main(argv) == 0, (argv, capsys.readouterr().err)
     # --fit-on saved its threshold into the run's model file, and kept the table's metric
     stored = aekit.load(run / "model.aekit").section(AnomalyThreshold)
-    assert (stored.contamination, stored.metric) == (0.5, "mse_knn")
+    assert (stored.contamination, stored.metric) == (0.5, "mse_tails")
     capsys.readouterr()
     assert main(["info", str(run)]) == 0
-    assert "anomaly     score mse_knn, threshold" in capsys.readouterr().out  # info says which score detect uses
+    assert "anomaly     score mse_tails, threshold" in capsys.readouterr().out  # info says which score detect uses
     assert np.load(tmp_path / "d.npy").shape == (64, 6)
     assert main(["info", str(tmp_path)]) == 2 and "is a folder, expected an aekit model file" in capsys.readouterr().err

@@ -46,7 +46,7 @@ def test_train_json_carries_the_decisions(table, tmp_path, capsys):
     assert d["samples"] == 120 and d["batch_size"] == 16 and d["steps_per_epoch"] == 8 and d["epochs"] == 2
     assert d["shape"] == [10] and d["value_range"][1] > 200
     # what `aekit detect` will use with no option: the table's score and the training 99th percentile
-    assert s["anomaly"]["metric"] == "mse_knn" and s["anomaly"]["contamination"] == 0.01
+    assert s["anomaly"]["metric"] == "mse_tails" and s["anomaly"]["contamination"] == 0.01
     assert s["anomaly"]["threshold"] == aekit.load(tmp_path / "r" / "model.aekit").section(AnomalyThreshold).threshold
     # detect on the very file train read flags what train said (1 % of 120 rows: 1 or 2), its rows scored as
     # at the fit (each against the other training rows), not each at distance 0 from itself
@@ -71,7 +71,7 @@ def test_train_json_carries_the_decisions(table, tmp_path, capsys):
         )
         == 0
     )
-    assert "anomaly: score mse_knn, threshold" in capsys.readouterr().out
+    assert "anomaly: score mse_tails, threshold" in capsys.readouterr().out
 
 
 def test_out_holding_another_run_is_refused_unless_force_or_resume(table, tmp_path, capsys):

@@ -64,6 +64,8 @@ def test_explicit_options_win_and_impossible_ones_are_refused():
     assert (d.scale, d.loss, d.output_activation) == ("minmax", "bce", "sigmoid") and d.auto == ["output_activation"]
     assert decide_data((0.0, 1.0), (28, 28), loss="mse").output_activation == "sigmoid"
     assert decide_data((0.0, 1.0), (30,), scale="minmax").loss == "bce"  # asked for [0, 1]: cross-entropy fits
+    asked = decide_data((0.0, 1.0), (784,), loss="bce")  # flattened pictures with cross-entropy asked for
+    assert (asked.scale, asked.loss, asked.output_activation) == (None, "bce", "sigmoid")
     assert decide_data((0.0, 1.0), (30,), scale="standard").loss == "mse"
     with pytest.raises(AekitError, match=r"loss='bce' needs data in \[0, 1\].*\[-3, 420\]"):
         decide_data((-3.0, 420.0), (30,), loss="bce")
@@ -379,7 +381,8 @@ def test_patience_is_long_for_small_sets_unless_the_model_starts_as_pca():
     x = np.random.default_rng(0).normal(size=(240, 12)).astype(np.float32) * 5 + 3  # a table: starts as PCA
     m = aekit.build("dense", input_shape=(12,), seed=0)
     m.fit(x, epochs=None, verbose=0, seed=0)
-    assert m.config.linear_path == "on" and m.fit_info["early_stopping"]["patience"] == 20
+    # a PCA start trains for at most 20 epochs, with the shortest patience
+    assert m.config.linear_path == "on" and m.fit_info["epochs"] == 20 and m.fit_info["early_stopping"]["patience"] == 5
     fixed = aekit.build("dense", input_shape=(12,), seed=0)
     fixed.fit(x, epochs=None, patience=7, verbose=0, seed=0)  # explicit wins
     assert fixed.fit_info["early_stopping"]["patience"] == 7

@@ -100,9 +100,9 @@ def test_every_command_reads_every_kind(runs, kind, command, tmp_path, capsys):
     if command == "evaluate":
         assert json.loads(capsys.readouterr().out)["n"] == n
     elif command in ("detect", "encode"):
-        if command == "detect":  # the error plus the code's distance to the training codes (kNN / Gaussian)
+        if command == "detect":  # tables: the error plus the columns' tails; series: the code's Gaussian distance
             assert json.loads(capsys.readouterr().out)["metric"] == {"series": "mse_maha", "pictures": "mse"}.get(
-                kind, "mse_knn"
+                kind, "mse_tails"
             )  # a 2-D .npy is a table
         rows = list(csv.DictReader(open(tmp_path / out)))
         if command == "detect" and kind == "series":
