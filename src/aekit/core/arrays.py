@@ -7,6 +7,7 @@ and an array that fits none is refused with a message naming the shapes.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ class Layout:
 
     kind: str  # 'same' | 'channels_last' | 'no_channel' | 'flatten'
     sample_shape: tuple  # the user's per-sample shape
+    pixels: bool = False  # the values came as uint8 (divided by 255 here): pictures, whatever their shape
 
     def restore(self, y: np.ndarray) -> np.ndarray:
         """Model-layout outputs (N, *input_shape) back to the user's layout."""
@@ -126,6 +128,8 @@ def to_model(x, input_shape: tuple, name: str = "x", check_finite: bool = True) 
     """
     x = as_array(x, name)
     layout = infer_layout(x.shape[1:], input_shape, name)
+    if x.dtype == np.uint8:
+        layout = dataclasses.replace(layout, pixels=True)
     y = to_float(x, name)
     if layout.kind == "channels_last":
         y = np.moveaxis(y, -1, 1)

@@ -145,7 +145,6 @@ class AutoencoderBase(BaseEstimator):
             scale=self.scale,
             loss=self.loss,
             owner=type(self).__name__,
-            pixels=X.dtype == np.uint8,
         )
         return d.scale, d.loss
 

@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from aekit.core.arrays import finite_range, to_model
+from aekit.core.arrays import Layout, finite_range, to_model
 from aekit.datasets.preprocessing import Scaler
 from aekit.errors import AekitError
 from aekit.models.config import TrainConfig
@@ -75,8 +75,7 @@ def fit_sources(ae, x, y, validation_data, cfg: TrainConfig, series: bool = Fals
     x_range = finite_range(xa, "x")
     if n_val:
         finite_range(val[0], "x")
-    pixels = getattr(x, "dtype", None) == np.uint8  # uint8 values are pixels, whatever their shape
-    cfg = _decide(ae, cfg, x_range, layout.sample_shape, len(xa), n_val, val is not None, plan=plan, pixels=pixels)
+    cfg = _decide(ae, cfg, x_range, layout, len(xa), n_val, val is not None, plan=plan)
     ae.sections.preprocessing.scaler = Scaler(cfg.scale).fit(xa, shared) if cfg.scale else None
     xa, ya = ae.scale(xa), (ae.scale(ya) if ya is not None else None)
     xt = torch.from_numpy(xa)
@@ -90,10 +89,7 @@ def _stream_sources(ae, x, validation_data, cfg: TrainConfig, shared: tuple = ()
     streaming pass over ``x`` (``shared``: as in :meth:`aekit.datasets.preprocessing.Scaler.fit`)."""
     first = next(iter(x.iter_batches(min(len(x), 1024), shuffle=False, seed=0)))
     xa0, layout = to_model(np.asarray(first), ae.input_shape, "x", check_finite=False)  # checked with the range
-    pixels = np.asarray(first).dtype == np.uint8
-    cfg = _decide(
-        ae, cfg, finite_range(xa0, "x"), layout.sample_shape, len(x), 0, validation_data is not None, pixels=pixels
-    )
+    cfg = _decide(ae, cfg, finite_range(xa0, "x"), layout, len(x), 0, validation_data is not None)
     scaler = None
     if cfg.scale:
         chunks = (to_model(np.asarray(b), ae.input_shape, "x")[0] for b in x.iter_batches(8192))
@@ -114,18 +110,17 @@ def _decide(
     ae,
     cfg: TrainConfig,
     x_range: tuple,
-    sample_shape: tuple,
+    layout: Layout,
     n_train: int,
     n_val: int,
     has_val: bool,
     plan=None,
-    pixels: bool = False,
 ) -> TrainConfig:
     """Apply :mod:`aekit.training.defaults` to the options left at auto: the config's loss and output activation
     become concrete (the module's output follows), and :attr:`Autoencoder.fit_info` records every decision."""
     redo = ae.preprocessing.decided or []  # what an earlier fit decided is decided again
     opt = {k: ("auto" if k in redo else getattr(ae.config, k)) for k in ("loss", "output_activation")}
-    d = decide_data(x_range, sample_shape, scale=cfg.scale, owner="fit", pixels=pixels, **opt)
+    d = decide_data(x_range, layout.sample_shape, scale=cfg.scale, owner="fit", pixels=layout.pixels, **opt)
     ae.config.loss, ae.config.output_activation = d.loss, d.output_activation
     ae.module.output_activation = d.output_activation
     changes = {}
@@ -150,7 +145,7 @@ def _decide(
         )
     if getattr(ae.config, "linear_path", None) == "on" and cfg.init != "none":  # starts as PCA: a shorter budget
         if "epochs" in plan.auto:
-            plan = dataclasses.replace(plan, epochs=auto_epochs(max(n_train, 1), plan.batch_size, starts_as_pca=True))
+            plan = dataclasses.replace(plan, epochs=auto_epochs(n_train, plan.batch_size, starts_as_pca=True))
         if "patience" in plan.auto:
             plan = dataclasses.replace(plan, patience=auto_patience(plan.epochs, starts_as_pca=True))
     world = distributed.env_world().size

@@ -122,9 +122,7 @@ def fit_marginal_tails(model, x_train, batch_size: int = 1024) -> np.ndarray:
         raise AekitError("metric='mse_tails' is for tables: rows of features (a model with a flat input)")
     if len(x) < 2:
         raise AekitError("metric='mse_tails' needs at least 2 training samples")
-    xp = model.prepare(x)  # (N, D), scaled
-    err, _ = errors_and_codes(model, xp, batch_size, prepared=True)
-    rows = np.asarray(xp, dtype=np.float64).reshape(len(xp), -1)
+    err, rows = _error_and_rows(model, x, batch_size)
     n, d = rows.shape
     cap = int(min(n, MarginalTails.MAX_QUANTILES, max(256, MarginalTails.MAX_VALUES // d)))
     srt = np.sort(rows, axis=0)  # (N, D)
@@ -136,29 +134,25 @@ def fit_marginal_tails(model, x_train, batch_size: int = 1024) -> np.ndarray:
     for j in range(d):
         h, e = np.histogram(rows[:, j], bins=bins)
         edges[:, j], density[:, j] = e, (h + 1) / (n + bins)  # +1: no empty bin has density 0
-    floor = 1.0 / (n + bins)
-    tail, dens = _tail_term(q, skew, rows), _density_term(edges, density, floor, rows)
-    section = MarginalTails(n, skew.tolist(), list(_robust(_log(err))), list(_robust(_log(tail))), [0.0, 1.0])
-    section.density_scale = list(_robust(_log(dens)))
+    terms = (err, _tail_term(q, skew, rows), _density_term(edges, density, 1.0 / (n + bins), rows))
+    error_scale, tail_scale, density_scale = (list(_robust(_log(t))) for t in terms)
+    section = MarginalTails(n, skew.tolist(), error_scale, tail_scale, density_scale)
     for name, t in ((QUANTILES_TENSOR, q), (EDGES_TENSOR, edges), (DENSITY_TENSOR, density)):
         model.extra_tensors[name] = torch.from_numpy(t.astype(np.float32))
     model.set_section(section)
-    return _sum(section, (err, tail, dens))
+    return _score(section, terms)
 
 
-def _sum(sec: MarginalTails, terms: tuple) -> np.ndarray:
+def _error_and_rows(model, x, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The reconstruction errors (N,) of ``x`` and its rows (N, D) as the model takes them (scaled)."""
+    xp = model.prepare(x)  # (N, D)
+    err, _ = errors_and_codes(model, xp, batch_size, prepared=True)
+    return err, np.asarray(xp, dtype=np.float64).reshape(len(xp), -1)
+
+
+def _standardised_terms(sec: MarginalTails, terms: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The raw (error, tails, histogram) terms standardised by the section's training scales."""
     err, tail, dens = terms
-    return (
-        _standardised(sec.error_scale, err)
-        + _standardised(sec.tail_scale, tail)
-        + _standardised(sec.density_scale, dens)
-    )
-
-
-def ablation_terms(model, x, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The three standardised terms (N,) of the ``'mse_tails'`` score of ``x``, apart: the error's, the
-    tails' and the histogram's, whose sum is the score (for the ablation in ``bench/adbench.py``)."""
-    sec, (err, tail, dens) = _terms(model, x, batch_size)
     return (
         _standardised(sec.error_scale, err),
         _standardised(sec.tail_scale, tail),
@@ -166,10 +160,15 @@ def ablation_terms(model, x, batch_size: int = 1024) -> tuple[np.ndarray, np.nda
     )
 
 
-def mse_tails_scores(model, x, batch_size: int = 1024) -> np.ndarray:
-    """The ``'mse_tails'`` score (N,) of ``x``: the standardised logs of the reconstruction error, the tail
-    term and the histogram term, summed (see the module docstring); the model must hold the section
-    (:func:`fit_marginal_tails`)."""
+def _score(sec: MarginalTails, terms: tuple) -> np.ndarray:
+    """The score (N,): the three standardised terms, summed."""
+    err, tail, dens = _standardised_terms(sec, terms)
+    return err + tail + dens
+
+
+def _terms(model, x, batch_size: int) -> tuple[MarginalTails, tuple]:
+    """The section and the raw terms (error, tails, histogram), each (N,), of ``x``; refuses a model that does
+    not hold the section and its tensors."""
     sec = model.section(MarginalTails)
     stored = [model.extra_tensors.get(k) for k in (QUANTILES_TENSOR, EDGES_TENSOR, DENSITY_TENSOR)]
     if sec is None or any(t is None for t in stored):
@@ -178,18 +177,21 @@ def mse_tails_scores(model, x, batch_size: int = 1024) -> np.ndarray:
             "data (fit_threshold(model, x_train, metric='mse_tails'), or 'aekit detect --metric mse_tails "
             "--fit-on TRAIN')"
         )
-    return _sum(*_terms(model, x, batch_size, sec, stored))
-
-
-def _terms(model, x, batch_size: int, sec=None, stored=None):
-    """The section and the raw terms (error, tails, histogram), each (N,), of ``x``."""
-    if sec is None or stored is None:
-        sec = model.section(MarginalTails)
-        stored = [model.extra_tensors[k] for k in (QUANTILES_TENSOR, EDGES_TENSOR, DENSITY_TENSOR)]
     q, edges, density = (np.asarray(t.numpy(), dtype=np.float64) for t in stored)
-    xp = model.prepare(x)
-    err, _ = errors_and_codes(model, xp, batch_size, prepared=True)
-    rows = np.asarray(xp, dtype=np.float64).reshape(len(xp), -1)
+    err, rows = _error_and_rows(model, x, batch_size)
     floor = 1.0 / (sec.n_train + MarginalTails.BINS)
     tail = _tail_term(q, np.asarray(sec.skew), rows)
     return sec, (err, tail, _density_term(edges, density, floor, rows))
+
+
+def ablation_terms(model, x, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three standardised terms (N,) of the ``'mse_tails'`` score of ``x``, apart: the error's, the
+    tails' and the histogram's, whose sum is the score (for the ablation in ``bench/adbench.py``)."""
+    return _standardised_terms(*_terms(model, x, batch_size))
+
+
+def mse_tails_scores(model, x, batch_size: int = 1024) -> np.ndarray:
+    """The ``'mse_tails'`` score (N,) of ``x``: the standardised logs of the reconstruction error, the tail
+    term and the histogram term, summed (see the module docstring); the model must hold the section
+    (:func:`fit_marginal_tails`)."""
+    return _score(*_terms(model, x, batch_size))
